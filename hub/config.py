@@ -1,0 +1,133 @@
+"""The hub's configuration: defaults < TOML file < ``CITYHUB_*`` environment variables.
+
+The TOML file is ``$CITYHUB_CONFIG`` if set, else ``./cityhub.toml`` if present. Keys in the file
+are the setting names without the prefix (``database_url = "postgresql+psycopg://..."``).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "CITYHUB_"
+
+
+class ConfigError(Exception):
+    """A configuration value is invalid; the message names the setting and fits on one line."""
+
+
+def config_file() -> Path | None:
+    explicit = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"{ENV_PREFIX}CONFIG: no such file: {path}")
+        return path
+    local = Path("cityhub.toml")
+    return local if local.is_file() else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    data_dir: Path = Field(Path("var"), description="Where embedded stores and demo data live")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL of the store; empty means SQLite in data_dir"
+    )
+    host: str = Field("127.0.0.1", description="Address `cityhub serve` binds")
+    port: int = Field(8000, ge=1, le=65535, description="Port `cityhub serve` binds")
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    telemetry_exporter: Literal["none", "console", "otlp"] = Field(
+        "none", description="Where OpenTelemetry spans go"
+    )
+    otlp_endpoint: str = Field("", description="OTLP/HTTP endpoint when the exporter is otlp")
+    service_name: str = "cityhub"
+    demo_seed: int = Field(2019, description="Seed of the demo city")
+    demo_scale: int = Field(1, ge=1, le=1000, description="Multiplier of the demo city's counts")
+    graphql_max_depth: int = Field(12, ge=2, le=64, description="Deepest query accepted")
+    graphiql: bool = Field(True, description="Serve the GraphiQL IDE to browsers at /graphql")
+    secret_key: SecretStr = Field(
+        SecretStr("dev-only-change-me"), description="Signs the hub's own short-lived values"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = config_file()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        if value:
+            try:
+                make_url(value)
+            except ArgumentError as exc:
+                raise ValueError(f"not a database URL: {exc}") from None
+        return value
+
+    @cached_property
+    def store_url(self) -> str:
+        """The effective store URL: the configured one, or SQLite under data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'cityhub.db').resolve()}"
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.data_dir / "demo" / f"binhai-{self.demo_seed}-x{self.demo_scale}"
+
+    def public_view(self) -> dict[str, Any]:
+        """Effective settings for display, with secrets and URL passwords masked."""
+        shown: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********"
+            elif name == "database_url":
+                value = mask_url(self.store_url)
+            elif isinstance(value, Path):
+                value = str(value)
+            shown[name] = value
+        return shown
+
+
+def mask_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid URL>"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the configuration; raise ConfigError with a one-line message on invalid values."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "?"
+        given = first.get("input")
+        shown = "" if isinstance(given, dict) else f" (got {given!r})"
+        raise ConfigError(f"{ENV_PREFIX}{field.upper()}: {first['msg']}{shown}") from None

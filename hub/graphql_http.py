@@ -1,0 +1,135 @@
+"""GraphQL over HTTP as the spec (graphql-over-http) has it, on top of strawberry's ASGI view.
+
+Plain strawberry answers 200 to every request it could read. The spec's
+``application/graphql-response+json`` asks for a 4xx when the request never reached execution
+(a parse or validation error, an unknown operation, bad variables), and for the response to
+leave out ``data`` then. Clients that accept only ``application/json`` keep the legacy 200.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cross_web import HTTPException
+from graphql import ExecutionResult
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+
+from hub.record_source import StoreRecordSource
+from hub.store import RecordStore
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+@dataclass
+class HubContext:
+    request: Request | WebSocket
+    response: Response | WebSocket
+    records: StoreRecordSource
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header, or None if we can offer none of it."""
+    if not accept:
+        return JSON  # the spec's rule for clients that send no Accept (legacy watershed)
+    offered: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept.split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality <= 0:
+            continue
+        media = media.lower()
+        if media == GRAPHQL_RESPONSE:
+            offered.append((quality, -position, GRAPHQL_RESPONSE))
+        elif media in (JSON, "application/*", "*/*"):
+            offered.append((quality, -position, JSON))
+    return max(offered)[2] if offered else None
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """True when execution never started: no data and no error tied to a field path."""
+    return result.data is None and bool(result.errors) and all(
+        not e.path for e in result.errors
+    )
+
+
+class HubGraphQL(GraphQL):
+    def __init__(self, schema: Any, store: RecordStore, *, graphiql: bool = True) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        self.store = store
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            # The spec wants a JSON body with errors even when the request could not be read.
+            media = negotiate(request.headers.get("accept")) or JSON
+            response = JSONResponse(
+                {"errors": [{"message": exc.reason}]},
+                status_code=exc.status_code,
+                media_type=media,
+            )
+        await response(scope, receive, send)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> HubContext:
+        return HubContext(request=request, response=response, records=StoreRecordSource(self.store))
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        if isinstance(request, Request):
+            media = negotiate(request.headers.get("accept"))
+            if media is None and not self._wants_ide(request):
+                raise HTTPException(
+                    406, f"Not Acceptable: this endpoint answers {GRAPHQL_RESPONSE} or {JSON}"
+                )
+            sub_response.media_type = media or JSON
+            request.state.graphql_sub_response = sub_response
+        return sub_response
+
+    def _wants_ide(self, request: Request) -> bool:
+        return (
+            request.method == "GET"
+            and "query" not in request.query_params
+            and "text/html" in request.headers.get("accept", "")
+        )
+
+    async def process_result(
+        self, request: Request | WebSocket, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        data = await super().process_result(request, result)
+        if isinstance(request, Request) and is_request_error(result):
+            data.pop("data", None)  # type: ignore[misc]
+            sub_response: Response = request.state.graphql_sub_response
+            if sub_response.media_type == GRAPHQL_RESPONSE:
+                sub_response.status_code = 400
+        return data
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        media = sub_response.media_type or JSON
+        response.headers["content-type"] = f"{media}; charset=utf-8"
+        return response

@@ -1,0 +1,63 @@
+"""Engines for the store URL: SQLite in WAL mode by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from hub.config import ENV_PREFIX, mask_url
+from hub.store.errors import StoreUnavailable
+
+
+def _json(value: Any) -> str:
+    # Keep Chinese text readable in the database rather than \u-escaped.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the hub's readers run while an ingest writes; busy_timeout rides out short locks.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_store_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 10}, json_serializer=_json)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(
+            parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5}, json_serializer=_json
+        )
+    raise StoreUnavailable(
+        f"{ENV_PREFIX}DATABASE_URL: unsupported database {parsed.get_backend_name()!r} "
+        "(use sqlite:/// or postgresql://)"
+    )
+
+
+def ping(engine: Engine) -> None:
+    """Raise StoreUnavailable (one line, naming the setting) when the database can't be used."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        shown = mask_url(engine.url.render_as_string(hide_password=False))
+        raise StoreUnavailable(
+            f"{ENV_PREFIX}DATABASE_URL: cannot connect to {shown}: {reason}"
+        ) from None

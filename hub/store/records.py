@@ -1,0 +1,219 @@
+"""RecordStore: the one interface to the records table, the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hub.store.engine import create_store_engine, ping
+from schema.record import Record, RecordError
+from hub.store.tables import RecordRow, RejectedRow
+
+# Upserts go in slices so one statement stays under SQLite's bound-parameter limit.
+_BATCH = 500
+
+
+@dataclass
+class IngestReport:
+    accepted: int = 0
+    rejected: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite keeps no offset: everything is written in UTC and read back as UTC.
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _to_record(row: RecordRow) -> Record:
+    return Record.model_construct(
+        kind=row.kind,
+        key=row.key,
+        source_system=row.source_system,
+        source_id=row.source_id,
+        fetched_at=_utc(row.fetched_at),
+        ingested_at=_utc(row.ingested_at),
+        attrs=row.attrs,
+        geometry=row.geometry,
+        datum=row.datum,
+    )
+
+
+class RecordStore:
+    """Records with provenance. Backed by whatever SQLAlchemy engine the URL names."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str) -> RecordStore:
+        return cls(create_store_engine(url))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def ping(self) -> None:
+        ping(self.engine)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        from hub.store.migrate import upgrade
+
+        upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writing -------------------------------------------------------------------------
+
+    def upsert(self, records: Iterable[Record]) -> int:
+        """Insert or replace records by (kind, key); returns how many were written."""
+        now = datetime.now(UTC)
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        written = 0
+        batch: list[dict[str, Any]] = []
+        with self.engine.begin() as conn:
+            for record in records:
+                batch.append(self._row(record, now))
+                if len(batch) >= _BATCH:
+                    written += self._write(conn, insert, batch)
+                    batch = []
+            if batch:
+                written += self._write(conn, insert, batch)
+        return written
+
+    @staticmethod
+    def _row(record: Record, now: datetime) -> dict[str, Any]:
+        return {
+            "kind": record.kind,
+            "key": record.key,
+            "source_system": record.source_system,
+            "source_id": record.source_id,
+            "fetched_at": _utc(record.fetched_at),
+            "ingested_at": _utc(record.ingested_at or now),
+            "attrs": record.attrs,
+            "geometry": record.geometry,
+            "datum": record.datum,
+        }
+
+    @staticmethod
+    def _write(conn: Any, insert: Any, rows: list[dict[str, Any]]) -> int:
+        stmt = insert(RecordRow).values(rows)
+        updated = {c: stmt.excluded[c] for c in rows[0] if c not in ("kind", "key")}
+        conn.execute(stmt.on_conflict_do_update(index_elements=["kind", "key"], set_=updated))
+        return len(rows)
+
+    def ingest(self, items: Iterable[Any], *, source_system: str) -> IngestReport:
+        """Validate raw items (JSON text or decoded objects) and store the good ones.
+
+        A malformed item is kept verbatim in ``rejected_records`` with its reason, so a bad
+        line never costs the good ones around it, nor itself.
+        """
+        report = IngestReport()
+        good: list[Record] = []
+        rejected: list[dict[str, Any]] = []
+        now = datetime.now(UTC)
+        for number, item in enumerate(items, start=1):
+            raw = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, default=str)
+            try:
+                data = json.loads(item) if isinstance(item, str) else item
+                good.append(Record.parse(data))
+            except json.JSONDecodeError as exc:
+                reason = f"item {number}: not valid JSON ({exc})"
+            except RecordError as exc:
+                reason = f"item {number}: {exc}"
+            else:
+                continue
+            report.errors.append(reason)
+            rejected.append(
+                {"source_system": source_system, "raw": raw, "reason": reason, "received_at": now}
+            )
+        report.accepted = self.upsert(good)
+        report.rejected = len(rejected)
+        if rejected:
+            with self.engine.begin() as conn:
+                conn.execute(RejectedRow.__table__.insert(), rejected)
+        return report
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, kind: str, key: str) -> Record | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(RecordRow).where(RecordRow.kind == kind, RecordRow.key == key)
+            ).first()
+        return _to_record(row) if row else None  # type: ignore[arg-type]
+
+    def get_many(self, kind: str, keys: Sequence[str]) -> dict[str, Record]:
+        found: dict[str, Record] = {}
+        wanted = list(dict.fromkeys(keys))
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), _BATCH):
+                rows = conn.execute(
+                    select(RecordRow).where(
+                        RecordRow.kind == kind, RecordRow.key.in_(wanted[start : start + _BATCH])
+                    )
+                )
+                for row in rows:
+                    found[row.key] = _to_record(row)  # type: ignore[arg-type]
+        return found
+
+    def page(
+        self,
+        kind: str,
+        *,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int = 100,
+        from_end: bool = False,
+    ) -> list[Record]:
+        """Records of a kind in key order, between the cursors (keyset pagination).
+
+        ``from_end`` takes the last ``limit`` of the range instead of the first.
+        """
+        query = select(RecordRow).where(RecordRow.kind == kind)
+        if after is not None:
+            query = query.where(RecordRow.key > after)
+        if before is not None:
+            query = query.where(RecordRow.key < before)
+        order = RecordRow.key.desc() if from_end else RecordRow.key.asc()
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query.order_by(order).limit(limit)))
+        if from_end:
+            rows.reverse()
+        return [_to_record(row) for row in rows]  # type: ignore[arg-type]
+
+    def any_from(self, kind: str, key: str, *, forward: bool) -> bool:
+        """Whether any record of kind has a key at or past ``key`` (forward) or at or before it."""
+        query = select(RecordRow.key).where(
+            RecordRow.kind == kind, RecordRow.key >= key if forward else RecordRow.key <= key
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
+    def count(self, kind: str | None = None) -> int:
+        query = select(func.count()).select_from(RecordRow)
+        if kind is not None:
+            query = query.where(RecordRow.kind == kind)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def counts(self) -> dict[str, int]:
+        query = select(RecordRow.kind, func.count()).group_by(RecordRow.kind)
+        with self.engine.connect() as conn:
+            return {kind: int(n) for kind, n in conn.execute(query)}
+
+    def rejected(self, source_system: str | None = None) -> list[tuple[str, str]]:
+        """(raw, reason) of rejected input, oldest first."""
+        query = select(RejectedRow.raw, RejectedRow.reason).order_by(RejectedRow.id)
+        if source_system is not None:
+            query = query.where(RejectedRow.source_system == source_system)
+        with self.engine.connect() as conn:
+            return [(raw, reason) for raw, reason in conn.execute(query)]

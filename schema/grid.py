@@ -1,0 +1,115 @@
+"""The grid: 743 cells, one inspector each ("one cell, one inspector")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from schema.context import records
+from schema.interfaces import Located, Provenance, Sourced
+from schema.masking import masked
+from schema.record import Record
+from schema.scalars import GeoJSON
+
+
+def provenance(record: Record) -> Provenance:
+    return Provenance(
+        system=record.source_system,
+        source_id=record.source_id,
+        fetched_at=record.fetched_at,
+        ingested_at=record.ingested_at or record.fetched_at,
+    )
+
+
+async def _nodes(kind: str, build: Any, info: Any, ids: Iterable[str], required: bool) -> list:
+    keys = list(ids)
+    found = await records(info).load_many(kind, keys)
+    if required:
+        missing = [k for k, r in zip(keys, found, strict=True) if r is None]
+        if missing:
+            raise KeyError(f"no {kind} with id {missing[0]!r}")
+    return [build(r) if r is not None else None for r in found]
+
+
+@strawberry.type(description="A grid cell: the unit of grid management, walked by one inspector.")
+class GridCell(relay.Node, Located, Sourced):
+    id: relay.NodeID[str]
+    code: str = strawberry.field(description="Grid code, e.g. BH-XG-001")
+    name: str = strawberry.field(description="Chinese name, e.g. 新港街道第3网格")
+    street: str | None = strawberry.field(description="The street (街道) or town (镇) it is in")
+    area_km2: float = strawberry.field(description="Area in square kilometres")
+    population: int | None = strawberry.field(description="Estimated residents")
+    inspector_key: strawberry.Private[str | None]
+
+    @classmethod
+    def from_record(cls, record: Record) -> GridCell:
+        a = record.attrs
+        return cls(
+            id=record.key,
+            code=a["code"],
+            name=a["name"],
+            street=a.get("street"),
+            area_km2=a["area_km2"],
+            population=a.get("population"),
+            geometry=record.geometry,
+            datum=record.datum,
+            source=provenance(record),
+            inspector_key=a.get("inspector"),
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[GridCell | None]:
+        return await _nodes("GridCell", cls.from_record, info, node_ids, required)
+
+    @strawberry.field(description="The cell's grid inspector")
+    async def inspector(self, info: strawberry.Info) -> Inspector | None:
+        if not self.inspector_key:
+            return None
+        record = await records(info).load("Inspector", self.inspector_key)
+        return Inspector.from_record(record) if record else None
+
+
+@strawberry.type(description="A grid inspector (网格员). Personal fields are masked.")
+class Inspector(relay.Node, Located, Sourced):
+    id: relay.NodeID[str]
+    name: str = strawberry.field(description="Name (personal data: masked)")
+    phone: str | None = strawberry.field(description="Mobile phone (personal data: masked)")
+    duties: list[str] = strawberry.field(description="Duty category codes the inspector covers")
+    on_duty: bool = strawberry.field(description="On duty now")
+    grid_cell_key: strawberry.Private[str | None]
+
+    @classmethod
+    def from_record(cls, record: Record) -> Inspector:
+        a = masked(record.attrs, {"name": "name", "phone": "phone", "id_number": "id_number"})
+        return cls(
+            id=record.key,
+            name=a.get("name") or "",
+            phone=a.get("phone"),
+            duties=list(a.get("duties") or []),
+            on_duty=bool(a.get("on_duty")),
+            geometry=record.geometry,
+            datum=record.datum,
+            source=provenance(record),
+            grid_cell_key=a.get("grid_cell"),
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Inspector | None]:
+        return await _nodes("Inspector", cls.from_record, info, node_ids, required)
+
+    @strawberry.field(description="The grid cell the inspector walks")
+    async def grid_cell(self, info: strawberry.Info) -> GridCell | None:
+        if not self.grid_cell_key:
+            return None
+        record = await records(info).load("GridCell", self.grid_cell_key)
+        return GridCell.from_record(record) if record else None
+
+
+__all__ = ["GeoJSON", "GridCell", "Inspector"]

@@ -1,0 +1,30 @@
+"""Scalars of the shared schema."""
+
+from __future__ import annotations
+
+from typing import Any, NewType
+
+import strawberry
+
+_GEOMETRY_TYPES = frozenset(
+    {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
+     "GeometryCollection"}
+)
+
+
+def _parse_geojson(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or value.get("type") not in _GEOMETRY_TYPES:
+        raise ValueError("GeoJSON must be a geometry object with a GeoJSON 'type'")
+    return value
+
+
+GeoJSON = strawberry.scalar(
+    NewType("GeoJSON", object),
+    description=(
+        "A GeoJSON geometry object (RFC 7946 structure). Coordinates are lon/lat in the datum "
+        "named beside it (the city's map layers use GCJ-02)."
+    ),
+    specified_by_url="https://www.rfc-editor.org/rfc/rfc7946",
+    serialize=lambda value: value,
+    parse_value=_parse_geojson,
+)
