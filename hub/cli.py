@@ -23,8 +23,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-demo_app = typer.Typer(help="The demo city (Binhai New Area): generate and load it.",
-                       no_args_is_help=True)
+demo_app = typer.Typer(
+    help="The demo city (Binhai New Area): generate and load it.", no_args_is_help=True
+)
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="The store's schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")

@@ -62,9 +62,7 @@ def negotiate(accept: str | None) -> str | None:
 
 def is_request_error(result: ExecutionResult) -> bool:
     """True when execution never started: no data and no error tied to a field path."""
-    return result.data is None and bool(result.errors) and all(
-        not e.path for e in result.errors
-    )
+    return result.data is None and bool(result.errors) and all(not e.path for e in result.errors)
 
 
 class HubGraphQL(GraphQL):

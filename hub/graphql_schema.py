@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
 from opentelemetry.sdk.trace import TracerProvider
-from strawberry.extensions import QueryDepthLimiter
+from strawberry.extensions import QueryDepthLimiter, SchemaExtension
 from strawberry.extensions.tracing import OpenTelemetryExtension
+from strawberry.schema.config import StrawberryConfig
 
-from schema.query import TYPES, Query
+from schema.query import TYPES, query_type
+from schema.scalars import SCALARS
+
+CONFIG = StrawberryConfig(scalar_map=SCALARS)
 
 
 def build_schema(*, max_depth: int, tracer_provider: TracerProvider | None) -> strawberry.Schema:
-    extensions: list = [QueryDepthLimiter(max_depth=max_depth)]
+    # Factories: strawberry builds fresh extensions for each request.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: QueryDepthLimiter(max_depth=max_depth)
+    ]
     if tracer_provider is not None:
-        # A fresh extension per request, bound to this app's provider (not the global one).
-        extensions.append(
-            lambda *, execution_context=None: OpenTelemetryExtension(
-                execution_context=execution_context, tracer_provider=tracer_provider
-            )
-        )
-    return strawberry.Schema(query=Query, types=TYPES, extensions=extensions)
+        # Bound to this app's provider rather than the process-global one.
+        extensions.append(lambda: OpenTelemetryExtension(tracer_provider=tracer_provider))
+    return strawberry.Schema(query=query_type(), types=TYPES, extensions=extensions, config=CONFIG)
 
 
 def sdl() -> str:
     """The schema's SDL, as exported to schema/schema.graphql."""
-    return str(strawberry.Schema(query=Query, types=TYPES))
+    return str(strawberry.Schema(query=query_type(), types=TYPES, config=CONFIG))

@@ -77,9 +77,7 @@ async def paginate(
         has_next = bool(before_key) and await source.any_from(kind, before_key, forward=True)
     else:
         has_next = more
-        has_previous = bool(after_key) and await source.any_from(
-            kind, after_key, forward=False
-        )
+        has_previous = bool(after_key) and await source.any_from(kind, after_key, forward=False)
     return CountedConnection(
         edges=edges,
         page_info=relay.PageInfo(

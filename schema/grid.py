@@ -30,7 +30,7 @@ async def _nodes(kind: str, build: Any, info: Any, ids: Iterable[str], required:
     if required:
         missing = [k for k, r in zip(keys, found, strict=True) if r is None]
         if missing:
-            raise KeyError(f"no {kind} with id {missing[0]!r}")
+            raise LookupError(f"no {kind} with id {missing[0]!r}")
     return [build(r) if r is not None else None for r in found]
 
 

@@ -11,10 +11,7 @@ from schema.grid import GridCell, Inspector
 
 
 @strawberry.type
-class Query:
-    node: relay.Node = relay.node(description="Fetch any object by its global id")
-    nodes: list[relay.Node] = relay.node(description="Fetch objects by their global ids")
-
+class GridQueries:
     @strawberry.field(description="The city's grid cells, in code order")
     async def grid_cells(
         self,
@@ -25,8 +22,13 @@ class Query:
         before: str | None = None,
     ) -> CountedConnection[GridCell]:
         return await paginate(
-            info, "GridCell", GridCell.from_record,
-            first=first, after=after, last=last, before=before,
+            info,
+            "GridCell",
+            GridCell.from_record,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="One grid cell by its hub key")
@@ -44,9 +46,26 @@ class Query:
         before: str | None = None,
     ) -> CountedConnection[Inspector]:
         return await paginate(
-            info, "Inspector", Inspector.from_record,
-            first=first, after=after, last=last, before=before,
+            info,
+            "Inspector",
+            Inspector.from_record,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )
 
 
 TYPES: list[type] = [GridCell, Inspector]
+
+
+def query_type() -> type:
+    """A fresh root Query type. Fresh per schema: strawberry's relay ``node`` fields bind
+    their resolver to the schema that first sees them."""
+
+    @strawberry.type(name="Query")
+    class Query(GridQueries):
+        node: relay.Node = relay.node(description="Fetch any object by its global id")
+        nodes: list[relay.Node] = relay.node(description="Fetch objects by their global ids")
+
+    return Query

@@ -1,4 +1,4 @@
-"""Scalars of the shared schema."""
+"""Scalars of the shared schema; ``SCALARS`` goes into the schema config's scalar_map."""
 
 from __future__ import annotations
 
@@ -7,8 +7,15 @@ from typing import Any, NewType
 import strawberry
 
 _GEOMETRY_TYPES = frozenset(
-    {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
-     "GeometryCollection"}
+    {
+        "Point",
+        "MultiPoint",
+        "LineString",
+        "MultiLineString",
+        "Polygon",
+        "MultiPolygon",
+        "GeometryCollection",
+    }
 )
 
 
@@ -18,13 +25,17 @@ def _parse_geojson(value: Any) -> dict[str, Any]:
     return value
 
 
-GeoJSON = strawberry.scalar(
-    NewType("GeoJSON", object),
-    description=(
-        "A GeoJSON geometry object (RFC 7946 structure). Coordinates are lon/lat in the datum "
-        "named beside it (the city's map layers use GCJ-02)."
-    ),
-    specified_by_url="https://www.rfc-editor.org/rfc/rfc7946",
-    serialize=lambda value: value,
-    parse_value=_parse_geojson,
-)
+GeoJSON = NewType("GeoJSON", dict)
+
+SCALARS = {
+    GeoJSON: strawberry.scalar(
+        name="GeoJSON",
+        description=(
+            "A GeoJSON geometry object (RFC 7946 structure). Coordinates are lon/lat in the "
+            "datum named beside it (the city's map layers use GCJ-02)."
+        ),
+        specified_by_url="https://www.rfc-editor.org/rfc/rfc7946",
+        serialize=lambda value: value,
+        parse_value=_parse_geojson,
+    )
+}

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.store.engine import create_store_engine, ping
-from schema.record import Record, RecordError
 from hub.store.tables import RecordRow, RejectedRow
+from schema.record import Record, RecordError
 
 # Upserts go in slices so one statement stays under SQLite's bound-parameter limit.
 _BATCH = 500
@@ -121,7 +121,9 @@ class RecordStore:
         rejected: list[dict[str, Any]] = []
         now = datetime.now(UTC)
         for number, item in enumerate(items, start=1):
-            raw = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, default=str)
+            raw = (
+                item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, default=str)
+            )
             try:
                 data = json.loads(item) if isinstance(item, str) else item
                 good.append(Record.parse(data))
