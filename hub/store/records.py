@@ -26,6 +26,10 @@ class IngestReport:
     errors: list[str] = field(default_factory=list)
 
 
+def _dumps(item: Any) -> str:
+    return json.dumps(item, ensure_ascii=False, default=str)
+
+
 def _utc(value: datetime) -> datetime:
     # SQLite keeps no offset: everything is written in UTC and read back as UTC.
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)

@@ -116,7 +116,10 @@ def test_spec_status_codes_for_request_errors(client: TestClient) -> None:
 
 
 def test_too_deep_query_is_refused(client: TestClient) -> None:
-    deep = "{ gridCells(first: 1) { edges { node { inspector { gridCell { inspector { gridCell { code } } } } } } } }"
+    deep = (
+        "{ gridCells(first: 1) { edges { node { inspector { gridCell { inspector {"
+        " gridCell { code } } } } } } } }"
+    )
     response = gql(client, deep)
     assert response.status_code == 400
     assert "exceeds maximum operation depth" in response.json()["errors"][0]["message"]
