@@ -28,9 +28,11 @@ demo_app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="The store's schema (Alembic migrations).", no_args_is_help=True)
+schema_app = typer.Typer(help="The shared GraphQL schema.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
+app.add_typer(schema_app, name="schema")
 
 out = Console()
 err = Console(stderr=True)
@@ -180,6 +182,20 @@ def db_upgrade() -> None:
     settings = load_settings()
     open_store(settings).close()
     out.print("store schema is up to date")
+
+
+@schema_app.command("export")
+def schema_export(
+    path: Annotated[Path | None, typer.Argument(help="Write here instead of stdout")] = None,
+) -> None:
+    """Print (or write) the schema's SDL; schema/schema.graphql is this output."""
+    from hub.graphql_schema import sdl
+
+    text = sdl() + "\n"
+    if path is None:
+        sys.stdout.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
