@@ -66,7 +66,7 @@ def district_outline() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _lattice() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def population_lattice() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lattice points inside the outline: (local x/y, lon/lat, density weight)."""
     district = outline()
     local_bounds = to_local(np.array(district.bounds).reshape(2, 2))
@@ -93,7 +93,7 @@ def _nearest(points: np.ndarray, seeds: np.ndarray) -> np.ndarray:
 
 def _place_seeds(seed: int) -> np.ndarray:
     """743 seeds in local metres, denser where people are."""
-    local, _, density = _lattice()
+    local, _, density = population_lattice()
     weight = density**SEED_DENSITY_EXPONENT
     rng = np.random.default_rng(np.random.SeedSequence([seed, 743]))
     picks = rng.choice(len(local), size=GRID_CELL_COUNT, replace=False, p=weight / weight.sum())
@@ -170,7 +170,7 @@ def _build(seed: int) -> tuple[tuple[dict[str, Any], ...], tuple[BaseGeometry, .
         raise RuntimeError(f"streets without cells: {[STREETS[i].name for i in sorted(missing)]}")
 
     # population: lattice density summed per cell (plus density × area for lattice-free cells)
-    local, _, density = _lattice()
+    local, _, density = population_lattice()
     owner = _nearest(local, seeds_local)
     cell_area = (LATTICE_M / 1000) ** 2
     weight = np.bincount(owner, weights=density * cell_area, minlength=GRID_CELL_COUNT)
