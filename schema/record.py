@@ -19,8 +19,6 @@ from pydantic import (
 )
 
 
-
-
 class RecordError(ValueError):
     """A record is malformed; the message says which field and why."""
 
