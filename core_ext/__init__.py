@@ -16,10 +16,12 @@ from .geodesy import (
     wgs84_to_gcj02,
     wgs84_to_gcj02_many,
 )
+from .grid import GridIndex
 from .masking import mask_rows
 
 __all__ = [
     "EARTH_RADIUS_M",
+    "GridIndex",
     "gcj02_to_wgs84",
     "gcj02_to_wgs84_many",
     "haversine_m",

@@ -6,6 +6,9 @@
 use pyo3::prelude::*;
 
 mod geodesy;
+mod grid;
+mod polygon;
+mod polyindex;
 mod util;
 
 /// cityhub's compiled core: datums and distances, grid-cell lookup, moving-point index,
@@ -14,5 +17,6 @@ mod util;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     geodesy::register(m)?;
+    grid::register(m)?;
     Ok(())
 }
