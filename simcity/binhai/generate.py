@@ -144,11 +144,14 @@ def _check(kinds: dict[str, list[dict[str, Any]]]) -> None:
                 raise AssertionError(f"bad record {r['key']} in {kind}")
 
 
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+)
+
+
 def dumps(record: dict[str, Any]) -> str:
     """The one canonical JSON form of a record (a line of a ``.jsonl`` file)."""
-    return json.dumps(
-        record, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-    )
+    return _ENCODER.encode(record)
 
 
 def generate(

@@ -228,7 +228,7 @@ def generate_muck(
         status = rng.choices(["运输中", "停驻", "离线"], [45, 48, 7])[0]
         driver = people.person(min_age=23, max_age=60, gender=rng.choices("男女", [97, 3])[0])
         last = BASE_TIME - timedelta(
-            seconds=rng.randrange(1, 30) + (3600 if status == "离线" else 0)
+            seconds=rng.randrange(6, 36) + (3600 if status == "离线" else 0)
         )
         company, company_name = transport[int(fleet[i])]
         out["MuckTruck"].append(

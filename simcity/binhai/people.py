@@ -1,7 +1,12 @@
-"""Pseudonymous people: names and phone numbers from a seeded ``Faker('zh_CN')``, resident ID
-numbers made here (GB 11643-1999: area code + birth date + sequence with the sex digit +
-ISO 7064 MOD 11-2 check character) so that they are valid, unique, and agree with the
-person's birth date and sex. Everything about a person is personal data: the hub masks it.
+"""Pseudonymous people: names, phone numbers and resident ID numbers.
+
+Names and phone numbers use Faker's ``zh_CN`` word lists (surnames weighted by frequency,
+given names by sex, the mobile prefixes), drawn with the step's own seeded ``random.Random``:
+the same as a seeded ``Faker('zh_CN')`` would give in spirit, at a tenth of the cost, which
+matters for 20,000 citizens per scale unit. Given names are one or two characters.
+Resident ID numbers are made here (GB 11643-1999: area code + birth date + sequence with the
+sex digit + ISO 7064 MOD 11-2 check character) so that they are valid, unique, and agree with
+the person's birth date and sex. Everything about a person is personal data: the hub masks it.
 """
 
 from __future__ import annotations
@@ -9,10 +14,18 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import accumulate
 
-from faker import Faker
+from faker.providers.person.zh_CN import Provider as _ZhPerson
+from faker.providers.phone_number.zh_CN import Provider as _ZhPhone
 
 from simcity.binhai.context import BASE_DATE, Context
+
+_SURNAMES = list(_ZhPerson.last_names)
+_SURNAME_CUM = list(accumulate(_ZhPerson.last_names.values()))
+_GIVEN = {"男": list(_ZhPerson.first_names_male), "女": list(_ZhPerson.first_names_female)}
+_GIVEN_SINGLE = {g: [n for n in names if len(n) == 1] for g, names in _GIVEN.items()}
+_MOBILE_PREFIXES = [str(p) for p in _ZhPhone.phonenumber_prefixes]
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -85,15 +98,20 @@ class PersonFactory:
     def __init__(self, ctx: Context, step: str) -> None:
         self.ctx = ctx
         self.rng: random.Random = ctx.rng("people/" + step)
-        self.fake: Faker = ctx.faker(step)
 
     def name(self, gender: str | None = None) -> str:
-        gender = gender or self.rng.choice("男女")
-        return self.fake.name_male() if gender == "男" else self.fake.name_female()
+        rng = self.rng
+        gender = gender or rng.choice("男女")
+        surname = rng.choices(_SURNAMES, cum_weights=_SURNAME_CUM)[0]
+        if rng.random() < 0.45:
+            given = rng.choice(_GIVEN_SINGLE[gender]) + rng.choice(_GIVEN_SINGLE[gender])
+        else:
+            given = rng.choice(_GIVEN[gender])
+        return surname + given
 
     def phone(self) -> str:
         for _ in range(1000):
-            number = self.fake.phone_number()
+            number = self.rng.choice(_MOBILE_PREFIXES) + f"{self.rng.randrange(10**8):08d}"
             if number not in self.ctx.used_phones:
                 self.ctx.used_phones.add(number)
                 return number

@@ -75,7 +75,7 @@ SYSTEMS: tuple[SourceSystem, ...] = (
                  "区应急管理局", "智慧城市", "sensitive", "rest", "pull",
                  ("HazchemFirm", "HazchemSite", "Tank")),
     SourceSystem("warehouse-iot", "危化品仓储物联网", "Hazchem warehouse IoT",
-                 "区应急管理局", "智慧城市", "sensitive", "mqtt", "push", ()),
+                 "区应急管理局", "智慧城市", "personal", "mqtt", "push", ("StockMovement",)),
     SourceSystem("tank-sensors", "储罐在线监测系统", "Tank online monitoring",
                  "区应急管理局", "智慧城市", "sensitive", "mqtt", "push", ("Sensor",)),
     SourceSystem("vehicle-gps", "危化品车辆动态监控", "Hazchem vehicle tracking",

@@ -92,7 +92,7 @@ def generate_vehicles(ctx: Context, world: HazchemWorld) -> list[dict[str, Any]]
         driver = people.person(min_age=25, max_age=60, gender=rng.choices("男女", [95, 5])[0])
         escort = people.person(min_age=22, max_age=60)
         last = BASE_TIME - timedelta(
-            seconds=rng.randrange(1, 30) + (7200 if status == "离线" else 0)
+            seconds=rng.randrange(6, 36) + (7200 if status == "离线" else 0)
         )
         cell, street = located[i]
         records.append(

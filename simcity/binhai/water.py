@@ -202,7 +202,7 @@ def generate_water(ctx: Context) -> dict[str, list[dict[str, Any]]]:
             nh3n = round(max(0.05, rng.lognormvariate(-0.6, 0.6)), 3)
             tp = round(max(0.01, rng.lognormvariate(-1.8, 0.5)), 3)
             cls = water_quality_class(do, codmn, nh3n, tp)
-            sampled = BASE_TIME - timedelta(seconds=rng.randrange(60, 4 * 3600))
+            sampled = BASE_TIME - timedelta(seconds=rng.randrange(700, 4 * 3600))
             out["WaterStation"].append(
                 ctx.record(
                     "WaterStation",
