@@ -133,7 +133,7 @@ _TEMPLATES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
             "{park}开展危险化学品事故应急演练",
             (
                 "{date}，{park}组织开展危险化学品泄漏事故应急演练。",
-                "演练模拟储罐区发生泄漏，检验了企业自救和园区联动处置能力，参演人员{n}余人。",
+                "演练模拟储罐区发生泄漏，检验了企业自救和园区联动处置能力，参演人员{people}余人。",
                 "区应急管理局要求企业压实主体责任，确保安全生产形势稳定。",
             ),
         ),
@@ -148,9 +148,9 @@ _TEMPLATES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     ),
     "文化": (
         (
-            "{street}举办社区文化节 {n}余名居民参与",
+            "{street}举办社区文化节 {people}余名居民参与",
             (
-                "{date}，{street}社区文化节开幕，{n}余名居民参与。",
+                "{date}，{street}社区文化节开幕，{people}余名居民参与。",
                 "文化节包括文艺汇演、书画展览、非遗展示等活动，丰富了群众精神文化生活。",
                 "街道表示，将持续开展形式多样的群众文化活动。",
             ),
@@ -191,6 +191,7 @@ def generate_news(ctx: Context) -> list[dict[str, Any]]:
             "road": rng.choice(street.roads),
             "industry": "、".join(rng.sample(_INDUSTRIES, 2)),
             "n": str(rng.randrange(3, 60)),
+            "people": str(rng.randrange(1, 30) * 100),
             "num": f"{rng.randrange(2, 30) * 1000 + rng.randrange(0, 1000)}",
             "money": f"{rng.randrange(5, 300)}",
             "pct": f"{rng.randrange(50, 99)}.{rng.randrange(0, 10)}"
