@@ -77,7 +77,7 @@ def generate_basemap(ctx: Context) -> dict[str, list[dict[str, Any]]]:
     pshapes = park_shapes()
     centres = np.array([[p.lon, p.lat] for p in PARKS])
     located = ctx.locate(centres[:, 0], centres[:, 1])
-    for park, (cell, street) in zip(PARKS, located, strict=True):
+    for park, (cell, street_name) in zip(PARKS, located, strict=True):
         out["IndustrialPark"].append(
             ctx.record(
                 "IndustrialPark",
@@ -92,7 +92,7 @@ def generate_basemap(ctx: Context) -> dict[str, list[dict[str, Any]]]:
                     "leading_industries": list(park.leading_industries),
                     "area_km2": round(area_km2(pshapes[park.code]), 3),
                     "centre": [park.lon, park.lat],
-                    "street": street,
+                    "street": street_name,
                     "grid_cell": cell,
                     "approximate": True,
                 },

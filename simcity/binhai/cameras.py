@@ -52,9 +52,9 @@ def generate_cameras(ctx: Context) -> list[dict[str, Any]]:
     shapes = park_shapes()
     in_park = nrng.random(n) < 0.2
     park_idx = nrng.integers(0, len(PARKS), n)
-    for i in np.flatnonzero(in_park):
-        park = PARKS[int(park_idx[i])]
-        pts[i] = ctx.near_points(
+    for j in np.flatnonzero(in_park).tolist():
+        park = PARKS[int(park_idx[j])]
+        pts[j] = ctx.near_points(
             nrng, park.lon, park.lat, park.radius_km / 2, 1, within=shapes[park.code]
         )[0]
     located = ctx.locate(pts[:, 0], pts[:, 1])

@@ -101,9 +101,9 @@ def generate_finance(
         in_park = nrng.random(n) < ftype.in_parks
         park_idx = nrng.choice(len(_FINANCE_PARKS), size=n, p=_PARK_WEIGHTS)
         positions = ctx.population_points(nrng, n)
-        for i in np.flatnonzero(in_park):
-            park = _FINANCE_PARKS[int(park_idx[i])]
-            positions[i] = ctx.near_points(
+        for j in np.flatnonzero(in_park).tolist():
+            park = _FINANCE_PARKS[int(park_idx[j])]
+            positions[j] = ctx.near_points(
                 nrng, park.lon, park.lat, park.radius_km / 2, 1, within=shapes[park.code]
             )[0]
         located = ctx.locate(positions[:, 0], positions[:, 1])

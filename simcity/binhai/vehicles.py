@@ -68,9 +68,9 @@ def generate_vehicles(ctx: Context, world: HazchemWorld) -> list[dict[str, Any]]
     positions = ctx.population_points(nrng, n)
     in_park = nrng.random(n) < 0.45
     park_idx = nrng.choice(len(hazchem_parks), size=n, p=pw / pw.sum())
-    for i in np.flatnonzero(in_park):
-        park = hazchem_parks[int(park_idx[i])]
-        positions[i] = ctx.near_points(
+    for j in np.flatnonzero(in_park).tolist():
+        park = hazchem_parks[int(park_idx[j])]
+        positions[j] = ctx.near_points(
             nrng, park.lon, park.lat, park.radius_km / 1.5, 1, within=shapes[park.code]
         )[0]
     located = ctx.locate(positions[:, 0], positions[:, 1])
