@@ -85,12 +85,12 @@ class Inspector(relay.Node, Located, Sourced):
 
     @classmethod
     def from_record(cls, record: Record) -> Inspector:
-        a = masked(record.attrs, {"name": "name", "phone": "phone", "id_number": "id_number"})
+        a = masked(record.attrs, {"name": "name", "phone": "phone", "resident_id": "id_number"})
         return cls(
             id=record.key,
             name=a.get("name") or "",
             phone=a.get("phone"),
-            duties=list(a.get("duties") or []),
+            duties=list(a.get("duty_categories") or []),
             on_duty=bool(a.get("on_duty")),
             geometry=record.geometry,
             datum=record.datum,

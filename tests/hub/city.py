@@ -49,9 +49,9 @@ def small_city() -> list[Record]:
                 attrs={
                     "name": "欧阳明华",
                     "phone": "13812345678",
-                    "id_number": "120116199001011234",
+                    "resident_id": "120116199001011234",
                     "grid_cell": code,
-                    "duties": ["01", "02"],
+                    "duty_categories": ["C01", "C02"],
                     "on_duty": i % 2 == 0,
                 },
                 geometry={"type": "Point", "coordinates": [117.705 + i * 0.01, 39.005]},
