@@ -18,10 +18,12 @@ from .geodesy import (
 )
 from .grid import GridIndex
 from .masking import mask_rows
+from .points import PointIndex
 
 __all__ = [
     "EARTH_RADIUS_M",
     "GridIndex",
+    "PointIndex",
     "gcj02_to_wgs84",
     "gcj02_to_wgs84_many",
     "haversine_m",

@@ -38,3 +38,56 @@ class GridIndex:
     def bounds(self) -> tuple[float, float, float, float]: ...
     def stats(self) -> dict[str, int]: ...
     def __len__(self) -> int: ...
+
+class PointIndex:
+    """Moving points by id with on-duty / category attributes (see core_ext.points)."""
+
+    def __new__(cls) -> PointIndex: ...
+    def upsert(
+        self, id: int | str, lon: float, lat: float, *, on_duty: bool = True, category: str = ""
+    ) -> None: ...
+    def upsert_many(
+        self,
+        ids: I64 | list[int] | list[str],
+        lons: F64,
+        lats: F64,
+        on_duty: npt.NDArray[np.bool_] | None = None,
+        categories: list[str] | None = None,
+    ) -> None: ...
+    def move(self, id: int | str, lon: float, lat: float) -> None: ...
+    def move_many(self, ids: I64 | list[int] | list[str], lons: F64, lats: F64) -> None: ...
+    def set_attributes(
+        self, id: int | str, *, on_duty: bool | None = None, category: str | None = None
+    ) -> None: ...
+    def remove(self, id: int | str) -> None: ...
+    def get(self, id: int | str) -> tuple[float, float, bool, str]: ...
+    def nearest(
+        self,
+        lon: float,
+        lat: float,
+        k: int = 1,
+        *,
+        on_duty: bool | None = None,
+        categories: list[str] | None = None,
+    ) -> list[tuple[int | str, float]]: ...
+    def within(
+        self,
+        lon: float,
+        lat: float,
+        radius_m: float,
+        *,
+        on_duty: bool | None = None,
+        categories: list[str] | None = None,
+    ) -> list[tuple[int | str, float]]: ...
+    def nearest_many(
+        self,
+        lons: F64,
+        lats: F64,
+        k: int = 1,
+        *,
+        on_duty: bool | None = None,
+        categories: list[str] | None = None,
+    ) -> tuple[I64, F64]: ...
+    def ids(self) -> list[int | str]: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, id: object) -> bool: ...

@@ -7,6 +7,8 @@ use pyo3::prelude::*;
 
 mod geodesy;
 mod grid;
+mod keys;
+mod points;
 mod polygon;
 mod polyindex;
 mod util;
@@ -18,5 +20,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     geodesy::register(m)?;
     grid::register(m)?;
+    points::register(m)?;
     Ok(())
 }
