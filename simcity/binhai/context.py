@@ -100,9 +100,16 @@ class Context:
     def locate(self, lon: np.ndarray, lat: np.ndarray) -> list[tuple[str, str]]:
         """(grid-cell key, street name) for each point; the points must be inside."""
         found = self.index.locate(lon, lat)
-        if (found < 0).any():
-            bad = int(np.argmax(found < 0))
-            raise ValueError(f"point {lon[bad]}, {lat[bad]} is outside every grid cell")
+        missing = np.flatnonzero(found < 0)
+        if len(missing):
+            # inside the outline but in a hair-thin sliver the snapped cells leave: nearest cell
+            pts = shapely.points(np.asarray(lon)[missing], np.asarray(lat)[missing])
+            (src, dst), dist = self.index.tree.query_nearest(pts, return_distance=True)
+            if (dist > 1e-5).any():
+                bad = int(missing[src[np.argmax(dist > 1e-5)]])
+                raise ValueError(f"point {lon[bad]}, {lat[bad]} is outside every grid cell")
+            for s, d in sorted(zip(src.tolist(), dst.tolist(), strict=True), reverse=True):
+                found[missing[s]] = d
         return [(self.index.keys[i], self.index.streets[i]) for i in found]
 
     def street(self, name: str) -> StreetDef:

@@ -415,3 +415,12 @@ def test_every_geometry_inside_the_outline(city: Records) -> None:
         )
         coords = shapely.get_coordinates(geoms)
         assert np.array_equal(coords, np.round(coords, 6)), kind
+
+
+def test_locate_points() -> None:
+    ctx = Context(2019)
+    # a vertex of the outline, and a hair (5 cm) outside it: both belong to a boundary cell
+    found = ctx.locate(np.array([117.526981, 117.5269815]), np.array([39.005995, 39.0059950]))
+    assert found[0] == found[1]
+    with pytest.raises(ValueError, match="outside every grid cell"):
+        ctx.locate(np.array([116.0]), np.array([39.0]))
