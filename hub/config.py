@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "", description="SQLAlchemy URL of the store; empty means SQLite in data_dir"
     )
+    search_url: str = Field(
+        "", description="Search backend URL; empty means SQLite FTS5 in data_dir"
+    )
+    graph_url: str = Field(
+        "", description="Knowledge-graph backend URL; empty means SQLite in data_dir"
+    )
     host: str = Field("127.0.0.1", description="Address `cityhub serve` binds")
     port: int = Field(8000, ge=1, le=65535, description="Port `cityhub serve` binds")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
@@ -94,6 +100,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'cityhub.db').resolve()}"
+
+    @cached_property
+    def search_store_url(self) -> str:
+        return self.search_url or f"sqlite:///{(self.data_dir / 'search.db').resolve()}"
+
+    @cached_property
+    def graph_store_url(self) -> str:
+        return self.graph_url or f"sqlite:///{(self.data_dir / 'graph.db').resolve()}"
 
     @property
     def demo_dir(self) -> Path:
