@@ -122,6 +122,8 @@ class Settings(BaseSettings):
                 value = "********"
             elif name == "database_url":
                 value = mask_url(self.store_url)
+            elif name.endswith("_url") and value:
+                value = mask_url(value)
             elif isinstance(value, Path):
                 value = str(value)
             shown[name] = value
