@@ -19,16 +19,46 @@ from .geodesy import (
 from .grid import GridIndex
 from .masking import mask_rows
 from .points import PointIndex
+from .risk import (
+    SMOKE_DIMENSIONS,
+    TANK_HIGH,
+    TANK_HIGH_HIGH,
+    TANK_LOW,
+    TANK_RATE,
+    TANK_STALE,
+    SmokeIndexConfig,
+    SmokeIndexResult,
+    TankEvaluation,
+    TankLimits,
+    TankMonitor,
+    Transform,
+    evaluate_tank_readings,
+    smoke_index,
+)
 
 __all__ = [
     "EARTH_RADIUS_M",
+    "SMOKE_DIMENSIONS",
+    "TANK_HIGH",
+    "TANK_HIGH_HIGH",
+    "TANK_LOW",
+    "TANK_RATE",
+    "TANK_STALE",
     "GridIndex",
     "PointIndex",
+    "SmokeIndexConfig",
+    "SmokeIndexResult",
+    "TankEvaluation",
+    "TankLimits",
+    "TankMonitor",
+    "Transform",
+    "evaluate_tank_readings",
     "gcj02_to_wgs84",
     "gcj02_to_wgs84_many",
     "haversine_m",
     "haversine_m_many",
     "mask_rows",
+    "smoke_index",
     "wgs84_to_gcj02",
     "wgs84_to_gcj02_many",
 ]

@@ -91,3 +91,32 @@ class PointIndex:
     def ids(self) -> list[int | str]: ...
     def __len__(self) -> int: ...
     def __contains__(self, id: object) -> bool: ...
+
+TANK_HIGH: int
+TANK_HIGH_HIGH: int
+TANK_LOW: int
+TANK_RATE: int
+TANK_STALE: int
+
+def smoke_index(
+    features: F64, weights: F64, kinds: I64, p1: F64, p2: F64, bands: F64
+) -> tuple[F64, I32, F64]: ...
+
+class TankMonitor:
+    """Tank alarm evaluation with per-tank limits (see core_ext.risk)."""
+
+    def __new__(
+        cls,
+        ids: I64 | list[int | str],
+        high: F64,
+        high_high: F64,
+        low: F64,
+        max_rate_per_min: F64,
+        stale_after_s: F64,
+    ) -> TankMonitor: ...
+    def evaluate(
+        self, tank_ids: I64 | list[int | str], values: F64, times: F64
+    ) -> tuple[I32, F64]: ...
+    def stale(self, now: float) -> list[int | str]: ...
+    def last_reading(self, id: int | str) -> tuple[float, float] | None: ...
+    def __len__(self) -> int: ...

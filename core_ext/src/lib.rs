@@ -11,6 +11,7 @@ mod keys;
 mod points;
 mod polygon;
 mod polyindex;
+mod risk;
 mod util;
 
 /// cityhub's compiled core: datums and distances, grid-cell lookup, moving-point index,
@@ -21,5 +22,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     geodesy::register(m)?;
     grid::register(m)?;
     points::register(m)?;
+    risk::register(m)?;
     Ok(())
 }
