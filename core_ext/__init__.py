@@ -16,6 +16,7 @@ from .geodesy import (
     wgs84_to_gcj02,
     wgs84_to_gcj02_many,
 )
+from .geofence import GeofenceEvent, GeofenceRule, GeofenceSet, TimeWindow
 from .grid import GridIndex
 from .masking import mask_rows
 from .points import PointIndex
@@ -44,6 +45,9 @@ __all__ = [
     "TANK_LOW",
     "TANK_RATE",
     "TANK_STALE",
+    "GeofenceEvent",
+    "GeofenceRule",
+    "GeofenceSet",
     "GridIndex",
     "PointIndex",
     "SmokeIndexConfig",
@@ -51,6 +55,7 @@ __all__ = [
     "TankEvaluation",
     "TankLimits",
     "TankMonitor",
+    "TimeWindow",
     "Transform",
     "evaluate_tank_readings",
     "gcj02_to_wgs84",

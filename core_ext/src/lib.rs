@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 
 mod geodesy;
+mod geofence;
 mod grid;
 mod keys;
 mod points;
@@ -21,6 +22,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     geodesy::register(m)?;
     grid::register(m)?;
+    geofence::register(m)?;
     points::register(m)?;
     risk::register(m)?;
     Ok(())
