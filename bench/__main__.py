@@ -1,0 +1,3 @@
+from bench.core_ext_bench import main
+
+raise SystemExit(main())
