@@ -16,8 +16,10 @@ from starlette.routing import Route
 
 from hub import __version__
 from hub.config import Settings, load_settings
+from hub.graph import GraphStore, open_graph
 from hub.graphql_http import HubGraphQL
 from hub.graphql_schema import build_schema
+from hub.search import SearchIndex, open_search
 from hub.store import RecordStore, StoreUnavailable
 from hub.telemetry import tracer_provider
 
@@ -26,16 +28,20 @@ def create_app(
     settings: Settings | None = None,
     *,
     store: RecordStore | None = None,
+    graph: GraphStore | None = None,
+    search: SearchIndex | None = None,
     span_exporter: SpanExporter | None = None,
 ) -> Starlette:
     settings = settings or load_settings()
     store = store or RecordStore.from_url(settings.store_url)
+    graph = graph or open_graph(settings.graph_store_url)
+    search = search or open_search(settings.search_store_url)
     provider = tracer_provider(settings, span_exporter)
     tracing = span_exporter is not None or settings.telemetry_exporter != "none"
     schema = build_schema(
         max_depth=settings.graphql_max_depth, tracer_provider=provider if tracing else None
     )
-    graphql = HubGraphQL(schema, store, graphiql=settings.graphiql)
+    graphql = HubGraphQL(schema, store, graph, search, graphiql=settings.graphiql)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__})
@@ -52,6 +58,8 @@ def create_app(
         yield
         provider.shutdown()
         store.close()
+        graph.close()
+        search.close()
 
     middleware = []
     if tracing:

@@ -159,6 +159,41 @@ def demo_load(
     out.print(table)
     if report.rejected:
         fail(f"{report.rejected} records rejected, first: {report.errors[0]}")
+    reindex(settings)
+
+
+def reindex(settings: Settings) -> None:
+    from hub.graph import open_graph
+    from hub.indexing import rebuild
+    from hub.search import open_search
+
+    store = open_store(settings, migrate=False)
+    graph = open_graph(settings.graph_store_url)
+    search = open_search(settings.search_store_url)
+    try:
+        with err.status("indexing") as status:
+            report = rebuild(
+                store,
+                graph,
+                search,
+                secret=settings.secret_key.get_secret_value(),
+                progress=lambda step: status.update(f"indexing: {step}"),
+            )
+    finally:
+        store.close()
+        graph.close()
+        search.close()
+    out.print(
+        f"knowledge graph: {report.graph.entities:,} entities from {report.graph.records:,} "
+        f"records ({report.graph.merged:,} merged), {report.graph.relations:,} relations; "
+        f"search: {report.documents:,} documents"
+    )
+
+
+@app.command("index")
+def index_command() -> None:
+    """Rebuild the knowledge graph and the search index from the store."""
+    reindex(load_settings())
 
 
 @config_app.command("show")

@@ -20,7 +20,10 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 
+from hub.context_sources import GraphSourceAdapter, SearchSourceAdapter
+from hub.graph import GraphStore
 from hub.record_source import StoreRecordSource
+from hub.search import SearchIndex
 from hub.store import RecordStore
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -32,6 +35,8 @@ class HubContext:
     request: Request | WebSocket
     response: Response | WebSocket
     records: StoreRecordSource
+    graph: GraphSourceAdapter
+    search: SearchSourceAdapter
     state: dict[str, Any] = field(default_factory=dict)
 
 
@@ -66,9 +71,19 @@ def is_request_error(result: ExecutionResult) -> bool:
 
 
 class HubGraphQL(GraphQL):
-    def __init__(self, schema: Any, store: RecordStore, *, graphiql: bool = True) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        store: RecordStore,
+        graph: GraphStore,
+        search: SearchIndex,
+        *,
+        graphiql: bool = True,
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.store = store
+        self.graph = GraphSourceAdapter(graph)
+        self.search = SearchSourceAdapter(search)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,7 +105,13 @@ class HubGraphQL(GraphQL):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> HubContext:
-        return HubContext(request=request, response=response, records=StoreRecordSource(self.store))
+        return HubContext(
+            request=request,
+            response=response,
+            records=StoreRecordSource(self.store),
+            graph=self.graph,
+            search=self.search,
+        )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)

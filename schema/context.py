@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from schema.record import Record
 
@@ -30,11 +30,46 @@ class RecordSource(Protocol):
     async def count(self, kind: str) -> int: ...
 
 
+class GraphSource(Protocol):
+    """The knowledge graph, as resolvers see it; entities and relations are the hub's
+    ``hub.graph.model`` objects (plain dataclasses)."""
+
+    async def entity(self, entity_id: str) -> Any | None: ...
+
+    async def entity_of(self, kind: str, key: str) -> Any | None: ...
+
+    async def members(self, entity_id: str) -> list[Any]: ...
+
+    async def relations(self, entity_id: str) -> list[Any]: ...
+
+    async def neighbourhood(self, entity_id: str, hops: int, limit: int) -> Any: ...
+
+    async def path(self, a: str, b: str, max_hops: int) -> list[Any] | None: ...
+
+
+class SearchSource(Protocol):
+    async def search(
+        self, query: str, *, kinds: Sequence[str] | None, limit: int, offset: int
+    ) -> Any: ...
+
+
 class HasRecords(Protocol):
     records: RecordSource
+    graph: GraphSource
+    search: SearchSource
 
 
 def records(info: object) -> RecordSource:
     """The record source of the request a resolver is answering."""
     context: HasRecords = info.context  # type: ignore[attr-defined]
     return context.records
+
+
+def graph(info: object) -> GraphSource:
+    context: HasRecords = info.context  # type: ignore[attr-defined]
+    return context.graph
+
+
+def search(info: object) -> SearchSource:
+    context: HasRecords = info.context  # type: ignore[attr-defined]
+    return context.search

@@ -7,7 +7,9 @@ from strawberry import relay
 
 from schema.connection import CountedConnection, paginate
 from schema.context import records
+from schema.entity import Entity, EntityQueries
 from schema.grid import GridCell, Inspector
+from schema.search import SearchQueries
 
 
 @strawberry.type
@@ -56,7 +58,7 @@ class GridQueries:
         )
 
 
-TYPES: list[type] = [GridCell, Inspector]
+TYPES: list[type] = [GridCell, Inspector, Entity]
 
 
 def query_type() -> type:
@@ -64,7 +66,7 @@ def query_type() -> type:
     their resolver to the schema that first sees them."""
 
     @strawberry.type(name="Query")
-    class Query(GridQueries):
+    class Query(GridQueries, EntityQueries, SearchQueries):
         node: relay.Node = relay.node(description="Fetch any object by its global id")
         nodes: list[relay.Node] = relay.node(description="Fetch objects by their global ids")
 

@@ -74,3 +74,20 @@ def demo_store(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     assert report.rejected == 0, report.errors[:3]
     yield store
     store.close()
+
+
+@pytest.fixture(scope="session")
+def demo_app(demo_store: RecordStore, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The hub app over the demo city, with its knowledge graph and search index built."""
+    from hub.app import create_app
+    from hub.config import load_settings
+    from hub.graph import open_graph
+    from hub.indexing import rebuild
+    from hub.search import open_search
+
+    folder = tmp_path_factory.mktemp("derived")
+    settings = load_settings(data_dir=folder)
+    graph = open_graph(settings.graph_store_url)
+    search = open_search(settings.search_store_url)
+    rebuild(demo_store, graph, search, secret=settings.secret_key.get_secret_value())
+    return create_app(settings, store=demo_store, graph=graph, search=search)

@@ -32,12 +32,19 @@ def hub_server(demo_dir: Path, tmp_path: Path) -> Iterator[str]:
     env |= {"CITYHUB_DATA_DIR": str(tmp_path), "CITYHUB_LOG_LEVEL": "warning"}
     load = subprocess.run(
         [sys.executable, "-m", "hub", "demo", "load", "--from", str(demo_dir)],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert load.returncode == 0, load.stderr
     server = subprocess.Popen(
         [sys.executable, "-m", "hub", "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -62,7 +69,9 @@ def test_served_hub_returns_all_743_cells(hub_server: str) -> None:
     query = "{ gridCells(first: 1000) { totalCount edges { node { code areaKm2 geometry } } } }"
     for _ in range(4):  # several requests, spread over both workers
         response = httpx.post(
-            f"{hub_server}/graphql", json={"query": query}, timeout=30,
+            f"{hub_server}/graphql",
+            json={"query": query},
+            timeout=30,
             headers={"Accept": "application/graphql-response+json"},
         )
         assert response.status_code == 200

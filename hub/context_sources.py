@@ -1,0 +1,45 @@
+"""The graph and search as resolvers reach them: blocking backends run off the event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.concurrency import run_in_threadpool
+
+from hub.graph import Entity, GraphStore, Member, Relation, Subgraph
+from hub.search import SearchIndex, SearchPage
+
+
+class GraphSourceAdapter:
+    def __init__(self, graph: GraphStore) -> None:
+        self.graph = graph
+
+    async def entity(self, entity_id: str) -> Entity | None:
+        return await run_in_threadpool(self.graph.entity, entity_id)
+
+    async def entity_of(self, kind: str, key: str) -> Entity | None:
+        return await run_in_threadpool(self.graph.entity_of, kind, key)
+
+    async def members(self, entity_id: str) -> list[Member]:
+        return await run_in_threadpool(self.graph.members, entity_id)
+
+    async def relations(self, entity_id: str) -> list[Relation]:
+        return await run_in_threadpool(self.graph.relations, [entity_id])
+
+    async def neighbourhood(self, entity_id: str, hops: int, limit: int) -> Subgraph:
+        return await run_in_threadpool(self.graph.neighbourhood, entity_id, hops, limit)
+
+    async def path(self, a: str, b: str, max_hops: int) -> list[Relation] | None:
+        return await run_in_threadpool(self.graph.path, a, b, max_hops)
+
+
+class SearchSourceAdapter:
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+
+    async def search(
+        self, query: str, *, kinds: Sequence[str] | None, limit: int, offset: int
+    ) -> SearchPage:
+        return await run_in_threadpool(
+            lambda: self.index.search(query, kinds=kinds, limit=limit, offset=offset)
+        )

@@ -1,0 +1,40 @@
+"""The knowledge-graph interface every backend implements (SQLite now; Neo4j later)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from hub.graph.model import Entity, Member, Relation, Subgraph
+
+
+class GraphStore(Protocol):
+    def replace(
+        self, entities: Iterable[Entity], members: Iterable[Member], relations: Iterable[Relation]
+    ) -> None:
+        """Swap the whole graph for this one, atomically."""
+        ...
+
+    def entity(self, entity_id: str) -> Entity | None: ...
+
+    def entity_of(self, kind: str, key: str) -> Entity | None:
+        """The entity a stored record belongs to."""
+        ...
+
+    def members(self, entity_id: str) -> list[Member]: ...
+
+    def relations(self, entity_ids: Sequence[str]) -> list[Relation]:
+        """Every relation touching any of the entities, in either direction."""
+        ...
+
+    def neighbourhood(self, entity_id: str, hops: int, limit: int = 500) -> Subgraph:
+        """Entities within ``hops`` relations of one entity (at most ``limit``)."""
+        ...
+
+    def path(self, a: str, b: str, max_hops: int = 4) -> list[Relation] | None:
+        """A shortest chain of relations from a to b, or None within max_hops."""
+        ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...

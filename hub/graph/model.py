@@ -1,0 +1,47 @@
+"""What the knowledge graph holds: entities, the records that make them up, typed relations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One real-world thing (a firm, a vehicle, a person, a place) across all systems."""
+
+    id: str  # "<Type>:<identity>", e.g. Firm:91120116MA05BBJ537
+    type: str
+    label: str
+    resolved_by: str  # uscc | plate | id_hash | name | brand | record
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Member:
+    """A stored record that describes an entity, and how it was matched to it."""
+
+    entity_id: str
+    kind: str
+    key: str
+    source_system: str
+    method: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A typed edge between entities, with the record that states it (its provenance)."""
+
+    src: str
+    rel: str
+    dst: str
+    source_system: str
+    source_kind: str
+    source_key: str
+    confidence: float = 1.0
+
+
+@dataclass
+class Subgraph:
+    entities: dict[str, Entity] = field(default_factory=dict)
+    relations: list[Relation] = field(default_factory=list)

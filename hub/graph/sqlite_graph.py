@@ -1,0 +1,235 @@
+"""The embedded knowledge graph: adjacency tables in SQLite, walked breadth-first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import islice
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.engine import Engine
+
+from hub.graph.model import Entity, Member, Relation, Subgraph
+
+metadata = MetaData()
+entities = Table(
+    "graph_entities",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("type", String(64), nullable=False, index=True),
+    Column("label", String(400), nullable=False),
+    Column("resolved_by", String(16), nullable=False),
+    Column("confidence", Float, nullable=False),
+)
+members = Table(
+    "graph_members",
+    metadata,
+    Column("kind", String(64), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("entity_id", String(200), nullable=False, index=True),
+    Column("source_system", String(64), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("confidence", Float, nullable=False),
+)
+edges = Table(
+    "graph_edges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("src", String(200), nullable=False),
+    Column("rel", String(64), nullable=False),
+    Column("dst", String(200), nullable=False),
+    Column("source_system", String(64), nullable=False),
+    Column("source_kind", String(64), nullable=False),
+    Column("source_key", String(128), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Index("ix_graph_edges_src", "src"),
+    Index("ix_graph_edges_dst", "dst"),
+)
+
+_BATCH = 500
+# A breadth-first walk stops widening past this many entities: a grid cell links to
+# thousands of residents, and a path through everyone is no answer.
+_FRONTIER_CAP = 20_000
+
+
+def _chunks(items: Iterable[object], size: int = _BATCH) -> Iterable[list[object]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _entity(row: object) -> Entity:
+    return Entity(row.id, row.type, row.label, row.resolved_by, row.confidence)  # type: ignore[attr-defined]
+
+
+def _relation(row: object) -> Relation:
+    r = row
+    return Relation(
+        r.src,
+        r.rel,
+        r.dst,
+        r.source_system,
+        r.source_kind,
+        r.source_key,
+        r.confidence,  # type: ignore[attr-defined]
+    )
+
+
+class SqliteGraph:
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = create_engine(url)
+        event.listen(self.engine, "connect", _wal)
+        metadata.create_all(self.engine)
+
+    def replace(
+        self,
+        new_entities: Iterable[Entity],
+        new_members: Iterable[Member],
+        new_relations: Iterable[Relation],
+    ) -> None:
+        with self.engine.begin() as conn:
+            for table in (edges, members, entities):
+                conn.execute(delete(table))
+            for chunk in _chunks(e.__dict__ for e in new_entities):
+                conn.execute(entities.insert(), chunk)
+            for chunk in _chunks(m.__dict__ for m in new_members):
+                conn.execute(members.insert(), chunk)
+            for chunk in _chunks(r.__dict__ for r in new_relations):
+                conn.execute(edges.insert(), chunk)
+
+    def entity(self, entity_id: str) -> Entity | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(entities).where(entities.c.id == entity_id)).first()
+        return _entity(row) if row else None
+
+    def entities(self, ids: Sequence[str]) -> dict[str, Entity]:
+        found: dict[str, Entity] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(ids):
+                for row in conn.execute(select(entities).where(entities.c.id.in_(chunk))):
+                    found[row.id] = _entity(row)
+        return found
+
+    def entity_of(self, kind: str, key: str) -> Entity | None:
+        query = (
+            select(entities)
+            .join(members, members.c.entity_id == entities.c.id)
+            .where(members.c.kind == kind, members.c.key == key)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _entity(row) if row else None
+
+    def members(self, entity_id: str) -> list[Member]:
+        query = (
+            select(members)
+            .where(members.c.entity_id == entity_id)
+            .order_by(members.c.source_system, members.c.kind, members.c.key)
+        )
+        with self.engine.connect() as conn:
+            return [
+                Member(r.entity_id, r.kind, r.key, r.source_system, r.method, r.confidence)
+                for r in conn.execute(query)
+            ]
+
+    def relations(self, entity_ids: Sequence[str]) -> list[Relation]:
+        out: list[Relation] = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(entity_ids):
+                query = (
+                    select(edges)
+                    .where(or_(edges.c.src.in_(chunk), edges.c.dst.in_(chunk)))
+                    .order_by(edges.c.id)
+                )
+                out.extend(_relation(r) for r in conn.execute(query))
+        # an edge between two chunk members would come twice
+        return list(dict.fromkeys(out))
+
+    def neighbourhood(self, entity_id: str, hops: int, limit: int = 500) -> Subgraph:
+        graph = Subgraph()
+        root = self.entity(entity_id)
+        if root is None:
+            return graph
+        graph.entities[root.id] = root
+        seen_edges: set[Relation] = set()
+        frontier = [root.id]
+        for _ in range(max(hops, 0)):
+            found: list[str] = []
+            for rel in self.relations(frontier):
+                if rel in seen_edges:
+                    continue
+                for end in (rel.src, rel.dst):
+                    if end not in graph.entities and end not in found:
+                        if len(graph.entities) + len(found) >= limit:
+                            break
+                        found.append(end)
+                else:
+                    seen_edges.add(rel)
+                    graph.relations.append(rel)
+            graph.entities.update(self.entities(found))
+            frontier = found
+            if not frontier or len(graph.entities) >= limit:
+                break
+        return graph
+
+    def path(self, a: str, b: str, max_hops: int = 4) -> list[Relation] | None:
+        if self.entity(a) is None or self.entity(b) is None:
+            return None
+        if a == b:
+            return []
+        came_from: dict[str, Relation | None] = {a: None}
+        frontier = [a]
+        for _ in range(max_hops):
+            nxt: list[str] = []
+            for rel in self.relations(frontier):
+                for here, there in ((rel.src, rel.dst), (rel.dst, rel.src)):
+                    if here in came_from and there not in came_from:
+                        came_from[there] = rel
+                        nxt.append(there)
+                        if there == b:
+                            return self._unwind(came_from, b)
+            frontier = nxt[:_FRONTIER_CAP]
+            if not frontier:
+                break
+        return None
+
+    @staticmethod
+    def _unwind(came_from: dict[str, Relation | None], end: str) -> list[Relation]:
+        chain: list[Relation] = []
+        node = end
+        while (rel := came_from[node]) is not None:
+            chain.append(rel)
+            node = rel.src if rel.dst == node else rel.dst
+        chain.reverse()
+        return chain
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {
+                "entities": conn.execute(select(func.count()).select_from(entities)).scalar_one(),
+                "members": conn.execute(select(func.count()).select_from(members)).scalar_one(),
+                "relations": conn.execute(select(func.count()).select_from(edges)).scalar_one(),
+            }
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _wal(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()

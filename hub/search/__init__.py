@@ -1,0 +1,29 @@
+"""Full-text search over the city's records (Chinese text segmented with jieba)."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+
+from hub.search.documents import SEARCHABLE_KINDS, SearchDoc, SearchHit, SearchPage, document
+from hub.search.index import SearchIndex
+from hub.search.sqlite_fts import SqliteSearchIndex
+
+
+def open_search(url: str) -> SearchIndex:
+    """The search backend a URL names: ``sqlite:///path`` (embedded)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return SqliteSearchIndex(parsed.database or ":memory:")
+    raise ValueError(f"CITYHUB_SEARCH_URL: unsupported search backend {parsed.drivername!r}")
+
+
+__all__ = [
+    "SEARCHABLE_KINDS",
+    "SearchDoc",
+    "SearchHit",
+    "SearchIndex",
+    "SearchPage",
+    "SqliteSearchIndex",
+    "document",
+    "open_search",
+]

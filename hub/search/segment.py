@@ -1,0 +1,42 @@
+"""Chinese word segmentation for search: jieba's search mode, which also emits the shorter
+words inside long ones (有限公司 → 有限, 公司, 有限公司), so a query for any of them matches."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import cache
+
+_WORD = re.compile(r"\w", re.UNICODE)
+_CJK_GAP = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef]) (?=[\u3000-\u9fff\uff00-\uffef])")
+
+
+@cache
+def _jieba():  # type: ignore[no-untyped-def]
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def _keep(words: object) -> list[str]:
+    return [t.lower() for t in words if t.strip() and _WORD.search(t)]  # type: ignore[attr-defined]
+
+
+def tokens(text: str) -> list[str]:
+    """Search tokens of a text (search mode: words and the words inside them), lower-cased."""
+    return _keep(_jieba().cut_for_search(text))
+
+
+def segmented(text: str) -> tuple[str, str]:
+    """The text as the index stores it: its words in reading order (for snippets), and the
+    extra shorter words search mode finds inside them (so 有限 finds 有限公司)."""
+    words = _keep(_jieba().cut(text))
+    inner = set(tokens(text)) - set(words)
+    return " ".join(words), " ".join(sorted(inner))
+
+
+def unsegment(text: str) -> str:
+    """Undo the spaces segmentation put between Chinese characters (for snippets)."""
+    return _CJK_GAP.sub("", text)

@@ -1,0 +1,118 @@
+"""The embedded search backend: SQLite FTS5 over jieba-segmented text, ranked by BM25."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from hub.search.documents import SearchDoc, SearchHit, SearchPage
+from hub.search.segment import segmented, tokens, unsegment
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS search_keys (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    title TEXT NOT NULL,
+    UNIQUE (kind, key)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS search_text USING fts5(
+    title, body, inner, tokenize = 'unicode61 remove_diacritics 0'
+);
+"""
+# Title words weigh ten times body words; words found inside longer words weigh less.
+_RANK = "bm25(search_text, 10.0, 1.0, 0.5)"
+
+
+class SqliteSearchIndex:
+    def __init__(self, path: str | Path) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=10)
+        self._lock = threading.Lock()  # one connection shared by the hub's threads
+        with self._lock, self._db:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+
+    def index(self, docs: Iterable[SearchDoc]) -> int:
+        written = 0
+        with self._lock, self._db:
+            for doc in docs:
+                row = self._db.execute(
+                    "SELECT id FROM search_keys WHERE kind = ? AND key = ?", (doc.kind, doc.key)
+                ).fetchone()
+                if row:
+                    self._db.execute("DELETE FROM search_text WHERE rowid = ?", row)
+                    self._db.execute(
+                        "UPDATE search_keys SET title = ? WHERE id = ?", (doc.title, row[0])
+                    )
+                    rowid = row[0]
+                else:
+                    rowid = self._db.execute(
+                        "INSERT INTO search_keys (kind, key, title) VALUES (?, ?, ?)",
+                        (doc.kind, doc.key, doc.title),
+                    ).lastrowid
+                title, title_inner = segmented(doc.title)
+                body, body_inner = segmented(doc.body)
+                self._db.execute(
+                    "INSERT INTO search_text (rowid, title, body, inner) VALUES (?, ?, ?, ?)",
+                    (rowid, title, body, f"{title_inner} {body_inner}"),
+                )
+                written += 1
+        return written
+
+    def remove(self, kind: str, keys: Sequence[str]) -> int:
+        removed = 0
+        with self._lock, self._db:
+            for key in keys:
+                row = self._db.execute(
+                    "SELECT id FROM search_keys WHERE kind = ? AND key = ?", (kind, key)
+                ).fetchone()
+                if row:
+                    self._db.execute("DELETE FROM search_text WHERE rowid = ?", row)
+                    self._db.execute("DELETE FROM search_keys WHERE id = ?", row)
+                    removed += 1
+        return removed
+
+    def search(
+        self, query: str, *, kinds: Sequence[str] | None = None, limit: int = 20, offset: int = 0
+    ) -> SearchPage:
+        words = list(dict.fromkeys(tokens(query)))
+        if not words:
+            return SearchPage(hits=[], total=0)
+        quoted = ['"' + w.replace('"', '""') + '"' for w in words]
+        page = self._run(" ".join(quoted), kinds, limit, offset)
+        if page.total == 0 and len(quoted) > 1:
+            page = self._run(" OR ".join(quoted), kinds, limit, offset)
+        return page
+
+    def _run(self, match: str, kinds: Sequence[str] | None, limit: int, offset: int) -> SearchPage:
+        where = "search_text MATCH ?"
+        params: list[object] = [match]
+        if kinds:
+            where += f" AND k.kind IN ({','.join('?' * len(kinds))})"
+            params.extend(kinds)
+        base = f"FROM search_text JOIN search_keys k ON k.id = search_text.rowid WHERE {where}"
+        with self._lock:
+            total = self._db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
+            rows = self._db.execute(
+                f"SELECT k.kind, k.key, k.title, "
+                f"snippet(search_text, 1, '[', ']', '…', 12), {_RANK} AS score "
+                f"{base} ORDER BY score, k.kind, k.key LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            ).fetchall()
+        hits = [
+            SearchHit(kind=kind, key=key, title=title, snippet=unsegment(snip), score=-score)
+            for kind, key, title, snip, score in rows
+        ]
+        return SearchPage(hits=hits, total=total)
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM search_keys").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,53 @@
+"""Which record attributes are personal data, and how each is masked by default.
+
+Every field is public, internal, sensitive or personal; until Step 5's policies grant more,
+personal fields are masked for everyone, wherever they appear (types, facts, logs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schema.masking import masked
+
+PERSON_KINDS = frozenset({"Citizen", "Inspector"})
+# Attributes naming a person, in any kind.
+PERSON_NAME_FIELDS = frozenset(
+    {
+        "legal_representative",
+        "driver",
+        "escort",
+        "safety_officer",
+        "applicant",
+        "reporter",
+        "contact",
+        "contact_person",
+        "complainant",
+        "handler",
+        "officer",
+        "owner_name",
+    }
+)
+ID_NUMBER_FIELDS = frozenset({"resident_id", "id_number", "id_no", "driver_id"})
+REDACTED_FIELDS = frozenset({"birth_date"})
+
+
+def personal_masks(kind: str, attrs: dict[str, Any]) -> dict[str, str]:
+    """{attribute: mask} for the personal fields present in a record's attributes."""
+    masks: dict[str, str] = {}
+    for field in attrs:
+        if field.endswith("phone") or field == "mobile":
+            masks[field] = "phone"
+        elif field in ID_NUMBER_FIELDS:
+            masks[field] = "id_number"
+        elif field in REDACTED_FIELDS:
+            masks[field] = "redact"
+        elif field in PERSON_NAME_FIELDS or (kind in PERSON_KINDS and field == "name"):
+            masks[field] = "name"
+    return masks
+
+
+def mask_personal(kind: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the attributes with every personal field masked."""
+    masks = {f: m for f, m in personal_masks(kind, attrs).items() if isinstance(attrs[f], str)}
+    return masked(attrs, masks) if masks else attrs

@@ -1,0 +1,109 @@
+"""The knowledge-graph conformance suite: every backend must pass it (SQLite today)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.graph import Entity, GraphStore, Member, Relation, open_graph
+
+
+@pytest.fixture(params=["sqlite"])
+def graph(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
+    store = open_graph(f"sqlite:///{tmp_path / 'graph.db'}")
+    yield store
+    store.close()
+
+
+def firm(code: str, label: str) -> Entity:
+    return Entity(f"Firm:{code}", "Firm", label, "uscc", 1.0)
+
+
+def place(key: str) -> Entity:
+    return Entity(f"GridCell:{key}", "GridCell", key, "record", 1.0)
+
+
+def rel(src: str, name: str, dst: str, key: str = "r") -> Relation:
+    return Relation(src, name, dst, "market-registry", "Enterprise", key)
+
+
+# A chain A - cell1 - B - vehicle - cell2, plus C alone.
+ENTITIES = [
+    firm("A", "甲公司"),
+    firm("B", "乙公司"),
+    firm("C", "丙公司"),
+    place("cell1"),
+    place("cell2"),
+    Entity("Vehicle:津A12345", "Vehicle", "津A12345", "plate", 1.0),
+]
+RELATIONS = [
+    rel("Firm:A", "LOCATED_IN", "GridCell:cell1", "a"),
+    rel("Firm:B", "LOCATED_IN", "GridCell:cell1", "b"),
+    rel("Firm:B", "OWNS_VEHICLE", "Vehicle:津A12345", "v"),
+    rel("Vehicle:津A12345", "LOCATED_IN", "GridCell:cell2", "v"),
+]
+MEMBERS = [
+    Member("Firm:A", "Enterprise", "ENT-1", "market-registry", "uscc", 1.0),
+    Member("Firm:A", "FinanceFirm", "FIN-1", "finance-registry", "uscc", 1.0),
+    Member("Firm:A", "Complaint", "CMP-9", "complaints", "name", 0.8),
+]
+
+
+@pytest.fixture
+def city(graph: GraphStore) -> GraphStore:
+    graph.replace(ENTITIES, MEMBERS, RELATIONS)
+    return graph
+
+
+def test_entities_members_and_counts(city: GraphStore) -> None:
+    assert city.entity("Firm:A") == ENTITIES[0]
+    assert city.entity("Firm:nope") is None
+    assert {m.source_system for m in city.members("Firm:A")} == {
+        "market-registry",
+        "finance-registry",
+        "complaints",
+    }
+    assert city.entity_of("FinanceFirm", "FIN-1") == ENTITIES[0]
+    assert city.entity_of("FinanceFirm", "FIN-404") is None
+    assert city.counts() == {"entities": 6, "members": 3, "relations": 4}
+
+
+def test_relations_both_directions(city: GraphStore) -> None:
+    touching = city.relations(["GridCell:cell1"])
+    assert {(r.src, r.rel) for r in touching} == {
+        ("Firm:A", "LOCATED_IN"),
+        ("Firm:B", "LOCATED_IN"),
+    }
+    assert city.relations(["Firm:C"]) == []
+
+
+def test_neighbourhood_by_hops_and_limit(city: GraphStore) -> None:
+    one = city.neighbourhood("Firm:B", 1)
+    assert set(one.entities) == {"Firm:B", "GridCell:cell1", "Vehicle:津A12345"}
+    two = city.neighbourhood("Firm:B", 2)
+    assert set(two.entities) == {
+        "Firm:B",
+        "GridCell:cell1",
+        "Vehicle:津A12345",
+        "Firm:A",
+        "GridCell:cell2",
+    }
+    assert len(two.relations) == 4
+    assert len(city.neighbourhood("Firm:B", 2, limit=3).entities) <= 3
+    assert city.neighbourhood("Firm:nope", 2).entities == {}
+
+
+def test_shortest_path(city: GraphStore) -> None:
+    chain = city.path("Firm:A", "GridCell:cell2", max_hops=4)
+    assert chain is not None
+    assert [r.rel for r in chain] == ["LOCATED_IN", "LOCATED_IN", "OWNS_VEHICLE", "LOCATED_IN"]
+    assert city.path("Firm:A", "GridCell:cell2", max_hops=3) is None
+    assert city.path("Firm:A", "Firm:C") is None
+    assert city.path("Firm:A", "Firm:A") == []
+
+
+def test_replace_is_whole(city: GraphStore) -> None:
+    city.replace([firm("Z", "新")], [], [])
+    assert city.entity("Firm:A") is None and city.counts()["entities"] == 1
