@@ -66,15 +66,15 @@ impl Transform {
 /// `log` kernel with the `log1p` rounding correction; error below 1 ulp, like glibc's).
 #[inline(always)]
 fn log1p_pos(x: f64) -> f64 {
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
-    const LG1: f64 = 6.666_666_666_666_735_130e-1;
-    const LG2: f64 = 3.999_999_999_940_941_908e-1;
-    const LG3: f64 = 2.857_142_874_366_239_149e-1;
-    const LG4: f64 = 2.222_219_843_214_978_396e-1;
-    const LG5: f64 = 1.818_357_216_161_805_012e-1;
-    const LG6: f64 = 1.531_383_769_920_937_332e-1;
-    const LG7: f64 = 1.479_819_860_511_658_591e-1;
+    const LN2_HI: f64 = f64::from_bits(0x3fe62e42fee00000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea39ef35793c76);
+    const LG1: f64 = f64::from_bits(0x3fe5555555555593);
+    const LG2: f64 = f64::from_bits(0x3fd999999997fa04);
+    const LG3: f64 = f64::from_bits(0x3fd2492494229359);
+    const LG4: f64 = f64::from_bits(0x3fcc71c51d8e78af);
+    const LG5: f64 = f64::from_bits(0x3fc7466496cb03de);
+    const LG6: f64 = f64::from_bits(0x3fc39a09d078c69f);
+    const LG7: f64 = f64::from_bits(0x3fc2f112df3e5244);
     let u = 1.0 + x;
     let bits = u.to_bits();
     let mut k = ((bits >> 52) as i64 - 1023) as f64;
