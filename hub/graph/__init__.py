@@ -11,7 +11,12 @@ from hub.graph.sqlite_graph import SqliteGraph
 
 
 def open_graph(url: str) -> GraphStore:
-    """The graph backend a URL names: ``sqlite:///path`` (embedded)."""
+    """The graph backend a URL names: ``sqlite:///path`` (embedded), or Neo4j by
+    ``neo4j://``/``bolt://`` (``+s``/``+ssc`` for TLS) ``host:port[/database][?graph=NAME]``."""
+    if url.split("://", 1)[0] in {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}:
+        from hub.graph.neo4j_graph import Neo4jGraph
+
+        return Neo4jGraph(url)
     if make_url(url).get_backend_name() == "sqlite":
         return SqliteGraph(url)
     raise ValueError(f"CITYHUB_GRAPH_URL: unsupported graph backend {make_url(url).drivername!r}")

@@ -1,7 +1,10 @@
-"""The knowledge-graph conformance suite: every backend must pass it (SQLite today)."""
+"""The knowledge-graph conformance suite: every backend must pass it (SQLite, and a real Neo4j
+started by scripts/test.sh)."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,12 +12,31 @@ import pytest
 
 from hub.graph import Entity, GraphStore, Member, Relation, open_graph
 
+NEO4J_URL = os.environ.get("CITYHUB_TEST_NEO4J_URL", "")
 
-@pytest.fixture(params=["sqlite"])
+
+def neo4j_graph_url() -> str:
+    """A fresh graph namespace on the test Neo4j (skips locally, fails under CI, if unset)."""
+    if not NEO4J_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CITYHUB_TEST_NEO4J_URL is unset: run the suite with scripts/test.sh")
+        pytest.skip("CITYHUB_TEST_NEO4J_URL is unset (scripts/test.sh starts Neo4j)")
+    return f"{NEO4J_URL}?graph=t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
 def graph(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
-    store = open_graph(f"sqlite:///{tmp_path / 'graph.db'}")
-    yield store
-    store.close()
+    if request.param == "sqlite":
+        store = open_graph(f"sqlite:///{tmp_path / 'graph.db'}")
+        yield store
+        store.close()
+        return
+    from hub.graph.neo4j_graph import Neo4jGraph
+
+    neo = Neo4jGraph(neo4j_graph_url())
+    yield neo
+    neo.drop()
+    neo.close()
 
 
 def firm(code: str, label: str) -> Entity:

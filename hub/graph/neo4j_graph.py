@@ -1,0 +1,273 @@
+"""The distributed knowledge graph: Neo4j over Bolt, through the official ``neo4j`` driver.
+
+URL: ``neo4j://[user:password@]host:port[/database][?graph=NAME]`` (also ``bolt://``,
+``neo4j+s://``, ``bolt+s://``). ``database`` is the Neo4j database (the server's default if
+left out); ``graph`` names this hub's graph inside it (default ``city``), so several graphs —
+a staging copy, a test's own — can share one database without seeing each other.
+
+Model: ``(:Entity {g, id, type, label, resolved_by, confidence})`` nodes, joined by
+relationships whose type is the relation's name (``LOCATED_IN``, ``OWNS_VEHICLE``, ...) with the
+provenance as properties, and ``(:Member {g, kind, key, entity_id, ...})`` nodes for the records
+behind each entity (not linked by relationships, so walks only cross relations).
+
+Every statement is a constant with parameters. The one thing Cypher's grammar will not take as
+a parameter is a variable-length pattern's upper bound: the shortest-path statements for each
+bound are fixed here at import, from integers, never from input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Any, LiteralString
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from neo4j import Driver, GraphDatabase, ManagedTransaction, RoutingControl
+
+from hub.graph.model import Entity, Member, Relation, Subgraph
+
+_BATCH = 2000
+MAX_HOPS = 8
+
+_SCHEMA: tuple[LiteralString, ...] = (
+    "CREATE CONSTRAINT cityhub_entity_id IF NOT EXISTS "
+    "FOR (e:Entity) REQUIRE (e.g, e.id) IS UNIQUE",
+    "CREATE CONSTRAINT cityhub_member_key IF NOT EXISTS "
+    "FOR (m:Member) REQUIRE (m.g, m.kind, m.key) IS UNIQUE",
+    "CREATE INDEX cityhub_member_entity IF NOT EXISTS FOR (m:Member) ON (m.g, m.entity_id)",
+    "CREATE INDEX cityhub_entity_graph IF NOT EXISTS FOR (e:Entity) ON (e.g)",
+    "CREATE INDEX cityhub_member_graph IF NOT EXISTS FOR (m:Member) ON (m.g)",
+)
+
+_REL_FIELDS: LiteralString = (
+    "startNode(r).id AS src, type(r) AS rel, endNode(r).id AS dst, "
+    "r.source_system AS source_system, r.source_kind AS source_kind, "
+    "r.source_key AS source_key, r.confidence AS confidence, r.seq AS seq"
+)
+
+_DELETE: tuple[LiteralString, ...] = (
+    "MATCH (n:Member {g: $g}) WITH n LIMIT $n DELETE n RETURN count(*) AS gone",
+    "MATCH (n:Entity {g: $g}) WITH n LIMIT $n DETACH DELETE n RETURN count(*) AS gone",
+)
+_CREATE_ENTITIES: LiteralString = (
+    "UNWIND $rows AS r CREATE (:Entity {g: $g, id: r.id, type: r.type, label: r.label, "
+    "resolved_by: r.resolved_by, confidence: r.confidence})"
+)
+_CREATE_MEMBERS: LiteralString = (
+    "UNWIND $rows AS r CREATE (:Member {g: $g, entity_id: r.entity_id, kind: r.kind, "
+    "key: r.key, source_system: r.source_system, method: r.method, confidence: r.confidence})"
+)
+# A relation's name becomes the relationship type (Cypher 5.26 dynamic types, parameterised).
+_CREATE_RELATIONS: LiteralString = (
+    "UNWIND $rows AS r "
+    "MATCH (a:Entity {g: $g, id: r.src}) MATCH (b:Entity {g: $g, id: r.dst}) "
+    "CREATE (a)-[:$(r.rel) {source_system: r.source_system, source_kind: r.source_kind, "
+    "source_key: r.source_key, confidence: r.confidence, seq: r.seq}]->(b)"
+)
+_ENTITY: LiteralString = "MATCH (e:Entity {g: $g, id: $id}) RETURN e"
+_ENTITIES: LiteralString = "UNWIND $ids AS id MATCH (e:Entity {g: $g, id: id}) RETURN e"
+_ENTITY_OF: LiteralString = (
+    "MATCH (m:Member {g: $g, kind: $kind, key: $key}) "
+    "MATCH (e:Entity {g: $g, id: m.entity_id}) RETURN e"
+)
+_MEMBERS: LiteralString = (
+    "MATCH (m:Member {g: $g, entity_id: $id}) RETURN m ORDER BY m.source_system, m.kind, m.key"
+)
+_RELATIONS: LiteralString = (
+    "UNWIND $ids AS id MATCH (:Entity {g: $g, id: id})-[r]-() WITH DISTINCT r RETURN "
+    + _REL_FIELDS
+    + " ORDER BY seq"
+)
+_COUNTS: LiteralString = (
+    "CALL () { MATCH (e:Entity {g: $g}) RETURN count(e) AS entities } "
+    "CALL () { MATCH (m:Member {g: $g}) RETURN count(m) AS members } "
+    "CALL () { MATCH (:Entity {g: $g})-[r]->() RETURN count(r) AS relations } "
+    "RETURN entities, members, relations"
+)
+
+
+def _path_query(hops: int) -> LiteralString:
+    # Built once per bound from an int: Cypher takes no parameter for a pattern's length.
+    bound: LiteralString = str(hops)  # type: ignore[assignment]
+    return (
+        "MATCH (a:Entity {g: $g, id: $a}), (b:Entity {g: $g, id: $b}) "
+        "MATCH p = shortestPath((a)-[*.." + bound + "]-(b)) "
+        "UNWIND relationships(p) AS r RETURN " + _REL_FIELDS
+    )
+
+
+_PATHS: dict[int, LiteralString] = {h: _path_query(h) for h in range(1, MAX_HOPS + 1)}
+
+
+def _chunks(items: Iterable[dict[str, Any]], size: int = _BATCH) -> Iterator[list[dict[str, Any]]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _entity(node: Any) -> Entity:
+    return Entity(
+        node["id"], node["type"], node["label"], node["resolved_by"], float(node["confidence"])
+    )
+
+
+def _relation(row: Any) -> Relation:
+    return Relation(
+        row["src"],
+        row["rel"],
+        row["dst"],
+        row["source_system"],
+        row["source_kind"],
+        row["source_key"],
+        float(row["confidence"]),
+    )
+
+
+def parse_url(url: str) -> tuple[str, tuple[str, str] | None, str | None, str]:
+    """(driver URI, auth, database, graph name) of a ``neo4j://`` / ``bolt://`` URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}:
+        raise ValueError(f"not a Neo4j URL: {parts.scheme}://")
+    host = parts.hostname or "127.0.0.1"
+    uri = f"{parts.scheme}://{host}:{parts.port or 7687}"
+    auth = (unquote(parts.username), unquote(parts.password or "")) if parts.username else None
+    database = parts.path.strip("/") or None
+    graph = parse_qs(parts.query).get("graph", ["city"])[0]
+    return uri, auth, database, graph
+
+
+class Neo4jGraph:
+    def __init__(self, url: str) -> None:
+        uri, auth, self.database, self.graph = parse_url(url)
+        self.driver: Driver = GraphDatabase.driver(uri, auth=auth)
+        self.driver.verify_connectivity()
+        for statement in _SCHEMA:
+            self._write(statement)
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _read(self, query: LiteralString, **params: Any) -> list[Any]:
+        records, _, _ = self.driver.execute_query(
+            query,
+            parameters_={"g": self.graph, **params},
+            database_=self.database,
+            routing_=RoutingControl.READ,
+        )
+        return records
+
+    def _write(self, query: LiteralString, **params: Any) -> None:
+        self.driver.execute_query(
+            query, parameters_={"g": self.graph, **params}, database_=self.database
+        )
+
+    # -- the GraphStore interface ----------------------------------------------------------
+
+    def replace(
+        self,
+        new_entities: Iterable[Entity],
+        new_members: Iterable[Member],
+        new_relations: Iterable[Relation],
+    ) -> None:
+        entity_rows = [e.__dict__ for e in new_entities]
+        member_rows = [m.__dict__ for m in new_members]
+        relation_rows = [{**r.__dict__, "seq": i} for i, r in enumerate(new_relations)]
+
+        def swap(tx: ManagedTransaction) -> None:
+            g = self.graph
+            for statement in _DELETE:
+                while tx.run(statement, g=g, n=10_000).single(strict=True)[0]:
+                    pass
+            for chunk in _chunks(entity_rows):
+                tx.run(_CREATE_ENTITIES, rows=chunk, g=g).consume()
+            for chunk in _chunks(member_rows):
+                tx.run(_CREATE_MEMBERS, rows=chunk, g=g).consume()
+            for chunk in _chunks(relation_rows):
+                tx.run(_CREATE_RELATIONS, rows=chunk, g=g).consume()
+
+        # One transaction: readers see the old graph or the new one, never half of either.
+        with self.driver.session(database=self.database) as session:
+            session.execute_write(swap)
+
+    def entity(self, entity_id: str) -> Entity | None:
+        rows = self._read(_ENTITY, id=entity_id)
+        return _entity(rows[0]["e"]) if rows else None
+
+    def entities(self, ids: Sequence[str]) -> dict[str, Entity]:
+        if not ids:
+            return {}
+        return {(e := _entity(row["e"])).id: e for row in self._read(_ENTITIES, ids=list(ids))}
+
+    def entity_of(self, kind: str, key: str) -> Entity | None:
+        rows = self._read(_ENTITY_OF, kind=kind, key=key)
+        return _entity(rows[0]["e"]) if rows else None
+
+    def members(self, entity_id: str) -> list[Member]:
+        return [
+            Member(
+                m["entity_id"],
+                m["kind"],
+                m["key"],
+                m["source_system"],
+                m["method"],
+                float(m["confidence"]),
+            )
+            for m in (row["m"] for row in self._read(_MEMBERS, id=entity_id))
+        ]
+
+    def relations(self, entity_ids: Sequence[str]) -> list[Relation]:
+        if not entity_ids:
+            return []
+        rows = self._read(_RELATIONS, ids=list(dict.fromkeys(entity_ids)))
+        return list(dict.fromkeys(_relation(r) for r in rows))
+
+    def neighbourhood(self, entity_id: str, hops: int, limit: int = 500) -> Subgraph:
+        # Hop by hop, like the embedded graph, so `limit` cuts the same way on every backend.
+        graph = Subgraph()
+        root = self.entity(entity_id)
+        if root is None:
+            return graph
+        graph.entities[root.id] = root
+        seen: set[Relation] = set()
+        frontier = [root.id]
+        for _ in range(max(hops, 0)):
+            found: list[str] = []
+            for rel in self.relations(frontier):
+                if rel in seen:
+                    continue
+                for end in (rel.src, rel.dst):
+                    if end not in graph.entities and end not in found:
+                        if len(graph.entities) + len(found) >= limit:
+                            break
+                        found.append(end)
+                else:
+                    seen.add(rel)
+                    graph.relations.append(rel)
+            graph.entities.update(self.entities(found))
+            frontier = found
+            if not frontier or len(graph.entities) >= limit:
+                break
+        return graph
+
+    def path(self, a: str, b: str, max_hops: int = 4) -> list[Relation] | None:
+        if self.entity(a) is None or self.entity(b) is None:
+            return None
+        if a == b:
+            return []
+        if max_hops < 1:
+            return None
+        rows = self._read(_PATHS[min(max_hops, MAX_HOPS)], a=a, b=b)
+        return [_relation(r) for r in rows] if rows else None
+
+    def counts(self) -> dict[str, int]:
+        row = self._read(_COUNTS)[0]
+        return {k: int(row[k]) for k in ("entities", "members", "relations")}
+
+    def drop(self) -> None:
+        """Delete this graph (its namespace) from the database."""
+        with self.driver.session(database=self.database) as session:
+            for statement in _DELETE:
+                while session.run(statement, g=self.graph, n=10_000).single(strict=True)[0]:
+                    pass
+
+    def close(self) -> None:
+        self.driver.close()
