@@ -10,7 +10,15 @@ from hub.search.sqlite_fts import SqliteSearchIndex
 
 
 def open_search(url: str) -> SearchIndex:
-    """The search backend a URL names: ``sqlite:///path`` (embedded)."""
+    """The search backend a URL names: ``sqlite:///path`` (embedded), or Elasticsearch by
+    ``elasticsearch://host:port[/index]`` (``elasticsearch+https://`` for TLS) or
+    ``http(s)://host:port[/index]``."""
+    from hub.search.elastic import SCHEMES
+
+    if url.split("://", 1)[0] in SCHEMES:
+        from hub.search.elastic import ElasticSearchIndex
+
+        return ElasticSearchIndex(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return SqliteSearchIndex(parsed.database or ":memory:")

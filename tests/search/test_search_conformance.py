@@ -1,7 +1,10 @@
-"""The search conformance suite: every backend must pass it (SQLite FTS5 today)."""
+"""The search conformance suite: every backend must pass it (SQLite FTS5, and a real
+Elasticsearch started by scripts/test.sh)."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,12 +29,35 @@ DOCS = [
 ]
 
 
-@pytest.fixture(params=["sqlite"])
+ELASTICSEARCH_URL = os.environ.get("CITYHUB_TEST_ELASTICSEARCH_URL", "")
+
+
+def elastic_index_url() -> str:
+    """A fresh index on the test Elasticsearch (skips locally, fails under CI, if unset)."""
+    if not ELASTICSEARCH_URL:
+        if os.environ.get("CI"):
+            pytest.fail(
+                "CITYHUB_TEST_ELASTICSEARCH_URL is unset: run the suite with scripts/test.sh"
+            )
+        pytest.skip("CITYHUB_TEST_ELASTICSEARCH_URL is unset (scripts/test.sh starts it)")
+    return f"{ELASTICSEARCH_URL.rstrip('/')}/t-{uuid.uuid4().hex[:12]}?replicas=0"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
 def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex]:
-    idx = open_search(f"sqlite:///{tmp_path / 'search.db'}")
-    idx.index(DOCS)
-    yield idx
-    idx.close()
+    if request.param == "sqlite":
+        idx = open_search(f"sqlite:///{tmp_path / 'search.db'}")
+        idx.index(DOCS)
+        yield idx
+        idx.close()
+        return
+    from hub.search.elastic import ElasticSearchIndex
+
+    es = ElasticSearchIndex(elastic_index_url())
+    es.index(DOCS)
+    yield es
+    es.drop()
+    es.close()
 
 
 def keys(index: SearchIndex, query: str, **kw: object) -> list[str]:
