@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     graph_url: str = Field(
         "", description="Knowledge-graph backend URL; empty means SQLite in data_dir"
     )
+    fanout_url: str = Field(
+        "",
+        description="Fan-out between workers and shared rate counters: empty means in-process, "
+        "redis://host:port/db[?prefix=NAME] for Redis pub/sub",
+    )
     host: str = Field("127.0.0.1", description="Address `cityhub serve` binds")
     port: int = Field(8000, ge=1, le=65535, description="Port `cityhub serve` binds")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
