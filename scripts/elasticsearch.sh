@@ -83,4 +83,5 @@ as_user env ES_JAVA_HOME="$jdk" ES_PATH_CONF="$data/config" \
 for _ in $(seq 1 240); do answering && break; sleep 0.25; done
 answering || { log "not ready after 60 s"; tail -n 40 "$data"/logs/*.log >&2; exit 1; }
 log "ready in $(( ($(date +%s%N) - start) / 1000000 )) ms"
+echo "export CITYHUB_TEST_ELASTICSEARCH_STARTED=1"   # so scripts/test.sh stops what it started
 echo "export CITYHUB_TEST_ELASTICSEARCH_URL=$url"

@@ -52,5 +52,6 @@ if ! answering; then
   done
   grep -q "ready on" "$home/server.log" || { log "not ready after 60 s"; tail -n 40 "$home/server.log" >&2; exit 1; }
   log "ready in $(( ($(date +%s%N) - start) / 1000000 )) ms"
+  echo "export CITYHUB_TEST_NEO4J_STARTED=1"   # so scripts/test.sh stops what it started
 fi
 echo "export CITYHUB_TEST_NEO4J_URL=bolt://127.0.0.1:$port"

@@ -35,5 +35,6 @@ if ! redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG; then
   redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG \
     || { tail -n 20 "$data/redis.log" >&2; exit 1; }
   log "ready in $(( ($(date +%s%N) - start) / 1000000 )) ms"
+  echo "export CITYHUB_TEST_REDIS_STARTED=1"   # so scripts/test.sh stops what it started
 fi
 echo "export CITYHUB_TEST_REDIS_URL=redis://127.0.0.1:$port/0"

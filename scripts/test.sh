@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the whole test suite: lint, the Rust crate's checks, pytest
-# (with the PostgreSQL-backed store tests against a real server started here).
+# (with the PostgreSQL-backed store tests, and the Neo4j, Elasticsearch and Redis backends'
+# conformance suites, against real servers started here and stopped at the end).
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,32 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 scripts/setup.sh test
 eval "$(scripts/postgres.sh)"
 export CITYHUB_TEST_POSTGRES_URL
+
+# Neo4j, Elasticsearch and Redis start side by side; each stops at the end if this run
+# started it (a server already answering is reused and left running).
+say "servers: neo4j, elasticsearch, redis"
+servers_started=$(date +%s)
+servers_dir="$(mktemp -d)"
+for server in neo4j elasticsearch redis; do
+  scripts/$server.sh >"$servers_dir/$server.env" 2>"$servers_dir/$server.log" &
+  echo $! >"$servers_dir/$server.pid"
+done
+for server in neo4j elasticsearch redis; do
+  if ! wait "$(cat "$servers_dir/$server.pid")"; then
+    cat "$servers_dir/$server.log" >&2; echo "$server did not start" >&2; exit 1
+  fi
+  cat "$servers_dir/$server.log" >&2
+  eval "$(cat "$servers_dir/$server.env")"
+done
+rm -rf "$servers_dir"
+say "servers up in $(( $(date +%s) - servers_started )) s"
+export CITYHUB_TEST_NEO4J_URL CITYHUB_TEST_ELASTICSEARCH_URL CITYHUB_TEST_REDIS_URL
+stop_servers() {
+  [ -z "${CITYHUB_TEST_NEO4J_STARTED:-}" ] || scripts/neo4j.sh stop
+  [ -z "${CITYHUB_TEST_ELASTICSEARCH_STARTED:-}" ] || scripts/elasticsearch.sh stop
+  [ -z "${CITYHUB_TEST_REDIS_STARTED:-}" ] || scripts/redis.sh stop
+}
+trap stop_servers EXIT
 
 say "ruff"
 .venv/bin/ruff check .
