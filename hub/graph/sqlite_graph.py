@@ -167,20 +167,20 @@ class SqliteGraph:
         seen_edges: set[Relation] = set()
         frontier = [root.id]
         for _ in range(max(hops, 0)):
-            found: list[str] = []
+            found: dict[str, None] = {}  # ordered set
             for rel in self.relations(frontier):
                 if rel in seen_edges:
                     continue
-                for end in (rel.src, rel.dst):
-                    if end not in graph.entities and end not in found:
-                        if len(graph.entities) + len(found) >= limit:
-                            break
-                        found.append(end)
-                else:
-                    seen_edges.add(rel)
-                    graph.relations.append(rel)
-            graph.entities.update(self.entities(found))
-            frontier = found
+                new_ends = [
+                    e for e in (rel.src, rel.dst) if e not in graph.entities and e not in found
+                ]
+                if len(graph.entities) + len(found) + len(new_ends) > limit:
+                    continue  # the edge would reach past the limit
+                found.update(dict.fromkeys(new_ends))
+                seen_edges.add(rel)
+                graph.relations.append(rel)
+            graph.entities.update(self.entities(list(found)))
+            frontier = list(found)
             if not frontier or len(graph.entities) >= limit:
                 break
         return graph
