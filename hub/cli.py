@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hub import __version__
+from hub.cli_migrate import migrate_command
 from hub.config import ENV_PREFIX, ConfigError, Settings, load_settings
 from hub.store import RecordStore, StoreUnavailable
 
@@ -33,6 +34,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(schema_app, name="schema")
+app.command("migrate")(migrate_command)
 
 out = Console()
 err = Console(stderr=True)

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 port="${CITYHUB_TEST_NEO4J_PORT:-57687}"
 home="${CITYHUB_TEST_NEO4J_DIR:-/tmp/cityhub-neo4j-$port}"
 java="${CITYHUB_NEO4J_JAVA:-java}"   # 5.26 runs on Java 17 or 21
-heap="${CITYHUB_NEO4J_HEAP:-1g}"
+heap="${CITYHUB_NEO4J_HEAP:-2g}"
 launcher=scripts/servers/neo4j-launcher
 log() { echo "neo4j: $*" >&2; }
 answering() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
@@ -27,7 +27,8 @@ fi
 
 if ! answering; then
   if [ ! -f "$launcher/target/neo4j-launcher-1.0.jar" ] || [ ! -d "$launcher/target/lib" ] \
-     || [ "$launcher/pom.xml" -nt "$launcher/target/neo4j-launcher-1.0.jar" ]; then
+     || [ "$launcher/pom.xml" -nt "$launcher/target/neo4j-launcher-1.0.jar" ] \
+     || [ -n "$(find "$launcher/src" -newer "$launcher/target/neo4j-launcher-1.0.jar" -type f)" ]; then
     command -v mvn >/dev/null || {
       log "installing Maven (Debian package)"
       export DEBIAN_FRONTEND=noninteractive

@@ -86,6 +86,13 @@ _COUNTS: LiteralString = (
 )
 
 
+_DUMP_ENTITIES: LiteralString = "MATCH (e:Entity {g: $g}) RETURN e ORDER BY e.id"
+_DUMP_MEMBERS: LiteralString = "MATCH (m:Member {g: $g}) RETURN m ORDER BY m.kind, m.key"
+_DUMP_RELATIONS: LiteralString = (
+    "MATCH (:Entity {g: $g})-[r]->() RETURN " + _REL_FIELDS + " ORDER BY seq"
+)
+
+
 def _path_query(hops: int) -> LiteralString:
     # Built once per bound from an int: Cypher takes no parameter for a pattern's length.
     bound: LiteralString = str(hops)  # type: ignore[assignment]
@@ -108,6 +115,12 @@ def _chunks(items: Iterable[dict[str, Any]], size: int = _BATCH) -> Iterator[lis
 def _entity(node: Any) -> Entity:
     return Entity(
         node["id"], node["type"], node["label"], node["resolved_by"], float(node["confidence"])
+    )
+
+
+def _member(m: Any) -> Member:
+    return Member(
+        m["entity_id"], m["kind"], m["key"], m["source_system"], m["method"], float(m["confidence"])
     )
 
 
@@ -202,17 +215,7 @@ class Neo4jGraph:
         return _entity(rows[0]["e"]) if rows else None
 
     def members(self, entity_id: str) -> list[Member]:
-        return [
-            Member(
-                m["entity_id"],
-                m["kind"],
-                m["key"],
-                m["source_system"],
-                m["method"],
-                float(m["confidence"]),
-            )
-            for m in (row["m"] for row in self._read(_MEMBERS, id=entity_id))
-        ]
+        return [_member(row["m"]) for row in self._read(_MEMBERS, id=entity_id)]
 
     def relations(self, entity_ids: Sequence[str]) -> list[Relation]:
         if not entity_ids:
@@ -261,6 +264,13 @@ class Neo4jGraph:
     def counts(self) -> dict[str, int]:
         row = self._read(_COUNTS)[0]
         return {k: int(row[k]) for k in ("entities", "members", "relations")}
+
+    def dump(self) -> tuple[list[Entity], list[Member], list[Relation]]:
+        """The whole graph, for moving it to another backend."""
+        ents = [_entity(row["e"]) for row in self._read(_DUMP_ENTITIES)]
+        mems = [_member(row["m"]) for row in self._read(_DUMP_MEMBERS)]
+        rels = [_relation(row) for row in self._read(_DUMP_RELATIONS)]
+        return ents, mems, rels
 
     def drop(self) -> None:
         """Delete this graph (its namespace) from the database."""

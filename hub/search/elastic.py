@@ -28,6 +28,16 @@ SCHEMES = {"elasticsearch", "elasticsearch+http", "elasticsearch+https", "http",
 # the embedded index's BM25 weights).
 _FIELDS = ["title_words^10", "body_words", "inner^0.5"]
 _WORDS = {"type": "text", "analyzer": "whitespace", "norms": True}
+_STORED = {"type": "keyword", "index": False, "doc_values": False}  # kept, not searched
+_PROPERTIES = {
+    "kind": {"type": "keyword"},
+    "key": {"type": "keyword"},
+    "title": _STORED,
+    "body": _STORED,
+    "title_words": _WORDS,
+    "body_words": _WORDS,
+    "inner": _WORDS,
+}
 
 
 def parse_url(url: str) -> tuple[str, tuple[str, str] | None, str, int, int]:
@@ -62,21 +72,14 @@ class ElasticSearchIndex:
             priority=500,
             template={
                 "settings": {"number_of_shards": shards, "number_of_replicas": replicas},
-                "mappings": {
-                    "dynamic": "strict",
-                    "properties": {
-                        "kind": {"type": "keyword"},
-                        "key": {"type": "keyword"},
-                        "title": {"type": "keyword", "index": False, "doc_values": False},
-                        "title_words": _WORDS,
-                        "body_words": _WORDS,
-                        "inner": _WORDS,
-                    },
-                },
+                "mappings": {"dynamic": "strict", "properties": _PROPERTIES},
             },
             meta={"owner": "cityhub", "about": "jieba-segmented records, whitespace-split"},
         )
-        if not self.client.indices.exists(index=self.index_name):
+        if self.client.indices.exists(index=self.index_name):
+            # an index made by an older hub gets the fields added since
+            self.client.indices.put_mapping(index=self.index_name, properties=_PROPERTIES)
+        else:
             self.client.options(ignore_status=400).indices.create(index=self.index_name)
         self.client.cluster.health(index=self.index_name, wait_for_status="yellow", timeout="30s")
 
@@ -94,6 +97,7 @@ class ElasticSearchIndex:
                     "kind": doc.kind,
                     "key": doc.key,
                     "title": doc.title,
+                    "body": doc.body,
                     "title_words": title,
                     "body_words": body,
                     "inner": f"{title_inner} {body_inner}".strip(),
@@ -184,6 +188,18 @@ class ElasticSearchIndex:
 
     def count(self) -> int:
         return int(self.client.count(index=self.index_name)["count"])
+
+    def dump(self) -> Iterator[tuple[str, str, str, str]]:
+        """(kind, key, title, body) of every document, for moving them to another backend."""
+        for hit in helpers.scan(
+            self.client,
+            index=self.index_name,
+            query={"query": {"match_all": {}}},
+            _source_includes=["kind", "key", "title", "body"],
+            size=2000,
+        ):
+            src = hit["_source"]
+            yield src["kind"], src["key"], src["title"], src.get("body", "")
 
     def drop(self) -> None:
         """Delete the index and its template."""

@@ -33,6 +33,8 @@ public final class Neo4jLauncher {
                 .setConfig(HttpConnector.enabled, false)
                 .setConfig(GraphDatabaseSettings.auth_enabled, false)
                 .setConfig(GraphDatabaseSettings.transaction_timeout, Duration.ofMinutes(10))
+                // The hub swaps a whole graph in one transaction: bounded by the heap alone.
+                .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, 0L)
                 .build();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
