@@ -42,7 +42,7 @@ fi
 [ -n "$jdk" ] || { log "needs a JDK >= 21 under /usr/lib/jvm (or ES_JAVA_HOME)"; exit 1; }
 
 if [ ! -x "$dist/bin/elasticsearch" ]; then
-  command -v mvn >/dev/null || {
+  command -v mvn >/dev/null && command -v unzip >/dev/null || {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2 && apt-get install -y -qq maven unzip >&2
   }
