@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from neo4j import Driver, GraphDatabase, ManagedTransaction, RoutingControl
 
 from hub.graph.model import Entity, Member, Relation, Subgraph
+from hub.graph.walk import neighbourhood
 
 _BATCH = 2000
 MAX_HOPS = 8
@@ -224,32 +225,7 @@ class Neo4jGraph:
         return list(dict.fromkeys(_relation(r) for r in rows))
 
     def neighbourhood(self, entity_id: str, hops: int, limit: int = 500) -> Subgraph:
-        # Hop by hop, like the embedded graph, so `limit` cuts the same way on every backend.
-        graph = Subgraph()
-        root = self.entity(entity_id)
-        if root is None:
-            return graph
-        graph.entities[root.id] = root
-        seen: set[Relation] = set()
-        frontier = [root.id]
-        for _ in range(max(hops, 0)):
-            found: list[str] = []
-            for rel in self.relations(frontier):
-                if rel in seen:
-                    continue
-                for end in (rel.src, rel.dst):
-                    if end not in graph.entities and end not in found:
-                        if len(graph.entities) + len(found) >= limit:
-                            break
-                        found.append(end)
-                else:
-                    seen.add(rel)
-                    graph.relations.append(rel)
-            graph.entities.update(self.entities(found))
-            frontier = found
-            if not frontier or len(graph.entities) >= limit:
-                break
-        return graph
+        return neighbourhood(self, entity_id, hops, limit)
 
     def path(self, a: str, b: str, max_hops: int = 4) -> list[Relation] | None:
         if self.entity(a) is None or self.entity(b) is None:

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from hub.graph.model import Entity, Member, Relation, Subgraph
+from hub.graph.walk import neighbourhood
 
 metadata = MetaData()
 entities = Table(
@@ -159,31 +160,7 @@ class SqliteGraph:
         return list(dict.fromkeys(out))
 
     def neighbourhood(self, entity_id: str, hops: int, limit: int = 500) -> Subgraph:
-        graph = Subgraph()
-        root = self.entity(entity_id)
-        if root is None:
-            return graph
-        graph.entities[root.id] = root
-        seen_edges: set[Relation] = set()
-        frontier = [root.id]
-        for _ in range(max(hops, 0)):
-            found: dict[str, None] = {}  # ordered set
-            for rel in self.relations(frontier):
-                if rel in seen_edges:
-                    continue
-                new_ends = [
-                    e for e in (rel.src, rel.dst) if e not in graph.entities and e not in found
-                ]
-                if len(graph.entities) + len(found) + len(new_ends) > limit:
-                    continue  # the edge would reach past the limit
-                found.update(dict.fromkeys(new_ends))
-                seen_edges.add(rel)
-                graph.relations.append(rel)
-            graph.entities.update(self.entities(list(found)))
-            frontier = list(found)
-            if not frontier or len(graph.entities) >= limit:
-                break
-        return graph
+        return neighbourhood(self, entity_id, hops, limit)
 
     def path(self, a: str, b: str, max_hops: int = 4) -> list[Relation] | None:
         if self.entity(a) is None or self.entity(b) is None:
