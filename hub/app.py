@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from hub import __version__
+from hub.auth.service import AuthService
 from hub.config import Settings, load_settings
 from hub.graph import GraphStore, open_graph
 from hub.graphql_http import HubGraphQL
@@ -38,8 +39,11 @@ def create_app(
     search = search or open_search(settings.search_store_url)
     provider = tracer_provider(settings, span_exporter)
     tracing = span_exporter is not None or settings.telemetry_exporter != "none"
+    auth = AuthService.build(settings, store)
     schema = build_schema(
-        max_depth=settings.graphql_max_depth, tracer_provider=provider if tracing else None
+        max_depth=settings.graphql_max_depth,
+        tracer_provider=provider if tracing else None,
+        extensions=auth.schema_extensions(),
     )
     graphql = HubGraphQL(schema, store, graph, search, graphiql=settings.graphiql)
 
@@ -60,6 +64,7 @@ def create_app(
         store.close()
         graph.close()
         search.close()
+        await auth.rates.close()
 
     middleware = []
     if tracing:
@@ -75,7 +80,9 @@ def create_app(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            # no anonymous data access: the gate wants a bearer token (GraphiQL's page aside)
+            Route("/graphql", auth.protect(graphql), methods=["GET", "POST"]),
+            *auth.routes(),
         ],
         middleware=middleware,
         lifespan=lifespan,
@@ -83,4 +90,6 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.tracer_provider = provider
+    app.state.auth = auth
+    app.state.audit = auth.audit
     return app

@@ -235,6 +235,11 @@ def schema_export(
         path.write_text(text, encoding="utf-8")
 
 
+from hub.cli_auth import register as _register_auth  # noqa: E402
+
+_register_auth(app)
+
+
 def main() -> None:
     try:
         app()

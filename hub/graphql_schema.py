@@ -16,17 +16,31 @@ from schema.scalars import SCALARS
 CONFIG = StrawberryConfig(scalar_map=SCALARS)
 
 
-def build_schema(*, max_depth: int, tracer_provider: TracerProvider | None) -> strawberry.Schema:
+def hub_query() -> type:
+    """The shared Query plus the hub's own fields (the audit log)."""
+    from hub.audit.graphql import AuditQueries
+
+    @strawberry.type(name="Query")
+    class Query(query_type(), AuditQueries):  # type: ignore[misc]
+        pass
+
+    return Query
+
+
+def build_schema(
+    *,
+    max_depth: int,
+    tracer_provider: TracerProvider | None,
+    extensions: list[Callable[[], SchemaExtension]] | None = None,
+) -> strawberry.Schema:
     # Factories: strawberry builds fresh extensions for each request.
-    extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: QueryDepthLimiter(max_depth=max_depth)
-    ]
+    extensions = [lambda: QueryDepthLimiter(max_depth=max_depth), *(extensions or [])]
     if tracer_provider is not None:
         # Bound to this app's provider rather than the process-global one.
         extensions.append(lambda: OpenTelemetryExtension(tracer_provider=tracer_provider))
-    return strawberry.Schema(query=query_type(), types=TYPES, extensions=extensions, config=CONFIG)
+    return strawberry.Schema(query=hub_query(), types=TYPES, extensions=extensions, config=CONFIG)
 
 
 def sdl() -> str:
     """The schema's SDL, as exported to schema/schema.graphql."""
-    return str(strawberry.Schema(query=query_type(), types=TYPES, config=CONFIG))
+    return str(strawberry.Schema(query=hub_query(), types=TYPES, config=CONFIG))

@@ -11,13 +11,17 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from strawberry.relay import to_base64
 
+from tests.auth_helpers import authorize
+
 FIRM = "Firm:91120116MA05BBJ537"  # 天津银昊融资租赁有限公司 in the demo city (seed 2019)
 
 
 @pytest.fixture(scope="module")
 def client(demo_app: Starlette) -> Iterator[TestClient]:
     # no `with`: the session-wide app must outlive this module (lifespan closes the stores)
-    yield TestClient(demo_app)
+    client = TestClient(demo_app)
+    authorize(client, demo_app)
+    yield client
 
 
 def gql(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:

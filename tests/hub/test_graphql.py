@@ -11,6 +11,7 @@ from strawberry.relay import to_base64
 from hub.app import create_app
 from hub.config import load_settings
 from hub.store import RecordStore
+from tests.auth_helpers import authorize
 from tests.hub.city import small_city
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -23,6 +24,7 @@ def client(tmp_path) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     store.upsert(small_city())
     app = create_app(load_settings(data_dir=tmp_path, graphql_max_depth=6), store=store)
     with TestClient(app) as c:
+        authorize(c, app)  # a real token from /oauth/token on every request
         yield c
 
 
@@ -161,6 +163,7 @@ def test_all_743_demo_cells_with_geometry(demo_store: RecordStore, tmp_path) -> 
     app = create_app(load_settings(data_dir=tmp_path), store=demo_store)
     query = "{ gridCells(first: 1000) { totalCount edges { node { code geometry datum } } } }"
     with TestClient(app) as c:
+        authorize(c, app)
         cells = gql(c, query).json()["data"]["gridCells"]
     assert cells["totalCount"] == 743 and len(cells["edges"]) == 743
     for edge in cells["edges"]:

@@ -8,6 +8,7 @@ from starlette.testclient import TestClient
 from hub.app import create_app
 from hub.config import load_settings
 from hub.store import RecordStore
+from tests.auth_helpers import authorize
 from tests.hub.city import small_city
 
 
@@ -18,6 +19,7 @@ def test_spans_for_requests_and_resolvers(tmp_path) -> None:  # type: ignore[no-
     exporter = InMemorySpanExporter()
     app = create_app(load_settings(data_dir=tmp_path), store=store, span_exporter=exporter)
     with TestClient(app) as client:
+        authorize(client, app)
         response = client.post(
             "/graphql",
             json={"query": "query Cells { gridCells(first: 2) { edges { node { code } } } }"},

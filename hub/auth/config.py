@@ -1,0 +1,40 @@
+"""Settings of the authorization server and the query limits: ``CITYHUB_AUTH_*``.
+
+Kept apart from ``hub.config.Settings`` so the auth package stays self-contained; the values
+come from the environment with the prefix ``CITYHUB_AUTH_`` (the TOML file is not read here).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+AUTH_PREFIX = "CITYHUB_AUTH_"
+
+
+class AuthSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=AUTH_PREFIX, extra="ignore", frozen=True)
+
+    issuer: str = Field(
+        "", description="Issuer URL (iss); empty means http://HOST:PORT of the hub settings"
+    )
+    audience: str = Field("cityhub", description="Audience (aud) of the hub's access tokens")
+    access_token_ttl: int = Field(900, ge=10, le=86400, description="Access token lifetime, s")
+    code_ttl: int = Field(300, ge=10, le=600, description="Authorization code lifetime, s")
+    leeway: int = Field(30, ge=0, le=300, description="Clock skew allowed on exp/iat, s")
+    key_alg: str = Field("ES256", description="Signing algorithm: ES256 or RS256")
+    max_body_bytes: int = Field(
+        256 * 1024, ge=1024, description="Largest request body on /graphql and /oauth"
+    )
+    max_aliases: int = Field(30, ge=1, description="Most aliases in one GraphQL document")
+    max_tokens: int = Field(2000, ge=50, description="Most tokens in one GraphQL document")
+    max_cost: int = Field(
+        50_000, ge=1, description="Default cost budget of one request (a client may have its own)"
+    )
+    rate_per_minute: int = Field(
+        600, ge=1, description="Default requests per minute per client (a client may have its own)"
+    )
+
+
+def load_auth_settings(**overrides: object) -> AuthSettings:
+    return AuthSettings(**overrides)  # type: ignore[arg-type]

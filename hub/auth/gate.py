@@ -1,0 +1,164 @@
+"""No anonymous data access: the bearer-token gate in front of /graphql.
+
+Every request needs ``Authorization: Bearer <JWT>``; the GraphiQL page itself (a browser's GET
+without a query) is the one exception, and its requests carry the token pasted into its
+headers pane. Refusals follow RFC 6750: 401 with ``WWW-Authenticate: Bearer
+error="invalid_token"`` for a missing, malformed, expired, revoked or foreign token, 403
+``insufficient_scope`` when the token lacks ``graph:read``. Bodies over the limit get 413, a
+client over its rate 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub.auth.principal import Principal, TokenError, TokenVerifier
+from hub.auth.scopes import GRAPH_READ
+from hub.fanout import RateCounter
+
+RATE_WINDOW_S = 60.0
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class BearerGate:
+    def __init__(
+        self,
+        app: ASGIApp,
+        verifier: TokenVerifier,
+        rates: RateCounter,
+        *,
+        realm: str = "cityhub",
+        max_body: int,
+        rate_per_minute: int,
+    ) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.rates = rates
+        self.realm = realm
+        self.max_body = max_body
+        self.rate_per_minute = rate_per_minute
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._refuse(send, 401, "invalid_request", "only HTTP is served here")
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if self._is_ide_page(scope, headers):
+            await self.app(scope, receive, send)
+            return
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await self._send(send, 413, {"errors": [{"message": "request body too large"}]})
+            return
+        authorization = headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if not authorization:
+            await self._refuse(send, 401, None, "an access token is required")
+            return
+        if scheme.lower() != "bearer" or not token.strip():
+            await self._refuse(send, 401, "invalid_request", "use Authorization: Bearer TOKEN")
+            return
+        try:
+            principal = await run_in_threadpool(self.verifier.verify, token.strip())
+        except TokenError as exc:
+            await self._refuse(send, exc.status, exc.error, exc.description)
+            return
+        if not principal.has_scope(GRAPH_READ):
+            await self._refuse(
+                send, 403, "insufficient_scope", f"the token lacks {GRAPH_READ}", GRAPH_READ
+            )
+            return
+        limit = self._rate_limit(principal)
+        hits = await self.rates.hit(f"rate:{principal.client_id}", RATE_WINDOW_S)
+        if hits > limit:
+            await self._send(
+                send,
+                429,
+                {"errors": [{"message": f"rate limit: {limit} requests per minute"}]},
+                [(b"retry-after", b"60")],
+            )
+            return
+        replay = await self._buffered(receive)
+        if replay is None:
+            await self._send(send, 413, {"errors": [{"message": "request body too large"}]})
+            return
+        scope["auth"] = principal
+        await self.app(scope, replay, send)
+
+    def _rate_limit(self, principal: Principal) -> int:
+        client = principal.client
+        return (client.rate_per_minute if client else None) or self.rate_per_minute
+
+    async def _buffered(self, receive: Receive) -> Receive | None:
+        """The whole body, read up to the limit (None when over it), replayed to the app."""
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            if len(body) > self.max_body:
+                return None
+            if not message.get("more_body"):
+                break
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        return replay
+
+    @staticmethod
+    def _is_ide_page(scope: Scope, headers: dict[str, str]) -> bool:
+        return (
+            scope["method"] == "GET"
+            and b"query=" not in scope.get("query_string", b"")
+            and "text/html" in headers.get("accept", "")
+            and "authorization" not in headers
+        )
+
+    async def _refuse(
+        self,
+        send: Send,
+        status: int,
+        error: str | None,
+        description: str,
+        scope: str | None = None,
+    ) -> None:
+        challenge = f'Bearer realm="{self.realm}"'
+        if error:  # RFC 6750 3.1: no error code when the request had no credentials at all
+            challenge += f', error="{error}"'
+        challenge += f', error_description="{_quote(description)}"'
+        if scope:
+            challenge += f', scope="{scope}"'
+        body = {
+            "errors": [{"message": description, "extensions": {"code": error or "unauthorized"}}]
+        }
+        await self._send(send, status, body, [(b"www-authenticate", challenge.encode())])
+
+    @staticmethod
+    async def _send(
+        send: Send,
+        status: int,
+        body: dict[str, object],
+        extra: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+    ) -> None:
+        payload = json.dumps(body).encode()
+        headers = [
+            (b"content-type", b"application/json; charset=utf-8"),
+            (b"content-length", str(len(payload)).encode()),
+            (b"cache-control", b"no-store"),
+            *extra,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})

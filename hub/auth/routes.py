@@ -1,0 +1,199 @@
+"""The OAuth endpoints on Starlette: token, authorize (a plain login form), introspect, revoke,
+RFC 8414 metadata and the JWKS."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from hub.auth.server import HubAuthorizationServer, PreparedRequest
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge
+    return bytes(body)
+
+
+async def prepare(request: Request, issuer: str, limit: int) -> PreparedRequest:
+    from urllib.parse import parse_qsl
+
+    form: dict[str, str] = {}
+    datalist: dict[str, list[str]] = {}
+    args = dict(request.query_params)
+    for key, value in request.query_params.multi_items():
+        datalist.setdefault(key, []).append(value)
+    if request.method == "POST":
+        body = await read_body(request, limit)
+        if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+                form.setdefault(key, value)
+                datalist.setdefault(key, []).append(value)
+    # Authlib insists on https (or loopback): the request is the issuer's, whatever Host said.
+    uri = issuer.rstrip("/") + request.url.path
+    if request.url.query:
+        uri += "?" + request.url.query
+    return PreparedRequest(
+        method=request.method,
+        uri=uri,
+        headers=request.headers,  # case-insensitive, as Authlib looks up "Authorization"
+        args=args,
+        form=form,
+        datalist=datalist,
+    )
+
+
+def too_large() -> JSONResponse:
+    return JSONResponse(
+        {"error": "invalid_request", "error_description": "request body too large"},
+        status_code=413,
+    )
+
+
+LOGIN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>cityhub — sign in</title>
+<style>body{{font-family:sans-serif;max-width:24rem;margin:4rem auto}}
+label{{display:block;margin:.6rem 0}}input{{width:100%}}.error{{color:#b00}}</style></head>
+<body><h1>cityhub</h1><p><strong>{client}</strong> asks for: {scopes}</p>
+{error}<form method="post" action="/oauth/authorize">
+{hidden}<label>User name <input name="username" autocomplete="username" required></label>
+<label>Password <input name="password" type="password" autocomplete="current-password"
+required></label>
+<button type="submit" name="decision" value="allow">Sign in and allow</button>
+<button type="submit" name="decision" value="deny" formnovalidate>Deny</button>
+</form></body></html>"""
+
+PASSED_ON = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+)
+
+
+def login_page(params: dict[str, str], client: str, scopes: str, error: str = "") -> str:
+    hidden = "".join(
+        f'<input type="hidden" name="{name}" value="{html.escape(params[name])}">\n'
+        for name in PASSED_ON
+        if name in params
+    )
+    return LOGIN_PAGE.format(
+        client=html.escape(client),
+        scopes=html.escape(scopes) or "(nothing)",
+        hidden=hidden,
+        error=f'<p class="error">{html.escape(error)}</p>' if error else "",
+    )
+
+
+def error_page(error: OAuth2Error, status: int = 400) -> HTMLResponse:
+    text = html.escape(f"{error.error}: {error.description or ''}")
+    return HTMLResponse(
+        f"<!doctype html><title>cityhub — authorization error</title><p>{text}</p>",
+        status_code=status,
+    )
+
+
+def oauth_routes(server: HubAuthorizationServer, *, max_body: int) -> list[Route]:
+    issuer = server.issuer
+
+    async def token(request: Request) -> Response:
+        try:
+            prepared = await prepare(request, issuer, max_body)
+        except BodyTooLarge:
+            return too_large()
+        response: Response = await run_in_threadpool(server.create_token_response, prepared)
+        response.headers.update(NO_STORE)
+        return response
+
+    async def endpoint(name: str, request: Request) -> Response:
+        try:
+            prepared = await prepare(request, issuer, max_body)
+        except BodyTooLarge:
+            return too_large()
+        response: Response = await run_in_threadpool(
+            server.create_endpoint_response, name, prepared
+        )
+        response.headers.update(NO_STORE)
+        return response
+
+    async def introspect(request: Request) -> Response:
+        return await endpoint("introspection", request)
+
+    async def revoke(request: Request) -> Response:
+        return await endpoint("revocation", request)
+
+    async def authorize(request: Request) -> Response:
+        try:
+            prepared = await prepare(request, issuer, max_body)
+        except BodyTooLarge:
+            return too_large()
+        params = {**prepared.args, **prepared.form}
+        try:
+            grant = await run_in_threadpool(server.get_consent_grant, prepared)
+        except OAuth2Error as error:
+            if error.redirect_uri:  # a checked redirect URI: tell the client there
+                return server.handle_error_response(prepared, error)  # type: ignore[no-any-return]
+            return error_page(error)
+        client = grant.client.client
+        scope = grant.request.scope or ""
+        if request.method == "GET":
+            return HTMLResponse(login_page(params, client.name, scope), headers=NO_STORE)
+        if prepared.form.get("decision") == "deny":
+            user: Any = None
+        else:
+            user = await run_in_threadpool(
+                server.accounts.authenticate_user,
+                prepared.form.get("username", ""),
+                prepared.form.get("password", ""),
+            )
+            if user is None:
+                page = login_page(params, client.name, scope, "Wrong user name or password.")
+                return HTMLResponse(page, status_code=401, headers=NO_STORE)
+        return await run_in_threadpool(  # type: ignore[no-any-return]
+            server.create_authorization_response, prepared, user, grant
+        )
+
+    async def metadata(_: Request) -> JSONResponse:
+        return JSONResponse(server.metadata())
+
+    async def jwks(_: Request) -> JSONResponse:
+        keys = await run_in_threadpool(server.keys.jwks)
+        return JSONResponse(keys, headers={"Cache-Control": "max-age=60"})
+
+    async def demo_callback(request: Request) -> HTMLResponse:
+        """Where the demo's public client lands: shows the code to paste into curl."""
+        code = html.escape(request.query_params.get("code", ""))
+        error = html.escape(request.query_params.get("error", ""))
+        text = f"authorization code: <code>{code}</code>" if code else f"error: {error}"
+        return HTMLResponse(f"<!doctype html><title>cityhub demo</title><p>{text}</p>")
+
+    return [
+        Route("/oauth/token", token, methods=["POST"]),
+        Route("/oauth/demo-callback", demo_callback),
+        Route("/oauth/authorize", authorize, methods=["GET", "POST"]),
+        Route("/oauth/introspect", introspect, methods=["POST"]),
+        Route("/oauth/revoke", revoke, methods=["POST"]),
+        Route("/.well-known/oauth-authorization-server", metadata),
+        Route("/.well-known/jwks.json", jwks),
+    ]

@@ -1,0 +1,291 @@
+"""``cityhub client|user|auth|audit`` and ``cityhub demo accounts``: accounts of the
+authorization server, its signing keys, and the audit log."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from hub.auth.accounts import AccountError, AccountStore
+from hub.auth.config import load_auth_settings
+from hub.auth.scopes import (
+    ALL_SCOPES,
+    GRAPH_INTROSPECT,
+    GRAPH_READ,
+    OPERATOR,
+    PARTNER,
+    STEWARD,
+    USER_ROLES,
+)
+from hub.auth.service import issuer_of
+
+client_app = typer.Typer(
+    help="OAuth clients: partners' and departments' apps.", no_args_is_help=True
+)
+user_app = typer.Typer(help="People with local accounts (argon2-hashed).", no_args_is_help=True)
+auth_app = typer.Typer(help="The authorization server's signing keys.", no_args_is_help=True)
+audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
+
+DEMO_PASSWORDS = {"demo-operator": "operator-demo-pw", "demo-steward": "steward-demo-pw"}
+DEMO_PARTNER = ("demo-partner", "demo-partner-secret-not-for-production")
+
+
+def _store():  # type: ignore[no-untyped-def]
+    from hub.cli import open_store
+    from hub.config import load_settings
+
+    settings = load_settings()
+    return settings, open_store(settings)
+
+
+def _audit(store, action: str, detail: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    from hub.audit import AuditLog
+
+    AuditLog(store.engine).append(action, principal="cli", detail=detail)
+
+
+def _fail(message: str) -> None:
+    from hub.cli import fail
+
+    fail(message)
+
+
+@client_app.command("create")
+def client_create(
+    name: Annotated[str, typer.Argument(help="Short name, e.g. water-bureau-app")],
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help=f"Repeat or space-separate: {', '.join(ALL_SCOPES)}"),
+    ] = None,
+    role: Annotated[str, typer.Option(help="partner or department")] = PARTNER,
+    public: Annotated[
+        bool, typer.Option("--public", help="A browser/native app without a secret (PKCE)")
+    ] = False,
+    redirect_uri: Annotated[
+        list[str] | None, typer.Option("--redirect-uri", help="For the authorization code flow")
+    ] = None,
+    cost_budget: Annotated[int | None, typer.Option(min=1, help="Query cost budget")] = None,
+    rate: Annotated[int | None, typer.Option(min=1, help="Requests per minute")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Register a client; its secret is printed once and never stored in clear."""
+    from hub.cli import out
+
+    scopes = [s for value in (scope or [GRAPH_READ]) for s in value.split()]
+    _, store = _store()
+    try:
+        client, secret = AccountStore(store.engine).create_client(
+            name,
+            scopes=scopes,
+            role=role,
+            public=public,
+            redirect_uris=redirect_uri,
+            cost_budget=cost_budget,
+            rate_per_minute=rate,
+        )
+        _audit(store, "client.create", {"client_id": client.client_id, "scopes": scopes})
+    except AccountError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    if as_json:
+        sys.stdout.write(
+            json.dumps({"client_id": client.client_id, "client_secret": secret}) + "\n"
+        )
+        return
+    out.print(f"client_id:     {client.client_id}")
+    if secret:
+        out.print(f"client_secret: {secret}")
+        out.print("(the secret is shown this once; the hub keeps only its hash)")
+    out.print(f"scopes:        {' '.join(client.scopes)}")
+
+
+@client_app.command("list")
+def client_list() -> None:
+    """The registered clients (no secrets)."""
+    from hub.cli import out
+
+    _, store = _store()
+    try:
+        clients = AccountStore(store.engine).clients()
+    finally:
+        store.close()
+    table = Table("client_id", "name", "role", "type", "scopes", "created", "revoked")
+    for c in clients:
+        table.add_row(
+            c.client_id,
+            c.name,
+            c.role,
+            "public" if c.public else "confidential",
+            " ".join(c.scopes),
+            c.created_at.strftime("%Y-%m-%d %H:%M"),
+            c.revoked_at.strftime("%Y-%m-%d %H:%M") if c.revoked_at else "",
+        )
+    out.print(table)
+
+
+@client_app.command("revoke")
+def client_revoke(client_id: Annotated[str, typer.Argument()]) -> None:
+    """Revoke a client: no new tokens, and its existing tokens are refused at once."""
+    from hub.cli import out
+
+    _, store = _store()
+    try:
+        AccountStore(store.engine).revoke_client(client_id)
+        _audit(store, "client.revoke", {"client_id": client_id})
+    except AccountError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    out.print(f"client {client_id} revoked")
+
+
+@user_app.command("create")
+def user_create(
+    name: Annotated[str, typer.Argument(help="User name")],
+    role: Annotated[str, typer.Option(help=" | ".join(USER_ROLES))],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin")
+    ] = False,
+) -> None:
+    """Create a local account; the password is asked for (or read from stdin)."""
+    from hub.cli import out
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _, store = _store()
+    try:
+        AccountStore(store.engine).create_user(name, password, role)
+        _audit(store, "user.create", {"username": name, "role": role})
+    except AccountError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    out.print(f"user {name} ({role}) created")
+
+
+@auth_app.command("rotate-keys")
+def rotate_keys() -> None:
+    """A new signing key signs from now on; old keys stay in the JWKS until their tokens
+    expire, so running hubs keep accepting every token they issued."""
+    from hub.auth.keys import KeyRing
+    from hub.cli import out
+
+    auth = load_auth_settings()
+    _, store = _store()
+    try:
+        ring = KeyRing(store.engine, alg=auth.key_alg, token_ttl=auth.access_token_ttl)
+        kid, pruned = ring.rotate()
+        _audit(store, "keys.rotate", {"kid": kid, "pruned": pruned})
+    finally:
+        store.close()
+    out.print(f"new signing key {kid}" + (f"; removed {', '.join(pruned)}" if pruned else ""))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; exit 2 naming the first edited or deleted entry."""
+    from hub.audit import AuditLog, ChainBroken
+    from hub.cli import out
+
+    _, store = _store()
+    try:
+        count = AuditLog(store.engine).verify()
+    except ChainBroken as exc:
+        _fail(f"audit log broken: {exc}")
+    finally:
+        store.close()
+    out.print(f"audit log intact: {count:,} entries")
+
+
+def demo_accounts() -> None:
+    """Create the demo city's operator, steward and partner client (idempotent; DEMO ONLY:
+    the credentials are public) and print how to get a token with each."""
+    from hub.cli import out
+
+    settings, store = _store()
+    accounts = AccountStore(store.engine)
+    try:
+        for username, role in (("demo-operator", OPERATOR), ("demo-steward", STEWARD)):
+            if accounts.user(username) is None:
+                accounts.create_user(username, DEMO_PASSWORDS[username], role)
+                _audit(store, "user.create", {"username": username, "role": role, "demo": True})
+        client_id, secret = DEMO_PARTNER
+        if accounts.client(client_id) is None:
+            accounts.create_client(
+                "demo-partner",
+                client_id=client_id,
+                secret=secret,
+                scopes=[GRAPH_READ],
+                role=PARTNER,
+            )
+            _audit(store, "client.create", {"client_id": client_id, "demo": True})
+        base = issuer_of(settings, load_auth_settings())
+        redirect = f"{base}/oauth/demo-callback"
+        if accounts.client("demo-ops-center") is None:
+            accounts.create_client(
+                "demo-ops-center",
+                client_id="demo-ops-center",
+                public=True,
+                redirect_uris=[redirect],
+                scopes=[GRAPH_READ, GRAPH_INTROSPECT, "audit:read", "policy:write"],
+                role="department",
+            )
+            _audit(store, "client.create", {"client_id": "demo-ops-center", "demo": True})
+    except AccountError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    gql = (
+        f'curl -s {base}/graphql -H "Authorization: Bearer $TOKEN" '
+        "-H 'Content-Type: application/json' "
+        '-d \'{"query":"{ gridCells(first: 3) { totalCount edges { node { code name } } } }"}\''
+    )
+    out.print("[bold red]DEMO ONLY — these credentials are public; never use them in production.")
+    out.print(
+        f"partner client (client credentials): {client_id} / {secret}\n"
+        f"  TOKEN=$(curl -s -u {client_id}:{secret} -d grant_type=client_credentials "
+        f"{base}/oauth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)"
+        '["access_token"])\')\n'
+        f"  {gql}",
+        soft_wrap=True,
+    )
+    out.print(
+        'PKCE pair (verifier, S256 challenge): python3 -c "import secrets,hashlib,base64; '
+        "v=secrets.token_urlsafe(48); print(v, base64.urlsafe_b64encode(hashlib.sha256("
+        "v.encode()).digest()).rstrip(b'=').decode())\"",
+        soft_wrap=True,
+    )
+    for username in ("demo-operator", "demo-steward"):
+        out.print(
+            f"{username} / {DEMO_PASSWORDS[username]} (authorization code + PKCE, "
+            f"public client demo-ops-center): open in a browser\n"
+            f"  {base}/oauth/authorize?response_type=code&client_id=demo-ops-center"
+            f"&redirect_uri={redirect}&code_challenge=<S256(verifier)>"
+            "&code_challenge_method=S256\n"
+            f"  then: curl -s -d grant_type=authorization_code -d client_id=demo-ops-center "
+            f"-d code=<code> -d redirect_uri={redirect} -d code_verifier=<verifier> "
+            f"{base}/oauth/token",
+            soft_wrap=True,
+        )
+    out.print(
+        "GraphiQL: open /graphql in a browser and put "
+        '{"Authorization": "Bearer <token>"} in its Headers pane.',
+        soft_wrap=True,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(client_app, name="client")
+    app.add_typer(user_app, name="user")
+    app.add_typer(auth_app, name="auth")
+    app.add_typer(audit_app, name="audit")
+    for group in app.registered_groups:
+        if group.name == "demo" and group.typer_instance is not None:
+            group.typer_instance.command("accounts")(demo_accounts)
