@@ -135,7 +135,7 @@ class KeyRing:
         return self._signing
 
     def jwks(self) -> dict[str, Any]:
-        self._fresh()
+        self.signing_key()  # the first key is made on first use
         return {"keys": list(self._public.values())}
 
     def verification_keys(self, kid: str | None) -> KeySet:

@@ -108,7 +108,12 @@ class AccessLimits(SchemaExtension):
         self.max_cost = max_cost
 
     def on_validate(self) -> Iterator[None]:
+        # Before validation: strawberry decides on pre-execution errors inside this hook, so
+        # setting them here skips validation and refuses the request.
+        self._check()
         yield
+
+    def _check(self) -> None:
         context = self.execution_context
         if context.pre_execution_errors or context.graphql_document is None:
             return
