@@ -203,7 +203,11 @@ def config_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Print the effective configuration (secrets masked)."""
+    from hub.auth.config import load_auth_settings
+
     view = load_settings().public_view()
+    auth = {f"auth_{k}": v for k, v in load_auth_settings().model_dump().items()}
+    view.update(auth)
     if as_json:
         out.print_json(json.dumps(view))
         return

@@ -7,6 +7,7 @@ are the setting names without the prefix (``database_url = "postgresql+psycopg:/
 from __future__ import annotations
 
 import os
+import tomllib
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -14,9 +15,9 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -39,6 +40,16 @@ def config_file() -> Path | None:
     return local if local.is_file() else None
 
 
+def read_config_file() -> dict[str, Any]:
+    path = config_file()
+    if path is None:
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{ENV_PREFIX}CONFIG: cannot read {path}: {exc}") from None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
@@ -51,6 +62,11 @@ class Settings(BaseSettings):
     )
     graph_url: str = Field(
         "", description="Knowledge-graph backend URL; empty means SQLite in data_dir"
+    )
+    sources: Path | None = Field(
+        None,
+        description="Endpoints file of the source systems (JSON); empty means the simulated "
+        "city's, data_dir/sandbox/endpoints.json",
     )
     fanout_url: str = Field(
         "",
@@ -83,11 +99,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = config_file()
-        if path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
-        return tuple(sources)
+        # The file's [auth] table belongs to hub.auth.config.AuthSettings.
+        table = {k: v for k, v in read_config_file().items() if k != "auth"}
+        return (init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=table))
 
     @field_validator("database_url")
     @classmethod
@@ -113,6 +127,11 @@ class Settings(BaseSettings):
     @cached_property
     def graph_store_url(self) -> str:
         return self.graph_url or f"sqlite:///{(self.data_dir / 'graph.db').resolve()}"
+
+    @property
+    def sources_file(self) -> Path:
+        """The effective endpoints file of the source systems."""
+        return self.sources or self.data_dir / "sandbox" / "endpoints.json"
 
     @property
     def demo_dir(self) -> Path:
@@ -147,8 +166,13 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "?"
-        given = first.get("input")
-        shown = "" if isinstance(given, dict) else f" (got {given!r})"
-        raise ConfigError(f"{ENV_PREFIX}{field.upper()}: {first['msg']}{shown}") from None
+        raise ConfigError(describe_error(exc, ENV_PREFIX)) from None
+
+
+def describe_error(exc: ValidationError, prefix: str) -> str:
+    """The first validation error as one line naming the environment variable."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "?"
+    given = first.get("input")
+    shown = "" if isinstance(given, dict) else f" (got {given!r})"
+    return f"{prefix}{field.upper()}: {first['msg']}{shown}"

@@ -1,19 +1,38 @@
 """Settings of the authorization server and the query limits: ``CITYHUB_AUTH_*``.
 
-Kept apart from ``hub.config.Settings`` so the auth package stays self-contained; the values
-come from the environment with the prefix ``CITYHUB_AUTH_`` (the TOML file is not read here).
+Kept apart from ``hub.config.Settings`` so the auth package stays self-contained. Values come
+from ``CITYHUB_AUTH_*`` environment variables over the ``[auth]`` table of the hub's TOML file.
 """
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from hub.config import ConfigError, describe_error, read_config_file
 
 AUTH_PREFIX = "CITYHUB_AUTH_"
 
 
 class AuthSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=AUTH_PREFIX, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=AUTH_PREFIX, extra="forbid", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        table = read_config_file().get("auth", {})
+        return (init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=table))
 
     issuer: str = Field(
         "", description="Issuer URL (iss); empty means http://HOST:PORT of the hub settings"
@@ -37,4 +56,8 @@ class AuthSettings(BaseSettings):
 
 
 def load_auth_settings(**overrides: object) -> AuthSettings:
-    return AuthSettings(**overrides)  # type: ignore[arg-type]
+    """Read the auth settings; raise ConfigError with a one-line message on invalid values."""
+    try:
+        return AuthSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_error(exc, AUTH_PREFIX)) from None
