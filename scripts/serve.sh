@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh run
 .venv/bin/cityhub demo load
+.venv/bin/cityhub demo accounts
 exec .venv/bin/cityhub serve "$@"
