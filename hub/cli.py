@@ -239,6 +239,10 @@ def schema_export(
         path.write_text(text, encoding="utf-8")
 
 
+from hub.cli_sources import register as _register_sources  # noqa: E402
+
+_register_sources(app)
+
 from hub.cli_auth import register as _register_auth  # noqa: E402
 
 _register_auth(app)

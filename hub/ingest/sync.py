@@ -1,0 +1,364 @@
+"""Sync connectors into the store.
+
+* **Idempotent**: each record's content (source ids, attributes, geometry — not the fetch
+  time) is hashed; a record whose hash is unchanged is not written, so a second sync of an
+  unchanged source writes nothing and ``ingested_at`` stays as it was.
+* **Lineage**: ``record_lineage`` says which connector and which run first wrote and last
+  changed each record; ``sync_runs`` holds every run's counts.
+* **Quarantine**: a row that cannot become a valid record (missing required field, bad
+  credit code, coordinates outside the district, malformed value) goes to
+  ``rejected_records`` verbatim with the reason, connector and run — once per distinct row.
+* **Isolation**: a source that is down (or fails in any way) fails only its own run, with a
+  clear status in ``connector_state``; the other connectors go on.
+* **Incremental**: each stream's cursor (updated-at, file hashes, delivery sequence) is kept
+  in ``connector_state`` and handed back to the transport on the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from connectors.connector import Connector
+from connectors.errors import ConnectorError, MappingError, SourceUnavailable
+from connectors.validate import RecordValidator
+from hub.ingest.tables import connector_state, quarantine, record_lineage, sync_runs
+from hub.store import RecordStore
+from hub.store.tables import RecordRow
+from schema.record import Record
+
+_BATCH = 500
+
+Progress = Callable[[str, int], None]
+"""progress(connector id, rows read so far)"""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def content_hash(record: Record) -> str:
+    body = _dumps(
+        [record.source_system, record.source_id, record.attrs, record.geometry, record.datum]
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass
+class RunReport:
+    connector: str
+    run_id: int = 0
+    status: str = "running"  # ok / down / failed
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    latency_ms: float | None = None
+    duration_ms: float = 0.0
+    error: str | None = None
+    reasons: list[str] = field(default_factory=list)  # the first few quarantine reasons
+
+    @property
+    def changed(self) -> int:
+        return self.inserted + self.updated
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Reject:
+    raw: str
+    reason: str
+    kind: str | None
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        store: RecordStore,
+        validator: RecordValidator | None = None,
+        *,
+        concurrency: int = 4,
+    ) -> None:
+        self.store = store
+        self.validator = validator or RecordValidator()
+        self.concurrency = concurrency
+        self._write_lock = asyncio.Lock()
+
+    # -- running -------------------------------------------------------------------------
+
+    async def sync_all(
+        self,
+        connectors: Sequence[Connector],
+        progress: Progress | None = None,
+        done: Callable[[RunReport], None] | None = None,
+    ) -> list[RunReport]:
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(connector: Connector) -> RunReport:
+            async with gate:
+                report = await self.sync(connector, progress)
+            if done is not None:
+                done(report)
+            return report
+
+        return list(await asyncio.gather(*(one(c) for c in connectors)))
+
+    async def sync(self, connector: Connector, progress: Progress | None = None) -> RunReport:
+        """One run of one connector. Never raises for a source's failure: see the report."""
+        start = time.perf_counter()
+        report = RunReport(connector.id)
+        report.run_id = await asyncio.to_thread(self._start_run, connector.id)
+        state = await asyncio.to_thread(self.state, connector.id)
+        cursors: dict[str, Any] = dict((state or {}).get("cursor") or {})
+        health = await connector.health()
+        report.latency_ms = health.latency_ms
+        try:
+            if health.status == "down":
+                raise SourceUnavailable(health.error or "down")
+            described = connector.descriptor.as_record(datetime.now(UTC), connector.kinds)
+            await self._store(report, connector.id, [described], [])
+            for mapping in connector.mappings:
+                name = f"{mapping.kind}:{mapping.stream}"
+                cursor = cursors.get(name)
+                async for page in connector.pull(mapping, cursor):
+                    fetched_at = datetime.now(UTC)
+                    records: list[Record] = []
+                    rejects: list[_Reject] = []
+                    for row in page.rows:
+                        try:
+                            record = mapping.to_record(row, connector.id, fetched_at)
+                        except MappingError as exc:
+                            rejects.append(_Reject(_dumps(row), str(exc), mapping.kind))
+                            continue
+                        reason = self.validator.reason(record)
+                        if reason is not None:
+                            rejects.append(_Reject(_dumps(row), reason, mapping.kind))
+                        else:
+                            records.append(record)
+                    report.fetched += len(page.rows)
+                    await self._store(report, connector.id, records, rejects)
+                    cursor = page.cursor if page.cursor is not None else cursor
+                    if progress is not None:
+                        progress(connector.id, report.fetched)
+                cursors[name] = cursor
+            report.status = "ok"
+        except SourceUnavailable as exc:
+            report.status, report.error = "down", str(exc)
+        except ConnectorError as exc:
+            report.status, report.error = "failed", str(exc)
+        except Exception as exc:  # a connector bug must not stop the others
+            report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
+        report.duration_ms = round((time.perf_counter() - start) * 1000, 1)
+        await asyncio.to_thread(self._finish_run, report, cursors)
+        return report
+
+    async def _store(
+        self, report: RunReport, connector: str, records: list[Record], rejects: list[_Reject]
+    ) -> None:
+        async with self._write_lock:
+            await asyncio.to_thread(self._apply, report, connector, records, rejects)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _insert(self) -> Any:
+        return postgresql.insert if self.store.dialect == "postgresql" else sqlite.insert
+
+    def _start_run(self, connector: str) -> int:
+        with self.store.engine.begin() as conn:
+            result = conn.execute(
+                insert(sync_runs).values(
+                    connector=connector, started_at=datetime.now(UTC), status="running"
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def _apply(
+        self, report: RunReport, connector: str, records: list[Record], rejects: list[_Reject]
+    ) -> None:
+        latest: dict[tuple[str, str], Record] = {}
+        for record in records:
+            if (record.kind, record.key) in latest:
+                report.duplicates += 1
+            latest[(record.kind, record.key)] = record
+        now = datetime.now(UTC)
+        with self.store.engine.begin() as conn:
+            known = self._known_hashes(conn, latest)
+            rows: list[dict[str, Any]] = []
+            lineage: list[dict[str, Any]] = []
+            for ident, record in latest.items():
+                digest = content_hash(record)
+                before = known.get(ident)
+                if before is not None and before[0] == digest:
+                    report.unchanged += 1
+                    continue
+                if before is None:
+                    report.inserted += 1
+                else:
+                    report.updated += 1
+                rows.append(_record_row(record, now))
+                lineage.append(
+                    {
+                        "kind": record.kind,
+                        "key": record.key,
+                        "connector": connector,
+                        "source_id": record.source_id,
+                        "content_hash": digest,
+                        "first_run_id": before[1] if before else report.run_id,
+                        "last_run_id": report.run_id,
+                        "changed_at": now,
+                    }
+                )
+            insert_ = self._insert()
+            for start in range(0, len(rows), _BATCH):
+                chunk = rows[start : start + _BATCH]
+                stmt = insert_(RecordRow).values(chunk)
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["kind", "key"],
+                        set_={c: stmt.excluded[c] for c in chunk[0] if c not in ("kind", "key")},
+                    )
+                )
+                lchunk = lineage[start : start + _BATCH]
+                lstmt = insert_(record_lineage).values(lchunk)
+                conn.execute(
+                    lstmt.on_conflict_do_update(
+                        index_elements=["kind", "key"],
+                        set_={c: lstmt.excluded[c] for c in lchunk[0] if c not in ("kind", "key")},
+                    )
+                )
+            self._quarantine(conn, report, connector, rejects, now)
+
+    @staticmethod
+    def _known_hashes(
+        conn: Connection, wanted: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[str, int]]:
+        by_kind: dict[str, list[str]] = {}
+        for kind, key in wanted:
+            by_kind.setdefault(kind, []).append(key)
+        found: dict[tuple[str, str], tuple[str, int]] = {}
+        for kind, keys in by_kind.items():
+            for start in range(0, len(keys), _BATCH):
+                query = select(
+                    record_lineage.c.key,
+                    record_lineage.c.content_hash,
+                    record_lineage.c.first_run_id,
+                ).where(
+                    record_lineage.c.kind == kind,
+                    record_lineage.c.key.in_(keys[start : start + _BATCH]),
+                )
+                for key, digest, first in conn.execute(query):
+                    found[(kind, key)] = (digest, first)
+        return found
+
+    @staticmethod
+    def _quarantine(
+        conn: Connection,
+        report: RunReport,
+        connector: str,
+        rejects: list[_Reject],
+        now: datetime,
+    ) -> None:
+        if not rejects:
+            return
+        fresh: dict[str, _Reject] = {}
+        for reject in rejects:
+            digest = hashlib.sha256(f"{reject.reason}\n{reject.raw}".encode()).hexdigest()
+            fresh.setdefault(digest, reject)
+        seen = set(
+            conn.execute(
+                select(quarantine.c.raw_hash).where(
+                    quarantine.c.connector == connector,
+                    quarantine.c.raw_hash.in_(list(fresh)),
+                )
+            ).scalars()
+        )
+        new = [
+            {
+                "source_system": connector,
+                "connector": connector,
+                "run_id": report.run_id,
+                "kind": reject.kind,
+                "raw": reject.raw,
+                "reason": reject.reason,
+                "raw_hash": digest,
+                "received_at": now,
+            }
+            for digest, reject in fresh.items()
+            if digest not in seen
+        ]
+        report.quarantined += len(rejects)
+        for reject in rejects:
+            if len(report.reasons) < 5:
+                report.reasons.append(reject.reason)
+        if new:
+            conn.execute(insert(quarantine), new)
+
+    def _finish_run(self, report: RunReport, cursors: dict[str, Any]) -> None:
+        now = datetime.now(UTC)
+        with self.store.engine.begin() as conn:
+            conn.execute(
+                update(sync_runs)
+                .where(sync_runs.c.id == report.run_id)
+                .values(
+                    finished_at=now,
+                    status=report.status,
+                    fetched=report.fetched,
+                    inserted=report.inserted,
+                    updated=report.updated,
+                    unchanged=report.unchanged,
+                    duplicates=report.duplicates,
+                    quarantined=report.quarantined,
+                    latency_ms=report.latency_ms,
+                    duration_ms=report.duration_ms,
+                    error=report.error,
+                )
+            )
+            values: dict[str, Any] = {
+                "cursor": cursors,
+                "status": report.status,
+                "last_run_id": report.run_id,
+                "last_attempt_at": now,
+                "last_error": report.error,
+                "latency_ms": report.latency_ms,
+                "duration_ms": report.duration_ms,
+            }
+            if report.status == "ok":
+                values["last_success_at"] = now
+            stmt = self._insert()(connector_state).values(connector=report.connector, **values)
+            conn.execute(stmt.on_conflict_do_update(index_elements=["connector"], set_=values))
+
+    # -- reading -------------------------------------------------------------------------
+
+    def state(self, connector: str) -> dict[str, Any] | None:
+        with self.store.engine.connect() as conn:
+            row = conn.execute(
+                select(connector_state).where(connector_state.c.connector == connector)
+            ).first()
+        return dict(row._mapping) if row else None
+
+
+def _record_row(record: Record, now: datetime) -> dict[str, Any]:
+    return {
+        "kind": record.kind,
+        "key": record.key,
+        "source_system": record.source_system,
+        "source_id": record.source_id,
+        "fetched_at": record.fetched_at.astimezone(UTC),
+        "ingested_at": now,
+        "attrs": record.attrs,
+        "geometry": record.geometry,
+        "datum": record.datum,
+    }
