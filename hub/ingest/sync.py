@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time
@@ -106,9 +107,14 @@ class SyncEngine:
         done: Callable[[RunReport], None] | None = None,
     ) -> list[RunReport]:
         gate = asyncio.Semaphore(self.concurrency)
+        # Connectors on one MQTT broker go one after another: a pull holds a subscription for
+        # every retained state, and the in-process broker copes badly with parallel sessions.
+        brokers: dict[str, asyncio.Lock] = {}
 
         async def one(connector: Connector) -> RunReport:
-            async with gate:
+            broker = brokers.setdefault(connector.transport.describe().split()[0], asyncio.Lock())
+            serial = broker if connector.transport.protocol == "mqtt" else contextlib.nullcontext()
+            async with serial, gate:
                 report = await self.sync(connector, progress)
             if done is not None:
                 done(report)

@@ -2,7 +2,8 @@
 
 :class:`Sandbox` builds every system's data (:mod:`simcity.sandbox.dataset`), writes the
 databases and drop folders, starts the HTTP systems (REST, webhook senders, GraphQL) each on
-its own port, an MQTT broker (in-process amqtt, or an external one such as Mosquitto by URL)
+its own port, an MQTT broker (in-process, :mod:`simcity.sandbox.broker`, or an external one
+such as Mosquitto by URL)
 with the telemetry retained on it, and a control server; then it writes the endpoints file
 the hub's connectors read (``CITYHUB_SOURCES``).
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import secrets
 import socket
@@ -129,19 +129,10 @@ class Sandbox:
     async def _start_mqtt(self) -> None:
         if self.mqtt_url:
             return
-        from amqtt.broker import Broker
+        from simcity.sandbox.broker import MqttBroker
 
-        for name in ("amqtt", "transitions"):
-            logging.getLogger(name).setLevel(logging.ERROR)
-        port = free_port()
-        config = {
-            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {
-                "allow_anonymous": True}},
-        }  # fmt: skip
-        self._broker = Broker(config)
-        await self._broker.start()
-        self.mqtt_url = f"mqtt://127.0.0.1:{port}"
+        self._broker = await MqttBroker().start()
+        self.mqtt_url = self._broker.url
 
     async def _start_system(self, system: str, data: SystemData) -> dict[str, Any]:
         protocol = data.spec.protocol
@@ -281,7 +272,7 @@ class Sandbox:
         self.servers.clear()
         if self._broker is not None:
             with contextlib.suppress(Exception):
-                await self._broker.shutdown()
+                await self._broker.stop()
             self._broker = None
         self.endpoints_file.unlink(missing_ok=True)
 
