@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,12 +20,18 @@ from starlette.routing import Route
 from hub import __version__
 from hub.auth.service import AuthService
 from hub.config import Settings, load_settings
+from hub.fanout import Broadcast, open_broadcast
 from hub.graph import GraphStore, open_graph
 from hub.graphql_http import HubGraphQL
 from hub.graphql_schema import build_schema
+from hub.policy.enforce import Classified, PolicyExtension, classification_table
+from hub.policy.engine import PolicyEngine
+from hub.policy.workflow import RELOAD_CHANNEL, PolicyWorkflow
 from hub.search import SearchIndex, open_search
 from hub.store import RecordStore, StoreUnavailable
 from hub.telemetry import tracer_provider
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -32,7 +41,10 @@ def create_app(
     graph: GraphStore | None = None,
     search: SearchIndex | None = None,
     span_exporter: SpanExporter | None = None,
+    enforce_policies: bool = True,
 ) -> Starlette:
+    """The hub. ``enforce_policies=False`` serves every field whole: for the overhead
+    benchmark only, never for a served hub."""
     settings = settings or load_settings()
     store = store or RecordStore.from_url(settings.store_url)
     graph = graph or open_graph(settings.graph_store_url)
@@ -40,12 +52,32 @@ def create_app(
     provider = tracer_provider(settings, span_exporter)
     tracing = span_exporter is not None or settings.telemetry_exporter != "none"
     auth = AuthService.build(settings, store)
+    policies = PolicyEngine(store.engine)
+    table: Classified = {}
+    extensions = auth.schema_extensions()
+    if enforce_policies:
+        extensions.append(lambda: PolicyExtension(table=lambda: table))
     schema = build_schema(
         max_depth=settings.graphql_max_depth,
         tracer_provider=provider if tracing else None,
-        extensions=auth.schema_extensions(),
+        extensions=extensions,
     )
-    graphql = HubGraphQL(schema, store, graph, search, graphiql=settings.graphiql)
+    table.update(classification_table(schema._schema))
+    broadcast: Broadcast = open_broadcast(settings.fanout_url)
+    workflow = PolicyWorkflow(store, policies, auth.audit, known_fields=lambda: table)
+    try:
+        workflow.seed_if_empty()  # the documents in policies/, on a store that has none
+    except Exception as exc:  # a store not migrated yet: the engine reloads on first use
+        log.warning("policies not seeded: %s", str(exc).splitlines()[0][:200])
+    graphql = HubGraphQL(
+        schema,
+        store,
+        graph,
+        search,
+        graphiql=settings.graphiql,
+        policies=policies if enforce_policies else None,
+        rates=auth.rates,
+    )
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__})
@@ -57,9 +89,20 @@ def create_app(
             return JSONResponse({"status": "unavailable", "store": str(exc)}, status_code=503)
         return JSONResponse({"status": "ready", "store": store.dialect})
 
+    async def follow_policy_changes() -> None:
+        # Another worker published or rolled back a policy: read the versions again.
+        async with broadcast.subscribe(RELOAD_CHANNEL) as changes:
+            async for _ in changes:
+                await run_in_threadpool(policies.reload)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        follower = asyncio.create_task(follow_policy_changes())
         yield
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await follower
+        await broadcast.close()
         provider.shutdown()
         store.close()
         graph.close()
@@ -92,4 +135,7 @@ def create_app(
     app.state.tracer_provider = provider
     app.state.auth = auth
     app.state.audit = auth.audit
+    app.state.policies = policies
+    app.state.policy_workflow = workflow
+    app.state.broadcast = broadcast
     return app

@@ -20,8 +20,17 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 
+from hub.auth.principal import Principal
 from hub.context_sources import GraphSourceAdapter, SearchSourceAdapter
+from hub.fanout import RateCounter
 from hub.graph import GraphStore
+from hub.policy.enforce import (
+    PURPOSE_HEADER,
+    PolicedRecordSource,
+    PolicedSearchSource,
+    RequestPolicy,
+)
+from hub.policy.engine import PolicyEngine
 from hub.record_source import StoreRecordSource
 from hub.search import SearchIndex
 from hub.store import RecordStore
@@ -34,10 +43,11 @@ JSON = "application/json"
 class HubContext:
     request: Request | WebSocket
     response: Response | WebSocket
-    records: StoreRecordSource
+    records: StoreRecordSource | PolicedRecordSource
     graph: GraphSourceAdapter
-    search: SearchSourceAdapter
+    search: SearchSourceAdapter | PolicedSearchSource
     state: dict[str, Any] = field(default_factory=dict)
+    policy: RequestPolicy | None = None
 
 
 def negotiate(accept: str | None) -> str | None:
@@ -79,9 +89,13 @@ class HubGraphQL(GraphQL):
         search: SearchIndex,
         *,
         graphiql: bool = True,
+        policies: PolicyEngine | None = None,
+        rates: RateCounter | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.store = store
+        self.policies = policies
+        self.rates = rates
         self.graph = GraphSourceAdapter(graph)
         self.search = SearchSourceAdapter(search)
 
@@ -105,12 +119,31 @@ class HubGraphQL(GraphQL):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> HubContext:
+        records = StoreRecordSource(self.store)
+        if self.policies is None:  # enforcement off (benchmarks only)
+            return HubContext(
+                request=request,
+                response=response,
+                records=records,
+                graph=self.graph,
+                search=self.search,
+            )
+        # The one place policies apply to rows: every resolver reads through these.
+        auth = request.scope.get("auth")
+        policy = RequestPolicy(
+            self.policies,
+            auth if isinstance(auth, Principal) else None,
+            request.headers.get(PURPOSE_HEADER),
+            self.rates,
+        )
+        policed = PolicedRecordSource(records, policy)
         return HubContext(
             request=request,
             response=response,
-            records=StoreRecordSource(self.store),
+            records=policed,
             graph=self.graph,
-            search=self.search,
+            search=PolicedSearchSource(self.search, policed, policy),
+            policy=policy,
         )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:

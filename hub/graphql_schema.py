@@ -17,14 +17,26 @@ CONFIG = StrawberryConfig(scalar_map=SCALARS)
 
 
 def hub_query() -> type:
-    """The shared Query plus the hub's own fields (the audit log)."""
+    """The shared Query plus the hub's own fields (the audit log, policies, counts)."""
     from hub.audit.graphql import AuditQueries
+    from hub.policy.graphql import PolicyQueries
 
     @strawberry.type(name="Query")
-    class Query(query_type(), AuditQueries):  # type: ignore[misc]
+    class Query(query_type(), AuditQueries, PolicyQueries):  # type: ignore[misc]
         pass
 
     return Query
+
+
+def hub_mutation() -> type:
+    """The hub's mutations: the stewards' policy workflow."""
+    from hub.policy.graphql import PolicyMutations
+
+    @strawberry.type(name="Mutation")
+    class Mutation(PolicyMutations):
+        pass
+
+    return Mutation
 
 
 def build_schema(
@@ -38,9 +50,17 @@ def build_schema(
     if tracer_provider is not None:
         # Bound to this app's provider rather than the process-global one.
         extensions.append(lambda: OpenTelemetryExtension(tracer_provider=tracer_provider))
-    return strawberry.Schema(query=hub_query(), types=TYPES, extensions=extensions, config=CONFIG)
+    return strawberry.Schema(
+        query=hub_query(),
+        mutation=hub_mutation(),
+        types=TYPES,
+        extensions=extensions,
+        config=CONFIG,
+    )
 
 
 def sdl() -> str:
     """The schema's SDL, as exported to schema/schema.graphql."""
-    return str(strawberry.Schema(query=hub_query(), types=TYPES, config=CONFIG))
+    return str(
+        strawberry.Schema(query=hub_query(), mutation=hub_mutation(), types=TYPES, config=CONFIG)
+    )

@@ -1,7 +1,8 @@
 """Which record attributes are personal data, and how each is masked by default.
 
-Every field is public, internal, sensitive or personal; until Step 5's policies grant more,
-personal fields are masked for everyone, wherever they appear (types, facts, logs).
+Every field is public, internal, sensitive or personal (declared with ``classified`` on the
+schema's fields; record attributes by the rules below). The access policies (``hub.policy``)
+decide who sees what: personal fields are masked unless a policy reveals them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,17 @@ PERSON_NAME_FIELDS = frozenset(
 )
 ID_NUMBER_FIELDS = frozenset({"resident_id", "id_number", "id_no", "driver_id"})
 REDACTED_FIELDS = frozenset({"birth_date"})
+
+
+LEVELS = ("public", "internal", "sensitive", "personal")
+
+
+def classified(level: str, mask: str | None = None) -> dict[str, str]:
+    """Field metadata declaring a classification (and, for personal data, its default mask);
+    the hub's policy enforcement reads it: ``strawberry.field(metadata=classified(...))``."""
+    if level not in LEVELS:
+        raise ValueError(f"classification {level!r}: one of {', '.join(LEVELS)}")
+    return {"classification": level} | ({"mask": mask} if mask else {})
 
 
 def personal_masks(kind: str, attrs: dict[str, Any]) -> dict[str, str]:

@@ -11,7 +11,6 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from schema.classification import mask_personal
 from schema.context import graph, records
 from schema.scalars import GeoJSON
 
@@ -28,7 +27,9 @@ class SourceFact:
     fetched_at: datetime | None
     method: str = strawberry.field(description="How it was matched: uscc, plate, name, ...")
     confidence: float = strawberry.field(description="Confidence of the match, 0–1")
-    attrs: JSON = strawberry.field(description="What the system says (personal data masked)")
+    attrs: JSON = strawberry.field(
+        description="What the system says (as the access policy shows it: personal data masked)"
+    )
     geometry: GeoJSON | None
     datum: str | None
 
@@ -122,18 +123,20 @@ class Entity(relay.Node):
         facts: list[SourceFact] = []
         for member in members:
             record = await records(info).load(member.kind, member.key)
+            if record is None:  # not stored, or not visible under the caller's policy
+                continue
             facts.append(
                 SourceFact(
                     system=member.source_system,
                     kind=member.kind,
                     key=member.key,
-                    source_id=record.source_id if record else None,
-                    fetched_at=record.fetched_at if record else None,
+                    source_id=record.source_id,
+                    fetched_at=record.fetched_at,
                     method=member.method,
                     confidence=member.confidence,
-                    attrs=mask_personal(member.kind, record.attrs) if record else {},
-                    geometry=record.geometry if record else None,
-                    datum=record.datum if record else None,
+                    attrs=record.attrs,  # filtered and masked by policy when served
+                    geometry=record.geometry,
+                    datum=record.datum,
                 )
             )
         return facts

@@ -8,9 +8,9 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
+from schema.classification import classified
 from schema.context import records
 from schema.interfaces import Located, Provenance, Sourced
-from schema.masking import masked
 from schema.record import Record
 from schema.scalars import GeoJSON
 
@@ -37,11 +37,21 @@ async def _nodes(kind: str, build: Any, info: Any, ids: Iterable[str], required:
 @strawberry.type(description="A grid cell: the unit of grid management, walked by one inspector.")
 class GridCell(relay.Node, Located, Sourced):
     id: relay.NodeID[str]
-    code: str = strawberry.field(description="Grid code, e.g. BH-XG-001")
-    name: str = strawberry.field(description="Chinese name, e.g. 新港街道第3网格")
-    street: str | None = strawberry.field(description="The street (街道) or town (镇) it is in")
-    area_km2: float = strawberry.field(description="Area in square kilometres")
-    population: int | None = strawberry.field(description="Estimated residents")
+    code: str = strawberry.field(
+        description="Grid code, e.g. BH-XG-001", metadata=classified("public")
+    )
+    name: str = strawberry.field(
+        description="Chinese name, e.g. 新港街道第3网格", metadata=classified("public")
+    )
+    street: str | None = strawberry.field(
+        description="The street (街道) or town (镇) it is in", metadata=classified("public")
+    )
+    area_km2: float = strawberry.field(
+        description="Area in square kilometres", metadata=classified("public")
+    )
+    population: int | None = strawberry.field(
+        description="Estimated residents", metadata=classified("internal")
+    )
     inspector_key: strawberry.Private[str | None]
 
     @classmethod
@@ -66,7 +76,7 @@ class GridCell(relay.Node, Located, Sourced):
     ) -> list[GridCell | None]:
         return await _nodes("GridCell", cls.from_record, info, node_ids, required)
 
-    @strawberry.field(description="The cell's grid inspector")
+    @strawberry.field(description="The cell's grid inspector", metadata=classified("internal"))
     async def inspector(self, info: strawberry.Info) -> Inspector | None:
         if not self.inspector_key:
             return None
@@ -74,18 +84,24 @@ class GridCell(relay.Node, Located, Sourced):
         return Inspector.from_record(record) if record else None
 
 
-@strawberry.type(description="A grid inspector (网格员). Personal fields are masked.")
+@strawberry.type(description="A grid inspector (网格员). Personal fields are masked by policy.")
 class Inspector(relay.Node, Located, Sourced):
     id: relay.NodeID[str]
-    name: str = strawberry.field(description="Name (personal data: masked)")
-    phone: str | None = strawberry.field(description="Mobile phone (personal data: masked)")
-    duties: list[str] = strawberry.field(description="Duty category codes the inspector covers")
-    on_duty: bool = strawberry.field(description="On duty now")
+    name: str = strawberry.field(
+        description="Name (personal data)", metadata=classified("personal", "name")
+    )
+    phone: str | None = strawberry.field(
+        description="Mobile phone (personal data)", metadata=classified("personal", "phone")
+    )
+    duties: list[str] = strawberry.field(
+        description="Duty category codes the inspector covers", metadata=classified("internal")
+    )
+    on_duty: bool = strawberry.field(description="On duty now", metadata=classified("internal"))
     grid_cell_key: strawberry.Private[str | None]
 
     @classmethod
     def from_record(cls, record: Record) -> Inspector:
-        a = masked(record.attrs, {"name": "name", "phone": "phone", "resident_id": "id_number"})
+        a = record.attrs  # whole: the policy masks personal fields when they are served
         return cls(
             id=record.key,
             name=a.get("name") or "",
@@ -104,7 +120,9 @@ class Inspector(relay.Node, Located, Sourced):
     ) -> list[Inspector | None]:
         return await _nodes("Inspector", cls.from_record, info, node_ids, required)
 
-    @strawberry.field(description="The grid cell the inspector walks")
+    @strawberry.field(
+        description="The grid cell the inspector walks", metadata=classified("internal")
+    )
     async def grid_cell(self, info: strawberry.Info) -> GridCell | None:
         if not self.grid_cell_key:
             return None

@@ -1,6 +1,7 @@
 """The one place GraphQL reads are audited: a schema extension that notes, for each request,
 which objects were read (type and id) and which personal fields were served masked, and
-appends one audit entry when the operation ends — whether it succeeded or not.
+appends one audit entry when the operation ends (the masked fields are those the policy
+enforcement, ``hub.policy.enforce``, masked) — whether it succeeded or not.
 
 Only names and ids are recorded: never field values, query text or variables (a search
 string may be a person's name).
@@ -18,10 +19,7 @@ from strawberry.extensions import SchemaExtension
 
 from hub.audit.log import AuditLog
 from hub.auth.principal import principal_of
-from schema.classification import personal_masks
 
-# Fields a type always serves masked (personal data).
-MASKED_FIELDS: dict[str, frozenset[str]] = {"Inspector": frozenset({"name", "phone"})}
 PURPOSE_HEADER = "cityhub-purpose"
 
 
@@ -43,14 +41,8 @@ class AuditExtension(SchemaExtension):
             node_id = getattr(root, "id", None)
             if node_id is not None:
                 self.ids[type_name].add(str(node_id))
-            masked = MASKED_FIELDS.get(type_name)
-            if masked and field in masked:
-                self.masked.add(f"{type_name}.{field}")
         elif type_name == "SourceFact":
             self.ids[root.kind].add(str(root.key))
-            if field == "attrs" and isinstance(root.attrs, dict):
-                for name in personal_masks(root.kind, root.attrs):
-                    self.masked.add(f"{root.kind}.{name}")
 
     async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
         yield
@@ -58,6 +50,9 @@ class AuditExtension(SchemaExtension):
         principal = principal_of(context)
         request = getattr(context.context, "request", None)
         purpose = request.headers.get(PURPOSE_HEADER) if request is not None else None
+        policy = getattr(context.context, "policy", None)
+        if policy is not None:  # the fields the policy enforcement served masked
+            self.masked |= policy.fields_masked
         result = context.result
         errors = len(result.errors or []) if result is not None else 0
         await run_in_threadpool(

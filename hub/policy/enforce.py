@@ -1,0 +1,311 @@
+"""The one place policies are enforced, for every resolver, search hit and subscription.
+
+Two halves of one per-request ``RequestPolicy``:
+
+* rows — the request context's record source and search source are wrapped
+  (``PolicedRecordSource``, ``PolicedSearchSource``): a type the principal may not read is
+  refused, an aggregate-only type yields counts and no rows, a row filter hides rows (and
+  ``totalCount`` counts only visible rows), purpose and rate limits are checked once per type;
+* fields — ``PolicyExtension`` (a schema extension around every field resolution) refuses
+  fields the policy does not allow or whose classification is above its clearance, and masks
+  personal fields (and any the policy masks); ``SourceFact.attrs`` of ``entity360`` are
+  filtered and masked by the fact's own type.
+
+Resolvers build objects from whole records and never decide anything themselves. Every
+masked ``Type.field`` is noted for the audit entry of the request.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLObjectType, GraphQLSchema
+from strawberry.extensions import SchemaExtension
+
+from core_ext import mask_rows
+from hub.fanout import RateCounter
+from hub.policy.engine import Decision, PolicyDenied, PolicyEngine, PrincipalLike
+from schema.classification import personal_masks
+from schema.record import Record
+
+PURPOSE_HEADER = "cityhub-purpose"
+RATE_WINDOW_S = 60.0
+SCAN_CHUNK = 1000
+FACT_TYPE = "SourceFact"
+
+# {GraphQL type: {field: (classification, default mask)}} for the record types
+Classified = dict[str, dict[str, tuple[str, str | None]]]
+
+
+def classification_table(schema: GraphQLSchema) -> Classified:
+    """Field classifications declared on the schema (strawberry field ``metadata``). A type
+    is policed when any of its fields declares one; its other fields count as internal."""
+    table: Classified = {}
+    for name, gql_type in schema.type_map.items():
+        if not isinstance(gql_type, GraphQLObjectType) or name.startswith("__"):
+            continue
+        fields: dict[str, tuple[str, str | None]] = {}
+        declared = False
+        for field_name, gql_field in gql_type.fields.items():
+            definition = (gql_field.extensions or {}).get("strawberry-definition")
+            metadata = getattr(definition, "metadata", None) or {}
+            level = metadata.get("classification")
+            declared = declared or level is not None
+            fields[field_name] = (str(level or "internal"), metadata.get("mask"))
+        if declared:
+            table[name] = fields
+    return table
+
+
+@dataclass
+class RequestPolicy:
+    """The policy as one request sees it: decisions per type, gates passed, fields masked."""
+
+    engine: PolicyEngine
+    principal: PrincipalLike | None
+    purpose: str | None
+    rates: RateCounter | None
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    gated: set[str] = field(default_factory=set)
+    fields_masked: set[str] = field(default_factory=set)
+
+    def decide(self, type_name: str) -> Decision:
+        found = self.decisions.get(type_name)
+        if found is None:
+            found = self.decisions[type_name] = self.engine.decide(self.principal, type_name)
+        return found
+
+    async def gate(self, type_name: str) -> Decision:
+        """The decision for a type the request reads, after its purpose and rate checks."""
+        decision = self.decide(type_name)
+        if not decision.allowed:
+            raise PolicyDenied(f"access denied: {decision.reason}")
+        if type_name in self.gated:
+            return decision
+        if decision.purpose and self.purpose not in decision.purpose:
+            raise PolicyDenied(
+                f"reading {type_name} needs a Cityhub-Purpose header, one of: "
+                + ", ".join(decision.purpose)
+            )
+        limit = decision.rate_limit
+        if limit and self.rates is not None and self.principal is not None:
+            hits = await self.rates.hit(
+                f"policy-rate:{self.principal.label}:{type_name}", RATE_WINDOW_S
+            )
+            if hits > limit:
+                raise PolicyDenied(f"rate limit for {type_name}: {limit} requests per minute")
+        self.gated.add(type_name)
+        return decision
+
+    def visible(self, decision: Decision, record: Record) -> bool:
+        return decision.row_visible(record.key, record.kind, record.attrs)
+
+
+class PolicedRecordSource:
+    """The context's record source, as the policy lets this request see it."""
+
+    def __init__(self, inner: Any, policy: RequestPolicy) -> None:
+        self.inner = inner
+        self.policy = policy
+        self._counts: dict[str, int] = {}
+
+    async def _readable(self, kind: str) -> Decision | None:
+        decision = self.policy.decide(kind)
+        if not decision.reads_rows:
+            return None  # not readable, or counts only: no rows, silently (facts, links)
+        return await self.policy.gate(kind)
+
+    async def load(self, kind: str, key: str) -> Record | None:
+        decision = await self._readable(kind)
+        if decision is None:
+            return None
+        record = await self.inner.load(kind, key)
+        return record if record is not None and self.policy.visible(decision, record) else None
+
+    async def load_many(self, kind: str, keys: Sequence[str]) -> list[Record | None]:
+        decision = await self._readable(kind)
+        if decision is None:
+            return [None for _ in keys]
+        found = await self.inner.load_many(kind, keys)
+        return [r if r is not None and self.policy.visible(decision, r) else None for r in found]
+
+    async def page(
+        self, kind: str, *, after: str | None, before: str | None, limit: int, from_end: bool
+    ) -> list[Record]:
+        decision = await self.policy.gate(kind)
+        if decision.aggregate_only:
+            return []
+        if decision.row_filter is None:
+            return await self.inner.page(
+                kind, after=after, before=before, limit=limit, from_end=from_end
+            )
+        # A filtered page: read on in chunks until enough visible rows are found.
+        found: list[Record] = []
+        lo, hi = after, before
+        while len(found) < limit:
+            chunk = await self.inner.page(
+                kind, after=lo, before=hi, limit=SCAN_CHUNK, from_end=from_end
+            )
+            rows = list(reversed(chunk)) if from_end else chunk
+            found.extend(r for r in rows if self.policy.visible(decision, r))
+            if len(chunk) < SCAN_CHUNK:
+                break
+            if from_end:
+                hi = chunk[0].key
+            else:
+                lo = chunk[-1].key
+        found = found[:limit]
+        return list(reversed(found)) if from_end else found
+
+    async def any_from(self, kind: str, key: str, *, forward: bool) -> bool:
+        decision = await self.policy.gate(kind)
+        if decision.aggregate_only:
+            return False
+        if decision.row_filter is None:
+            return await self.inner.any_from(kind, key, forward=forward)
+        # "at or past key": the key itself, then the rows beyond it
+        own = await self.inner.load(kind, key)
+        if own is not None and self.policy.visible(decision, own):
+            return True
+        rows = await self.page(
+            kind,
+            after=key if forward else None,
+            before=None if forward else key,
+            limit=1,
+            from_end=not forward,
+        )
+        return bool(rows)
+
+    async def count(self, kind: str) -> int:
+        decision = await self.policy.gate(kind)
+        if decision.row_filter is None:
+            return await self.inner.count(kind)
+        if kind not in self._counts:
+            total, after = 0, None
+            while True:
+                chunk = await self.inner.page(
+                    kind, after=after, before=None, limit=SCAN_CHUNK, from_end=False
+                )
+                total += sum(1 for r in chunk if self.policy.visible(decision, r))
+                if len(chunk) < SCAN_CHUNK:
+                    break
+                after = chunk[-1].key
+            self._counts[kind] = total
+        return self._counts[kind]
+
+
+class PolicedSearchSource:
+    """Search hits of types the principal may read as rows, and only rows it may see."""
+
+    def __init__(self, inner: Any, records: PolicedRecordSource, policy: RequestPolicy) -> None:
+        self.inner = inner
+        self.records = records
+        self.policy = policy
+
+    async def search(
+        self, query: str, *, kinds: Sequence[str] | None, limit: int, offset: int
+    ) -> Any:
+        page = await self.inner.search(query, kinds=kinds, limit=limit, offset=offset)
+        hits = []
+        for hit in page.hits:
+            decision = self.policy.decide(hit.kind)
+            if not decision.reads_rows:
+                continue
+            checked = decision.row_filter is not None or decision.purpose or decision.rate_limit
+            if checked and await self.records.load(hit.kind, hit.key) is None:
+                continue
+            hits.append(hit)
+        dropped = len(page.hits) - len(hits)
+        if not dropped:
+            return page
+        return type(page)(**{**vars(page), "hits": hits, "total": max(0, page.total - dropped)})
+
+
+def _mask_value(value: Any, mask: str) -> Any:
+    if isinstance(value, str) and value:
+        return mask_rows([{"v": value}], {"v": mask})[0]["v"]
+    if isinstance(value, list):
+        return [_mask_value(v, mask) for v in value]
+    return value
+
+
+def police_attrs(policy: RequestPolicy, kind: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's attributes as the policy shows them: allowed ones, personal ones masked."""
+    decision = policy.decide(kind)
+    personal = personal_masks(kind, dict(attrs))
+    shown: dict[str, Any] = {}
+    masks: dict[str, str] = {}
+    for name, value in attrs.items():
+        default = personal.get(name)
+        view = decision.field_view(name, "personal" if default else "internal", default)
+        if not view.allowed:
+            continue
+        shown[name] = value
+        if view.mask and isinstance(value, str) and value:
+            masks[name] = view.mask
+            policy.fields_masked.add(f"{kind}.{name}")
+    return mask_rows([shown], masks)[0] if masks else shown
+
+
+class PolicyExtension(SchemaExtension):
+    """Field-level enforcement around every resolver (see the module's docstring)."""
+
+    def __init__(self, *, table: Callable[[], Classified]) -> None:
+        self._table = table
+
+    def resolve(
+        self, _next: Callable[..., Any], root: Any, info: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        type_name = info.parent_type.name
+        fields = self._table().get(type_name)
+        if fields is None and type_name != FACT_TYPE:
+            return _next(root, info, *args, **kwargs)
+        policy: RequestPolicy | None = getattr(info.context, "policy", None)
+        if policy is None:
+            return _next(root, info, *args, **kwargs)
+        name = info.field_name
+        if type_name == FACT_TYPE:
+            if name != "attrs" or root is None:
+                return _next(root, info, *args, **kwargs)
+            return _then(
+                _next(root, info, *args, **kwargs),
+                lambda v: police_attrs(policy, root.kind, v) if isinstance(v, dict) else v,
+            )
+        assert fields is not None
+        level, default_mask = fields.get(name, ("internal", None))
+        decision = policy.decide(type_name)
+        if name == "id" or (name == "__typename"):
+            return _next(root, info, *args, **kwargs)
+        python_name = _python_name(info)
+        view = decision.field_view(name, level, default_mask, python_name)
+        if not view.allowed:
+            raise PolicyDenied(f"{type_name}.{name} is not available to you under {_ref(decision)}")
+        result = _next(root, info, *args, **kwargs)
+        if view.mask is None:
+            return result
+        policy.fields_masked.add(f"{type_name}.{name}")
+        mask = view.mask
+        return _then(result, lambda v: _mask_value(v, mask))
+
+
+def _ref(decision: Decision) -> str:
+    return f"policy {decision.policy}" if decision.policy else "the access policy"
+
+
+def _python_name(info: Any) -> str:
+    field_def = info.parent_type.fields.get(info.field_name)
+    definition = (field_def.extensions or {}).get("strawberry-definition") if field_def else None
+    return str(getattr(definition, "python_name", info.field_name))
+
+
+def _then(result: Any, apply: Callable[[Any], Any]) -> Any:
+    if inspect.isawaitable(result):
+
+        async def awaited() -> Any:
+            return apply(await result)
+
+        return awaited()
+    return apply(result)

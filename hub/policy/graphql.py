@@ -1,0 +1,178 @@
+"""Policies in GraphQL: ``policies`` / ``policyVersions`` and ``count`` (queries), and the
+stewards' mutations ``policyDraft``, ``policyValidate``, ``policyDryRun``, ``policyPublish``,
+``policyRollback`` — role ``steward`` with the ``policy:write`` scope only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry.scalars import JSON
+
+from hub.auth.principal import Principal, principal_of
+from hub.auth.scopes import POLICY_WRITE, STEWARD
+from hub.policy.workflow import DryRun, PolicyVersion, PolicyWorkflow, WorkflowError
+from schema.context import records
+
+
+@strawberry.type(name="PolicyVersion", description="One version of an access policy.")
+class PolicyVersionType:
+    name: str
+    version: int
+    status: str = strawberry.field(description="draft, published or retired")
+    subject: str = strawberry.field(description="role:NAME, client:ID or user:NAME")
+    document: JSON = strawberry.field(description="The validated document")
+    source: str = strawberry.field(description="The TOML text as written")
+    author: str
+    created_at: datetime
+    reason: str
+    published_at: datetime | None
+
+    @classmethod
+    def of(cls, v: PolicyVersion) -> PolicyVersionType:
+        return cls(
+            name=v.name,
+            version=v.version,
+            status=v.status,
+            subject=v.subject,
+            document=v.document,
+            source=v.source,
+            author=v.author,
+            created_at=v.created_at,
+            reason=v.reason,
+            published_at=v.published_at,
+        )
+
+
+@strawberry.type(description="Whether a version could be published, and if not, why.")
+class PolicyValidation:
+    ok: bool
+    problems: list[str]
+
+
+@strawberry.type(description="What one principal would gain or lose on one type.")
+class PolicyChange:
+    principal: str
+    type: str
+    access_before: str = strawberry.field(description="none, aggregate or rows")
+    access_after: str
+    fields_gained: list[str]
+    fields_lost: list[str]
+    masked_before: list[str]
+    masked_after: list[str]
+    rows_before: int
+    rows_after: int
+
+
+@strawberry.type(description="A dry run of a version against the stored records.")
+class PolicyDryRun:
+    name: str
+    version: int
+    principals: list[str] = strawberry.field(description="Principals the version governs")
+    changes: list[PolicyChange]
+
+    @classmethod
+    def of(cls, run: DryRun) -> PolicyDryRun:
+        return cls(
+            name=run.name,
+            version=run.version,
+            principals=run.principals,
+            changes=[PolicyChange(**vars(c)) for c in run.changes],
+        )
+
+
+def _steward(info: strawberry.Info) -> Principal:
+    who = principal_of(info)
+    if who is None or STEWARD not in who.roles or not who.has_scope(POLICY_WRITE):
+        raise PermissionError(f"policies are for stewards with the {POLICY_WRITE} scope")
+    return who
+
+
+def _workflow(info: strawberry.Info) -> PolicyWorkflow:
+    return info.context.request.app.state.policy_workflow  # type: ignore[no-any-return]
+
+
+async def _run(call: Any) -> Any:
+    try:
+        return await run_in_threadpool(call)
+    except WorkflowError as exc:
+        raise ValueError(str(exc)) from None
+
+
+@strawberry.type
+class PolicyQueries:
+    @strawberry.field(description="The published policies. Stewards only.")
+    async def policies(self, info: strawberry.Info) -> list[PolicyVersionType]:
+        _steward(info)
+        found = await _run(_workflow(info).published)
+        return [PolicyVersionType.of(v) for v in found]
+
+    @strawberry.field(description="Every version of a policy (or of all), oldest first.")
+    async def policy_versions(
+        self, info: strawberry.Info, name: str | None = None
+    ) -> list[PolicyVersionType]:
+        _steward(info)
+        found = await _run(lambda: _workflow(info).versions(name))
+        return [PolicyVersionType.of(v) for v in found]
+
+    @strawberry.field(
+        description="How many records of a type you may see (works for aggregate-only access)"
+    )
+    async def count(self, info: strawberry.Info, type: str) -> int:
+        return await records(info).count(type)
+
+
+@strawberry.type
+class PolicyMutations:
+    @strawberry.mutation(description="Save a new draft version from TOML text.")
+    async def policy_draft(
+        self, info: strawberry.Info, document: str, reason: str
+    ) -> PolicyVersionType:
+        who = _steward(info)
+        found = await _run(lambda: _workflow(info).draft(document, author=who.label, reason=reason))
+        return PolicyVersionType.of(found)
+
+    @strawberry.mutation(description="Check a version: what would stop its publication.")
+    async def policy_validate(
+        self, info: strawberry.Info, name: str, version: int
+    ) -> PolicyValidation:
+        _steward(info)
+        problems = await _run(lambda: _workflow(info).validate(name, version))
+        return PolicyValidation(ok=not problems, problems=problems)
+
+    @strawberry.mutation(description="What each affected principal would gain or lose.")
+    async def policy_dry_run(self, info: strawberry.Info, name: str, version: int) -> PolicyDryRun:
+        who = _steward(info)
+        run = await _run(lambda: _workflow(info).dry_run(name, version, author=who.label))
+        return PolicyDryRun.of(run)
+
+    @strawberry.mutation(description="Put a version in force now (no restart needed).")
+    async def policy_publish(
+        self, info: strawberry.Info, name: str, version: int, reason: str
+    ) -> PolicyVersionType:
+        who = _steward(info)
+        found = await _run(
+            lambda: _workflow(info).publish(name, version, author=who.label, reason=reason)
+        )
+        await _announce(info)
+        return PolicyVersionType.of(found)
+
+    @strawberry.mutation(description="Publish again the version in force before this one.")
+    async def policy_rollback(
+        self, info: strawberry.Info, name: str, reason: str
+    ) -> PolicyVersionType:
+        who = _steward(info)
+        found = await _run(lambda: _workflow(info).rollback(name, author=who.label, reason=reason))
+        await _announce(info)
+        return PolicyVersionType.of(found)
+
+
+async def _announce(info: strawberry.Info) -> None:
+    """Tell the other workers to reload (this one reloaded already)."""
+    from hub.policy.workflow import RELOAD_CHANNEL
+
+    broadcast = getattr(info.context.request.app.state, "broadcast", None)
+    if broadcast is not None:
+        await broadcast.publish(RELOAD_CHANNEL, "publish")
