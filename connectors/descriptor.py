@@ -39,20 +39,22 @@ class SystemDescriptor:
 
     def as_record(self, fetched_at: datetime, kinds: tuple[str, ...]) -> Record:
         """The system describes itself as a ``SourceSystem`` record."""
-        return Record(
-            kind="SourceSystem",
-            key=self.id,
-            source_system=self.id,
-            source_id=self.id,
-            fetched_at=fetched_at,
-            attrs={
-                "name_zh": self.name_zh,
-                "name_en": self.name_en,
-                "department": self.department,
-                "sector": self.sector,
-                "data_classification": self.classification,
-                "protocol": self.protocol,
-                "update_mode": self.mode,
-                "kinds": list(kinds),
-            },
+        return Record.model_validate(
+            dict(
+                kind="SourceSystem",
+                key=self.id,
+                source_system=self.id,
+                source_id=self.id,
+                fetched_at=fetched_at,
+                attrs={
+                    "name_zh": self.name_zh,
+                    "name_en": self.name_en,
+                    "department": self.department,
+                    "sector": self.sector,
+                    "data_classification": self.classification,
+                    "protocol": self.protocol,
+                    "update_mode": self.mode,
+                    "kinds": list(kinds),
+                },
+            )
         )

@@ -29,10 +29,14 @@ class LocalServer:
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self.app, log_level="error", lifespan="off", access_log=False, ws="none"
+            self.app,
+            log_level="error",
+            lifespan="off",
+            access_log=False,
+            ws="none",
+            timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
         while not self._server.started:
             if self._task.done():

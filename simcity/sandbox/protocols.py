@@ -203,7 +203,9 @@ def graphql_app(data: SystemData, is_down: Callable[[], bool]) -> Starlette:
     rows = data.streams[data.spec.mappings[0].stream]
 
     class StatsGraphQL(GraphQL):  # type: ignore[type-arg]
-        async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
+        async def get_context(  # type: ignore[override]
+            self, request: Any, response: Any
+        ) -> dict[str, Any]:
             return {"request": request, "rows": rows}
 
     async def health(request: Request) -> JSONResponse:

@@ -266,9 +266,7 @@ class Sandbox:
         return changed
 
     async def stop(self) -> None:
-        for server in reversed(self.servers):
-            with contextlib.suppress(Exception):
-                await server.stop()
+        await asyncio.gather(*(s.stop() for s in self.servers), return_exceptions=True)
         self.servers.clear()
         if self._broker is not None:
             with contextlib.suppress(Exception):

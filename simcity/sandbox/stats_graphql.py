@@ -70,7 +70,8 @@ class Query:
         chunk = rows[start : start + min(first, 1000)]
         edges = [
             StatisticEdge(
-                node=Statistic(**{k: r.get(k) for k in _NAMES}), cursor=str(start + i + 1)
+                node=Statistic(**{k: r.get(k) for k in _NAMES}),  # type: ignore[arg-type]
+                cursor=str(start + i + 1),
             )
             for i, r in enumerate(chunk)
         ]

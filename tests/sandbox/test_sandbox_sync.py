@@ -1,0 +1,181 @@
+"""End to end, as an operator runs it: `cityhub sandbox up` (a real subprocess serving the 28
+systems on their protocols, one of them down), then `cityhub sync` of every connector."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from hub.store import RecordStore
+
+pytestmark = pytest.mark.slow
+DOWN = "hydrology"
+
+
+def cityhub(data_dir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYHUB_")}
+    env["CITYHUB_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "hub", *args],
+        capture_output=True, text=True, env=env, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def city(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    data_dir = tmp_path_factory.mktemp("sandbox-city")
+    (data_dir / "demo").mkdir()
+    (data_dir / "demo" / "binhai-2019-x1").symlink_to(demo_dir)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYHUB_")}
+    env["CITYHUB_DATA_DIR"] = str(data_dir)
+    args = [sys.executable, "-m", "hub", "sandbox", "up", "--down", DOWN]
+    if os.environ.get("CITYHUB_TEST_MQTT_URL"):
+        args += ["--mqtt-url", os.environ["CITYHUB_TEST_MQTT_URL"]]
+    log = (data_dir / "sandbox.log").open("w")
+    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+    endpoints = data_dir / "sandbox" / "endpoints.json"
+    started = time.perf_counter()
+    try:
+        while not endpoints.is_file():
+            assert proc.poll() is None, (data_dir / "sandbox.log").read_text()
+            assert time.perf_counter() - started < 120, "sandbox did not come up"
+            time.sleep(0.2)
+        up_s = time.perf_counter() - started
+        yield {"dir": data_dir, "endpoints": json.loads(endpoints.read_text()), "up_s": up_s}
+    finally:
+        result = cityhub(data_dir, "sandbox", "down")
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()
+        assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def first_sync(city: dict[str, Any]) -> dict[str, Any]:
+    start = time.perf_counter()
+    result = cityhub(city["dir"], "sync", "--json")
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 2, result.stderr  # one system is down: reported, not fatal
+    assert f"did not sync: {DOWN}" in result.stderr
+    report = json.loads(result.stdout)
+    print(f"\nsandbox up in {city['up_s']:.1f} s; sync of 28 systems in {elapsed:.1f} s")
+    return {r["connector"]: r for r in report["runs"]}
+
+
+def store(city: dict[str, Any]) -> RecordStore:
+    return RecordStore.from_url(f"sqlite:///{city['dir'] / 'cityhub.db'}")
+
+
+def test_sync_all_loads_the_city_and_a_down_system_leaves_the_others(
+    city: dict[str, Any], first_sync: dict[str, Any]
+) -> None:
+    assert len(first_sync) == 28
+    assert first_sync[DOWN]["status"] == "down" and first_sync[DOWN]["error"]
+    assert all(r["status"] == "ok" for s, r in first_sync.items() if s != DOWN)
+    hub = store(city)
+    counts = hub.counts()
+    hub.close()
+    assert counts["Enterprise"] == 3707  # the 12 rows with bad codes are quarantined
+    assert counts["Sensor"] == 18000 and counts["Citizen"] == 20000
+    assert counts["HazchemVehicle"] == 2673 and counts["Camera"] == 4000
+    assert counts["SourceSystem"] == 27
+    assert counts["ServiceCase"] == 3000 + 1500 + 400 + 600
+    assert "River" not in counts  # hydrology was down
+    assert sum(counts.values()) > 80_000
+    status = cityhub(city["dir"], "sources", "status", "--json")
+    rows = {r["system"]: r for r in json.loads(status.stdout)}
+    assert rows[DOWN]["health"] == "down" and rows[DOWN]["last_sync"] == "down"
+    assert rows["market-registry"]["health"] == "up"
+    assert rows["market-registry"]["records"] == 3708
+
+
+def test_invalid_rows_are_quarantined_with_reasons(
+    city: dict[str, Any], first_sync: dict[str, Any]
+) -> None:
+    result = cityhub(city["dir"], "quarantine", "list", "--json", "--limit", "500")
+    rows = json.loads(result.stdout)
+    reasons = [r["reason"] for r in rows]
+    assert len(rows) == sum(r["quarantined"] for r in first_sync.values()) >= 50
+    assert sum("invalid credit code" in r for r in reasons) >= 17
+    assert sum("coordinates outside the district" in r for r in reasons) >= 14
+    assert any(r.startswith("missing required field 'name' (企业名称)") for r in reasons)
+    assert any("not a valid float: '待补充'" in r for r in reasons)
+    assert all(r["run_id"] and r["raw"] for r in rows)
+
+
+def test_second_sync_changes_nothing(city: dict[str, Any], first_sync: dict[str, Any]) -> None:
+    hub = store(city)
+    before = hub.get("Enterprise", "ENT-0000001")
+    result = cityhub(city["dir"], "sync", "--json")
+    runs = json.loads(result.stdout)["runs"]
+    assert sum(r["inserted"] + r["updated"] for r in runs) == 0
+    after = hub.get("Enterprise", "ENT-0000001")
+    assert before is not None and after is not None and after.ingested_at == before.ingested_at
+    with hub.engine.connect() as conn:
+        quarantined = conn.execute(text("SELECT count(*) FROM rejected_records")).scalar_one()
+    hub.close()
+    assert quarantined == sum(r["quarantined"] for r in first_sync.values())
+
+
+def test_the_same_firm_under_four_spellings(
+    city: dict[str, Any], first_sync: dict[str, Any]
+) -> None:
+    hub = store(city)
+    with hub.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT source_system, attrs FROM records WHERE attrs LIKE '%银昊融资租赁%' "
+                 "OR attrs LIKE '%银昊租赁%'")
+        ).all()  # fmt: skip
+    hub.close()
+    spellings: dict[str, set[str]] = {}
+    codes: dict[str, set[str]] = {}
+    for system, attrs in rows:
+        attrs = json.loads(attrs) if isinstance(attrs, str) else attrs
+        for field in ("name", "firm_name", "party_name", "subject_name", "respondent_name"):
+            if attrs.get(field):
+                spellings.setdefault(attrs[field].strip(), set()).add(system)
+        for field in ("uscc", "party_uscc"):
+            if attrs.get(field):
+                codes.setdefault(system, set()).add(attrs[field])
+    wanted = {
+        "天津银昊融资租赁有限公司",
+        "银昊融资租赁（天津）有限公司",
+        "天津市银昊融资租赁有限公司",
+        "银昊租赁",
+    }
+    assert wanted <= set(spellings)
+    systems = set().union(*(spellings[name] for name in wanted))
+    assert len(systems) >= 4
+    assert {"market-registry", "law-enforcement", "economic-stats"} <= set(codes)
+    assert set().union(*codes.values()) == {"91120116MA05BBJ537"}
+
+
+def test_late_updates_and_a_system_going_down(
+    city: dict[str, Any], first_sync: dict[str, Any]
+) -> None:
+    control = city["endpoints"]["control"]
+    httpx.post(f"{control}/admin/late-updates").raise_for_status()
+    result = cityhub(city["dir"], "sync", "--json", "finance-registry", "service-hotline")
+    runs = {r["connector"]: r for r in json.loads(result.stdout)["runs"]}
+    assert runs["finance-registry"]["updated"] == 5
+    assert runs["finance-registry"]["inserted"] == 1  # the late arrival, caught by the overlap
+    assert runs["service-hotline"]["inserted"] == 3
+    httpx.post(f"{control}/admin/systems/cameras/down").raise_for_status()
+    result = cityhub(city["dir"], "sync", "--json", "cameras", "media-center")
+    runs = {r["connector"]: r for r in json.loads(result.stdout)["runs"]}
+    assert result.returncode == 2
+    assert runs["cameras"]["status"] == "down" and "503" in runs["cameras"]["error"]
+    assert runs["media-center"]["status"] == "ok"
+    httpx.post(f"{control}/admin/systems/cameras/up").raise_for_status()
