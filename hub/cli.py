@@ -247,6 +247,10 @@ from hub.cli_auth import register as _register_auth  # noqa: E402
 
 _register_auth(app)
 
+from hub.cli_policy import register as _register_policy  # noqa: E402
+
+_register_policy(app)
+
 
 def main() -> None:
     try:

@@ -74,7 +74,7 @@ class TypeRule(BaseModel):
             try:
                 parse_filter(value)
             except ExpressionError as exc:
-                raise ValueError(f"row_filter: {exc}") from None
+                raise ValueError(str(exc)) from None
         return value
 
     def compiled_filter(self) -> RowFilter | None:

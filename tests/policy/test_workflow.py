@@ -120,9 +120,7 @@ def test_injection_in_a_filter_is_refused_and_nothing_leaks(hub: Hub) -> None:
         )
         body = hub.gql(steward, DRAFT, doc=doc, reason="attack")
         message = body["errors"][0]["message"]
-        assert message.startswith("invalid policy: types.Inspector.row_filter: row_filter:"), (
-            message
-        )
+        assert message.startswith("invalid policy: types.Inspector.row_filter: "), message
         assert body["data"] is None
         assert "13812345678" not in str(body) and "root:" not in str(body)
     assert len(hub.workflow.versions()) == count  # nothing stored
