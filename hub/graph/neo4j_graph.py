@@ -17,17 +17,20 @@ bound are fixed here at import, from integers, never from input.
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, LiteralString
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from neo4j import Driver, GraphDatabase, ManagedTransaction, RoutingControl
+from neo4j import Driver, GraphDatabase, RoutingControl
 
 from hub.graph.model import Entity, Member, Relation, Subgraph
 from hub.graph.walk import neighbourhood
 
 _BATCH = 2000
+_HEAD_TTL_S = 1.0
 MAX_HOPS = 8
 
 _SCHEMA: tuple[LiteralString, ...] = (
@@ -38,7 +41,14 @@ _SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX cityhub_member_entity IF NOT EXISTS FOR (m:Member) ON (m.g, m.entity_id)",
     "CREATE INDEX cityhub_entity_graph IF NOT EXISTS FOR (e:Entity) ON (e.g)",
     "CREATE INDEX cityhub_member_graph IF NOT EXISTS FOR (m:Member) ON (m.g)",
+    "CREATE CONSTRAINT cityhub_graph_head IF NOT EXISTS FOR (h:GraphHead) REQUIRE h.name IS UNIQUE",
 )
+# The head names the generation a graph's readers use; a rebuild writes a new one beside it.
+_HEAD: LiteralString = "MATCH (h:GraphHead {name: $name}) RETURN h.active AS active"
+_FLIP: LiteralString = (
+    "MERGE (h:GraphHead {name: $name}) WITH h, h.active AS old SET h.active = $new RETURN old"
+)
+_DROP_HEAD: LiteralString = "MATCH (h:GraphHead {name: $name}) DELETE h"
 
 _REL_FIELDS: LiteralString = (
     "startNode(r).id AS src, type(r) AS rel, endNode(r).id AS dst, "
@@ -154,6 +164,7 @@ class Neo4jGraph:
     def __init__(self, url: str) -> None:
         uri, auth, self.database, self.graph = parse_url(url)
         self.driver: Driver = GraphDatabase.driver(uri, auth=auth)
+        self._active: tuple[str, float] = (self.graph, float("-inf"))
         self.driver.verify_connectivity()
         for statement in _SCHEMA:
             self._write(statement)
@@ -163,7 +174,7 @@ class Neo4jGraph:
     def _read(self, query: LiteralString, **params: Any) -> list[Any]:
         records, _, _ = self.driver.execute_query(
             query,
-            parameters_={"g": self.graph, **params},
+            parameters_={"g": self._generation(), **params},
             database_=self.database,
             routing_=RoutingControl.READ,
         )
@@ -182,25 +193,47 @@ class Neo4jGraph:
         new_members: Iterable[Member],
         new_relations: Iterable[Relation],
     ) -> None:
-        entity_rows = [e.__dict__ for e in new_entities]
-        member_rows = [m.__dict__ for m in new_members]
-        relation_rows = [{**r.__dict__, "seq": i} for i, r in enumerate(new_relations)]
+        # The new graph goes into a fresh generation in batches of small transactions (one
+        # giant transaction outgrows the heap and the transaction timeout at city size), then
+        # the head flips to it in one small transaction: readers see the old graph or the new.
+        new = f"{self.graph}#{uuid.uuid4().hex[:12]}"
+        try:
+            for statement, rows in (
+                (_CREATE_ENTITIES, (e.__dict__ for e in new_entities)),
+                (_CREATE_MEMBERS, (m.__dict__ for m in new_members)),
+                (
+                    _CREATE_RELATIONS,
+                    ({**r.__dict__, "seq": i} for i, r in enumerate(new_relations)),
+                ),
+            ):
+                for chunk in _chunks(rows):
+                    self.driver.execute_query(statement, rows=chunk, g=new, database_=self.database)
+        except Exception:
+            self._delete_generation(new)
+            raise
+        records, _, _ = self.driver.execute_query(
+            _FLIP, name=self.graph, new=new, database_=self.database
+        )
+        old = records[0]["old"] if records else None
+        self._active = (new, time.monotonic())
+        self._delete_generation(old or self.graph)
 
-        def swap(tx: ManagedTransaction) -> None:
-            g = self.graph
-            for statement in _DELETE:
-                while tx.run(statement, g=g, n=10_000).single(strict=True)[0]:
-                    pass
-            for chunk in _chunks(entity_rows):
-                tx.run(_CREATE_ENTITIES, rows=chunk, g=g).consume()
-            for chunk in _chunks(member_rows):
-                tx.run(_CREATE_MEMBERS, rows=chunk, g=g).consume()
-            for chunk in _chunks(relation_rows):
-                tx.run(_CREATE_RELATIONS, rows=chunk, g=g).consume()
-
-        # One transaction: readers see the old graph or the new one, never half of either.
+    def _delete_generation(self, generation: str) -> None:
         with self.driver.session(database=self.database) as session:
-            session.execute_write(swap)
+            for statement in _DELETE:
+                while session.run(statement, g=generation, n=10_000).single(strict=True)[0]:
+                    pass
+
+    def _generation(self) -> str:
+        """The graph generation readers use now (re-read from the head every second)."""
+        active, read_at = self._active
+        if time.monotonic() - read_at > _HEAD_TTL_S:
+            records, _, _ = self.driver.execute_query(
+                _HEAD, name=self.graph, database_=self.database, routing_=RoutingControl.READ
+            )
+            active = records[0]["active"] if records else self.graph
+            self._active = (active, time.monotonic())
+        return active
 
     def entity(self, entity_id: str) -> Entity | None:
         rows = self._read(_ENTITY, id=entity_id)
@@ -249,11 +282,10 @@ class Neo4jGraph:
         return ents, mems, rels
 
     def drop(self) -> None:
-        """Delete this graph (its namespace) from the database."""
-        with self.driver.session(database=self.database) as session:
-            for statement in _DELETE:
-                while session.run(statement, g=self.graph, n=10_000).single(strict=True)[0]:
-                    pass
+        """Delete this graph (its namespace and every generation of it) from the database."""
+        self._delete_generation(self._generation())
+        self.driver.execute_query(_DROP_HEAD, name=self.graph, database_=self.database)
+        self._active = (self.graph, time.monotonic())
 
     def close(self) -> None:
         self.driver.close()
