@@ -104,7 +104,7 @@ def _alive(pid: int) -> bool:
 
 @sandbox_app.command("down")
 def sandbox_down(
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for it to stop")] = 20.0,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for it to stop")] = 60.0,
 ) -> None:
     """Stop the sandbox that `cityhub sandbox up` started (in another terminal or background)."""
     pidfile = _sandbox_dir() / "sandbox.pid"
@@ -117,9 +117,13 @@ def sandbox_down(
         fail(f"no sandbox is running (stale pid {pid})")
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+
+    def running() -> bool:  # the sandbox removes its pid file last (a zombie still "lives")
+        return _alive(pid) and pidfile.is_file()
+
+    while running() and time.monotonic() < deadline:
         time.sleep(0.1)
-    if _alive(pid):
+    if running():
         fail(f"the sandbox (pid {pid}) did not stop within {timeout:.0f} s")
     out.print(f"sandbox (pid {pid}) stopped")
 

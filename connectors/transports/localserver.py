@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to its host: with many servers in one loop, each
+    capturing SIGTERM and handing it on when it exits, a stop could get lost."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class LocalServer:
@@ -36,7 +47,7 @@ class LocalServer:
             ws="none",
             timeout_graceful_shutdown=2,
         )
-        self._server = uvicorn.Server(config)
+        self._server = _QuietServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
         while not self._server.started:
             if self._task.done():

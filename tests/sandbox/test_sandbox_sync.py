@@ -54,7 +54,9 @@ def city(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
         up_s = time.perf_counter() - started
         yield {"dir": data_dir, "endpoints": json.loads(endpoints.read_text()), "up_s": up_s}
     finally:
-        result = cityhub(data_dir, "sandbox", "down")
+        stop_started = time.perf_counter()
+        result = cityhub(data_dir, "sandbox", "down", "--timeout", "90")
+        print(f"sandbox down in {time.perf_counter() - stop_started:.1f} s")
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
