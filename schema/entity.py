@@ -25,7 +25,10 @@ class SourceFact:
     key: str = strawberry.field(description="Record key in the hub")
     source_id: str | None = strawberry.field(description="The record's id in its system")
     fetched_at: datetime | None
-    method: str = strawberry.field(description="How it was matched: uscc, plate, name, ...")
+    method: str = strawberry.field(
+        description="How it was matched: uscc, plate, name, brand, ...; mentions: a record "
+        "of another thing that concerns this one"
+    )
     confidence: float = strawberry.field(description="Confidence of the match, 0–1")
     attrs: JSON = strawberry.field(
         description="What the system says (as the access policy shows it: personal data masked)"
@@ -119,21 +122,29 @@ class Entity(relay.Node):
 
     @strawberry.field(description="Every record every system holds about it")
     async def sources(self, info: strawberry.Info) -> list[SourceFact]:
+        # The records that describe it, then the records of other systems that concern it
+        # (a complaint naming the firm, an enforcement case against it): method "mentions".
         members = await graph(info).members(self.id)
+        refs = [(m.kind, m.key, m.source_system, m.method, m.confidence) for m in members]
+        refs += [
+            (r.source_kind, r.source_key, r.source_system, "mentions", r.confidence)
+            for r in await graph(info).relations(self.id)
+            if r.rel == "CONCERNS" and r.dst == self.id
+        ]
         facts: list[SourceFact] = []
-        for member in members:
-            record = await records(info).load(member.kind, member.key)
+        for kind, key, system, method, confidence in refs:
+            record = await records(info).load(kind, key)
             if record is None:  # not stored, or not visible under the caller's policy
                 continue
             facts.append(
                 SourceFact(
-                    system=member.source_system,
-                    kind=member.kind,
-                    key=member.key,
+                    system=system,
+                    kind=kind,
+                    key=key,
                     source_id=record.source_id,
                     fetched_at=record.fetched_at,
-                    method=member.method,
-                    confidence=member.confidence,
+                    method=method,
+                    confidence=confidence,
                     attrs=record.attrs,  # filtered and masked by policy when served
                     geometry=record.geometry,
                     datum=record.datum,

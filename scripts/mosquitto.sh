@@ -39,5 +39,6 @@ CONF
   for _ in $(seq 50); do answering && break; sleep 0.1; done
   answering || { cat "$dir/mosquitto.log" >&2; exit 1; }
   pgrep -f "mosquitto -c $dir/mosquitto.conf" | head -n 1 > "$dir/pid" || true
+  echo "export CITYHUB_TEST_MQTT_STARTED=1"   # so scripts/test.sh stops what it started
 fi
 echo "export CITYHUB_TEST_MQTT_URL=mqtt://127.0.0.1:$port"

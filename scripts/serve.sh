@@ -1,10 +1,27 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the hub with the Binhai demo city on embedded defaults
-# (SQLite in ./var; no servers to install). Options go to `cityhub serve` (--host, --port, ...).
+# (SQLite in ./var; no servers to install): the simulated city's 28 source systems start on
+# their own protocols (in the background, stopped with the hub), the hub syncs all 28 into
+# its store, builds the knowledge graph and search index, creates the demo accounts and
+# serves. Options go to `cityhub serve` (--host, --port, --workers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 scripts/setup.sh run
-.venv/bin/cityhub demo load
-.venv/bin/cityhub demo accounts
-exec .venv/bin/cityhub serve "$@"
+cityhub=.venv/bin/cityhub
+mkdir -p var
+
+say "starting the simulated city (log: var/sandbox.log)"
+rm -f var/sandbox/endpoints.json
+$cityhub sandbox up >var/sandbox.log 2>&1 &
+sandbox=$!
+trap 'kill "$sandbox" 2>/dev/null || true; wait "$sandbox" 2>/dev/null || true' EXIT
+$cityhub sandbox wait --timeout 300
+
+say "syncing the 28 source systems"
+# A system that is down is reported and skipped; the others still load.
+$cityhub sync || say "some systems did not sync: see 'cityhub sources status'"
+$cityhub index
+$cityhub demo accounts
+$cityhub serve "$@"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the whole test suite: lint, the Rust crate's checks, pytest
-# (with the PostgreSQL-backed store tests, and the Neo4j, Elasticsearch and Redis backends'
-# conformance suites, against real servers started here and stopped at the end).
+# (with the PostgreSQL-backed store tests, the Neo4j, Elasticsearch and Redis backends'
+# conformance suites and the MQTT transport on Mosquitto, against real servers started here and stopped at the end).
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,16 +11,16 @@ scripts/setup.sh test
 eval "$(scripts/postgres.sh)"
 export CITYHUB_TEST_POSTGRES_URL
 
-# Neo4j, Elasticsearch and Redis start side by side; each stops at the end if this run
+# Neo4j, Elasticsearch, Redis and Mosquitto start side by side; each stops at the end if this run
 # started it (a server already answering is reused and left running).
-say "servers: neo4j, elasticsearch, redis"
+say "servers: neo4j, elasticsearch, redis, mosquitto"
 servers_started=$(date +%s)
 servers_dir="$(mktemp -d)"
-for server in neo4j elasticsearch redis; do
+for server in neo4j elasticsearch redis mosquitto; do
   scripts/$server.sh >"$servers_dir/$server.env" 2>"$servers_dir/$server.log" &
   echo $! >"$servers_dir/$server.pid"
 done
-for server in neo4j elasticsearch redis; do
+for server in neo4j elasticsearch redis mosquitto; do
   if ! wait "$(cat "$servers_dir/$server.pid")"; then
     cat "$servers_dir/$server.log" >&2; echo "$server did not start" >&2; exit 1
   fi
@@ -30,10 +30,12 @@ done
 rm -rf "$servers_dir"
 say "servers up in $(( $(date +%s) - servers_started )) s"
 export CITYHUB_TEST_NEO4J_URL CITYHUB_TEST_ELASTICSEARCH_URL CITYHUB_TEST_REDIS_URL
+export CITYHUB_TEST_MQTT_URL
 stop_servers() {
   [ -z "${CITYHUB_TEST_NEO4J_STARTED:-}" ] || scripts/neo4j.sh stop
   [ -z "${CITYHUB_TEST_ELASTICSEARCH_STARTED:-}" ] || scripts/elasticsearch.sh stop
   [ -z "${CITYHUB_TEST_REDIS_STARTED:-}" ] || scripts/redis.sh stop
+  [ -z "${CITYHUB_TEST_MQTT_STARTED:-}" ] || scripts/mosquitto.sh stop
 }
 trap stop_servers EXIT
 

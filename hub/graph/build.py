@@ -46,7 +46,9 @@ def build_graph(
     say("reading relations")
     edges = [
         r
-        for r in relations(records, resolution.entity_of, FIRM_KINDS, VEHICLE_KINDS)
+        for r in relations(
+            records, resolution.entity_of, FIRM_KINDS, VEHICLE_KINDS, resolution.firm_named
+        )
         if r.src in known and r.dst in known
     ]
     say("writing graph")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 from hub.graph.model import Relation
 from hub.graph.names import plate_key
+from hub.graph.resolution import CONFIDENCE
 from schema.record import Record
 from schema.uscc import is_valid_uscc
 
@@ -47,6 +48,8 @@ ANY_KIND: dict[str, Rule] = {
 # Records that are not themselves firms or vehicles but concern one, by its code or plate.
 CONCERNS_FIRM = ("uscc", "firm_uscc", "party_uscc")
 CONCERNS_VEHICLE = ("plate", "vehicle_plate")
+# ...or only by its name, as a complaint names the firm complained about.
+CONCERNS_FIRM_NAMED = ("respondent_name", "party_name", "firm_name", "subject_name")
 
 
 def _rules(record: Record) -> Iterator[tuple[str, Rule]]:
@@ -61,15 +64,17 @@ def relations(
     entity_of: dict[tuple[str, str], str],
     firm_kinds: frozenset[str],
     vehicle_kinds: frozenset[str],
+    firm_named: Callable[[str], tuple[str, str] | None] = lambda _name: None,
 ) -> list[Relation]:
     """Relations between entities that the records state, each with its record as source."""
     out: dict[tuple[str, str, str, str, str], Relation] = {}
 
-    def add(src: str, rel: str, dst: str, record: Record) -> None:
+    def add(src: str, rel: str, dst: str, record: Record, confidence: float = 1.0) -> None:
         if src != dst:
             key = (src, rel, dst, record.kind, record.key)
             out.setdefault(
-                key, Relation(src, rel, dst, record.source_system, record.kind, record.key)
+                key,
+                Relation(src, rel, dst, record.source_system, record.kind, record.key, confidence),
             )
 
     for record in records:
@@ -84,11 +89,18 @@ def relations(
                     add(other, rule.rel, me, record) if rule.reverse else add(
                         me, rule.rel, other, record
                     )
-        if record.kind not in firm_kinds:
+        if record.kind not in firm_kinds and not me.startswith("Firm:"):
+            coded = False
             for attr in CONCERNS_FIRM:
                 code = str(record.attrs.get(attr) or "").upper()
                 if code and is_valid_uscc(code):
                     add(me, "CONCERNS", f"Firm:{code}", record)
+                    coded = True
+            about_firm = record.attrs.get("subject_type", "firm") == "firm"
+            for attr in CONCERNS_FIRM_NAMED if about_firm and not coded else ():
+                if record.attrs.get(attr) and (found := firm_named(str(record.attrs[attr]))):
+                    firm, how = found
+                    add(me, "CONCERNS", firm, record, CONFIDENCE[how])
         if record.kind not in vehicle_kinds:
             for attr in CONCERNS_VEHICLE:
                 if record.attrs.get(attr):

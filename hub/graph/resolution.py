@@ -22,6 +22,8 @@ from schema.record import Record
 from schema.uscc import is_valid_uscc
 
 FIRM_KINDS = frozenset({"Enterprise", "FinanceFirm", "HazchemFirm"})
+# Records that describe one firm's own figures: part of the firm when they carry its code.
+FIRM_FACET_KINDS = frozenset({"FinanceReport", "EconomicIndicator"})
 VEHICLE_KINDS = frozenset({"HazchemVehicle", "MuckTruck"})
 PERSON_KINDS = frozenset({"Citizen", "Inspector"})
 # Attributes by which a record says "I am the same thing as that record".
@@ -60,6 +62,31 @@ class Resolution:
     entities: list[Entity]
     members: list[Member]
     entity_of: dict[tuple[str, str], str]  # (kind, key) → entity id
+    names: FirmNames
+
+    def firm_named(self, name: str) -> tuple[str, str] | None:
+        """(entity id, method) of the one firm a name can mean, or None."""
+        return self.names.find(name, self.entity_of)
+
+
+@dataclass
+class FirmNames:
+    """Known firms by normalised name and by trade name (values: a member record of each)."""
+
+    by_name: dict[str, set[tuple[str, str]]]
+    by_brand: dict[str, set[tuple[str, str]]]
+
+    def find(self, name: str, entity_of: dict[tuple[str, str], str]) -> tuple[str, str] | None:
+        for index, key, how in (
+            (self.by_name, name_key(name), "name"),
+            (self.by_brand, brand_key(name), "brand"),
+        ):
+            firms = {entity_of[ref] for ref in index.get(key, set()) if ref in entity_of}
+            if len(firms) == 1:
+                return firms.pop(), how
+            if len(firms) > 1:
+                return None  # ambiguous: better no link than a wrong one
+        return None
 
 
 class _UnionFind:
@@ -83,7 +110,7 @@ class _UnionFind:
 
 def _strong_identity(record: Record, secret: str) -> tuple[str, str] | None:
     a = record.attrs
-    if record.kind in FIRM_KINDS:
+    if record.kind in FIRM_KINDS or record.kind in FIRM_FACET_KINDS:
         code = str(a.get("uscc") or "").strip().upper()
         if code and is_valid_uscc(code):
             return f"Firm:{code}", "uscc"
@@ -134,7 +161,7 @@ def resolve(records: Iterable[Record], *, secret: str) -> Resolution:
             if record.kind == kind and target and (("Enterprise", str(target)) in by_ref):
                 uf.union(ref, ("Enterprise", str(target)))
                 method.setdefault(ref, "reference")
-    _match_firms_by_name(by_ref, uf, method)
+    names = _match_firms_by_name(by_ref, uf, method)
     for identity, ref in sorted(strong.items()):
         identity_of_root.setdefault(uf.find(ref), (identity, method[ref]))
 
@@ -150,6 +177,7 @@ def resolve(records: Iterable[Record], *, secret: str) -> Resolution:
         strong_id = identity_of_root.get(root)
         if strong_id:
             entity_id, resolved_by = strong_id
+            kind_type = entity_id.split(":", 1)[0]
         else:
             entity_id, resolved_by = f"{kind_type}:{refs[0][1]}", "record"
         group_records = [by_ref[r] for r in refs]
@@ -163,12 +191,12 @@ def resolve(records: Iterable[Record], *, secret: str) -> Resolution:
                 Member(entity_id, ref[0], ref[1], by_ref[ref].source_system, how, CONFIDENCE[how])
             )
             entity_of[ref] = entity_id
-    return Resolution(entities, members, entity_of)
+    return Resolution(entities, members, entity_of, names)
 
 
 def _match_firms_by_name(
     by_ref: dict[tuple[str, str], Record], uf: _UnionFind, method: dict[tuple[str, str], str]
-) -> None:
+) -> FirmNames:
     """Join firm records that have no strong identity to a unique firm of the same name."""
     anchored: dict[str, set[tuple[str, str]]] = defaultdict(set)
     brands: dict[str, set[tuple[str, str]]] = defaultdict(set)
@@ -201,3 +229,10 @@ def _match_firms_by_name(
             how = "name_address"
         uf.union(ref, root)
         method[ref] = how
+    by_name: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    by_brand: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for ref, record in by_ref.items():
+        if record.kind in FIRM_KINDS and record.attrs.get("name"):
+            by_name[name_key(str(record.attrs["name"]))].add(ref)
+            by_brand[brand_key(str(record.attrs["name"]))].add(ref)
+    return FirmNames(dict(by_name), dict(by_brand))

@@ -148,3 +148,25 @@ def test_relations_carry_their_source() -> None:
         ("LawCase:L1", "CONCERNS", firm, "law-enforcement"),
         ("LawCase:L1", "CONCERNS", "Vehicle:津G53486", "law-enforcement"),
     }
+
+
+def test_facets_join_their_firm_and_mentions_by_name_link_to_it() -> None:
+    records = [
+        rec("Enterprise", "ENT-1", "market-registry", name="天津银昊融资租赁有限公司", uscc=CODE),
+        rec("FinanceReport", "R1", "finance-reports", firm_name="天津银昊融资租赁有限公司",
+            uscc=CODE),
+        rec("EconomicIndicator", "E1", "economic-stats", subject_type="firm",
+            subject_name="银昊融资租赁（天津）有限公司", uscc=CODE),
+        rec("EconomicIndicator", "E2", "economic-stats", subject_type="park",
+            subject_name="银昊园"),
+        rec("Complaint", "C1", "complaints", respondent_name="银昊租赁"),
+        rec("Complaint", "C2", "complaints", respondent_name="无名公司"),
+    ]  # fmt: skip
+    result = resolve(records, secret="s")
+    firm = f"Firm:{CODE}"
+    assert {m.key for m in result.members if m.entity_id == firm} == {"ENT-1", "R1", "E1"}
+    assert result.firm_named("银昊租赁") == (firm, "brand")
+    assert result.firm_named("无名公司") is None
+    edges = relations(records, result.entity_of, FIRM_KINDS, VEHICLE_KINDS, result.firm_named)
+    concerning = {(r.src, r.dst, r.confidence) for r in edges if r.rel == "CONCERNS"}
+    assert concerning == {("Complaint:C1", firm, 0.6)}  # not the park's indicator

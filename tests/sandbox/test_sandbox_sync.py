@@ -181,3 +181,48 @@ def test_late_updates_and_a_system_going_down(
     assert runs["cameras"]["status"] == "down" and "503" in runs["cameras"]["error"]
     assert runs["media-center"]["status"] == "ok"
     httpx.post(f"{control}/admin/systems/cameras/up").raise_for_status()
+
+
+def test_the_firm_resolves_to_one_entity_listing_every_source(
+    city: dict[str, Any], first_sync: dict[str, Any]
+) -> None:
+    """After `cityhub index`, entity360 of the firm lists the systems under all spellings."""
+    from starlette.testclient import TestClient
+
+    from hub.app import create_app
+    from hub.config import load_settings
+    from tests.auth_helpers import authorize
+
+    result = cityhub(city["dir"], "index")
+    assert result.returncode == 0, result.stderr
+    app = create_app(load_settings(data_dir=city["dir"]))
+    with TestClient(app) as client:
+        authorize(client, app)
+        body = client.post(
+            "/graphql",
+            json={
+                "query": "query($id: String!) { entity360(id: $id) { type label "
+                "sources { system kind method confidence attrs } } }",
+                "variables": {"id": "Firm:91120116MA05BBJ537"},
+            },
+        ).json()
+    assert "errors" not in body, body["errors"]
+    entity = body["data"]["entity360"]
+    assert entity["type"] == "Firm"
+    systems = {s["system"] for s in entity["sources"]}
+    assert len(systems) >= 4, systems
+    assert {"market-registry", "finance-registry", "economic-stats", "complaints"} <= systems
+    spelled = {
+        s["attrs"].get(field)
+        for s in entity["sources"]
+        for field in ("name", "firm_name", "party_name", "subject_name", "respondent_name")
+        if s["attrs"].get(field)
+    }
+    assert {
+        "天津银昊融资租赁有限公司",
+        "银昊融资租赁（天津）有限公司",
+        "天津市银昊融资租赁有限公司",
+        "银昊租赁",
+    } <= spelled
+    complaint = next(s for s in entity["sources"] if s["system"] == "complaints")
+    assert complaint["method"] == "mentions" and complaint["confidence"] < 1
