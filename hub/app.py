@@ -15,19 +15,22 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from hub import __version__
+from hub.apps import App, load_apps
 from hub.auth.service import AuthService
 from hub.config import Settings, load_settings
 from hub.fanout import Broadcast, open_broadcast
 from hub.graph import GraphStore, open_graph
 from hub.graphql_http import HubGraphQL
 from hub.graphql_schema import build_schema
+from hub.live import LiveBus
 from hub.policy.enforce import Classified, PolicyExtension, classification_table
 from hub.policy.engine import PolicyEngine
 from hub.policy.workflow import RELOAD_CHANNEL, PolicyWorkflow
 from hub.search import SearchIndex, open_search
+from hub.services import HubServices
 from hub.store import RecordStore, StoreUnavailable
 from hub.telemetry import tracer_provider
 
@@ -42,6 +45,7 @@ def create_app(
     search: SearchIndex | None = None,
     span_exporter: SpanExporter | None = None,
     enforce_policies: bool = True,
+    apps: list[App] | None = None,
 ) -> Starlette:
     """The hub. ``enforce_policies=False`` serves every field whole: for the overhead
     benchmark only, never for a served hub."""
@@ -57,13 +61,29 @@ def create_app(
     extensions = auth.schema_extensions()
     if enforce_policies:
         extensions.append(lambda: PolicyExtension(table=lambda: table))
+    apps = load_apps() if apps is None else apps
     schema = build_schema(
         max_depth=settings.graphql_max_depth,
         tracer_provider=provider if tracing else None,
         extensions=extensions,
+        apps=apps,
     )
     table.update(classification_table(schema._schema))
     broadcast: Broadcast = open_broadcast(settings.fanout_url)
+    hub = HubServices(
+        settings=settings,
+        store=store,
+        graph=graph,
+        search=search,
+        broadcast=broadcast,
+        audit=auth.audit,
+        policies=policies,
+        tokens=auth.verifier,
+        live=LiveBus(broadcast, store),
+    )
+    for app_ in apps:
+        if app_.services is not None:
+            hub.apps[app_.name] = app_.services(hub)
     workflow = PolicyWorkflow(store, policies, auth.audit, known_fields=lambda: table)
     try:
         workflow.seed_if_empty()  # the documents in policies/, on a store that has none
@@ -77,6 +97,8 @@ def create_app(
         graphiql=settings.graphiql,
         policies=policies if enforce_policies else None,
         rates=auth.rates,
+        hub=hub,
+        verifier=auth.verifier,
     )
 
     async def healthz(_: Request) -> JSONResponse:
@@ -97,11 +119,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        follower = asyncio.create_task(follow_policy_changes())
+        running = [asyncio.create_task(follow_policy_changes())]
+        for app_ in apps:
+            for task in app_.tasks(hub) if app_.tasks else []:
+                running.append(asyncio.create_task(task()))
         yield
-        follower.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await follower
+        for task in running:
+            task.cancel()
+        for task in running:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         await broadcast.close()
         provider.shutdown()
         store.close()
@@ -125,7 +152,10 @@ def create_app(
             Route("/readyz", readyz),
             # no anonymous data access: the gate wants a bearer token (GraphiQL's page aside)
             Route("/graphql", auth.protect(graphql), methods=["GET", "POST"]),
+            # subscriptions (graphql-transport-ws): the token comes in connection_init
+            WebSocketRoute("/graphql", graphql),
             *auth.routes(),
+            *(route for app_ in apps if app_.routes for route in app_.routes(hub)),
         ],
         middleware=middleware,
         lifespan=lifespan,
@@ -138,4 +168,5 @@ def create_app(
     app.state.policies = policies
     app.state.policy_workflow = workflow
     app.state.broadcast = broadcast
+    app.state.hub = hub
     return app

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         description="Fan-out between workers and shared rate counters: empty means in-process, "
         "redis://host:port/db[?prefix=NAME] for Redis pub/sub",
     )
+    mqtt_url: str = Field(
+        "",
+        description="MQTT broker (mqtt://host:port) whose cityhub/telemetry/# readings the hub "
+        "ingests; empty: readings come over HTTP only",
+    )
     host: str = Field("127.0.0.1", description="Address `cityhub serve` binds")
     port: int = Field(8000, ge=1, le=65535, description="Port `cityhub serve` binds")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")

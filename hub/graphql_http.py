@@ -13,14 +13,17 @@ from typing import Any
 
 from cross_web import HTTPException
 from graphql import ExecutionResult
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 
-from hub.auth.principal import Principal
+from hub.auth.principal import Principal, TokenError, TokenVerifier
+from hub.auth.scopes import GRAPH_READ
 from hub.context_sources import GraphSourceAdapter, SearchSourceAdapter
 from hub.fanout import RateCounter
 from hub.graph import GraphStore
@@ -33,6 +36,7 @@ from hub.policy.enforce import (
 from hub.policy.engine import PolicyEngine
 from hub.record_source import StoreRecordSource
 from hub.search import SearchIndex
+from hub.services import HubServices
 from hub.store import RecordStore
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -48,6 +52,8 @@ class HubContext:
     search: SearchSourceAdapter | PolicedSearchSource
     state: dict[str, Any] = field(default_factory=dict)
     policy: RequestPolicy | None = None
+    hub: HubServices | None = None
+    connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init
 
 
 def negotiate(accept: str | None) -> str | None:
@@ -91,8 +97,12 @@ class HubGraphQL(GraphQL):
         graphiql: bool = True,
         policies: PolicyEngine | None = None,
         rates: RateCounter | None = None,
+        hub: HubServices | None = None,
+        verifier: TokenVerifier | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        self.hub = hub
+        self.verifier = verifier
         self.store = store
         self.policies = policies
         self.rates = rates
@@ -127,6 +137,7 @@ class HubGraphQL(GraphQL):
                 records=records,
                 graph=self.graph,
                 search=self.search,
+                hub=self.hub,
             )
         # The one place policies apply to rows: every resolver reads through these.
         auth = request.scope.get("auth")
@@ -144,7 +155,38 @@ class HubGraphQL(GraphQL):
             graph=self.graph,
             search=PolicedSearchSource(self.search, policed, policy),
             policy=policy,
+            hub=self.hub,
         )
+
+    async def on_ws_connect(self, context: HubContext) -> dict[str, object] | None:
+        """A subscription socket authenticates in ``connection_init``:
+        ``{"Authorization": "Bearer TOKEN"}`` (browsers cannot set headers on a WebSocket).
+        A refused token closes the socket with 4403; nothing is served before this."""
+        params = context.connection_params or {}
+        authorization = str(params.get("Authorization") or params.get("authorization") or "")
+        scheme, _, token = authorization.partition(" ")
+        if self.verifier is None:
+            raise ConnectionRejectionError({"message": "subscriptions are not served here"})
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ConnectionRejectionError(
+                {"message": 'connection_init needs {"Authorization": "Bearer TOKEN"}'}
+            )
+        try:
+            principal = await run_in_threadpool(self.verifier.verify, token.strip())
+        except TokenError as exc:
+            raise ConnectionRejectionError({"message": exc.description}) from None
+        if not principal.has_scope(GRAPH_READ):
+            raise ConnectionRejectionError({"message": f"the token lacks {GRAPH_READ}"})
+        context.request.scope["auth"] = principal
+        if self.policies is not None:
+            # rebuilt for the principal now known; every subscription on this socket uses it
+            purpose = params.get("purpose") or context.request.headers.get(PURPOSE_HEADER)
+            policy = RequestPolicy(self.policies, principal, purpose, self.rates)
+            policed = PolicedRecordSource(StoreRecordSource(self.store), policy)
+            context.policy = policy
+            context.records = policed
+            context.search = PolicedSearchSource(self.search, policed, policy)
+        return None
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)

@@ -7,6 +7,7 @@
 | ``audit:read`` | the audit log (``auditLog``); stewards only |
 | ``policy:write`` | edit access policies (later); stewards only |
 | ``token:introspect`` | introspect any client's tokens at /oauth/introspect (resource servers) |
+| ``telemetry:write`` | post sensor readings and vehicle fixes to /telemetry (devices, gateways) |
 """
 
 from __future__ import annotations
@@ -16,8 +17,16 @@ GRAPH_INTROSPECT = "graph:introspect"
 AUDIT_READ = "audit:read"
 POLICY_WRITE = "policy:write"
 TOKEN_INTROSPECT = "token:introspect"
+TELEMETRY_WRITE = "telemetry:write"
 
-ALL_SCOPES = (GRAPH_READ, GRAPH_INTROSPECT, AUDIT_READ, POLICY_WRITE, TOKEN_INTROSPECT)
+ALL_SCOPES = (
+    GRAPH_READ,
+    GRAPH_INTROSPECT,
+    AUDIT_READ,
+    POLICY_WRITE,
+    TOKEN_INTROSPECT,
+    TELEMETRY_WRITE,
+)
 
 OPERATOR = "operator"
 STEWARD = "steward"

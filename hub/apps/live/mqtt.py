@@ -1,0 +1,59 @@
+"""Telemetry over MQTT: the hub subscribes to ``cityhub/telemetry/#`` on the configured
+broker (``CITYHUB_MQTT_URL``); each message is one reading or a JSON array of readings, routed
+like ``POST /telemetry``. A broker that goes away is retried with back-off, never fatal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+import aiomqtt
+
+from connectors.transports.mqtt import broker_address
+from hub.services import HubServices
+
+TOPIC = "cityhub/telemetry/#"
+log = logging.getLogger(__name__)
+
+
+def tasks(hub: HubServices) -> list[Callable[[], Awaitable[None]]]:
+    url = hub.settings.mqtt_url
+    if not url:
+        return []
+    host, port = broker_address(url)
+
+    async def consume() -> None:
+        delay = 1.0
+        while True:
+            try:
+                async with aiomqtt.Client(hostname=host, port=port) as client:
+                    await client.subscribe(TOPIC, qos=1)
+                    delay = 1.0
+                    async for message in client.messages:
+                        await _handle(hub, str(message.topic), message.payload)
+            except aiomqtt.MqttError as exc:
+                log.warning("telemetry broker %s:%s: %s; retry in %.0f s", host, port, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    return [consume]
+
+
+async def _handle(hub: HubServices, topic: str, payload: object) -> None:
+    try:
+        body = json.loads(payload if isinstance(payload, bytes | str) else b"")
+    except ValueError:
+        log.warning("telemetry on %s: not JSON, dropped", topic)
+        return
+    items = body if isinstance(body, list) else [body]
+    result = await hub.live.ingest(items)
+    if result.rejected:
+        log.warning(
+            "telemetry on %s: %d of %d readings refused (first: %s)",
+            topic,
+            len(result.rejected),
+            len(items),
+            result.rejected[0]["error"],
+        )

@@ -1,0 +1,38 @@
+"""What the hub's parts share within one process: the stores, the fan-out and the apps'
+services. Built once by ``create_app``; resolvers reach it as ``info.context.hub``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.audit.log import AuditLog
+from hub.auth.principal import TokenVerifier
+from hub.config import Settings
+from hub.fanout import Broadcast
+from hub.graph import GraphStore
+from hub.live import LiveBus
+from hub.policy.engine import PolicyEngine
+from hub.search import SearchIndex
+from hub.store import RecordStore
+
+
+@dataclass
+class HubServices:
+    settings: Settings
+    store: RecordStore
+    graph: GraphStore
+    search: SearchIndex
+    broadcast: Broadcast
+    audit: AuditLog
+    policies: PolicyEngine
+    tokens: TokenVerifier  # for the apps' own HTTP routes (Open311, telemetry)
+    live: LiveBus  # alarms and case updates to subscribers; telemetry handlers by kind
+    apps: dict[str, Any] = field(default_factory=dict)  # each app's services, by app name
+
+    def service(self, app: str) -> Any:
+        """The services object app ``app`` built at start-up."""
+        try:
+            return self.apps[app]
+        except KeyError:
+            raise LookupError(f"app {app!r} has no services in this hub") from None
