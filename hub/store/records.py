@@ -81,10 +81,14 @@ class RecordStore:
         """Insert or replace records by (kind, key); returns how many were written."""
         now = datetime.now(UTC)
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        # One row per (kind, key), the last given winning, in key order: concurrent writers
+        # then take row locks in the same order (no deadlock between workers on PostgreSQL),
+        # and no statement touches a row twice.
+        latest = {(r.kind, r.key): r for r in records}
         written = 0
         batch: list[dict[str, Any]] = []
         with self.engine.begin() as conn:
-            for record in records:
+            for _, record in sorted(latest.items(), key=lambda item: item[0]):
                 batch.append(self._row(record, now))
                 if len(batch) >= _BATCH:
                     written += self._write(conn, insert, batch)
