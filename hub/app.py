@@ -19,6 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from hub import __version__
 from hub.apps import App, load_apps
+from hub.audit.checkpoint import write_checkpoint
 from hub.auth.service import AuthService
 from hub.config import Settings, load_settings
 from hub.fanout import Broadcast, open_broadcast
@@ -35,6 +36,7 @@ from hub.store import RecordStore, StoreUnavailable
 from hub.telemetry import tracer_provider
 
 log = logging.getLogger(__name__)
+AUDIT_CHECKPOINT_S = 60.0
 
 
 def create_app(
@@ -117,9 +119,25 @@ def create_app(
             async for _ in changes:
                 await run_in_threadpool(policies.reload)
 
+    def checkpoint_audit() -> None:
+        try:
+            write_checkpoint(
+                auth.audit, settings.audit_checkpoint_path, settings.secret_key.get_secret_value()
+            )
+        except Exception as exc:  # the witness must not stop the hub; say so loudly
+            log.error("audit checkpoint not written: %s", exc)
+
+    async def checkpoint_audit_every_minute() -> None:
+        while True:
+            await asyncio.sleep(AUDIT_CHECKPOINT_S)
+            await run_in_threadpool(checkpoint_audit)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        running = [asyncio.create_task(follow_policy_changes())]
+        running = [
+            asyncio.create_task(follow_policy_changes()),
+            asyncio.create_task(checkpoint_audit_every_minute()),
+        ]
         for app_ in apps:
             for task in app_.tasks(hub) if app_.tasks else []:
                 running.append(asyncio.create_task(task()))
@@ -129,6 +147,7 @@ def create_app(
         for task in running:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await run_in_threadpool(checkpoint_audit)
         await broadcast.close()
         provider.shutdown()
         store.close()

@@ -190,18 +190,49 @@ def rotate_keys() -> None:
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Recompute the hash chain; exit 2 naming the first edited or deleted entry."""
+    """Recompute the hash chain and check it against the signed checkpoints kept outside the
+    database; exit 2 naming the first edited, inserted or deleted entry."""
     from hub.audit import AuditLog, ChainBroken
+    from hub.audit.checkpoint import CheckpointError, read_checkpoints, verify_checkpoints
     from hub.cli import out
 
-    _, store = _store()
+    settings, store = _store()
+    path = settings.audit_checkpoint_path
+    secret = settings.secret_key.get_secret_value()
     try:
-        count = AuditLog(store.engine).verify()
+        log = AuditLog(store.engine)
+        count = log.verify()
+        points = read_checkpoints(path, secret) if path.exists() else []
+        checked = verify_checkpoints(log, points)
     except ChainBroken as exc:
         _fail(f"audit log broken: {exc}")
+    except CheckpointError as exc:
+        _fail(f"audit checkpoints: {exc}")
     finally:
         store.close()
-    out.print(f"audit log intact: {count:,} entries")
+    note = "" if checked else f" (no checkpoints at {path})"
+    out.print(f"audit log intact: {count:,} entries; {checked:,} checkpoints match{note}")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Append the chain's head, signed, to the checkpoint file (CITYHUB_AUDIT_CHECKPOINTS)."""
+    from hub.audit import AuditLog
+    from hub.audit.checkpoint import write_checkpoint
+    from hub.cli import out
+
+    settings, store = _store()
+    path = settings.audit_checkpoint_path
+    try:
+        point = write_checkpoint(
+            AuditLog(store.engine), path, settings.secret_key.get_secret_value()
+        )
+    finally:
+        store.close()
+    if point is None:
+        out.print("the audit log is empty: nothing to checkpoint")
+    else:
+        out.print(f"checkpoint: entry {point.seq:,} {point.hash[:16]}... -> {path}")
 
 
 def demo_accounts() -> None:

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         description="Fan-out between workers and shared rate counters: empty means in-process, "
         "redis://host:port/db[?prefix=NAME] for Redis pub/sub",
     )
+    audit_checkpoints: Path | None = Field(
+        None,
+        description="File the audit chain's signed head checkpoints are appended to; put it on "
+        "storage the database's administrators cannot rewrite (default: DATA_DIR/"
+        "audit-checkpoints.jsonl)",
+    )
     mqtt_url: str = Field(
         "",
         description="MQTT broker (mqtt://host:port) whose cityhub/telemetry/# readings the hub "
@@ -124,6 +130,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'cityhub.db').resolve()}"
+
+    @property
+    def audit_checkpoint_path(self) -> Path:
+        return self.audit_checkpoints or self.data_dir / "audit-checkpoints.jsonl"
 
     @cached_property
     def search_store_url(self) -> str:

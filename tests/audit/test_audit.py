@@ -15,6 +15,12 @@ from starlette.testclient import TestClient
 
 from hub.app import create_app
 from hub.audit import AuditLog, ChainBroken
+from hub.audit.checkpoint import (
+    CheckpointError,
+    read_checkpoints,
+    verify_checkpoints,
+    write_checkpoint,
+)
 from hub.config import load_settings
 from hub.store import RecordStore
 from tests.auth_helpers import authorize
@@ -156,3 +162,73 @@ def test_graphql_reads_are_recorded_masked(tmp_path: Path) -> None:
         dump = " ".join(str(r) for r in conn.execute(text("SELECT * FROM audit_log")).all())
     assert "13812345678" not in dump and "欧阳明华" not in dump and "明华" not in dump
     store.close()
+
+
+def test_deleting_the_newest_entries_is_caught_by_a_checkpoint(
+    log: AuditLog, store: RecordStore, tmp_path: Path
+) -> None:
+    fill(log, 5)
+    path = tmp_path / "witness" / "audit-checkpoints.jsonl"
+    first = write_checkpoint(log, path, "s3cret")
+    assert first is not None and first.seq == 5
+    assert write_checkpoint(log, path, "s3cret") == first  # an unchanged head: no new line
+    fill(log, 2)
+    assert write_checkpoint(log, path, "s3cret").seq == 7  # type: ignore[union-attr]
+    points = read_checkpoints(path, "s3cret")
+    assert [p.seq for p in points] == [5, 7]
+    assert verify_checkpoints(log, points) == 2
+    # the tail is cut: the chain alone still verifies, the checkpoint does not
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE seq >= 6"))
+    assert log.verify() == 5
+    with pytest.raises(ChainBroken, match=r"audit entry 7: checkpointed at .* missing"):
+        verify_checkpoints(log, points)
+
+
+def test_a_rewritten_chain_and_a_forged_checkpoint_are_caught(
+    log: AuditLog, store: RecordStore, tmp_path: Path
+) -> None:
+    fill(log, 3)
+    path = tmp_path / "audit-checkpoints.jsonl"
+    write_checkpoint(log, path, "s3cret")
+    # whoever rewrites the whole chain consistently still differs from the checkpoint
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET hash = :h WHERE seq = 3"), {"h": "f" * 64})
+    with pytest.raises(ChainBroken, match="audit entry 3: hash differs"):
+        verify_checkpoints(log, read_checkpoints(path, "s3cret"))
+    # and cannot write a checkpoint of their own without the hub's secret key
+    with pytest.raises(CheckpointError, match="signature does not match"):
+        read_checkpoints(path, "another-key")
+    path.write_text(path.read_text().replace('"seq": 3', '"seq": 2'))
+    with pytest.raises(CheckpointError, match=":1: signature does not match"):
+        read_checkpoints(path, "s3cret")
+
+
+def test_cli_checkpoint_then_a_cut_tail_fails_verify(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYHUB_")}
+    env["CITYHUB_DATA_DIR"] = str(tmp_path)
+    env["CITYHUB_AUDIT_CHECKPOINTS"] = str(tmp_path / "elsewhere" / "checkpoints.jsonl")
+    store = RecordStore.from_url(f"sqlite:///{tmp_path / 'cityhub.db'}")
+    store.migrate()
+    fill(AuditLog(store.engine), 4)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hub", "audit", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    made = cli("checkpoint")
+    assert made.returncode == 0 and "entry 4" in made.stdout, made.stderr
+    ok = cli("verify")
+    assert ok.returncode == 0 and "4 entries; 1 checkpoints match" in ok.stdout
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE seq = 4"))
+    store.close()
+    cut = cli("verify")
+    assert cut.returncode == 2
+    assert "audit entry 4: checkpointed at" in cut.stderr and "missing" in cut.stderr
