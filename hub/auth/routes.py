@@ -3,7 +3,9 @@ RFC 8414 metadata and the JWKS."""
 
 from __future__ import annotations
 
+import hmac
 import html
+import secrets
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
@@ -74,7 +76,8 @@ LOGIN_PAGE = """<!doctype html>
 label{{display:block;margin:.6rem 0}}input{{width:100%}}.error{{color:#b00}}</style></head>
 <body><h1>cityhub</h1><p><strong>{client}</strong> asks for: {scopes}</p>
 {error}<form method="post" action="/oauth/authorize">
-{hidden}<label>User name <input name="username" autocomplete="username" required></label>
+{hidden}<input type="hidden" name="csrf_token" value="{csrf}">
+<label>User name <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password"
 required></label>
 <button type="submit" name="decision" value="allow">Sign in and allow</button>
@@ -92,7 +95,52 @@ PASSED_ON = (
 )
 
 
-def login_page(params: dict[str, str], client: str, scopes: str, error: str = "") -> str:
+CSRF_COOKIE = "cityhub_login_csrf"
+# The consent page must not be framed (clickjacking) nor cached.
+PAGE_HEADERS = {
+    **NO_STORE,
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'",
+}
+
+
+def login_response(
+    request: Request,
+    params: dict[str, str],
+    client: str,
+    scopes: str,
+    error: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    """The sign-in form with an anti-CSRF token, in the form and in a cookie: a POST must
+    carry both, equal (double submit), so no other site can sign a user in. The browser's
+    token is kept while it has one (a form shown again after a wrong password stays valid)."""
+    held = request.cookies.get(CSRF_COOKIE, "")
+    csrf = held if 32 <= len(held) <= 64 else secrets.token_urlsafe(32)
+    page = login_page(params, client, scopes, error, csrf)
+    response = HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf,
+        max_age=1800,
+        path="/oauth/authorize",
+        httponly=True,
+        samesite="strict",
+        secure=False,  # the hub may run on plain HTTP on loopback; TLS ends in front of it
+    )
+    return response
+
+
+def csrf_ok(request: Request, form: dict[str, str]) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    given = form.get("csrf_token", "")
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), given.encode())
+
+
+def login_page(
+    params: dict[str, str], client: str, scopes: str, error: str = "", csrf: str = ""
+) -> str:
     hidden = "".join(
         f'<input type="hidden" name="{name}" value="{html.escape(params[name])}">\n'
         for name in PASSED_ON
@@ -102,6 +150,7 @@ def login_page(params: dict[str, str], client: str, scopes: str, error: str = ""
         client=html.escape(client),
         scopes=html.escape(scopes) or "(nothing)",
         hidden=hidden,
+        csrf=html.escape(csrf),
         error=f'<p class="error">{html.escape(error)}</p>' if error else "",
     )
 
@@ -158,7 +207,16 @@ def oauth_routes(server: HubAuthorizationServer, *, max_body: int) -> list[Route
         client = grant.client.client
         scope = grant.request.scope or ""
         if request.method == "GET":
-            return HTMLResponse(login_page(params, client.name, scope), headers=NO_STORE)
+            return login_response(request, params, client.name, scope)
+        if not csrf_ok(request, prepared.form):
+            return login_response(
+                request,
+                params,
+                client.name,
+                scope,
+                "The sign-in form expired or did not come from this hub; please sign in again.",
+                status=403,
+            )
         if prepared.form.get("decision") == "deny":
             user: Any = None
         else:
@@ -168,8 +226,9 @@ def oauth_routes(server: HubAuthorizationServer, *, max_body: int) -> list[Route
                 prepared.form.get("password", ""),
             )
             if user is None:
-                page = login_page(params, client.name, scope, "Wrong user name or password.")
-                return HTMLResponse(page, status_code=401, headers=NO_STORE)
+                return login_response(
+                    request, params, client.name, scope, "Wrong user name or password.", 401
+                )
         return await run_in_threadpool(  # type: ignore[no-any-return]
             server.create_authorization_response, prepared, user, grant
         )

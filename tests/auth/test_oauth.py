@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from starlette.testclient import TestClient
 
 from hub.auth.principal import unverified_header
 from tests.auth.conftest import Hub
@@ -242,3 +243,42 @@ def test_key_rotation_without_downtime(hub: Hub) -> None:
     new = fetch_token(hub.http, client_id, secret)
     assert unverified_header(new)["kid"] == new_kid
     assert hub.http.post("/graphql", json=CELLS, headers=bearer(new)).status_code == 200
+
+
+def test_the_login_form_refuses_cross_site_posts(hub: Hub) -> None:
+    ensure_people(hub)
+    _verifier, challenge = pkce()
+    params = {
+        "response_type": "code",
+        "client_id": "ops-center",
+        "redirect_uri": REDIRECT,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    page = hub.http.get("/oauth/authorize", params=params)
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    cookie = page.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page.text))
+    held = [c.value for c in hub.http.cookies.jar if c.name == "cityhub_login_csrf"]
+    assert held == [hidden["csrf_token"]]
+    login = {"username": "olga", "password": "operator-pw-1", "decision": "allow"}
+    # another site's form: the right fields but no cookie of ours, or a token of its own
+    for forged_token, keep_cookie in ((hidden["csrf_token"], False), ("forged", True)):
+        # a fresh client: a browser on which the hub's cookie is absent, or present
+        other = TestClient(hub.app)  # no lifespan: the hub's own keeps running
+        if keep_cookie:
+            other.cookies.set("cityhub_login_csrf", hidden["csrf_token"])
+        refused = other.post(
+            "/oauth/authorize",
+            data=hidden | {"csrf_token": forged_token} | login,
+            follow_redirects=False,
+        )
+        assert refused.status_code == 403, refused.text
+        assert "location" not in refused.headers and "did not come from this hub" in refused.text
+    # the hub's own form still works
+    page = hub.http.get("/oauth/authorize", params=params)
+    hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page.text))
+    done = hub.http.post("/oauth/authorize", data=hidden | login, follow_redirects=False)
+    assert done.status_code == 302 and "code=" in done.headers["location"]
