@@ -155,6 +155,9 @@ def parse_reading(item: Any) -> Reading:
 # A handler evaluates one kind's readings (a whole batch at once, so the core's vectorised
 # kernels see arrays) and returns the alarms they raise.
 Handler = Callable[[Sequence[Reading]], list[Alarm]]
+# An optional per-reading check of a kind (unknown tank, missing value, ...): the reason a
+# reading is refused, or None; refused readings are reported by index like unparsable ones.
+Check = Callable[[Reading], str | None]
 
 
 @dataclass
@@ -171,11 +174,14 @@ class LiveBus:
         self.broadcast = broadcast
         self.store = store
         self.handlers: dict[str, Handler] = {}
+        self.checks: dict[str, Check] = {}
 
-    def register(self, kind: str, handler: Handler) -> None:
+    def register(self, kind: str, handler: Handler, check: Check | None = None) -> None:
         if kind in self.handlers:
             raise ValueError(f"a telemetry handler for {kind!r} is registered already")
         self.handlers[kind] = handler
+        if check is not None:
+            self.checks[kind] = check
 
     async def publish_alarms(self, alarms: Sequence[Alarm]) -> None:
         if not alarms:
@@ -225,6 +231,11 @@ class LiveBus:
                 result.rejected.append(
                     {"index": index, "error": f"no handler for kind {reading.kind!r}"}
                 )
+                continue
+            check = self.checks.get(reading.kind)
+            problem = check(reading) if check is not None else None
+            if problem is not None:
+                result.rejected.append({"index": index, "error": problem})
                 continue
             by_kind.setdefault(reading.kind, []).append(reading)
             result.accepted += 1
