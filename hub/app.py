@@ -119,6 +119,15 @@ def create_app(
             async for _ in changes:
                 await run_in_threadpool(policies.reload)
 
+    async def poll_policy_changes() -> None:
+        # Publishes from the CLI, or from workers on another fan-out: seen within seconds.
+        while True:
+            await asyncio.sleep(settings.policy_poll_s)
+            try:
+                await run_in_threadpool(policies.reload_if_changed)
+            except Exception as exc:  # a store hiccup: keep the policies in force, retry
+                log.warning("policy poll: %s", str(exc).splitlines()[0][:200])
+
     def checkpoint_audit() -> None:
         try:
             write_checkpoint(
@@ -136,6 +145,7 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         running = [
             asyncio.create_task(follow_policy_changes()),
+            asyncio.create_task(poll_policy_changes()),
             asyncio.create_task(checkpoint_audit_every_minute()),
         ]
         for app_ in apps:

@@ -162,12 +162,13 @@ def policy_dry_run(
 
 @policy_app.command("publish")
 def policy_publish(name: str, version: int, steward: Steward, reason: Reason) -> None:
-    """Put a version in force (running hubs reload it when published through GraphQL; a
-    hub started after this reads it at once)."""
+    """Put a version in force: running hubs take it within CITYHUB_POLICY_POLL_S seconds
+    (at once when they share a Redis fan-out with this command)."""
     from hub.cli import out
 
     with _workflow() as (flow, store):
         v = flow.publish(name, version, author=_steward(store, steward), reason=reason)
+    _notify_workers()
     out.print(f"{v.name} v{v.version} published")
 
 
@@ -178,7 +179,36 @@ def policy_rollback(name: str, steward: Steward, reason: Reason) -> None:
 
     with _workflow() as (flow, store):
         v = flow.rollback(name, author=_steward(store, steward), reason=reason)
+    _notify_workers()
     out.print(f"{v.name} v{v.version} published ({v.reason})")
+
+
+def _notify_workers() -> None:
+    """Tell running hubs now, through the fan-out they share (Redis); with the in-process
+    default there is nobody to tell and they notice by polling."""
+    import asyncio
+
+    from hub.config import load_settings
+    from hub.fanout import open_broadcast
+    from hub.policy.workflow import RELOAD_CHANNEL
+
+    url = load_settings().fanout_url
+    if not url or url.startswith("memory"):
+        return
+
+    async def send() -> None:
+        broadcast = open_broadcast(url)
+        try:
+            await broadcast.publish(RELOAD_CHANNEL, "publish")
+        finally:
+            await broadcast.close()
+
+    try:
+        asyncio.run(send())
+    except Exception as exc:  # published in the store all the same; workers will poll
+        from hub.cli import err
+
+        err.print(f"note: running hubs not notified ({exc}); they reload within seconds")
 
 
 def register(app: typer.Typer) -> None:

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         "storage the database's administrators cannot rewrite (default: DATA_DIR/"
         "audit-checkpoints.jsonl)",
     )
+    policy_poll_s: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        description="How often each worker checks the store for policies published elsewhere",
+    )
     mqtt_url: str = Field(
         "",
         description="MQTT broker (mqtt://host:port) whose cityhub/telemetry/# readings the hub "

@@ -204,6 +204,7 @@ class PolicyEngine:
         self._cache: dict[tuple[Any, ...], Decision] = {}
         self.generation = 0
         self.loaded = False
+        self._in_force: tuple[int, ...] = ()  # row ids of the published versions loaded
 
     def reload(self) -> int:
         """Read the published versions again; returns how many are in force."""
@@ -215,15 +216,34 @@ class PolicyEngine:
         except (OperationalError, ProgrammingError):  # store not migrated yet
             rows = []
         by_subject: dict[str, ActivePolicy] = {}
+        in_force = tuple(sorted(int(row.id) for row in rows))
         for row in rows:
             document = document_of(dict(row.document))
             by_subject[document.subject] = ActivePolicy(document, int(row.version))
         with self._lock:
             self._by_subject = by_subject
+            self._in_force = in_force
             self._cache = {}
             self.generation += 1
             self.loaded = True
         return len(by_subject)
+
+    def reload_if_changed(self) -> bool:
+        """Reload when the published set differs from the one loaded (a publish or rollback
+        by another worker or by the CLI, with or without a fan-out between them): one small
+        query, so every worker can afford it every few seconds."""
+        try:
+            with self.engine.connect() as conn:
+                ids = conn.execute(
+                    select(PolicyVersionRow.id).where(PolicyVersionRow.status == "published")
+                ).scalars()
+                current = tuple(sorted(int(i) for i in ids))
+        except (OperationalError, ProgrammingError):
+            return False
+        if self.loaded and current == self._in_force:
+            return False
+        self.reload()
+        return True
 
     def active(self) -> dict[str, ActivePolicy]:
         if not self.loaded:
