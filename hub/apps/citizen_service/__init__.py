@@ -1,0 +1,29 @@
+"""Citizen-service response (便民服务响应): five channels through one door into
+``ServiceCase``, the grid cell and duty of each case, duplicates merged, the nearest on-duty
+inspector with the duty sent to verify, the department from the catalog, the closed loop with
+deadlines; statistics and the 15-minute service circle; Open311 GeoReport v2 at
+``/open311/v2/``."""
+
+from hub.apps import App
+from hub.apps.citizen_service.open311 import routes
+from hub.apps.citizen_service.resolvers import (
+    APP_NAME,
+    CitizenServiceMutations,
+    CitizenServiceQueries,
+)
+from hub.apps.citizen_service.services import CitizenServiceCentre
+from hub.services import HubServices
+
+
+def _services(hub: HubServices) -> CitizenServiceCentre:
+    # built lazily: the grid, catalog and inspectors are read on first use, not at start-up
+    return CitizenServiceCentre(hub.store, hub.settings.secret_key.get_secret_value())
+
+
+APP = App(
+    name=APP_NAME,
+    query=CitizenServiceQueries,
+    mutation=CitizenServiceMutations,
+    services=_services,
+    routes=routes,
+)

@@ -1,0 +1,337 @@
+"""Open311 GeoReport v2 (https://wiki.open311.org/GeoReport_v2) at ``/open311/v2/``: the same
+one door as GraphQL's ``fileCase``, for citizen apps that speak the standard.
+
+* ``GET services.{json,xml}``: the 124 duty sub-categories (``service_code`` = ``C08-01``).
+* ``GET services/{code}.{fmt}``: a service definition (no extra attributes).
+* ``GET requests.{fmt}`` (``service_request_id``, ``service_code``, ``status`` open|closed,
+  ``start_date``, ``end_date``; the last 90 days and 1000 requests by default) and
+  ``GET requests/{id}.{fmt}``: requests without any personal data of their reporters.
+* ``POST requests.{fmt}``, form-encoded: ``service_code``, ``lat``/``long`` or
+  ``address_string``, ``description``, optional ``first_name``, ``last_name``, ``phone``,
+  ``email``, ``media_url``. Filed as a snap-and-send (随手拍) case.
+
+Authentication: the spec's ``api_key`` is the hub's OAuth access token — send it as
+``Authorization: Bearer TOKEN`` or as the ``api_key`` parameter; it needs ``graph:read``. The
+access policy for ``ServiceCase`` applies (rows it hides are not served; counts-only access
+reads nothing). Errors are the spec's ``[{"code", "description"}]`` / ``<errors>``.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from hub.apps.citizen_service.resolvers import APP_NAME
+from hub.apps.citizen_service.services import (
+    CASE_KIND,
+    DONE,
+    STATUS_LABELS,
+    CaseError,
+    CaseFilter,
+    CaseNotFound,
+    CitizenServiceCentre,
+    Intake,
+    NotPermitted,
+    point_of,
+    reported_at,
+    status_of,
+)
+from hub.auth.principal import Principal
+from hub.auth.request import BearerRefused, bearer_principal
+from hub.auth.scopes import GRAPH_READ
+from hub.services import HubServices
+from schema.record import Record
+
+PREFIX = "/open311/v2"
+DEFAULT_WINDOW = timedelta(days=90)
+MAX_REQUESTS = 1000
+MAX_FORM_BYTES = 64 * 1024
+
+
+class Open311Error(Exception):
+    def __init__(self, status: int, description: str, headers: dict[str, str] | None = None):
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.headers = headers or {}
+
+
+def _render(fmt: str, root: str, item: str, rows: list[dict[str, Any]], status: int = 200,
+            headers: dict[str, str] | None = None) -> Response:  # fmt: skip
+    if fmt == "xml":
+        top = ET.Element(root)
+        for row in rows:
+            el = ET.SubElement(top, item)
+            _fill(el, row)
+        body = ET.tostring(top, encoding="utf-8", xml_declaration=True)
+        return Response(body, status, headers, media_type="text/xml; charset=utf-8")
+    text = json.dumps(rows, ensure_ascii=False, default=str)
+    return Response(text, status, headers, media_type="application/json; charset=utf-8")
+
+
+def _fill(el: ET.Element, row: dict[str, Any]) -> None:
+    for name, value in row.items():
+        child = ET.SubElement(el, name)
+        if isinstance(value, list):
+            for v in value:
+                if isinstance(v, dict):
+                    _fill(ET.SubElement(child, "attribute"), v)
+                else:
+                    ET.SubElement(child, "keyword").text = str(v)
+        elif isinstance(value, bool):
+            child.text = "true" if value else "false"
+        elif value is not None:
+            child.text = str(value)
+
+
+def _error(fmt: str, exc: Open311Error) -> Response:
+    row = {"code": exc.status, "description": exc.description}
+    return _render(fmt if fmt in ("json", "xml") else "json", "errors", "error", [row],
+                   exc.status, exc.headers)  # fmt: skip
+
+
+def _time(name: str, value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Open311Error(400, f"{name} is not a W3C date-time: {value[:40]!r}") from None
+    if parsed.tzinfo is None:
+        raise Open311Error(400, f"{name} needs a time zone offset")
+    return parsed
+
+
+def routes(hub: HubServices) -> list[BaseRoute]:
+    def centre() -> CitizenServiceCentre:
+        return hub.service(APP_NAME)  # type: ignore[no-any-return]
+
+    async def principal(request: Request, form: dict[str, str]) -> Principal:
+        api_key = form.get("api_key") or request.query_params.get("api_key")
+        if api_key and "authorization" not in request.headers:
+            # the spec's api_key is an access token: verify it like a bearer token
+            request.scope["headers"] = [
+                *request.scope["headers"],
+                (b"authorization", f"Bearer {api_key}".encode()),
+            ]
+            request = Request(request.scope, request.receive)
+        try:
+            return await bearer_principal(request, hub.tokens, GRAPH_READ)
+        except BearerRefused as exc:
+            raise Open311Error(exc.status_code, str(exc.detail), dict(exc.headers or {})) from None
+
+    def rows_for(who: Principal) -> Callable[[Record], bool]:
+        decision = hub.policies.decide(who, CASE_KIND)
+        if not decision.allowed:
+            raise Open311Error(403, f"access denied: {decision.reason}")
+        if decision.aggregate_only:
+            raise Open311Error(403, f"{CASE_KIND} is served to you as counts only")
+        return lambda r: decision.row_visible(r.key, r.kind, r.attrs)
+
+    def request_row(c: CitizenServiceCentre, r: Record) -> dict[str, Any]:
+        # never the reporter's name, phone or e-mail
+        a = r.attrs
+        status = status_of(a)
+        followed = status
+        if status == "merged" and a.get("merged_into"):
+            other = c.cases().get(str(a["merged_into"]))
+            followed = status_of(other.attrs) if other else status
+        pos = point_of(r)
+        due = c.due_at(r)
+        photos = a.get("photos") or []
+        return {
+            "service_request_id": r.key,
+            "status": "closed" if followed in DONE else "open",
+            "status_notes": STATUS_LABELS[status]
+            + (f"，并入 {a.get('merged_into')}" if status == "merged" else ""),
+            "service_name": a.get("subcategory_name") or a.get("category_name"),
+            "service_code": a.get("subcategory") or a.get("category"),
+            "description": a.get("content"),
+            "agency_responsible": c.department(r),
+            "service_notice": "",
+            "requested_datetime": reported_at(r).isoformat(),
+            "updated_datetime": r.fetched_at.isoformat(),
+            "expected_datetime": due.isoformat() if due else None,
+            "address": a.get("address") or "",
+            "address_id": "",
+            "zipcode": "",
+            "lat": pos[1] if pos else None,
+            "long": pos[0] if pos else None,
+            "media_url": photos[0] if photos else None,
+        }
+
+    async def audit(who: Principal, action: str, keys: list[str]) -> None:
+        await run_in_threadpool(
+            lambda: hub.audit.append(
+                action,
+                principal=who.label,
+                client_id=who.client_id,
+                types=[CASE_KIND],
+                ids={CASE_KIND: keys},
+            )
+        )
+
+    def handler(
+        serve: Callable[[Request, str, dict[str, str]], Any],
+    ) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            fmt = request.path_params.get("fmt", "json")
+            try:
+                if fmt not in ("json", "xml"):
+                    raise Open311Error(404, f"format {fmt!r}: json or xml")
+                form: dict[str, str] = {}
+                if request.method == "POST":
+                    declared = request.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+                        raise Open311Error(413, "request body too large")
+                    kind = request.headers.get("content-type", "")
+                    if not kind.startswith(
+                        ("application/x-www-form-urlencoded", "multipart/form-data")
+                    ):
+                        raise Open311Error(
+                            415, "POST form-encoded (application/x-www-form-urlencoded)"
+                        )
+                    parsed = await request.form()
+                    form = {k: v for k, v in parsed.items() if isinstance(v, str)}
+                return await serve(request, fmt, form)  # type: ignore[no-any-return]
+            except Open311Error as exc:
+                return _error(fmt, exc)
+            except CaseNotFound as exc:
+                return _error(fmt, Open311Error(404, str(exc)))
+            except NotPermitted as exc:
+                return _error(fmt, Open311Error(403, str(exc)))
+            except CaseError as exc:
+                return _error(fmt, Open311Error(400, str(exc)))
+
+        return endpoint
+
+    async def services(request: Request, fmt: str, form: dict[str, str]) -> Response:
+        await principal(request, form)
+        catalog = await run_in_threadpool(lambda: centre().catalog)
+        rows = [
+            {
+                "service_code": s.code,
+                "service_name": s.name,
+                "description": f"{s.category_name} / {s.name}，责任部门 {s.department}，"
+                f"时限 {s.time_limit_hours} 小时",
+                "metadata": False,
+                "type": "realtime",
+                "keywords": [s.category_name, s.name],
+                "group": s.category_name,
+            }
+            for s in catalog.subcategories.values()
+        ]
+        return _render(fmt, "services", "service", rows)
+
+    async def service(request: Request, fmt: str, form: dict[str, str]) -> Response:
+        await principal(request, form)
+        code = request.path_params["code"]
+        catalog = await run_in_threadpool(lambda: centre().catalog)
+        if code not in catalog.subcategories:
+            raise Open311Error(404, f"no service {code!r}")
+        row = {"service_code": code, "attributes": []}
+        if fmt == "xml":
+            top = ET.Element("service_definition")
+            ET.SubElement(top, "service_code").text = code
+            ET.SubElement(top, "attributes")
+            body = ET.tostring(top, encoding="utf-8", xml_declaration=True)
+            return Response(body, media_type="text/xml; charset=utf-8")
+        return Response(json.dumps(row), media_type="application/json")
+
+    async def requests(request: Request, fmt: str, form: dict[str, str]) -> Response:
+        who = await principal(request, form)
+        if request.method == "POST":
+            return await post(who, fmt, form)
+        q = request.query_params
+        visible = rows_for(who)
+        c = centre()
+        ids = [i.strip() for i in (q.get("service_request_id") or "").split(",") if i.strip()]
+        status = q.get("status")
+        if status not in (None, "", "open", "closed"):
+            raise Open311Error(400, "status: open or closed")
+        code = q.get("service_code")
+        start, end = _time("start_date", q.get("start_date")), _time("end_date", q.get("end_date"))
+        if ids:
+            found = await run_in_threadpool(
+                lambda: [r for i in ids if (r := c.cases().get(i)) is not None and visible(r)]
+            )
+        else:
+            if start is None and end is None:
+                start = c.clock() - DEFAULT_WINDOW
+            wanted = CaseFilter(reported_after=start, reported_before=end)
+            found = await run_in_threadpool(lambda: c.find(wanted, visible))
+            if code:
+                found = [r for r in found if code in (r.attrs.get("subcategory"),
+                                                      r.attrs.get("category"))]  # fmt: skip
+        rows = [request_row(c, r) for r in found]
+        if status:
+            rows = [row for row in rows if row["status"] == status]
+        rows.sort(key=lambda row: row["requested_datetime"], reverse=True)
+        rows = rows[:MAX_REQUESTS]
+        await audit(who, "open311.read", [row["service_request_id"] for row in rows])
+        return _render(fmt, "service_requests", "request", rows)
+
+    async def one(request: Request, fmt: str, form: dict[str, str]) -> Response:
+        who = await principal(request, form)
+        visible = rows_for(who)
+        c = centre()
+        key = request.path_params["id"]
+        record = await run_in_threadpool(lambda: c.cases().get(key))
+        if record is None or not visible(record):
+            raise Open311Error(404, f"no service request {key!r}")
+        await audit(who, "open311.read", [key])
+        return _render(fmt, "service_requests", "request", [request_row(c, record)])
+
+    async def post(who: Principal, fmt: str, form: dict[str, str]) -> Response:
+        code = (form.get("service_code") or "").strip()
+        if not code:
+            raise Open311Error(400, "service_code is required")
+        lat, lon = form.get("lat"), form.get("long")
+        try:
+            lat_f = float(lat) if lat else None
+            lon_f = float(lon) if lon else None
+        except ValueError:
+            raise Open311Error(400, "lat and long must be numbers") from None
+        if lat_f is None and lon_f is None and not form.get("address_string"):
+            raise Open311Error(400, "a location is required: lat and long, or address_string")
+        # Chinese order: family name first
+        name = (form.get("last_name") or "").strip() + (form.get("first_name") or "").strip()
+        intake = Intake(
+            channel="snap",
+            description=form.get("description") or "",
+            lon=lon_f,
+            lat=lat_f,
+            address=form.get("address_string") or None,
+            subcategory=code if "-" in code else None,
+            category=code if "-" not in code else None,
+            reporter_name=name or None,
+            reporter_phone=(form.get("phone") or "").strip() or None,
+            reporter_email=(form.get("email") or "").strip() or None,
+            media_urls=[form["media_url"]] if form.get("media_url") else [],
+            intake="open311",
+        )
+        c = centre()
+        record, updates = await run_in_threadpool(lambda: c.file(intake, who.label, who.roles))
+        for update in updates:
+            await hub.live.publish_case(update)
+        await audit(who, "open311.file", [record.key])
+        notice = f"跟踪号 {c.tracking_number(record.key)}"
+        if record.attrs.get("merged_into"):
+            notice += f"；同一问题已在处理（{record.attrs['merged_into']}），您的反映已并入"
+        row = {"service_request_id": record.key, "service_notice": notice, "account_id": None}
+        return _render(fmt, "service_requests", "request", [row], 201)
+
+    return [
+        Route(f"{PREFIX}/services.{{fmt}}", handler(services), methods=["GET"]),
+        Route(f"{PREFIX}/services/{{code}}.{{fmt}}", handler(service), methods=["GET"]),
+        Route(f"{PREFIX}/requests.{{fmt}}", handler(requests), methods=["GET", "POST"]),
+        Route(f"{PREFIX}/requests/{{id}}.{{fmt}}", handler(one), methods=["GET"]),
+    ]

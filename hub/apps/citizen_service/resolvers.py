@@ -1,0 +1,317 @@
+"""Citizen-service resolvers: thin calls into the centre's rules (``services``), rows read
+through the request's policed record source, every step published to ``caseUpdates``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+
+from hub.apps.citizen_service.services import (
+    CASE_KIND,
+    CaseError,
+    CaseFilter,
+    CaseNotFound,
+    CitizenServiceCentre,
+    Intake,
+    NotPermitted,
+)
+from hub.apps.citizen_service.types import (
+    CaseFilterInput,
+    CaseProgress,
+    CaseStats,
+    FileCaseInput,
+    InspectorPosition,
+    ServiceCaseConnection,
+    ServiceCaseEdge,
+    ServiceCaseType,
+    ServiceCircle,
+)
+from hub.auth.principal import principal_of
+from hub.policy.engine import Decision, PolicyDenied
+from schema.connection import MAX_PAGE, decode_cursor, encode_cursor
+from schema.context import records
+from schema.record import Record
+
+APP_NAME = "citizen_service"
+T = TypeVar("T")
+
+
+def centre(info: strawberry.Info) -> CitizenServiceCentre:
+    return info.context.hub.service(APP_NAME)  # type: ignore[no-any-return]
+
+
+async def _call(fn: Callable[[], T]) -> T:
+    """Run a rule off the event loop; its refusals become clear GraphQL errors."""
+    try:
+        return await run_in_threadpool(fn)
+    except NotPermitted as exc:
+        raise PermissionError(str(exc)) from None
+    except CaseNotFound as exc:
+        raise LookupError(str(exc)) from None
+    except CaseError as exc:
+        raise ValueError(str(exc)) from None
+
+
+async def _rows(info: strawberry.Info) -> Callable[[Record], bool]:
+    """Which case rows this request may see, as the policy decides (None: enforcement off)."""
+    policy = info.context.policy
+    if policy is None:
+        return lambda _: True
+    decision: Decision = await policy.gate(CASE_KIND)
+    if decision.aggregate_only:
+        raise PolicyDenied(f"{CASE_KIND} is served to you as counts only")
+    return lambda r: bool(policy.visible(decision, r))
+
+
+async def _counted_rows(info: strawberry.Info) -> Callable[[Record], bool]:
+    """Like ``_rows`` but counts-only access is fine (statistics are counts)."""
+    policy = info.context.policy
+    if policy is None:
+        return lambda _: True
+    decision: Decision = await policy.gate(CASE_KIND)
+    return lambda r: bool(policy.visible(decision, r))
+
+
+def _who(info: strawberry.Info) -> tuple[str, tuple[str, ...]]:
+    principal = principal_of(info)
+    if principal is None:
+        raise PermissionError("changing a case needs an authenticated principal")
+    return principal.label, principal.roles
+
+
+def _filter(f: CaseFilterInput | None) -> CaseFilter:
+    if f is None:
+        return CaseFilter()
+    return CaseFilter(
+        status=[s.value for s in f.status or []],
+        channel=f.channel.value if f.channel else None,
+        category=f.category,
+        subcategory=f.subcategory,
+        department=f.department,
+        grid_cell=f.grid_cell,
+        street=f.street,
+        overdue=f.overdue,
+        source_system=f.source_system,
+        reported_after=f.reported_after,
+        reported_before=f.reported_before,
+    )
+
+
+async def _publish(info: strawberry.Info, updates: list[dict[str, Any]]) -> None:
+    for update in updates:
+        await info.context.hub.live.publish_case(update)
+
+
+async def _step(
+    info: strawberry.Info, case_id: str, action: str, **options: Any
+) -> ServiceCaseType:
+    actor, roles = _who(info)
+    c = centre(info)
+    record, updates = await _call(
+        lambda: c.transition(str(case_id), action, actor, roles, **options)
+    )
+    await _publish(info, updates)
+    return ServiceCaseType.build(record, c)
+
+
+@strawberry.type
+class CitizenServiceQueries:
+    @strawberry.field(description="Service cases from every channel, filtered, in key order")
+    async def service_cases(
+        self,
+        info: strawberry.Info,
+        filter: CaseFilterInput | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> ServiceCaseConnection:
+        if not 0 <= first <= MAX_PAGE:
+            raise ValueError(f"first must be between 0 and {MAX_PAGE}")
+        c = centre(info)
+        wanted = await _call(lambda: _filter(filter))
+        visible = await _rows(info)
+        found = await _call(lambda: c.find(wanted, visible))
+        start_key = decode_cursor(after) if after else None
+        rest = [r for r in found if start_key is None or r.key > start_key]
+        page = rest[:first]
+        # the page's rows read through the policed source, fresh from the store
+        rows = await records(info).load_many(CASE_KIND, [r.key for r in page])
+        edges = [
+            ServiceCaseEdge(cursor=encode_cursor(r.key), node=ServiceCaseType.build(r, c))
+            for r in rows
+            if r is not None
+        ]
+        return ServiceCaseConnection(
+            edges=edges,
+            total_count=len(found),
+            has_next_page=len(rest) > first,
+            end_cursor=edges[-1].cursor if edges else None,
+        )
+
+    @strawberry.field(description="One service case by id")
+    async def service_case(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> ServiceCaseType | None:
+        record = await records(info).load(CASE_KIND, str(id))
+        return ServiceCaseType.build(record, centre(info)) if record else None
+
+    @strawberry.field(
+        description="A reporter follows their case by its tracking number (no personal data)"
+    )
+    async def case_progress(self, info: strawberry.Info, tracking_number: str) -> CaseProgress:
+        c = centre(info)
+        return CaseProgress.of(await _call(lambda: c.progress(tracking_number)))
+
+    @strawberry.field(description="Ops-centre statistics over the cases you may see")
+    async def service_case_stats(
+        self, info: strawberry.Info, filter: CaseFilterInput | None = None
+    ) -> CaseStats:
+        c = centre(info)
+        wanted = await _call(lambda: _filter(filter))
+        visible = await _counted_rows(info)
+        return CaseStats.of(await _call(lambda: c.stats(c.find(wanted, visible))))
+
+    @strawberry.field(
+        description="The 15-minute service circle (default: e-bike 15 km/h, detour 1.3)"
+    )
+    async def service_circle(
+        self,
+        info: strawberry.Info,
+        minutes: float = 15.0,
+        speed_kmh: float = 15.0,
+        detour_factor: float = 1.3,
+        samples: int = 20_000,
+    ) -> ServiceCircle:
+        c = centre(info)
+        return ServiceCircle.of(
+            await _call(
+                lambda: c.service_circle(
+                    speed_kmh=speed_kmh, minutes=minutes, detour=detour_factor, samples=samples
+                )
+            )
+        )
+
+
+@strawberry.type
+class CitizenServiceMutations:
+    @strawberry.mutation(description="File a case from any channel (operators)")
+    async def file_case(self, info: strawberry.Info, input: FileCaseInput) -> ServiceCaseType:
+        actor, roles = _who(info)
+        c = centre(info)
+        intake = Intake(
+            channel=input.channel.value,
+            description=input.description,
+            lon=input.lon,
+            lat=input.lat,
+            address=input.address,
+            title=input.title,
+            category=input.category,
+            subcategory=input.subcategory,
+            reporter_name=input.reporter_name,
+            reporter_phone=input.reporter_phone,
+            media_urls=list(input.media_urls or []),
+            reported_at=input.reported_at,
+        )
+        record, updates = await _call(lambda: c.file(intake, actor, roles))
+        await _publish(info, updates)
+        return ServiceCaseType.build(record, c)
+
+    @strawberry.mutation(description="Send the nearest on-duty inspector with the duty to verify")
+    async def verify_case(
+        self, info: strawberry.Info, case_id: strawberry.ID, note: str | None = None
+    ) -> ServiceCaseType:
+        return await _step(info, case_id, "verify", note=note)
+
+    @strawberry.mutation(
+        description="Dispatch to the responsible department (the catalog's unless named); "
+        "confirmed: false closes a case the inspector did not find on site"
+    )
+    async def dispatch_case(
+        self,
+        info: strawberry.Info,
+        case_id: strawberry.ID,
+        department: str | None = None,
+        confirmed: bool = True,
+        note: str | None = None,
+    ) -> ServiceCaseType:
+        return await _step(
+            info, case_id, "dispatch", department=department, confirmed=confirmed, note=note
+        )
+
+    @strawberry.mutation(description="Transfer to another department")
+    async def transfer_case(
+        self,
+        info: strawberry.Info,
+        case_id: strawberry.ID,
+        department: str,
+        note: str | None = None,
+    ) -> ServiceCaseType:
+        return await _step(info, case_id, "transfer", department=department, note=note)
+
+    @strawberry.mutation(description="A department returns a case that is not its own")
+    async def return_misrouted_case(
+        self, info: strawberry.Info, case_id: strawberry.ID, note: str
+    ) -> ServiceCaseType:
+        return await _step(info, case_id, "return_misrouted", note=note)
+
+    @strawberry.mutation(description="The department starts handling (departments, operators)")
+    async def start_handling_case(
+        self, info: strawberry.Info, case_id: strawberry.ID, note: str | None = None
+    ) -> ServiceCaseType:
+        return await _step(info, case_id, "start_handling", note=note)
+
+    @strawberry.mutation(description="The department reports what was done")
+    async def resolve_case(
+        self, info: strawberry.Info, case_id: strawberry.ID, result: str
+    ) -> ServiceCaseType:
+        return await _step(info, case_id, "resolve", result=result)
+
+    @strawberry.mutation(description="The centre calls the citizen back; reopen if not solved")
+    async def return_visit_case(
+        self,
+        info: strawberry.Info,
+        case_id: strawberry.ID,
+        note: str | None = None,
+        reopen: bool = False,
+    ) -> ServiceCaseType:
+        return await _step(info, case_id, "return_visit", note=note, reopen=reopen)
+
+    @strawberry.mutation(description="The citizen's rating, 1 to 5")
+    async def rate_case(
+        self,
+        info: strawberry.Info,
+        case_id: strawberry.ID,
+        rating: int,
+        note: str | None = None,
+    ) -> ServiceCaseType:
+        return await _step(info, case_id, "rate", rating=rating, note=note)
+
+    @strawberry.mutation(description="Close the case")
+    async def close_case(
+        self, info: strawberry.Info, case_id: strawberry.ID, note: str | None = None
+    ) -> ServiceCaseType:
+        return await _step(info, case_id, "close", note=note)
+
+    @strawberry.mutation(description="An inspector's position (GCJ-02) and on-duty state")
+    async def move_inspector(
+        self,
+        info: strawberry.Info,
+        inspector_id: strawberry.ID,
+        lon: float,
+        lat: float,
+        on_duty: bool | None = None,
+    ) -> InspectorPosition:
+        _, roles = _who(info)
+        c = centre(info)
+        moved = await _call(lambda: c.move_inspector(str(inspector_id), lon, lat, on_duty, roles))
+        a = moved.attrs
+        return InspectorPosition(
+            id=strawberry.ID(moved.key),
+            lon=lon,
+            lat=lat,
+            on_duty=bool(a.get("on_duty")),
+            duties=list(a.get("duty_categories") or []),
+            position_at=moved.fetched_at,
+        )

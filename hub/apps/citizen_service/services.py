@@ -1,0 +1,1119 @@
+"""The citizen-service centre's rules (便民服务响应): one door for the five channels, the grid
+cell and duty catalog of every case, duplicates merged, the nearest on-duty inspector with the
+right duty sent to verify, the department from the catalog, and the closed loop with its
+deadlines — filed → verifying → dispatched → handling → resolved → visited → rated → closed.
+
+Cases are ``ServiceCase`` records, the ones the source systems send (hotline, snap-and-send,
+mailbox, zero distance; their Chinese status read as a loop state) and the ones filed here
+(``source_system = "cityhub"``). Each transition is kept in the case's ``history`` with actor
+and time. The centre keeps the cases, grid and inspectors in memory for its queries and reads
+what any worker wrote since its last look from the store (by ``ingested_at``), so several hub
+workers agree without a cache of their own to invalidate.
+
+Travel assumption of the 15-minute circle: an inspector rides an e-bike at 15 km/h, and the
+way along streets is 1.3 times the straight line; so 15 minutes reach 2.88 km great-circle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import re
+import secrets
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from core_ext import GridIndex, PointIndex, haversine_m_many
+from hub.apps.citizen_service.catalog import Classification, DutyCatalog, SubCategory
+from hub.store import RecordStore
+from hub.store.tables import RecordRow
+from schema.record import Record
+
+CASE_KIND = "ServiceCase"
+HUB_SYSTEM = "cityhub"
+
+# Channel code -> the name the source systems use for it.
+CHANNELS: dict[str, str] = {
+    "hotline": "12345便民服务热线",
+    "grid": "网格员上报",
+    "snap": "随手拍",
+    "mailbox": "区长信箱",
+    "zero_distance": "政民零距离",
+}
+CHANNEL_CODES = {name: code for code, name in CHANNELS.items()}
+
+STATUS_LABELS: dict[str, str] = {
+    "filed": "已立案",
+    "verifying": "核查中",
+    "dispatched": "已批转",
+    "returned": "已退回",
+    "handling": "处置中",
+    "resolved": "已办结",
+    "visited": "已回访",
+    "rated": "已评价",
+    "closed": "已结案",
+    "merged": "已合并",
+}
+SOURCE_STATUS = {label: status for status, label in STATUS_LABELS.items()}
+OPEN = frozenset({"filed", "verifying", "dispatched", "returned", "handling"})
+DONE = frozenset({"resolved", "visited", "rated", "closed"})
+
+OPERATOR = "operator"
+DEPARTMENT = "department"
+# Who may take each step: the centre's operators everywhere; departments their own steps.
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    "file": frozenset({OPERATOR}),
+    # Open311's citizen apps file on the citizen's behalf with any hub token (graph:read)
+    "file_open311": frozenset({OPERATOR, DEPARTMENT, "partner", "partner-viewer", "steward"}),
+    "verify": frozenset({OPERATOR}),
+    "dispatch": frozenset({OPERATOR}),
+    "transfer": frozenset({OPERATOR}),
+    "return_misrouted": frozenset({OPERATOR, DEPARTMENT}),
+    "start_handling": frozenset({OPERATOR, DEPARTMENT}),
+    "resolve": frozenset({OPERATOR, DEPARTMENT}),
+    "return_visit": frozenset({OPERATOR}),
+    "rate": frozenset({OPERATOR}),
+    "close": frozenset({OPERATOR}),
+    "move_inspector": frozenset({OPERATOR}),
+}
+# action -> (statuses it may start from, status it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "verify": (frozenset({"filed", "returned"}), "verifying"),
+    "dispatch": (frozenset({"filed", "verifying", "returned"}), "dispatched"),
+    "transfer": (frozenset({"dispatched", "handling"}), "dispatched"),
+    "return_misrouted": (frozenset({"dispatched"}), "returned"),
+    "start_handling": (frozenset({"dispatched"}), "handling"),
+    "resolve": (frozenset({"handling"}), "resolved"),
+    "return_visit": (frozenset({"resolved"}), "visited"),
+    "rate": (frozenset({"visited"}), "rated"),
+    "close": (frozenset({"visited", "rated"}), "closed"),
+}
+
+DUPLICATE_RADIUS_M = 150.0
+DUPLICATE_WINDOW = timedelta(hours=72)
+MAX_TEXT = 2000
+MAX_MEDIA = 9
+PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]+$")
+
+# The 15-minute service circle (see the module's docstring).
+CIRCLE_SPEED_KMH = 15.0
+CIRCLE_DETOUR = 1.3
+CIRCLE_MINUTES = 15.0
+CIRCLE_SAMPLES = 20_000
+
+
+class CaseError(ValueError):
+    """Bad input or a step the case cannot take now; the message says which and why."""
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+class NotPermitted(PermissionError):
+    pass
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# -- reading a case ---------------------------------------------------------------------
+
+
+def status_of(attrs: dict[str, Any]) -> str:
+    """The loop state: the hub's own, else the source system's Chinese status read as one."""
+    own = attrs.get("loop_status")
+    if isinstance(own, str) and own in STATUS_LABELS:
+        return own
+    return SOURCE_STATUS.get(str(attrs.get("status") or ""), "filed")
+
+
+def reported_at(record: Record) -> datetime:
+    return parse_time(record.attrs.get("reported_at")) or record.fetched_at
+
+
+def point_of(record: Record) -> tuple[float, float] | None:
+    g = record.geometry
+    if g and g.get("type") == "Point":
+        lon, lat = g["coordinates"][:2]
+        return float(lon), float(lat)
+    return None
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: Sequence[str] = ()
+    channel: str | None = None
+    category: str | None = None
+    subcategory: str | None = None
+    department: str | None = None
+    grid_cell: str | None = None
+    street: str | None = None
+    overdue: bool | None = None
+    source_system: str | None = None
+    reported_after: datetime | None = None
+    reported_before: datetime | None = None
+
+    def __post_init__(self) -> None:
+        bad = [s for s in self.status if s not in STATUS_LABELS]
+        if bad:
+            raise CaseError(f"status {bad[0]!r}: one of {', '.join(STATUS_LABELS)}")
+        if self.channel is not None and self.channel not in CHANNELS:
+            raise CaseError(f"channel {self.channel!r}: one of {', '.join(CHANNELS)}")
+
+
+@dataclass
+class Intake:
+    """A problem as one channel reports it."""
+
+    channel: str
+    description: str
+    lon: float | None = None
+    lat: float | None = None
+    address: str | None = None
+    title: str | None = None
+    category: str | None = None
+    subcategory: str | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    reporter_email: str | None = None
+    media_urls: list[str] = field(default_factory=list)
+    reported_at: datetime | None = None
+    intake: str = "graphql"  # or "open311"
+
+
+# -- the inspectors on duty -------------------------------------------------------------
+
+
+class InspectorBoard:
+    """Where the grid inspectors are, who is on duty, which duties each covers — in the
+    compiled core's ``PointIndex``. An inspector covering several duty categories is one
+    point per category (id ``slot * STRIDE + category``), so the core's category filter
+    answers "nearest on duty *with this duty*" directly; a move moves all of them."""
+
+    STRIDE = 32
+
+    def __init__(self, categories: Sequence[str]) -> None:
+        self.index = PointIndex()
+        self.categories: list[str] = list(categories)
+        self.keys: list[str] = []
+        self.slots: dict[str, int] = {}
+        self.duties: dict[str, tuple[str, ...]] = {}
+        self.on_duty: dict[str, bool] = {}
+        self.positions: dict[str, tuple[float, float]] = {}
+
+    def _category(self, code: str) -> int:
+        if code not in self.categories:
+            if len(self.categories) >= self.STRIDE:
+                raise CaseError(f"too many duty categories (at most {self.STRIDE})")
+            self.categories.append(code)
+        return self.categories.index(code)
+
+    def _ids(self, key: str) -> list[int]:
+        slot = self.slots[key]
+        return [slot * self.STRIDE + self._category(c) for c in self.duties[key]]
+
+    def upsert(
+        self, key: str, lon: float, lat: float, on_duty: bool, duties: Iterable[str]
+    ) -> None:
+        wanted = tuple(dict.fromkeys(d for d in duties if isinstance(d, str) and d))
+        if key in self.slots:
+            for pid in self._ids(key):
+                self.index.remove(pid)
+        else:
+            self.slots[key] = len(self.keys)
+            self.keys.append(key)
+        self.duties[key] = wanted
+        self.on_duty[key] = on_duty
+        self.positions[key] = (lon, lat)
+        ids = self._ids(key)
+        if ids:
+            self.index.upsert_many(
+                np.asarray(ids, dtype=np.int64),
+                np.full(len(ids), lon),
+                np.full(len(ids), lat),
+                np.full(len(ids), on_duty, dtype=bool),
+                list(wanted),
+            )
+
+    def move(self, key: str, lon: float, lat: float, on_duty: bool | None = None) -> None:
+        if key not in self.slots:
+            raise CaseNotFound(f"no inspector {key!r}")
+        ids = self._ids(key)
+        if ids:
+            self.index.move_many(
+                np.asarray(ids, dtype=np.int64), np.full(len(ids), lon), np.full(len(ids), lat)
+            )
+        self.positions[key] = (lon, lat)
+        if on_duty is not None and on_duty != self.on_duty[key]:
+            for pid in ids:
+                self.index.set_attributes(pid, on_duty=on_duty)
+            self.on_duty[key] = on_duty
+
+    def nearest(self, lon: float, lat: float, category: str | None) -> tuple[str, float] | None:
+        found = self.index.nearest(
+            lon, lat, 1, on_duty=True, categories=[category] if category else None
+        )
+        if not found:
+            return None
+        pid, metres = found[0]
+        return self.keys[int(pid) // self.STRIDE], float(metres)
+
+    def on_duty_count(self) -> int:
+        return sum(1 for v in self.on_duty.values() if v)
+
+
+# -- the centre -------------------------------------------------------------------------
+
+
+@dataclass
+class GridMap:
+    index: GridIndex
+    street_of: dict[str, str]
+    streets: dict[str, tuple[float, float]]  # street name -> centre, for address-only reports
+
+
+class CitizenServiceCentre:
+    """The rules of the citizen-service response system, one per hub process."""
+
+    def __init__(
+        self,
+        store: RecordStore,
+        secret: str,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self._secret = secret.encode()
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._catalog: DutyCatalog | None = None
+        self._grid: GridMap | None = None
+        self._board: InspectorBoard | None = None
+        self._cases: dict[str, Record] = {}
+        self._seen: dict[str, datetime | None] = {}
+
+    # -- what the centre knows, read lazily from the store -------------------------------
+
+    def _all(self, kind: str) -> list[Record]:
+        out: list[Record] = []
+        after: str | None = None
+        while True:
+            chunk = self.store.page(kind, after=after, limit=2000)
+            out.extend(chunk)
+            if len(chunk) < 2000:
+                return out
+            after = chunk[-1].key
+
+    def _changed(self, kind: str) -> list[Record]:
+        """Records of ``kind`` stored (by any worker) since this process last looked."""
+        since = self._seen.get(kind)
+        query = select(RecordRow).where(RecordRow.kind == kind)
+        if since is not None:
+            query = query.where(RecordRow.ingested_at >= since)
+        with self.store.engine.connect() as conn:
+            rows = list(conn.execute(query))
+        out = []
+        for row in rows:
+            r = row[0] if not isinstance(row, RecordRow) else row
+            ingested = _utc(r.ingested_at)
+            out.append(
+                Record.model_construct(
+                    kind=r.kind,
+                    key=r.key,
+                    source_system=r.source_system,
+                    source_id=r.source_id,
+                    fetched_at=_utc(r.fetched_at),
+                    ingested_at=ingested,
+                    attrs=r.attrs,
+                    geometry=r.geometry,
+                    datum=r.datum,
+                )
+            )
+            if since is None or ingested > since:
+                since = ingested
+        self._seen[kind] = since
+        return out
+
+    @property
+    def catalog(self) -> DutyCatalog:
+        with self._lock:
+            if self._catalog is None:
+                cats, subs = self._all("DutyCategory"), self._all("DutySubCategory")
+                if not subs:
+                    raise CaseError("the duty catalog (DutySubCategory records) is not loaded")
+                self._catalog = DutyCatalog.from_records(cats, subs)
+            return self._catalog
+
+    @property
+    def grid(self) -> GridMap:
+        with self._lock:
+            if self._grid is None:
+                cells = [r for r in self._all("GridCell") if r.geometry]
+                if not cells:
+                    raise CaseError("the grid (GridCell records) is not loaded")
+                index = GridIndex([{"key": r.key, "geometry": r.geometry} for r in cells])
+                streets: dict[str, tuple[float, float]] = {}
+                for s in self._all("Street"):
+                    centre = s.attrs.get("centre")
+                    if isinstance(centre, list) and len(centre) == 2:
+                        streets[s.attrs.get("name") or s.key] = (
+                            float(centre[0]),
+                            float(centre[1]),
+                        )
+                self._grid = GridMap(
+                    index, {r.key: str(r.attrs.get("street") or "") for r in cells}, streets
+                )
+            return self._grid
+
+    @property
+    def board(self) -> InspectorBoard:
+        with self._lock:
+            if self._board is None:
+                self._board = InspectorBoard(list(self.catalog.categories))
+            for r in self._changed("Inspector"):
+                pos = point_of(r)
+                if pos is None:
+                    continue
+                self._board.upsert(
+                    r.key,
+                    pos[0],
+                    pos[1],
+                    bool(r.attrs.get("on_duty")),
+                    r.attrs.get("duty_categories") or [],
+                )
+            return self._board
+
+    def cases(self) -> dict[str, Record]:
+        """Every service case, whichever worker or source system wrote it."""
+        with self._lock:
+            for r in self._changed(CASE_KIND):
+                self._cases[r.key] = r
+            return self._cases
+
+    def case(self, key: str) -> Record:
+        record = self.store.get(CASE_KIND, key)
+        if record is None:
+            raise CaseNotFound(f"no service case {key!r}")
+        return record
+
+    # -- derived facts of a case ----------------------------------------------------------
+
+    def due_at(self, record: Record) -> datetime | None:
+        due = parse_time(record.attrs.get("due_at"))
+        if due is not None:
+            return due
+        a = record.attrs
+        sub = self.catalog.subcategories.get(str(a.get("subcategory") or ""))
+        if sub is not None:
+            hours = sub.time_limit_hours
+        elif a.get("category") in self.catalog.categories:
+            hours = self.catalog.category_limit_hours(str(a["category"]))
+        else:
+            return None
+        return reported_at(record) + timedelta(hours=hours)
+
+    def resolved_at(self, record: Record) -> datetime | None:
+        own = parse_time(record.attrs.get("resolved_at"))
+        if own is not None:
+            return own
+        # a source case reported done: its last update is when it was done
+        return record.fetched_at if status_of(record.attrs) in DONE else None
+
+    def overdue(self, record: Record, now: datetime | None = None) -> bool:
+        if status_of(record.attrs) == "merged":
+            return False
+        due = self.due_at(record)
+        if due is None:
+            return False
+        done = self.resolved_at(record)
+        return (done or now or self.clock()) > due
+
+    def department(self, record: Record) -> str | None:
+        a = record.attrs
+        return a.get("handling_department") or self.catalog.department_of(
+            a.get("category"), a.get("subcategory")
+        )
+
+    def tracking_number(self, key: str) -> str:
+        """The number a citizen follows the case by: the key and a check code only the hub
+        can make, so one citizen cannot guess another's case."""
+        return f"{key}-{self._check(key)}"
+
+    def _check(self, key: str) -> str:
+        return hmac.new(self._secret, key.encode(), hashlib.sha256).hexdigest()[:8].upper()
+
+    def key_of_tracking(self, number: str) -> str:
+        key, _, check = number.strip().rpartition("-")
+        if not key or not hmac.compare_digest(check.upper(), self._check(key)):
+            raise CaseNotFound("no case with this tracking number")
+        return key
+
+    # -- filtering and statistics ---------------------------------------------------------
+
+    def matches(self, record: Record, f: CaseFilter, now: datetime) -> bool:
+        a = record.attrs
+        if f.status and status_of(a) not in f.status:
+            return False
+        if f.channel is not None and CHANNEL_CODES.get(str(a.get("channel"))) != f.channel:
+            return False
+        if f.category is not None and a.get("category") != f.category:
+            return False
+        if f.subcategory is not None and a.get("subcategory") != f.subcategory:
+            return False
+        if f.department is not None and self.department(record) != f.department:
+            return False
+        if f.grid_cell is not None and a.get("grid_cell") != f.grid_cell:
+            return False
+        if f.street is not None and a.get("street") != f.street:
+            return False
+        if f.source_system is not None and record.source_system != f.source_system:
+            return False
+        when = reported_at(record)
+        if f.reported_after is not None and when < f.reported_after:
+            return False
+        if f.reported_before is not None and when >= f.reported_before:
+            return False
+        return f.overdue is None or self.overdue(record, now) == f.overdue
+
+    def find(self, f: CaseFilter, visible: Callable[[Record], bool]) -> list[Record]:
+        now = self.clock()
+        found = [r for r in self.cases().values() if self.matches(r, f, now) and visible(r)]
+        found.sort(key=lambda r: r.key)
+        return found
+
+    def stats(self, records: Iterable[Record]) -> dict[str, Any]:
+        """Counts for the ops centre: by grid cell, category, department, channel, and SLA."""
+        now = self.clock()
+        groups: dict[str, dict[str, Counter[str]]] = {
+            g: defaultdict(Counter) for g in ("grid_cell", "category", "department", "channel")
+        }
+        sla: Counter[str] = Counter()
+        total = 0
+        for r in records:
+            a = r.attrs
+            status = status_of(a)
+            if status == "merged":
+                sla["merged"] += 1
+                continue
+            total += 1
+            late = self.overdue(r, now)
+            done = status in DONE
+            sla[("resolved_late" if late else "resolved_on_time") if done else
+                ("open_overdue" if late else "open_on_time")] += 1  # fmt: skip
+            keys = {
+                "grid_cell": a.get("grid_cell"),
+                "category": a.get("category"),
+                "department": self.department(r),
+                "channel": a.get("channel"),
+            }
+            for group, value in keys.items():
+                bucket = groups[group][str(value or "unknown")]
+                bucket["total"] += 1
+                bucket["open"] += status in OPEN
+                bucket["overdue"] += late
+        resolved = sla["resolved_on_time"] + sla["resolved_late"]
+        cat_names = {c.code: c.name for c in self.catalog.categories.values()}
+        return {
+            "total": total,
+            "merged": sla["merged"],
+            "sla": {
+                "resolved_on_time": sla["resolved_on_time"],
+                "resolved_late": sla["resolved_late"],
+                "open_on_time": sla["open_on_time"],
+                "open_overdue": sla["open_overdue"],
+                "on_time_rate": round(sla["resolved_on_time"] / resolved, 4) if resolved else None,
+            },
+            **{
+                group: sorted(
+                    (
+                        {
+                            "key": k,
+                            "label": cat_names.get(k, k) if group == "category" else k,
+                            "total": c["total"],
+                            "open": c["open"],
+                            "overdue": c["overdue"],
+                        }
+                        for k, c in buckets.items()
+                    ),
+                    key=lambda b: (-b["total"], b["key"]),
+                )
+                for group, buckets in groups.items()
+            },
+        }
+
+    def service_circle(
+        self,
+        *,
+        speed_kmh: float = CIRCLE_SPEED_KMH,
+        minutes: float = CIRCLE_MINUTES,
+        detour: float = CIRCLE_DETOUR,
+        samples: int = CIRCLE_SAMPLES,
+        seed: int = 2019,
+    ) -> dict[str, Any]:
+        """The share of the district an on-duty inspector reaches within ``minutes``.
+
+        Sample points are uniform in the grid's bounding box, kept where the core's
+        ``GridIndex`` puts them in a cell (so the sample is the district, area-weighted),
+        and measured to the nearest on-duty inspector with ``PointIndex.nearest_many``."""
+        if not (0 < speed_kmh <= 200 and 0 < minutes <= 240 and 1 <= detour <= 5):
+            raise CaseError("speed 0-200 km/h, minutes 0-240, detour factor 1-5")
+        if not 100 <= samples <= 200_000:
+            raise CaseError("samples: between 100 and 200000")
+        grid, board = self.grid, self.board
+        reach_m = speed_kmh * 1000 / 60 * minutes / detour
+        x0, y0, x1, y1 = grid.index.bounds
+        rng = np.random.default_rng(seed)
+        lons = np.empty(0)
+        lats = np.empty(0)
+        cells = np.empty(0, dtype=np.int32)
+        while len(lons) < samples:
+            n = samples * 2
+            xs, ys = rng.uniform(x0, x1, n), rng.uniform(y0, y1, n)
+            inside = grid.index.locate_many(xs, ys)
+            keep = inside >= 0
+            lons = np.concatenate([lons, xs[keep]])
+            lats = np.concatenate([lats, ys[keep]])
+            cells = np.concatenate([cells, inside[keep]])
+        lons, lats, cells = lons[:samples], lats[:samples], cells[:samples]
+        with self._lock:
+            _, metres = board.index.nearest_many(lons, lats, 1, on_duty=True)
+        dist = metres[:, 0]
+        covered = dist <= reach_m
+        by_street: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for cell, ok in zip(cells.tolist(), covered.tolist(), strict=True):
+            street = grid.street_of.get(grid.index.keys[cell] or "", "") or "unknown"
+            by_street[street][0] += 1
+            by_street[street][1] += ok
+        finite = dist[np.isfinite(dist)]
+        return {
+            "speed_kmh": speed_kmh,
+            "minutes": minutes,
+            "detour_factor": detour,
+            "reach_m": round(reach_m, 1),
+            "samples": int(samples),
+            "covered": int(covered.sum()),
+            "share": round(float(covered.mean()), 4),
+            "on_duty_inspectors": board.on_duty_count(),
+            "median_distance_m": round(float(np.median(finite)), 1) if len(finite) else None,
+            "streets": sorted(
+                (
+                    {"street": s, "samples": n, "share": round(c / n, 4)}
+                    for s, (n, c) in by_street.items()
+                ),
+                key=lambda s: (s["share"], s["street"]),
+            ),
+        }
+
+    # -- intake ---------------------------------------------------------------------------
+
+    def _require(self, action: str, roles: Sequence[str]) -> None:
+        allowed = ACTION_ROLES[action]
+        if not allowed.intersection(roles):
+            who = " or ".join(sorted(allowed))
+            raise NotPermitted(f"{action.replace('_', ' ')} needs the {who} role")
+
+    def _locate(self, intake: Intake) -> tuple[float, float, str, str]:
+        """(lon, lat, precision, grid cell key)."""
+        grid = self.grid
+        if intake.lon is not None and intake.lat is not None:
+            lon, lat = intake.lon, intake.lat
+            if not (math.isfinite(lon) and math.isfinite(lat)):
+                raise CaseError("lon/lat must be finite numbers")
+            precision = "point"
+        elif intake.lon is not None or intake.lat is not None:
+            raise CaseError("lon and lat come together")
+        elif intake.address:
+            # No geocoder: an address naming a street is placed at the street's centre.
+            street = next((s for s in sorted(grid.streets, key=len, reverse=True)
+                           if s in intake.address), None)  # fmt: skip
+            if street is None:
+                raise CaseError("the address names no street of the district; send lon/lat instead")
+            lon, lat = grid.streets[street]
+            precision = "street"
+        else:
+            raise CaseError("a case needs a place: lon/lat, or an address naming the street")
+        cell = grid.index.locate_key(lon, lat)
+        if cell is None:
+            raise CaseError(f"({lon}, {lat}) is outside the district's grid")
+        return lon, lat, precision, cell
+
+    def _classify(self, intake: Intake) -> tuple[str, SubCategory | None, Classification | None]:
+        catalog = self.catalog
+        if intake.subcategory:
+            sub = catalog.subcategories.get(intake.subcategory)
+            if sub is None:
+                raise CaseError(f"no duty sub-category {intake.subcategory!r}")
+            if intake.category and intake.category != sub.category:
+                raise CaseError(f"{sub.code} is in category {sub.category}, not {intake.category}")
+            return sub.category, sub, None
+        found = catalog.classify(f"{intake.title or ''} {intake.description}")
+        if intake.category:
+            if intake.category not in catalog.categories:
+                raise CaseError(f"no duty category {intake.category!r}")
+            if found is not None and found.subcategory.category == intake.category:
+                return intake.category, found.subcategory, found
+            return intake.category, None, None
+        if found is None:
+            raise CaseError(
+                "the description matches no duty of the catalog; give a category "
+                "(C01-C13) or a sub-category"
+            )
+        return found.subcategory.category, found.subcategory, found
+
+    def _validate(self, intake: Intake, now: datetime) -> datetime:
+        if intake.channel not in CHANNELS:
+            raise CaseError(f"channel {intake.channel!r}: one of {', '.join(CHANNELS)}")
+        text = (intake.description or "").strip()
+        if not text:
+            raise CaseError("a description of the problem is required")
+        if len(text) > MAX_TEXT or len(intake.title or "") > 200:
+            raise CaseError(f"the description is at most {MAX_TEXT} characters, a title 200")
+        if intake.reporter_phone and not PHONE.match(intake.reporter_phone):
+            raise CaseError("reporter phone: digits, spaces, - and a leading +, 6 to 20")
+        if intake.reporter_email and not EMAIL.match(intake.reporter_email):
+            raise CaseError("reporter email is not an e-mail address")
+        if len(intake.reporter_name or "") > 64:
+            raise CaseError("reporter name: at most 64 characters")
+        if len(intake.media_urls) > MAX_MEDIA:
+            raise CaseError(f"at most {MAX_MEDIA} media URLs")
+        for url in intake.media_urls:
+            if not re.match(r"^https?://\S{1,2000}$", url):
+                raise CaseError(f"media URL {url[:80]!r}: an http(s) URL")
+        when = intake.reported_at or now
+        if when.tzinfo is None:
+            raise CaseError("reportedAt needs a time zone offset")
+        if when > now + timedelta(minutes=5):
+            raise CaseError("reportedAt is in the future")
+        if when < now - timedelta(days=365):
+            raise CaseError("reportedAt is more than a year ago")
+        return when
+
+    def file(
+        self, intake: Intake, actor: str, roles: Sequence[str]
+    ) -> tuple[Record, list[dict[str, Any]]]:
+        """File a case: locate, classify, merge a duplicate. Returns the case and the
+        updates to publish."""
+        self._require("file_open311" if intake.intake == "open311" else "file", roles)
+        now = self.clock()
+        when = self._validate(intake, now)
+        lon, lat, precision, cell = self._locate(intake)
+        category, sub, found = self._classify(intake)
+        catalog = self.catalog
+        hours = sub.time_limit_hours if sub else catalog.category_limit_hours(category)
+        key = f"CASE-CH-{when:%Y%m%d}-{secrets.token_hex(4).upper()}"
+        channel = CHANNELS[intake.channel]
+        reporter = {
+            "name": intake.reporter_name,
+            "phone": intake.reporter_phone,
+            "email": intake.reporter_email,
+            "channel": channel,
+            "case": key,
+            "at": iso(when),
+        }
+        sub_name = sub.name if sub else None
+        attrs: dict[str, Any] = {
+            "channel": channel,
+            "intake": intake.intake,
+            "category": category,
+            "category_name": catalog.categories[category].name,
+            "subcategory": sub.code if sub else None,
+            "subcategory_name": sub_name,
+            "classification": (
+                {"rule": "keywords", "matched": list(found.matched), "score": found.score}
+                if found
+                else {
+                    "rule": "given by the reporter"
+                    if intake.subcategory or intake.category
+                    else "none"
+                }
+            ),
+            "title": (intake.title or "").strip()
+            or f"{self.grid.street_of.get(cell, '')}"
+            f"{sub_name or catalog.categories[category].name}",
+            "content": intake.description.strip(),
+            "reporter": intake.reporter_name,
+            "reporter_phone": intake.reporter_phone,
+            "reporters": [reporter],
+            "address": intake.address,
+            "location_precision": precision,
+            "street": self.grid.street_of.get(cell),
+            "grid_cell": cell,
+            "reported_at": iso(when),
+            "due_at": iso(when + timedelta(hours=hours)),
+            "handling_department": catalog.department_of(category, sub.code if sub else None),
+            "photos": list(intake.media_urls),
+            "rating": None,
+            "duplicates": [],
+            "history": [],
+        }
+        with self._lock:
+            original = self._duplicate_of(key, lon, lat, category, sub, when)
+            updates: list[dict[str, Any]] = []
+            if original is None:
+                self._event(attrs, now, actor, "file", None, "filed", f"filed via {channel}")
+                record = self._record(key, attrs, lon, lat, now)
+                self._store([record])
+            else:
+                attrs["merged_into"] = original.key
+                why = (
+                    f"same problem as {original.key} (within {DUPLICATE_RADIUS_M:.0f} m "
+                    f"and {DUPLICATE_WINDOW.days * 24} h)"
+                )
+                self._event(attrs, now, actor, "file", None, "merged", why)
+                record = self._record(key, attrs, lon, lat, now)
+                oa = dict(original.attrs)
+                oa["reporters"] = [*_reporters(original), reporter]
+                oa["duplicates"] = [*(oa.get("duplicates") or []), key]
+                status = status_of(oa)
+                self._event(oa, now, actor, "merge", status, status, f"duplicate {key} merged")
+                merged = original.model_copy(update={"attrs": oa, "fetched_at": now})
+                self._store([record, merged])
+                updates.append(self._update(merged, status, oa["history"][-1]))
+            updates.insert(0, self._update(record, None, attrs["history"][-1]))
+        return record, updates
+
+    def _duplicate_of(
+        self,
+        key: str,
+        lon: float,
+        lat: float,
+        category: str,
+        sub: SubCategory | None,
+        when: datetime,
+    ) -> Record | None:
+        """The earliest open case of the same duty within the radius and the window."""
+        candidates = []
+        for r in self.cases().values():
+            a = r.attrs
+            if r.key == key or status_of(a) in {"closed", "merged"}:
+                continue
+            if a.get("category") != category:
+                continue
+            if sub is not None and a.get("subcategory") not in (None, sub.code):
+                continue
+            if abs(reported_at(r) - when) > DUPLICATE_WINDOW:
+                continue
+            pos = point_of(r)
+            if pos is not None:
+                candidates.append((r, pos))
+        if not candidates:
+            return None
+        metres = haversine_m_many(
+            lon, lat, [p[0] for _, p in candidates], [p[1] for _, p in candidates]
+        )
+        near = [r for (r, _), m in zip(candidates, metres.tolist(), strict=True)
+                if m <= DUPLICATE_RADIUS_M]  # fmt: skip
+        if not near:
+            return None
+        return min(near, key=lambda r: (reported_at(r), r.key))
+
+    # -- the closed loop ------------------------------------------------------------------
+
+    def transition(
+        self,
+        key: str,
+        action: str,
+        actor: str,
+        roles: Sequence[str],
+        *,
+        note: str | None = None,
+        department: str | None = None,
+        confirmed: bool = True,
+        result: str | None = None,
+        reopen: bool = False,
+        rating: int | None = None,
+    ) -> tuple[Record, list[dict[str, Any]]]:
+        """Move a case one step; a step the case cannot take now is a :class:`CaseError`."""
+        if action not in TRANSITIONS:
+            raise CaseError(f"unknown step {action!r}")
+        self._require(action, roles)
+        if note is not None and len(note) > MAX_TEXT:
+            raise CaseError(f"a note is at most {MAX_TEXT} characters")
+        now = self.clock()
+        with self._lock:
+            record = self.case(key)
+            a = dict(record.attrs)
+            a["history"] = list(a.get("history") or [])
+            current = status_of(a)
+            sources, target = TRANSITIONS[action]
+            if current not in sources:
+                raise CaseError(
+                    f"case {key} is {current} ({STATUS_LABELS[current]}); "
+                    f"{action.replace('_', ' ')} needs it " + " or ".join(sorted(sources))
+                )
+            text = note
+            if action == "verify":
+                text = self._assign(record, a, note)
+            elif action == "dispatch":
+                if current == "filed" and a.get("channel") != CHANNELS["grid"]:
+                    raise CaseError(
+                        f"case {key} came by {a.get('channel')}: an inspector verifies it on "
+                        "site first (verify), only grid inspectors' own reports go straight on"
+                    )
+                if not confirmed:
+                    target = "closed"
+                    text = note or "not confirmed on site"
+                    a["result"] = text
+                else:
+                    dept = department or self.department(record)
+                    if not dept:
+                        raise CaseError("no department for this case; name one")
+                    a["handling_department"] = dept
+                    text = f"to {dept}" + (f": {note}" if note else "")
+            elif action == "transfer":
+                if not department:
+                    raise CaseError("a transfer names the department it goes to")
+                if department == a.get("handling_department"):
+                    raise CaseError(f"case {key} is with {department} already")
+                text = f"from {a.get('handling_department')} to {department}" + (
+                    f": {note}" if note else ""
+                )
+                a["handling_department"] = department
+            elif action == "return_misrouted":
+                if not note:
+                    raise CaseError("a returned case says why it is not the department's")
+                text = f"{a.get('handling_department')} returned it: {note}"
+            elif action == "resolve":
+                if not result or not result.strip():
+                    raise CaseError("a resolved case says what was done (result)")
+                a["result"] = result.strip()
+                a["resolved_at"] = iso(now)
+                text = result.strip()
+            elif action == "return_visit":
+                if reopen:
+                    target = "handling"
+                    a.pop("resolved_at", None)
+                    text = "citizen: not solved, back to handling" + (f" ({note})" if note else "")
+            elif action == "rate":
+                if rating is None or not 1 <= rating <= 5:
+                    raise CaseError("a rating is 1 to 5")
+                a["rating"] = rating
+                text = f"rated {rating}" + (f": {note}" if note else "")
+            a["loop_status"] = target
+            a["status"] = STATUS_LABELS[target]
+            event = self._event(a, now, actor, action, current, target, text)
+            changed = record.model_copy(update={"attrs": a, "fetched_at": now})
+            self._store([changed])
+        return changed, [self._update(changed, current, event)]
+
+    def _assign(self, record: Record, a: dict[str, Any], note: str | None) -> str:
+        pos = point_of(record)
+        if pos is None:
+            raise CaseError(f"case {record.key} has no position to send an inspector to")
+        category = a.get("category")
+        found = self.board.nearest(pos[0], pos[1], str(category) if category else None)
+        if found is None:
+            raise CaseError(f"no on-duty inspector covers duty {category}")
+        inspector, metres = found
+        a["inspector"] = inspector
+        a["inspector_distance_m"] = round(metres, 1)
+        return f"nearest on-duty inspector {inspector} ({metres:.0f} m)" + (
+            f": {note}" if note else ""
+        )
+
+    def move_inspector(
+        self,
+        key: str,
+        lon: float,
+        lat: float,
+        on_duty: bool | None,
+        roles: Sequence[str],
+    ) -> Record:
+        """An inspector's position (GCJ-02) and duty state, in the board and the store."""
+        self._require("move_inspector", roles)
+        if not (math.isfinite(lon) and math.isfinite(lat)):
+            raise CaseError("lon/lat must be finite numbers")
+        if self.grid.index.locate_key(lon, lat) is None:
+            raise CaseError(f"({lon}, {lat}) is outside the district's grid")
+        with self._lock:
+            record = self.store.get("Inspector", key)
+            if record is None:
+                raise CaseNotFound(f"no inspector {key!r}")
+            board = self.board
+            now = self.clock()
+            attrs = dict(record.attrs)
+            attrs["position_at"] = iso(now)
+            if on_duty is not None:
+                attrs["on_duty"] = on_duty
+            moved = record.model_copy(
+                update={
+                    "attrs": attrs,
+                    "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                    "fetched_at": now,
+                    "ingested_at": None,
+                }
+            )
+            self.store.upsert([moved])
+            if key in board.slots:
+                board.move(key, lon, lat, on_duty)
+            else:
+                board.upsert(key, lon, lat, bool(attrs.get("on_duty")),
+                             attrs.get("duty_categories") or [])  # fmt: skip
+        return moved
+
+    # -- helpers --------------------------------------------------------------------------
+
+    @staticmethod
+    def _event(
+        attrs: dict[str, Any],
+        at: datetime,
+        actor: str,
+        action: str,
+        before: str | None,
+        after: str,
+        note: str | None,
+    ) -> dict[str, Any]:
+        event = {
+            "at": iso(at),
+            "actor": actor,
+            "action": action,
+            "from": before,
+            "to": after,
+            "note": note,
+        }
+        attrs["history"] = [*(attrs.get("history") or []), event]
+        attrs["loop_status"] = after
+        attrs["status"] = STATUS_LABELS[after]
+        return event
+
+    @staticmethod
+    def _record(key: str, attrs: dict[str, Any], lon: float, lat: float, now: datetime) -> Record:
+        return Record(
+            kind=CASE_KIND,
+            key=key,
+            source_system=HUB_SYSTEM,
+            source_id=key,
+            fetched_at=now,
+            attrs=attrs,
+            geometry={"type": "Point", "coordinates": [lon, lat]},
+            datum="GCJ-02",
+        )
+
+    def _store(self, records: list[Record]) -> None:
+        fresh = [r.model_copy(update={"ingested_at": None}) for r in records]
+        self.store.upsert(fresh)
+        for r in fresh:
+            self._cases[r.key] = r
+
+    def _update(
+        self, record: Record, previous: str | None, event: dict[str, Any]
+    ) -> dict[str, Any]:
+        a = record.attrs
+        return {
+            "case_id": record.key,
+            "status": status_of(a),
+            "previous_status": previous,
+            "at": event["at"],
+            "actor": event["actor"],
+            "note": event["note"],
+            "category": a.get("category"),
+            "channel": a.get("channel"),
+            "grid_cell": a.get("grid_cell"),
+            "street": a.get("street"),
+            "handling_department": a.get("handling_department"),
+        }
+
+    # -- what a citizen sees ----------------------------------------------------------------
+
+    def progress(self, number: str) -> dict[str, Any]:
+        """Status, steps and result of the case behind a tracking number: no names, no
+        phones, no other reporter's data, no staff ids."""
+        key = self.key_of_tracking(number)
+        record = self.case(key)
+        followed = record
+        merged_into = record.attrs.get("merged_into")
+        if merged_into:
+            # a merged report follows the case it joined
+            followed = self.store.get(CASE_KIND, str(merged_into)) or record
+        a = followed.attrs
+        steps = [
+            {
+                "at": e.get("at"),
+                "status": e.get("to"),
+                "label": STATUS_LABELS.get(e.get("to"), ""),
+                "note": _public_note(e),
+            }
+            for e in (record.attrs.get("history") or [])
+            + ([e for e in (a.get("history") or []) if followed is not record])
+        ]
+        status = status_of(a)
+        return {
+            "tracking_number": number.strip(),
+            "status": status,
+            "status_label": STATUS_LABELS[status],
+            "category_name": a.get("category_name") or self._cat_name(a.get("category")),
+            "subcategory_name": a.get("subcategory_name"),
+            "reported_at": iso(reported_at(record)),
+            "due_at": iso(d) if (d := self.due_at(followed)) else None,
+            "handling_department": a.get("handling_department"),
+            "merged_into_tracking": self.tracking_number(followed.key)
+            if followed is not record
+            else None,
+            "steps": steps,
+            "result": a.get("result") if status in DONE else None,
+            "rating": a.get("rating"),
+        }
+
+    def _cat_name(self, code: Any) -> str | None:
+        cat = self.catalog.categories.get(str(code or ""))
+        return cat.name if cat else None
+
+
+def _reporters(record: Record) -> list[dict[str, Any]]:
+    a = record.attrs
+    found = a.get("reporters")
+    if isinstance(found, list):
+        return list(found)
+    # a source system's case names its one reporter flatly
+    return [{"name": a.get("reporter"), "phone": a.get("reporter_phone"),
+             "channel": a.get("channel"), "case": record.key,
+             "at": a.get("reported_at")}]  # fmt: skip
+
+
+def _public_note(event: dict[str, Any]) -> str | None:
+    # Steps a citizen is told about; internal routing notes stay with the centre.
+    action = event.get("action")
+    return {
+        "file": "已受理",
+        "merge": "同一问题的其他反映已并入",
+        "verify": "网格员正在现场核查",
+        "dispatch": "已派至责任部门" if event.get("to") == "dispatched" else "经核查未发现问题",
+        "transfer": "已转至其他责任部门",
+        "return_misrouted": "正在重新分派",
+        "start_handling": "责任部门正在处置",
+        "resolve": "已处置完毕",
+        "return_visit": "已回访",
+        "rate": "已评价",
+        "close": "已结案",
+    }.get(str(action))
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
