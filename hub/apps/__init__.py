@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from hub.services import HubServices
 
 # In the order their fields appear in the schema.
-APP_MODULES: tuple[str, ...] = ("live",)
+APP_MODULES: tuple[str, ...] = (
+    "live",
+    "hazchem",
+)
 
 
 @dataclass(frozen=True)

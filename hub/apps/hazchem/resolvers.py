@@ -1,0 +1,256 @@
+"""Hazchem resolvers (Query): firms, sites, tanks with live levels, warehouse slips and stock,
+vehicles with live positions and trajectories, violations, forbidden zones, statistics.
+
+Rows are read through the request's policy-enforced record source; the figures (statistics,
+stock) are computed over the rows the request may see — a counts-only principal gets the
+figures over the rows its row filter lets through, never the rows themselves."""
+
+from __future__ import annotations
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+
+from hub.apps.hazchem.services import (
+    all_records,
+    hazchem_stats,
+    stock_by_category,
+)
+from hub.apps.hazchem.types import (
+    HazchemFirm,
+    HazchemForbiddenZone,
+    HazchemGroupStats,
+    HazchemSite,
+    HazchemStats,
+    HazchemVehicle,
+    HazchemViolation,
+    HazchemWarehouseStock,
+    StockMovement,
+    Tank,
+    load_all,
+    tank_watch,
+    vehicle_watch,
+)
+from hub.live import ALARM_KIND
+from schema.connection import MAX_PAGE, CountedConnection, PageError, paginate
+from schema.context import records
+from schema.record import Record
+
+VIOLATION_KINDS = ("geofence.forbidden", "vehicle.speeding")
+_CHUNK = 1000
+
+
+async def scan(info: strawberry.Info, kind: str) -> list[Record]:
+    """Every row of ``kind`` the request's policy lets its figures count."""
+    policy = getattr(info.context, "policy", None)
+    if policy is not None:
+        decision = await policy.gate(kind)
+        if decision.aggregate_only:  # figures, yes; rows, no: read them here, never serve them
+            store = info.context.hub.store
+            rows = await run_in_threadpool(lambda: list(all_records(store, kind)))
+            return [r for r in rows if policy.visible(decision, r)]
+    found: list[Record] = []
+    after: str | None = None
+    while True:
+        rows = await records(info).page(
+            kind, after=after, before=None, limit=_CHUNK, from_end=False
+        )
+        found.extend(rows)
+        if len(rows) < _CHUNK:
+            return found
+        after = rows[-1].key
+
+
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    """Keys starting with ``prefix`` (which ends in ':') lie strictly between these two."""
+    return prefix, prefix[:-1] + ";"
+
+
+@strawberry.type
+class HazchemQueries:
+    @strawberry.field(description="Hazardous-chemicals firms (916), in key order")
+    async def hazchem_firms(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> CountedConnection[HazchemFirm]:
+        return await paginate(
+            info,
+            "HazchemFirm",
+            HazchemFirm.from_record,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(description="One hazchem firm by its hub key (HCF-…)")
+    async def hazchem_firm(self, info: strawberry.Info, key: str) -> HazchemFirm | None:
+        record = await records(info).load("HazchemFirm", key)
+        return HazchemFirm.from_record(record) if record else None
+
+    @strawberry.field(description="Hazchem sites: plants, tank farms, warehouses, yards")
+    async def hazchem_sites(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> CountedConnection[HazchemSite]:
+        return await paginate(
+            info,
+            "HazchemSite",
+            HazchemSite.from_record,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(description="One hazchem site by its hub key (HCS-…)")
+    async def hazchem_site(self, info: strawberry.Info, key: str) -> HazchemSite | None:
+        record = await records(info).load("HazchemSite", key)
+        return HazchemSite.from_record(record) if record else None
+
+    @strawberry.field(description="Storage tanks with their live levels and alarm state")
+    async def hazchem_tanks(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> CountedConnection[Tank]:
+        return await paginate(
+            info, "Tank", Tank.from_record, first=first, after=after, last=last, before=before
+        )
+
+    @strawberry.field(description="One tank by its hub key (TNK-…)")
+    async def hazchem_tank(self, info: strawberry.Info, key: str) -> Tank | None:
+        record = await records(info).load("Tank", key)
+        return Tank.from_record(record) if record else None
+
+    @strawberry.field(description="Tanks with a level alarm in force (high-high, high, low)")
+    async def hazchem_tanks_in_alarm(self, info: strawberry.Info) -> list[Tank]:
+        keys = (await tank_watch(info)).in_alarm()
+        return await load_all(info, "Tank", keys, Tank.from_record)
+
+    @strawberry.field(description="Real-name warehouse check-in / check-out slips")
+    async def hazchem_stock_movements(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> CountedConnection[StockMovement]:
+        return await paginate(
+            info,
+            "StockMovement",
+            StockMovement.from_record,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(
+        description="Warehouse stock by hazard class (in − out of the slips): one warehouse, "
+        "or all together when no site is given"
+    )
+    async def hazchem_stock(
+        self, info: strawberry.Info, site: str | None = None
+    ) -> HazchemWarehouseStock:
+        stocks = stock_by_category(await scan(info, "StockMovement"))
+        found = stocks.get(site)
+        if found is None:
+            if await records(info).load("HazchemSite", site or "") is None:
+                raise LookupError(f"no hazchem site {site!r}")
+            return HazchemWarehouseStock(
+                site_key=site, in_t=0.0, out_t=0.0, balance_t=0.0, slips=0, by_category=[]
+            )
+        return HazchemWarehouseStock.of(found)
+
+    @strawberry.field(description="Every warehouse's stock by hazard class, in site order")
+    async def hazchem_warehouse_stocks(self, info: strawberry.Info) -> list[HazchemWarehouseStock]:
+        stocks = stock_by_category(await scan(info, "StockMovement"))
+        return [HazchemWarehouseStock.of(stocks[k]) for k in sorted(k for k in stocks if k)]
+
+    @strawberry.field(description="Hazardous-chemicals vehicles with their live positions")
+    async def hazchem_vehicles(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> CountedConnection[HazchemVehicle]:
+        return await paginate(
+            info,
+            "HazchemVehicle",
+            HazchemVehicle.from_record,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(description="One vehicle by its hub key (HCV-…)")
+    async def hazchem_vehicle(self, info: strawberry.Info, key: str) -> HazchemVehicle | None:
+        record = await records(info).load("HazchemVehicle", key)
+        return HazchemVehicle.from_record(record) if record else None
+
+    @strawberry.field(
+        description="Vehicles' violations (geofence.forbidden, vehicle.speeding) raised from "
+        "their fixes, by kind, vehicle and time; `after` is the last id of the page before"
+    )
+    async def hazchem_violations(
+        self,
+        info: strawberry.Info,
+        kind: str | None = None,
+        vehicle: str | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> list[HazchemViolation]:
+        if kind is not None and kind not in VIOLATION_KINDS:
+            raise PageError(f"kind {kind!r}: one of {', '.join(VIOLATION_KINDS)}")
+        if not 0 <= first <= MAX_PAGE:
+            raise PageError(f"first must be between 0 and {MAX_PAGE}, got {first}")
+        found: list[Record] = []
+        # alarm ids start "<kind>:<vehicle>:<time>": each kind (and vehicle) is a key range
+        for k in [kind] if kind else VIOLATION_KINDS:
+            lo, hi = _prefix_range(f"{k}:{vehicle}:" if vehicle else f"{k}:")
+            if after is not None:
+                if after >= hi:
+                    continue
+                lo = max(lo, after)
+            rows = await records(info).page(
+                ALARM_KIND, after=lo, before=hi, limit=first - len(found), from_end=False
+            )
+            found.extend(rows)
+            if len(found) >= first:
+                break
+        return [HazchemViolation.from_record(r) for r in found]
+
+    @strawberry.field(description="Forbidden zones: around schools and along rivers")
+    async def hazchem_forbidden_zones(
+        self, info: strawberry.Info, reason: str | None = None
+    ) -> list[HazchemForbiddenZone]:
+        zones = (await vehicle_watch(info)).zones
+        return [HazchemForbiddenZone.of(z) for z in zones if reason in (None, z.reason)]
+
+    @strawberry.field(description="Firms, sites, tanks and vehicles by category and by park")
+    async def hazchem_stats(self, info: strawberry.Info) -> HazchemStats:
+        firms = await scan(info, "HazchemFirm")
+        sites = await scan(info, "HazchemSite")
+        vehicles = await scan(info, "HazchemVehicle")
+        parks = await scan(info, "IndustrialPark")
+        figures = hazchem_stats(firms, sites, vehicles, parks)
+        return HazchemStats(
+            totals=HazchemGroupStats.of(figures.totals),
+            by_category=[HazchemGroupStats.of(g) for g in figures.by_category],
+            by_park=[HazchemGroupStats.of(g) for g in figures.by_park],
+        )

@@ -1,0 +1,700 @@
+"""The hazardous-chemicals types: firms, sites, tanks with their live levels, warehouse slips
+and stock, vehicles with their live positions, violations, forbidden zones and statistics.
+
+Record types are built whole from their records; the policies mask personal fields (safety
+officers, drivers, escorts, warehouse operators) when they are served."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry import relay
+
+from hub.apps.hazchem.services import (
+    ForbiddenZone,
+    GroupStats,
+    HazchemServices,
+    StockLine,
+    TankLevel,
+    TankWatch,
+    VehicleFix,
+    VehicleWatch,
+    WarehouseStock,
+)
+from schema.classification import classified
+from schema.context import records
+from schema.grid import provenance
+from schema.interfaces import Located, Sourced
+from schema.record import Record
+from schema.scalars import GeoJSON
+
+PUBLIC = classified("public")
+INTERNAL = classified("internal")
+
+
+def hazchem(info: strawberry.Info) -> HazchemServices:
+    service: HazchemServices = info.context.hub.service("hazchem")
+    return service
+
+
+async def nodes(
+    kind: str, build: Any, info: strawberry.Info, ids: Iterable[str], required: bool
+) -> list[Any]:
+    keys = list(ids)
+    found = await records(info).load_many(kind, keys)
+    if required:
+        missing = [k for k, r in zip(keys, found, strict=True) if r is None]
+        if missing:
+            raise LookupError(f"no {kind} with id {missing[0]!r}")
+    return [build(r) if r is not None else None for r in found]
+
+
+async def load_all(info: strawberry.Info, kind: str, keys: list[str], build: Any) -> list[Any]:
+    """The records of ``keys`` the policy lets the request see, built."""
+    found = await records(info).load_many(kind, keys)
+    return [build(r) for r in found if r is not None]
+
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+@strawberry.type(description="A hazardous substance (UN number, CAS, hazard class GB 12268).")
+class HazchemSubstance:
+    name: str = strawberry.field(metadata=PUBLIC)
+    un_number: str | None = strawberry.field(metadata=PUBLIC)
+    cas: str | None = strawberry.field(metadata=PUBLIC)
+    hazard_class: str | None = strawberry.field(
+        description="UN class / division, e.g. 3, 2.1, 8", metadata=PUBLIC
+    )
+    hazard_class_name: str | None = strawberry.field(description="e.g. 易燃液体", metadata=PUBLIC)
+
+    @classmethod
+    def of(cls, attrs: Any) -> HazchemSubstance:
+        a = attrs if isinstance(attrs, dict) else {}
+        return cls(
+            name=str(a.get("name") or ""),
+            un_number=a.get("un_number"),
+            cas=a.get("cas"),
+            hazard_class=a.get("hazard_class"),
+            hazard_class_name=a.get("hazard_class_name"),
+        )
+
+
+@strawberry.type(
+    description="A hazardous-chemicals firm (生产 production, 物流运输 logistics, 仓储 "
+    "warehousing). The safety officer's name and phone are personal data."
+)
+class HazchemFirm(relay.Node, Located, Sourced):
+    id: relay.NodeID[str]
+    key: str = strawberry.field(description="The hub key", metadata=PUBLIC)
+    name: str = strawberry.field(metadata=PUBLIC)
+    uscc: str | None = strawberry.field(description="Unified social credit code", metadata=PUBLIC)
+    category: str = strawberry.field(
+        description="production, logistics or warehousing", metadata=PUBLIC
+    )
+    category_name: str | None = strawberry.field(
+        description="生产 / 物流运输 / 仓储", metadata=PUBLIC
+    )
+    park: str | None = strawberry.field(
+        description="Key of its industrial park (PARK-…), none outside the parks",
+        metadata=PUBLIC,
+    )
+    address: str | None = strawberry.field(metadata=PUBLIC)
+    street: str | None = strawberry.field(metadata=PUBLIC)
+    grid_cell: str | None = strawberry.field(metadata=PUBLIC)
+    license_no: str | None = strawberry.field(metadata=INTERNAL)
+    license_valid_until: date | None = strawberry.field(metadata=INTERNAL)
+    safety_standardization_level: str | None = strawberry.field(metadata=INTERNAL)
+    major_hazard_level: str | None = strawberry.field(
+        description="重大危险源等级 一级…四级, none if not a major hazard", metadata=INTERNAL
+    )
+    employees: int | None = strawberry.field(metadata=INTERNAL)
+    substances: list[HazchemSubstance] = strawberry.field(metadata=PUBLIC)
+    annual_throughput_t: float | None = strawberry.field(metadata=INTERNAL)
+    hidden_hazards_open: int | None = strawberry.field(
+        description="Hidden hazards (隐患) not yet rectified", metadata=INTERNAL
+    )
+    hidden_hazards_closed_12m: int | None = strawberry.field(metadata=INTERNAL)
+    last_inspection: date | None = strawberry.field(metadata=INTERNAL)
+    safety_officer: str | None = strawberry.field(
+        description="Safety officer (personal data)", metadata=classified("personal", "name")
+    )
+    safety_officer_phone: str | None = strawberry.field(
+        description="Safety officer's phone (personal data)",
+        metadata=classified("personal", "phone"),
+    )
+    site_key: strawberry.Private[str | None]
+
+    @classmethod
+    def from_record(cls, record: Record) -> HazchemFirm:
+        a = record.attrs
+        return cls(
+            id=record.key,
+            key=record.key,
+            name=str(a.get("name") or ""),
+            uscc=a.get("uscc"),
+            category=str(a.get("category") or ""),
+            category_name=a.get("category_name"),
+            park=a.get("park"),
+            address=a.get("address"),
+            street=a.get("street"),
+            grid_cell=a.get("grid_cell"),
+            license_no=a.get("license_no"),
+            license_valid_until=_day(a.get("license_valid_until")),
+            safety_standardization_level=a.get("safety_standardization_level"),
+            major_hazard_level=a.get("major_hazard_level"),
+            employees=a.get("employees"),
+            substances=[HazchemSubstance.of(s) for s in a.get("substances") or []],
+            annual_throughput_t=a.get("annual_throughput_t"),
+            hidden_hazards_open=a.get("hidden_hazards_open"),
+            hidden_hazards_closed_12m=a.get("hidden_hazards_closed_12m"),
+            last_inspection=_day(a.get("last_inspection")),
+            safety_officer=a.get("safety_officer"),
+            safety_officer_phone=a.get("safety_officer_phone"),
+            geometry=record.geometry,
+            datum=record.datum,
+            source=provenance(record),
+            site_key=a.get("site"),
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[HazchemFirm | None]:
+        return await nodes("HazchemFirm", cls.from_record, info, node_ids, required)
+
+    @strawberry.field(
+        description="Its site (plant, tank farm, warehouse or yard)", metadata=INTERNAL
+    )
+    async def site(self, info: strawberry.Info) -> HazchemSite | None:
+        if not self.site_key:
+            return None
+        record = await records(info).load("HazchemSite", self.site_key)
+        return HazchemSite.from_record(record) if record else None
+
+    @strawberry.field(description="Its vehicles (logistics firms)", metadata=INTERNAL)
+    async def vehicles(self, info: strawberry.Info) -> list[HazchemVehicle]:
+        keys = (await vehicle_watch(info)).fleets.get(str(self.id), [])
+        return await load_all(info, "HazchemVehicle", keys, HazchemVehicle.from_record)
+
+
+@strawberry.type(description="A hazchem site: 生产厂区, 罐区, 仓库 or 危险品车辆停车场.")
+class HazchemSite(relay.Node, Located, Sourced):
+    id: relay.NodeID[str]
+    key: str = strawberry.field(description="The hub key", metadata=PUBLIC)
+    name: str = strawberry.field(metadata=PUBLIC)
+    site_type: str = strawberry.field(
+        description="生产厂区 / 罐区 / 仓库 / 危险品车辆停车场", metadata=PUBLIC
+    )
+    park: str | None = strawberry.field(metadata=PUBLIC)
+    address: str | None = strawberry.field(metadata=PUBLIC)
+    street: str | None = strawberry.field(metadata=PUBLIC)
+    grid_cell: str | None = strawberry.field(metadata=PUBLIC)
+    area_m2: float | None = strawberry.field(metadata=INTERNAL)
+    major_hazard_level: str | None = strawberry.field(metadata=INTERNAL)
+    hazard_classes: list[str] = strawberry.field(metadata=PUBLIC)
+    tank_count: int = strawberry.field(metadata=INTERNAL)
+    storage_capacity_t: float | None = strawberry.field(metadata=INTERNAL)
+    firm_key: strawberry.Private[str | None]
+
+    @classmethod
+    def from_record(cls, record: Record) -> HazchemSite:
+        a = record.attrs
+        return cls(
+            id=record.key,
+            key=record.key,
+            name=str(a.get("name") or ""),
+            site_type=str(a.get("site_type") or ""),
+            park=a.get("park"),
+            address=a.get("address"),
+            street=a.get("street"),
+            grid_cell=a.get("grid_cell"),
+            area_m2=a.get("area_m2"),
+            major_hazard_level=a.get("major_hazard_level"),
+            hazard_classes=list(a.get("hazard_classes") or []),
+            tank_count=int(a.get("tanks") or 0),
+            storage_capacity_t=a.get("storage_capacity_t"),
+            geometry=record.geometry,
+            datum=record.datum,
+            source=provenance(record),
+            firm_key=a.get("firm"),
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[HazchemSite | None]:
+        return await nodes("HazchemSite", cls.from_record, info, node_ids, required)
+
+    @strawberry.field(metadata=INTERNAL)
+    async def firm(self, info: strawberry.Info) -> HazchemFirm | None:
+        if not self.firm_key:
+            return None
+        record = await records(info).load("HazchemFirm", self.firm_key)
+        return HazchemFirm.from_record(record) if record else None
+
+    @strawberry.field(description="Its storage tanks", metadata=INTERNAL)
+    async def tanks(self, info: strawberry.Info) -> list[Tank]:
+        keys = (await tank_watch(info)).of_site(str(self.id))
+        return await load_all(info, "Tank", keys, Tank.from_record)
+
+
+@strawberry.type(description="A tank's liquid-level alarm limits (m; rate in m per minute).")
+class TankLimitsInfo:
+    low_m: float | None = strawberry.field(metadata=INTERNAL)
+    high_m: float | None = strawberry.field(metadata=INTERNAL)
+    high_high_m: float | None = strawberry.field(metadata=INTERNAL)
+    max_rate_m_per_min: float | None = strawberry.field(metadata=INTERNAL)
+    stale_after_s: float | None = strawberry.field(metadata=INTERNAL)
+
+
+@strawberry.type(description="A tank's latest liquid level and its alarm state, live.")
+class TankLevelNow:
+    value_m: float = strawberry.field(metadata=INTERNAL)
+    percent: float | None = strawberry.field(
+        description="Of the level height (the height, or the diameter of a horizontal tank)",
+        metadata=INTERNAL,
+    )
+    at: datetime = strawberry.field(metadata=INTERNAL)
+    rate_m_per_min: float | None = strawberry.field(
+        description="Change per minute since the reading before", metadata=INTERNAL
+    )
+    alarms: list[str] = strawberry.field(
+        description="Threshold alarms in force: high_high, high, low", metadata=INTERNAL
+    )
+    alarm_since: datetime | None = strawberry.field(metadata=INTERNAL)
+
+    @classmethod
+    def of(cls, level: TankLevel) -> TankLevelNow:
+        return cls(
+            value_m=level.value_m,
+            percent=level.percent,
+            at=level.at,
+            rate_m_per_min=level.rate_m_per_min,
+            alarms=list(level.active),
+            alarm_since=level.since,
+        )
+
+
+def _finite(value: float) -> float | None:
+    return None if value != value else value  # NaN: no such limit
+
+
+@strawberry.type(description="A storage tank with its temperature / pressure / level sensors.")
+class Tank(relay.Node, Located, Sourced):
+    id: relay.NodeID[str]
+    key: str = strawberry.field(description="The hub key", metadata=PUBLIC)
+    tank_no: str | None = strawberry.field(metadata=INTERNAL)
+    tank_type: str | None = strawberry.field(
+        description="内浮顶罐, 球罐, 全容式低温储罐, …", metadata=INTERNAL
+    )
+    storage: str | None = strawberry.field(
+        description="atmospheric, pressurized or refrigerated", metadata=INTERNAL
+    )
+    capacity_m3: float | None = strawberry.field(metadata=INTERNAL)
+    diameter_m: float | None = strawberry.field(metadata=INTERNAL)
+    height_m: float | None = strawberry.field(metadata=INTERNAL)
+    substance: HazchemSubstance = strawberry.field(metadata=INTERNAL)
+    design_pressure_kpa: float | None = strawberry.field(metadata=INTERNAL)
+    commissioned: date | None = strawberry.field(metadata=INTERNAL)
+    status: str | None = strawberry.field(description="在用 / 停用 / 检修", metadata=INTERNAL)
+    grid_cell: str | None = strawberry.field(metadata=PUBLIC)
+    site_key: str | None = strawberry.field(metadata=INTERNAL)
+    firm_key: str | None = strawberry.field(metadata=INTERNAL)
+
+    @classmethod
+    def from_record(cls, record: Record) -> Tank:
+        a = record.attrs
+        return cls(
+            id=record.key,
+            key=record.key,
+            tank_no=a.get("tank_no"),
+            tank_type=a.get("tank_type"),
+            storage=a.get("storage"),
+            capacity_m3=a.get("capacity_m3"),
+            diameter_m=a.get("diameter_m"),
+            height_m=a.get("height_m"),
+            substance=HazchemSubstance.of(a.get("substance")),
+            design_pressure_kpa=a.get("design_pressure_kpa"),
+            commissioned=_day(a.get("commissioned")),
+            status=a.get("status"),
+            grid_cell=a.get("grid_cell"),
+            site_key=a.get("site"),
+            firm_key=a.get("firm"),
+            geometry=record.geometry,
+            datum=record.datum,
+            source=provenance(record),
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Tank | None]:
+        return await nodes("Tank", cls.from_record, info, node_ids, required)
+
+    @strawberry.field(description="The level alarm limits the hub applies", metadata=INTERNAL)
+    async def limits(self, info: strawberry.Info) -> TankLimitsInfo | None:
+        spec = (await tank_watch(info)).specs.get(str(self.id))
+        if spec is None:
+            return None
+        lim = spec.limits
+        return TankLimitsInfo(
+            low_m=_finite(lim.low),
+            high_m=_finite(lim.high),
+            high_high_m=_finite(lim.high_high),
+            max_rate_m_per_min=_finite(lim.max_rate_per_min),
+            stale_after_s=_finite(lim.stale_after_s),
+        )
+
+    @strawberry.field(description="The latest level reading and alarm state", metadata=INTERNAL)
+    async def level(self, info: strawberry.Info) -> TankLevelNow | None:
+        level = (await tank_watch(info)).level(str(self.id))
+        return TankLevelNow.of(level) if level else None
+
+    @strawberry.field(metadata=INTERNAL)
+    async def site(self, info: strawberry.Info) -> HazchemSite | None:
+        if not self.site_key:
+            return None
+        record = await records(info).load("HazchemSite", self.site_key)
+        return HazchemSite.from_record(record) if record else None
+
+
+@strawberry.type(
+    description="A real-name warehouse check-in / check-out slip (出入库单). The operator's "
+    "name and ID number are personal data."
+)
+class StockMovement(relay.Node, Sourced):
+    id: relay.NodeID[str]
+    key: str = strawberry.field(description="The hub key", metadata=PUBLIC)
+    site_key: str | None = strawberry.field(metadata=INTERNAL)
+    firm_key: str | None = strawberry.field(metadata=INTERNAL)
+    direction: str = strawberry.field(description="in or out", metadata=INTERNAL)
+    substance: HazchemSubstance = strawberry.field(metadata=INTERNAL)
+    quantity_t: float = strawberry.field(metadata=INTERNAL)
+    packages: int | None = strawberry.field(metadata=INTERNAL)
+    operator: str | None = strawberry.field(
+        description="Who checked it in or out (personal data)",
+        metadata=classified("personal", "name"),
+    )
+    operator_id_number: str | None = strawberry.field(
+        description="Their resident ID number (personal data)",
+        metadata=classified("personal", "id_number"),
+    )
+    slip_issued_at: datetime | None = strawberry.field(metadata=INTERNAL)
+
+    @classmethod
+    def from_record(cls, record: Record) -> StockMovement:
+        a = record.attrs
+        return cls(
+            id=record.key,
+            key=record.key,
+            site_key=a.get("site"),
+            firm_key=a.get("firm"),
+            direction=str(a.get("direction") or ""),
+            substance=HazchemSubstance.of(a.get("substance")),
+            quantity_t=float(a.get("quantity_t") or 0.0),
+            packages=a.get("packages"),
+            operator=a.get("operator"),
+            operator_id_number=a.get("operator_id_number"),
+            slip_issued_at=_time(a.get("slip_issued_at")),
+            source=provenance(record),
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[StockMovement | None]:
+        return await nodes("StockMovement", cls.from_record, info, node_ids, required)
+
+
+@strawberry.type(description="One fix of a vehicle's GPS terminal.")
+class VehiclePosition:
+    at: datetime = strawberry.field(metadata=INTERNAL)
+    lon: float = strawberry.field(metadata=INTERNAL)
+    lat: float = strawberry.field(metadata=INTERNAL)
+    speed_kmh: float | None = strawberry.field(metadata=INTERNAL)
+
+    @classmethod
+    def of(cls, fix: VehicleFix) -> VehiclePosition:
+        return cls(at=fix.at, lon=fix.lon, lat=fix.lat, speed_kmh=fix.speed_kmh)
+
+
+@strawberry.type(description="A zone hazardous-chemicals vehicles must not enter.")
+class HazchemForbiddenZone:
+    id: str = strawberry.field(metadata=PUBLIC)
+    name: str = strawberry.field(metadata=PUBLIC)
+    reason: str = strawberry.field(description="school or river", metadata=PUBLIC)
+    subject_key: str = strawberry.field(
+        description="The school-gate camera or river it is drawn around", metadata=PUBLIC
+    )
+    buffer_m: float = strawberry.field(metadata=PUBLIC)
+    geometry: GeoJSON = strawberry.field(metadata=PUBLIC)
+
+    @classmethod
+    def of(cls, zone: ForbiddenZone) -> HazchemForbiddenZone:
+        return cls(
+            id=zone.id,
+            name=zone.name,
+            reason=zone.reason,
+            subject_key=zone.subject_key,
+            buffer_m=zone.buffer_m,
+            geometry=GeoJSON(zone.geometry),
+        )
+
+
+@strawberry.type(
+    description="A hazardous-chemicals vehicle (2,673 carry monitoring terminals). Drivers' "
+    "and escorts' names and phones are personal data."
+)
+class HazchemVehicle(relay.Node, Located, Sourced):
+    id: relay.NodeID[str]
+    key: str = strawberry.field(description="The hub key", metadata=PUBLIC)
+    plate: str = strawberry.field(metadata=INTERNAL)
+    plate_color: str | None = strawberry.field(metadata=INTERNAL)
+    vehicle_type: str | None = strawberry.field(metadata=INTERNAL)
+    owner_firm: str | None = strawberry.field(metadata=INTERNAL)
+    hazard_class: str | None = strawberry.field(metadata=INTERNAL)
+    hazard_class_name: str | None = strawberry.field(metadata=INTERNAL)
+    cargo: HazchemSubstance = strawberry.field(metadata=INTERNAL)
+    load_t: float | None = strawberry.field(metadata=INTERNAL)
+    transport_permit: str | None = strawberry.field(metadata=INTERNAL)
+    gps_terminal: str | None = strawberry.field(metadata=INTERNAL)
+    driver: str | None = strawberry.field(
+        description="Driver (personal data)", metadata=classified("personal", "name")
+    )
+    driver_phone: str | None = strawberry.field(metadata=classified("personal", "phone"))
+    escort: str | None = strawberry.field(
+        description="Escort (押运员, personal data)", metadata=classified("personal", "name")
+    )
+    escort_phone: str | None = strawberry.field(metadata=classified("personal", "phone"))
+    status: str | None = strawberry.field(
+        description="行驶 / 停车 / 离线 as registered", metadata=INTERNAL
+    )
+    heading_deg: float | None = strawberry.field(metadata=INTERNAL)
+    street: str | None = strawberry.field(metadata=INTERNAL)
+    grid_cell: str | None = strawberry.field(metadata=INTERNAL)
+    overspeed_30d: int | None = strawberry.field(metadata=INTERNAL)
+    fatigue_driving_30d: int | None = strawberry.field(metadata=INTERNAL)
+
+    @classmethod
+    def from_record(cls, record: Record) -> HazchemVehicle:
+        a = record.attrs
+        return cls(
+            id=record.key,
+            key=record.key,
+            plate=str(a.get("plate") or ""),
+            plate_color=a.get("plate_color"),
+            vehicle_type=a.get("vehicle_type"),
+            owner_firm=a.get("owner_firm"),
+            hazard_class=a.get("hazard_class"),
+            hazard_class_name=a.get("hazard_class_name"),
+            cargo=HazchemSubstance.of(a.get("cargo")),
+            load_t=a.get("load_t"),
+            transport_permit=a.get("transport_permit"),
+            gps_terminal=a.get("gps_terminal"),
+            driver=a.get("driver"),
+            driver_phone=a.get("driver_phone"),
+            escort=a.get("escort"),
+            escort_phone=a.get("escort_phone"),
+            status=a.get("status"),
+            heading_deg=a.get("heading_deg"),
+            street=a.get("street"),
+            grid_cell=a.get("grid_cell"),
+            overspeed_30d=a.get("overspeed_30d"),
+            fatigue_driving_30d=a.get("fatigue_driving_30d"),
+            geometry=record.geometry,
+            datum=record.datum,
+            source=provenance(record),
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[HazchemVehicle | None]:
+        return await nodes("HazchemVehicle", cls.from_record, info, node_ids, required)
+
+    @strawberry.field(description="Its latest position, live", metadata=INTERNAL)
+    async def position(self, info: strawberry.Info) -> VehiclePosition | None:
+        fix = (await vehicle_watch(info)).position(str(self.id))
+        return VehiclePosition.of(fix) if fix else None
+
+    @strawberry.field(
+        description="Its most recent fixes, oldest first (the hub keeps the last 256)",
+        metadata=INTERNAL,
+    )
+    async def trajectory(self, info: strawberry.Info, last: int = 100) -> list[VehiclePosition]:
+        if not 1 <= last <= 256:
+            raise ValueError("last must be between 1 and 256")
+        fixes = (await vehicle_watch(info)).trajectory(str(self.id), last)
+        return [VehiclePosition.of(f) for f in fixes]
+
+    @strawberry.field(description="The forbidden zones it is in now", metadata=INTERNAL)
+    async def in_forbidden_zones(self, info: strawberry.Info) -> list[HazchemForbiddenZone]:
+        zones = (await vehicle_watch(info)).inside(str(self.id))
+        return [HazchemForbiddenZone.of(z) for z in zones]
+
+    @strawberry.field(metadata=INTERNAL)
+    async def owner(self, info: strawberry.Info) -> HazchemFirm | None:
+        if not self.owner_firm:
+            return None
+        record = await records(info).load("HazchemFirm", self.owner_firm)
+        return HazchemFirm.from_record(record) if record else None
+
+
+@strawberry.type(
+    description="A vehicle's violation: entering a forbidden zone (geofence.forbidden) or "
+    "speeding (vehicle.speeding), as raised from its fixes."
+)
+class HazchemViolation:
+    id: str = strawberry.field(metadata=INTERNAL)
+    kind: str = strawberry.field(
+        description="geofence.forbidden or vehicle.speeding", metadata=INTERNAL
+    )
+    vehicle_key: str = strawberry.field(metadata=INTERNAL)
+    zone: str | None = strawberry.field(
+        description="The forbidden zone entered (geofence.forbidden)", metadata=INTERNAL
+    )
+    message: str = strawberry.field(metadata=INTERNAL)
+    at: datetime = strawberry.field(metadata=INTERNAL)
+    speed_kmh: float | None = strawberry.field(metadata=INTERNAL)
+    grid_cell: str | None = strawberry.field(metadata=INTERNAL)
+    geometry: GeoJSON | None = strawberry.field(metadata=INTERNAL)
+
+    @classmethod
+    def from_record(cls, record: Record) -> HazchemViolation:
+        a = record.attrs
+        source = a.get("source")
+        return cls(
+            id=record.key,
+            kind=str(a["kind"]),
+            vehicle_key=str(a["subject_key"]),
+            zone=source if a["kind"] == "geofence.forbidden" else None,
+            message=str(a.get("message") or ""),
+            at=datetime.fromisoformat(a["at"]),
+            speed_kmh=a.get("value"),
+            grid_cell=a.get("grid_cell"),
+            geometry=GeoJSON(record.geometry) if record.geometry else None,
+        )
+
+
+@strawberry.type(description="Figures of one group: a firm category, an industrial park, all.")
+class HazchemGroupStats:
+    key: str | None = strawberry.field(
+        description="Category (production…) or park key (PARK-…); none: outside the parks "
+        "(by park) or the whole district (totals)",
+        metadata=PUBLIC,
+    )
+    name: str = strawberry.field(metadata=PUBLIC)
+    firms: int = strawberry.field(metadata=PUBLIC)
+    production: int = strawberry.field(metadata=PUBLIC)
+    logistics: int = strawberry.field(metadata=PUBLIC)
+    warehousing: int = strawberry.field(metadata=PUBLIC)
+    sites: int = strawberry.field(metadata=PUBLIC)
+    tanks: int = strawberry.field(metadata=PUBLIC)
+    storage_capacity_t: float = strawberry.field(metadata=INTERNAL)
+    vehicles: int = strawberry.field(
+        description="Vehicles owned by the group's firms", metadata=PUBLIC
+    )
+    major_hazard_firms: int = strawberry.field(metadata=INTERNAL)
+    hidden_hazards_open: int = strawberry.field(metadata=INTERNAL)
+
+    @classmethod
+    def of(cls, g: GroupStats) -> HazchemGroupStats:
+        return cls(
+            key=g.key,
+            name=g.name,
+            firms=g.firms,
+            production=g.production,
+            logistics=g.logistics,
+            warehousing=g.warehousing,
+            sites=g.sites,
+            tanks=g.tanks,
+            storage_capacity_t=round(g.storage_capacity_t, 3),
+            vehicles=g.vehicles,
+            major_hazard_firms=g.major_hazard_firms,
+            hidden_hazards_open=g.hidden_hazards_open,
+        )
+
+
+@strawberry.type(description="Hazchem statistics by firm category and by industrial park.")
+class HazchemStats:
+    totals: HazchemGroupStats = strawberry.field(metadata=PUBLIC)
+    by_category: list[HazchemGroupStats] = strawberry.field(metadata=PUBLIC)
+    by_park: list[HazchemGroupStats] = strawberry.field(
+        description="Each park, then the firms outside every park (key null)", metadata=PUBLIC
+    )
+
+
+@strawberry.type(description="Stock of one hazard class: tonnes in, out, and in − out.")
+class HazchemStockLine:
+    hazard_class: str = strawberry.field(metadata=INTERNAL)
+    hazard_class_name: str = strawberry.field(metadata=INTERNAL)
+    in_t: float = strawberry.field(metadata=INTERNAL)
+    out_t: float = strawberry.field(metadata=INTERNAL)
+    balance_t: float = strawberry.field(description="in − out", metadata=INTERNAL)
+    slips: int = strawberry.field(metadata=INTERNAL)
+
+    @classmethod
+    def of(cls, line: StockLine) -> HazchemStockLine:
+        return cls(
+            hazard_class=line.hazard_class,
+            hazard_class_name=line.hazard_class_name,
+            in_t=round(line.in_t, 3),
+            out_t=round(line.out_t, 3),
+            balance_t=round(line.balance_t, 3),
+            slips=line.slips,
+        )
+
+
+@strawberry.type(description="A warehouse's stock (or all warehouses') by hazard class.")
+class HazchemWarehouseStock:
+    site_key: str | None = strawberry.field(
+        description="The warehouse; null for all warehouses together", metadata=INTERNAL
+    )
+    in_t: float = strawberry.field(metadata=INTERNAL)
+    out_t: float = strawberry.field(metadata=INTERNAL)
+    balance_t: float = strawberry.field(metadata=INTERNAL)
+    slips: int = strawberry.field(metadata=INTERNAL)
+    by_category: list[HazchemStockLine] = strawberry.field(
+        description="By hazard class of the chemical", metadata=INTERNAL
+    )
+
+    @classmethod
+    def of(cls, stock: WarehouseStock) -> HazchemWarehouseStock:
+        return cls(
+            site_key=stock.site,
+            in_t=round(stock.in_t, 3),
+            out_t=round(stock.out_t, 3),
+            balance_t=round(stock.in_t - stock.out_t, 3),
+            slips=stock.slips,
+            by_category=[HazchemStockLine.of(x) for x in stock.lines],
+        )
+
+    @strawberry.field(metadata=INTERNAL)
+    async def site(self, info: strawberry.Info) -> HazchemSite | None:
+        if not self.site_key:
+            return None
+        record = await records(info).load("HazchemSite", self.site_key)
+        return HazchemSite.from_record(record) if record else None
+
+
+async def tank_watch(info: strawberry.Info) -> TankWatch:
+    service = hazchem(info)
+    return await run_in_threadpool(lambda: service.tanks)  # first use loads from the store
+
+
+async def vehicle_watch(info: strawberry.Info) -> VehicleWatch:
+    service = hazchem(info)
+    return await run_in_threadpool(lambda: service.vehicles)
+
+
+TYPES: list[type] = [HazchemFirm, HazchemSite, Tank, StockMovement, HazchemVehicle]
