@@ -340,8 +340,7 @@ class CitizenServiceCentre:
         with self.store.engine.connect() as conn:
             rows = list(conn.execute(query))
         out = []
-        for row in rows:
-            r = row[0] if not isinstance(row, RecordRow) else row
+        for r in rows:  # column rows (a Connection, not an ORM session)
             ingested = _utc(r.ingested_at)
             out.append(
                 Record.model_construct(
