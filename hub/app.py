@@ -34,6 +34,7 @@ from hub.search import SearchIndex, open_search
 from hub.services import HubServices
 from hub.store import RecordStore, StoreUnavailable
 from hub.telemetry import tracer_provider
+from hub.web.routes import web_routes
 
 log = logging.getLogger(__name__)
 AUDIT_CHECKPOINT_S = 60.0
@@ -185,6 +186,7 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             *auth.routes(),
             *(route for app_ in apps if app_.routes for route in app_.routes(hub)),
+            *web_routes(auth.accounts, auth.issuer),  # the ops centre at /: keep last
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -1,0 +1,114 @@
+"""The operations centre in real headless Chromium: Debian's ``chromium`` driven by
+Playwright (never a downloaded browser), against the hub served by uvicorn on a free loopback
+port over the demo city. The issuer is that origin, so the UI's OAuth redirect comes back."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from hub.auth.accounts import AccountStore
+from hub.store import RecordStore
+from hub.web.routes import DIST
+from tests.live_server import free_port
+
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+SCREENS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
+USERS = {
+    "ops-oscar": ("operator", "oscar-pw-123"),
+    "ops-stella": ("steward", "stella-pw-123"),
+    "ops-petra": ("partner-viewer", "petra-pw-123"),
+}
+
+
+def chromium_path() -> str:
+    found = os.environ.get("CITYHUB_CHROMIUM") or shutil.which("chromium")
+    if not found:
+        pytest.fail("Debian's chromium is not installed: run scripts/test.sh (scripts/chromium.sh)")
+    return found
+
+
+@dataclass
+class WebHub:
+    app: Starlette
+    base: str
+
+
+@pytest.fixture(scope="session")
+def web_hub(demo_store: RecordStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebHub]:
+    from hub.app import create_app
+    from hub.config import load_settings
+    from hub.graph import open_graph
+    from hub.indexing import rebuild
+    from hub.search import open_search
+
+    if not (DIST / "index.html").is_file():
+        pytest.fail("hub/web/dist is not built: run scripts/setup.sh (npm ci + build)")
+    port = free_port()
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("web"), host="127.0.0.1", port=port)
+    graph = open_graph(settings.graph_store_url)
+    search = open_search(settings.search_store_url)
+    rebuild(demo_store, graph, search, secret=settings.secret_key.get_secret_value())
+    app = create_app(settings, store=demo_store, graph=graph, search=search)
+    accounts = AccountStore(demo_store.engine)
+    for name, (role, password) in USERS.items():
+        if accounts.user(name) is None:
+            accounts.create_user(name, password, role)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield WebHub(app, f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=["--no-sandbox"]
+        )
+        yield chromium
+        chromium.close()
+
+
+def sign_in(browser: object, hub: WebHub, user: str, *, width: int = 1440, height: int = 900):  # type: ignore[no-untyped-def]
+    """A new browser context signed in as ``user`` through the hub's login form."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(hub.base + "/")
+    page.click("#sign-in")
+    page.wait_for_url("**/oauth/authorize**")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", USERS[user][1])
+    page.click("button[value=allow]")
+    page.wait_for_selector("#who")
+    page.errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+def screenshot(page: object, name: str) -> None:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=False)  # type: ignore[attr-defined]
