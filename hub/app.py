@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from connectors.transports.webhook import receiver_endpoint
 from hub import __version__
 from hub.apps import App, load_apps
 from hub.audit.checkpoint import write_checkpoint
@@ -26,6 +27,7 @@ from hub.fanout import Broadcast, open_broadcast
 from hub.graph import GraphStore, open_graph
 from hub.graphql_http import HubGraphQL
 from hub.graphql_schema import build_schema
+from hub.ingest.sources import SourceSystems
 from hub.live import LiveBus
 from hub.policy.enforce import Classified, PolicyExtension, classification_table
 from hub.policy.engine import PolicyEngine
@@ -83,6 +85,7 @@ def create_app(
         policies=policies,
         tokens=auth.verifier,
         live=LiveBus(broadcast, store),
+        sources=SourceSystems(settings, store),
     )
     for app_ in apps:
         if app_.services is not None:
@@ -129,6 +132,9 @@ def create_app(
             except Exception as exc:  # a store hiccup: keep the policies in force, retry
                 log.warning("policy poll: %s", str(exc).splitlines()[0][:200])
 
+    async def take_delivery(system: str, delivery: dict[str, object]) -> None:
+        await hub.sources.take_delivery(system, delivery)
+
     def checkpoint_audit() -> None:
         try:
             write_checkpoint(
@@ -142,9 +148,12 @@ def create_app(
             await asyncio.sleep(AUDIT_CHECKPOINT_S)
             await run_in_threadpool(checkpoint_audit)
 
+    schedule = settings.sync_interval_s > 0
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         running = [
+            *([asyncio.create_task(hub.sources.run_schedule())] if schedule else []),
             asyncio.create_task(follow_policy_changes()),
             asyncio.create_task(poll_policy_changes()),
             asyncio.create_task(checkpoint_audit_every_minute()),
@@ -159,6 +168,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await run_in_threadpool(checkpoint_audit)
+        await hub.sources.close()
         await broadcast.close()
         provider.shutdown()
         store.close()
@@ -185,6 +195,12 @@ def create_app(
             # subscriptions (graphql-transport-ws): the token comes in connection_init
             WebSocketRoute("/graphql", graphql),
             *auth.routes(),
+            # signed pushes from the source systems (push-mode connectors)
+            Route(
+                "/webhooks/{system}",
+                receiver_endpoint(hub.sources.webhook_secret, take_delivery),
+                methods=["POST"],
+            ),
             *(route for app_ in apps if app_.routes for route in app_.routes(hub)),
             *web_routes(auth.accounts, auth.issuer),  # the ops centre at /: keep last
         ],

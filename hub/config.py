@@ -79,6 +79,13 @@ class Settings(BaseSettings):
         "storage the database's administrators cannot rewrite (default: DATA_DIR/"
         "audit-checkpoints.jsonl)",
     )
+    sync_interval_s: float = Field(
+        0.0,
+        ge=0,
+        le=86400,
+        description="Seconds between scheduled incremental syncs of the pull-mode source "
+        "systems (one worker at a time runs them); 0: only `cityhub sync` syncs",
+    )
     policy_poll_s: float = Field(
         5.0,
         gt=0,

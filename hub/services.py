@@ -11,6 +11,7 @@ from hub.auth.principal import TokenVerifier
 from hub.config import Settings
 from hub.fanout import Broadcast
 from hub.graph import GraphStore
+from hub.ingest.sources import SourceSystems
 from hub.live import LiveBus
 from hub.policy.engine import PolicyEngine
 from hub.search import SearchIndex
@@ -27,6 +28,7 @@ class HubServices:
     audit: AuditLog
     policies: PolicyEngine
     tokens: TokenVerifier  # for the apps' own HTTP routes (Open311, telemetry)
+    sources: SourceSystems  # webhook pushes, live pass-through, scheduled syncs
     live: LiveBus  # alarms and case updates to subscribers; telemetry handlers by kind
     apps: dict[str, Any] = field(default_factory=dict)  # each app's services, by app name
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+import secrets
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.applications import Starlette
 
@@ -37,3 +42,54 @@ def authorize(http: Any, app: Starlette, name: str = "test-partner", **options: 
     token = fetch_token(http, client_id, secret)
     http.headers.update(bearer(token))
     return token
+
+
+PEOPLE_CLIENT = "test-desk"
+PEOPLE_REDIRECT = "http://127.0.0.1:9999/callback"
+
+
+def person_token(http: Any, app: Starlette, username: str, role: str, scope: str) -> str:
+    """A person's token through the real sign-in page (authorization code + PKCE), for a
+    local user of ``role`` created on first use (password: ``<username>-pw-123``)."""
+    accounts = AccountStore(app.state.store.engine)
+    if accounts.client(PEOPLE_CLIENT) is None:
+        accounts.create_client(
+            PEOPLE_CLIENT,
+            client_id=PEOPLE_CLIENT,
+            public=True,
+            redirect_uris=[PEOPLE_REDIRECT],
+            scopes=["graph:read", "graph:introspect", "audit:read", "policy:write"],
+            role="department",
+        )
+    if accounts.user(username) is None:
+        accounts.create_user(username, f"{username}-pw-123", role)
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    params = {
+        "response_type": "code",
+        "client_id": PEOPLE_CLIENT,
+        "redirect_uri": PEOPLE_REDIRECT,
+        "scope": scope,
+        "state": "s",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    page = http.get("/oauth/authorize", params=params)
+    hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page.text))
+    login = {"username": username, "password": f"{username}-pw-123", "decision": "allow"}
+    done = http.post("/oauth/authorize", data=hidden | login, follow_redirects=False)
+    assert done.status_code == 302, done.text
+    code = parse_qs(urlsplit(done.headers["location"]).query)["code"][0]
+    token = http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": PEOPLE_CLIENT,
+            "code": code,
+            "redirect_uri": PEOPLE_REDIRECT,
+            "code_verifier": verifier,
+        },
+    )
+    assert token.status_code == 200, token.text
+    return str(token.json()["access_token"])

@@ -42,6 +42,14 @@ class SignatureError(Exception):
     """A webhook delivery is not signed by the system it claims to come from."""
 
 
+class DeliveryError(Exception):
+    """The receiver could not take a delivery: the sender should retry it later."""
+
+    def __init__(self, message: str, status: int = 503) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
     """The headers that sign ``body``."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
@@ -67,12 +75,15 @@ def verify(secret: str, headers: Any, body: bytes, *, now: float | None = None) 
 Handler = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
-def receiver_app(secrets: dict[str, str], on_delivery: Handler) -> Starlette:
-    """``POST /webhooks/{system}``: verify the signature, hand the delivery over, 202."""
+def receiver_endpoint(
+    secret_of: Callable[[str], str | None], on_delivery: Handler
+) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """The endpoint behind ``POST /webhooks/{system}``: verify the signature, hand the
+    delivery over, 202. ``secret_of(system)`` is None for a system that may not push."""
 
     async def receive(request: Request) -> JSONResponse:
         system = request.path_params["system"]
-        secret = secrets.get(system)
+        secret = secret_of(system)
         if secret is None:
             return JSONResponse({"error": f"unknown system {system}"}, status_code=404)
         body = await request.body()
@@ -86,10 +97,19 @@ def receiver_app(secrets: dict[str, str], on_delivery: Handler) -> Starlette:
             return JSONResponse({"error": "body is not JSON"}, status_code=400)
         if not isinstance(delivery, dict) or not isinstance(delivery.get("events"), list):
             return JSONResponse({"error": "a delivery needs an events list"}, status_code=400)
-        await on_delivery(system, delivery)
+        try:
+            await on_delivery(system, delivery)
+        except DeliveryError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
         return JSONResponse({"accepted": len(delivery["events"])}, status_code=202)
 
-    return Starlette(routes=[Route("/webhooks/{system}", receive, methods=["POST"])])
+    return receive
+
+
+def receiver_app(secrets: dict[str, str], on_delivery: Handler) -> Starlette:
+    """A small app with just the receiving endpoint (the sync's loopback subscription)."""
+    endpoint = receiver_endpoint(secrets.get, on_delivery)
+    return Starlette(routes=[Route("/webhooks/{system}", endpoint, methods=["POST"])])
 
 
 class WebhookTransport(Transport):

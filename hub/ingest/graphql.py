@@ -12,9 +12,12 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 
+from connectors.errors import ConnectorError
 from hub.auth.principal import principal_of
 from hub.auth.scopes import OPERATOR, STEWARD
+from hub.ingest.sources import SourcesUnavailable
 from hub.ingest.status import connector_metrics, quarantine_total, quarantined
+from hub.policy.enforce import police_attrs
 from schema.classification import personal_masks
 from schema.masking import masked
 
@@ -64,6 +67,18 @@ def _raw(kind: str | None, value: Any) -> Any:
     return value
 
 
+@strawberry.type(description="One item's state read from its source system at query time.")
+class LiveState:
+    system: str = strawberry.field(description="The source system asked")
+    kind: str
+    key: str
+    source: str = strawberry.field(
+        description="live (asked just now), cache (asked seconds ago) or stale (the system "
+        "is failing; the last answer it gave)"
+    )
+    value: JSON = strawberry.field(description="The system's answer, policies applied")
+
+
 @strawberry.type
 class IngestQueries:
     @strawberry.field(description="Each source system's connector status. Operators, stewards.")
@@ -84,6 +99,27 @@ class IngestQueries:
             )
             for name, m in sorted(metrics.items())
         ]
+
+    @strawberry.field(
+        description="Ask the source system for an item's live state now (e.g. a camera's "
+        "status). Null when the item is unknown or not yours to read; an error entry, with the "
+        "rest of the query answered, when the system is down and nothing is cached."
+    )
+    async def live_state(self, info: strawberry.Info, kind: str, key: str) -> LiveState | None:
+        # the stored record first: the policy decides whether this item may be read at all
+        record = await info.context.records.load(kind, key)
+        if record is None:
+            return None
+        try:
+            system, answer = await info.context.hub.sources.live(kind, key)
+        except SourcesUnavailable as exc:
+            raise LookupError(str(exc)) from None
+        except ConnectorError as exc:
+            raise ConnectionError(f"{kind} {key}: no answer from its system: {exc}") from None
+        value = answer.value
+        if isinstance(value, dict) and info.context.policy is not None:
+            value = police_attrs(info.context.policy, kind, value)
+        return LiveState(system=system, kind=kind, key=key, source=answer.source, value=value)
 
     @strawberry.field(description="Quarantined records, newest first. Operators, stewards.")
     async def quarantined_records(

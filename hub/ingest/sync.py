@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.connector import Connector
 from connectors.errors import ConnectorError, MappingError, SourceUnavailable
+from connectors.mapping import KindMapping
 from connectors.validate import RecordValidator
 from hub.ingest.tables import connector_state, quarantine, record_lineage, sync_runs
 from hub.store import RecordStore
@@ -140,22 +141,7 @@ class SyncEngine:
                 name = f"{mapping.kind}:{mapping.stream}"
                 cursor = cursors.get(name)
                 async for page in connector.pull(mapping, cursor):
-                    fetched_at = datetime.now(UTC)
-                    records: list[Record] = []
-                    rejects: list[_Reject] = []
-                    for row in page.rows:
-                        try:
-                            record = mapping.to_record(row, connector.id, fetched_at)
-                        except MappingError as exc:
-                            rejects.append(_Reject(_dumps(row), str(exc), mapping.kind))
-                            continue
-                        reason = self.validator.reason(record)
-                        if reason is not None:
-                            rejects.append(_Reject(_dumps(row), reason, mapping.kind))
-                        else:
-                            records.append(record)
-                    report.fetched += len(page.rows)
-                    await self._store(report, connector.id, records, rejects)
+                    await self._take(report, connector.id, mapping, page.rows)
                     cursor = page.cursor if page.cursor is not None else cursor
                     if progress is not None:
                         progress(connector.id, report.fetched)
@@ -170,6 +156,53 @@ class SyncEngine:
         report.duration_ms = round((time.perf_counter() - start) * 1000, 1)
         await asyncio.to_thread(self._finish_run, report, cursors)
         return report
+
+    async def push(
+        self, connector: Connector, rows: Sequence[Any], stream: str | None = None
+    ) -> RunReport:
+        """Rows a source pushed (a signed webhook delivery): mapped, validated, stored or
+        quarantined exactly as a pull's, recorded as a run of their own. ``stream`` names the
+        mapping when the connector has several."""
+        start = time.perf_counter()
+        report = RunReport(connector.id)
+        mappings = [m for m in connector.mappings if stream in (None, m.stream)]
+        if not mappings or (stream is None and len(mappings) > 1):
+            raise ConnectorError(
+                f"{connector.id}: name the stream, one of "
+                + ", ".join(m.stream for m in connector.mappings)
+            )
+        report.run_id = await asyncio.to_thread(self._start_run, connector.id)
+        state = await asyncio.to_thread(self.state, connector.id)
+        try:
+            await self._take(report, connector.id, mappings[0], rows)
+            report.status = "ok"
+        except Exception as exc:  # recorded on the run; the sender gets an error answer
+            report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
+        report.duration_ms = round((time.perf_counter() - start) * 1000, 1)
+        cursors = dict((state or {}).get("cursor") or {})
+        await asyncio.to_thread(self._finish_run, report, cursors)
+        return report
+
+    async def _take(
+        self, report: RunReport, connector: str, mapping: KindMapping, rows: Sequence[Any]
+    ) -> None:
+        """One page of source rows: mapped and validated, stored, the bad ones quarantined."""
+        fetched_at = datetime.now(UTC)
+        records: list[Record] = []
+        rejects: list[_Reject] = []
+        for row in rows:
+            try:
+                record = mapping.to_record(row, connector, fetched_at)
+            except MappingError as exc:
+                rejects.append(_Reject(_dumps(row), str(exc), mapping.kind))
+                continue
+            reason = self.validator.reason(record)
+            if reason is not None:
+                rejects.append(_Reject(_dumps(row), reason, mapping.kind))
+            else:
+                records.append(record)
+        report.fetched += len(rows)
+        await self._store(report, connector, records, rejects)
 
     async def _store(
         self, report: RunReport, connector: str, records: list[Record], rejects: list[_Reject]
@@ -204,7 +237,8 @@ class SyncEngine:
             known = self._known_hashes(conn, latest)
             rows: list[dict[str, Any]] = []
             lineage: list[dict[str, Any]] = []
-            for ident, record in latest.items():
+            # key order: concurrent writers take row locks in one order (no deadlocks)
+            for ident, record in sorted(latest.items(), key=lambda item: item[0]):
                 digest = content_hash(record)
                 before = known.get(ident)
                 if before is not None and before[0] == digest:

@@ -1,4 +1,5 @@
-"""Tables of ingestion (created by migration 0002): runs, connector state, lineage, quarantine."""
+"""Tables of ingestion (migrations 0002, 0005): runs, connector state, lineage, quarantine,
+and the lease that lets one hub worker at a time run the scheduled syncs."""
 
 from __future__ import annotations
 
@@ -77,4 +78,12 @@ quarantine = Table(
     Column("run_id", Integer),
     Column("kind", String(64)),
     Column("raw_hash", String(64)),
+)
+
+sync_lease = Table(
+    "sync_lease",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", When, nullable=False),
 )

@@ -3,15 +3,10 @@ steward (authorization code + PKCE through the login form)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from starlette.applications import Starlette
@@ -26,6 +21,7 @@ from hub.policy.workflow import PolicyWorkflow
 from hub.search import open_search
 from hub.store import RecordStore
 from schema.record import Record
+from tests import auth_helpers
 from tests.auth_helpers import fetch_token, register_client
 from tests.hub.city import WHEN, small_city, square
 
@@ -123,53 +119,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         yield Hub(app, http, AccountStore(store.engine), app.state.policy_workflow)
 
 
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
 def person_token(hub: Hub, username: str, role: str, scope: str) -> str:
     """A person's token through the real login page (authorization code + PKCE)."""
-    if hub.accounts.client("policy-desk") is None:
-        hub.accounts.create_client(
-            "policy-desk",
-            client_id="policy-desk",
-            public=True,
-            redirect_uris=[REDIRECT],
-            scopes=["graph:read", "audit:read", "policy:write"],
-            role="department",
-        )
-    if hub.accounts.user(username) is None:
-        hub.accounts.create_user(username, f"{username}-pw-123", role)
-    verifier, challenge = pkce()
-    params = {
-        "response_type": "code",
-        "client_id": "policy-desk",
-        "redirect_uri": REDIRECT,
-        "scope": scope,
-        "state": "s",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
-    page = hub.http.get("/oauth/authorize", params=params)
-    hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page.text))
-    done = hub.http.post(
-        "/oauth/authorize",
-        data=hidden | {"username": username, "password": f"{username}-pw-123", "decision": "allow"},
-        follow_redirects=False,
-    )
-    assert done.status_code == 302, done.text
-    code = parse_qs(urlsplit(done.headers["location"]).query)["code"][0]
-    token = hub.http.post(
-        "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "client_id": "policy-desk",
-            "code": code,
-            "redirect_uri": REDIRECT,
-            "code_verifier": verifier,
-        },
-    )
-    assert token.status_code == 200, token.text
-    return str(token.json()["access_token"])
+    return auth_helpers.person_token(hub.http, hub.app, username, role, scope)

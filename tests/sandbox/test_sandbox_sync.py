@@ -226,3 +226,190 @@ def test_the_firm_resolves_to_one_entity_listing_every_source(
     } <= spelled
     complaint = next(s for s in entity["sources"] if s["system"] == "complaints")
     assert complaint["method"] == "mentions" and complaint["confidence"] < 1
+
+
+# -- the running hub and its sources: pushes, live pass-through, schedule, status ---------
+
+
+def _hub(city: dict[str, Any], **settings: Any) -> Any:
+    from hub.app import create_app
+    from hub.config import load_settings
+
+    return create_app(load_settings(data_dir=city["dir"], **settings))
+
+
+def _count(city: dict[str, Any], sql: str) -> int:
+    with store(city).engine.connect() as conn:
+        return int(conn.execute(text(sql)).scalar_one())
+
+
+def test_a_source_pushes_signed_deliveries_into_the_running_hub(
+    city: dict[str, Any], first_sync: dict[str, Any]
+) -> None:
+    from connectors.transports.webhook import sign
+    from tests.live_server import served
+
+    hotline = city["endpoints"]["systems"]["service-hotline"]
+    runs_before = _count(city, "SELECT count(*) FROM sync_runs WHERE connector='service-hotline'")
+    cases_before = _count(city, "SELECT count(*) FROM records WHERE kind='ServiceCase'")
+    with served(_hub(city)) as base:
+        # the call centre's platform delivers its whole backlog to the hub's endpoint
+        answer = httpx.post(
+            f"{hotline['url']}/subscriptions",
+            json={"callback": f"{base}/webhooks/service-hotline", "stream": "cases", "since": 0},
+        )
+        assert answer.status_code == 201, answer.text
+        deadline = time.monotonic() + 60
+        while _count(
+            city, "SELECT count(*) FROM sync_runs WHERE connector='service-hotline'"
+        ) <= runs_before or _count(
+            city,
+            "SELECT count(*) FROM sync_runs WHERE connector='service-hotline' AND status='running'",
+        ):
+            assert time.monotonic() < deadline, "no delivery reached the hub"
+            time.sleep(0.3)
+        # everything it pushed was known already: the push changes nothing (idempotent)
+        assert _count(city, "SELECT count(*) FROM records WHERE kind='ServiceCase'") == cases_before
+        last = _count(
+            city,
+            "SELECT inserted + updated FROM sync_runs WHERE connector='service-hotline' "
+            "ORDER BY id DESC LIMIT 1",
+        )
+        assert last == 0
+        # a new case, and a malformed one, pushed by the system: stored, and quarantined
+        body = json.dumps(
+            {
+                "delivery": "t-1",
+                "sequence": 10**6,
+                "events": [
+                    {"eventType": "upsert", "caseKey": "RX-TEST-1", "workOrderNo": "RX-TEST-1",
+                     "channel": "hotline", "content": "新港路路灯不亮", "lng": 117.70,
+                     "lat": 39.02, "reportedAt": "2026-11-25T08:00:00+08:00",
+                     "updatedAt": "2026-11-25T08:00:00+08:00"},
+                    {"eventType": "upsert", "title": "no id"},
+                ],
+            }
+        ).encode()  # fmt: skip
+        pushed = httpx.post(
+            f"{base}/webhooks/service-hotline", content=body, headers=sign(hotline["secret"], body)
+        )
+        assert pushed.status_code == 202, pushed.text
+        forged = httpx.post(
+            f"{base}/webhooks/service-hotline", content=body, headers=sign("not-the-secret", body)
+        )
+        assert forged.status_code == 401
+        stranger = httpx.post(
+            f"{base}/webhooks/population", content=body, headers=sign(hotline["secret"], body)
+        )
+        assert stranger.status_code == 404  # a pull-mode system cannot push
+    assert _count(city, "SELECT count(*) FROM records WHERE key='RX-TEST-1'") == 1
+    assert (
+        _count(
+            city,
+            "SELECT count(*) FROM rejected_records WHERE connector='service-hotline' "
+            "AND raw LIKE '%no id%'",
+        )
+        == 1
+    )
+
+
+def test_live_state_passes_through_to_the_source(
+    city: dict[str, Any], first_sync: dict[str, Any]
+) -> None:
+    from starlette.testclient import TestClient
+
+    from tests.auth_helpers import authorize
+
+    keys = [
+        row[0]
+        for row in store(city)
+        .engine.connect()
+        .execute(text("SELECT key FROM records WHERE kind='Camera' ORDER BY key LIMIT 2"))
+    ]
+    control = city["endpoints"]["control"]
+    query = (
+        "query($k: String!) { gridCells(first: 1) { totalCount } "
+        'liveState(kind: "Camera", key: $k) { system source value } }'
+    )
+    app = _hub(city)
+    with TestClient(app) as client:
+        authorize(client, app, "camera-desk", role="department")
+        first = client.post("/graphql", json={"query": query, "variables": {"k": keys[0]}}).json()
+        assert "errors" not in first, first
+        state = first["data"]["liveState"]
+        assert state["system"] == "cameras" and state["source"] == "live"
+        assert state["value"]["id"] == keys[0] and "status" in state["value"]
+        httpx.post(f"{control}/admin/systems/cameras/down").raise_for_status()
+        try:
+            cached = client.post("/graphql", json={"query": query, "variables": {"k": keys[0]}})
+            assert cached.json()["data"]["liveState"]["source"] == "cache"
+            # never asked before, the system down: an error entry; the rest is answered
+            down = client.post(
+                "/graphql", json={"query": query, "variables": {"k": keys[1]}}
+            ).json()
+            assert down["data"]["gridCells"]["totalCount"] == 743
+            assert down["data"]["liveState"] is None
+            assert "no answer from its system" in down["errors"][0]["message"]
+            assert down["errors"][0]["path"] == ["liveState"]
+        finally:
+            httpx.post(f"{control}/admin/systems/cameras/up").raise_for_status()
+        unknown = client.post(
+            "/graphql", json={"query": query, "variables": {"k": "no-such-camera"}}
+        ).json()
+        assert unknown["data"]["liveState"] is None and "errors" not in unknown
+
+
+def test_operators_see_source_health_and_the_quarantine(
+    city: dict[str, Any], first_sync: dict[str, Any]
+) -> None:
+    from starlette.testclient import TestClient
+
+    from tests.auth_helpers import authorize, person_token
+
+    query = (
+        "{ sourceSystems { system status records quarantined lastError } "
+        "quarantinedRecords(first: 5) { totalCount records { system reason raw } } }"
+    )
+    app = _hub(city)
+    with TestClient(app) as client:
+        operator = person_token(client, app, "olga", "operator", "graph:read")
+        data = client.post(
+            "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {operator}"}
+        ).json()
+        assert "errors" not in data, data
+        systems = {s["system"]: s for s in data["data"]["sourceSystems"]}
+        assert systems[DOWN]["status"] == "down" and systems[DOWN]["lastError"]
+        assert systems["finance-registry"]["status"] == "ok"
+        assert systems["finance-registry"]["records"] > 2000
+        page = data["data"]["quarantinedRecords"]
+        assert page["totalCount"] >= sum(s["quarantined"] for s in systems.values()) > 0
+        assert all(r["reason"] for r in page["records"])
+        # partners' applications are not operators
+        authorize(client, app, "partner-app", role="partner")
+        refused = client.post("/graphql", json={"query": query}).json()
+        assert "operators and stewards" in refused["errors"][0]["message"]
+
+
+def test_scheduled_syncs_run_in_one_worker_at_a_time(
+    city: dict[str, Any], first_sync: dict[str, Any]
+) -> None:
+    from starlette.testclient import TestClient
+
+    from hub.ingest.sources import SourceSystems
+
+    def runs() -> int:
+        return _count(city, "SELECT count(*) FROM sync_runs WHERE connector='media-center'")
+
+    before = runs()
+    app = _hub(city, sync_interval_s=1.0)
+    with TestClient(app):
+        deadline = time.monotonic() + 120
+        while runs() <= before:
+            assert time.monotonic() < deadline, "the schedule never synced"
+            time.sleep(0.5)
+        # another worker cannot take the lease while this one holds it
+        other = SourceSystems(app.state.hub.settings, app.state.store)
+        assert not other.take_lease(5.0)
+        assert app.state.hub.sources.take_lease(0.01)  # the holder renews (shortly)
+    time.sleep(0.05)
+    assert other.take_lease(5.0)  # expired: the other worker takes over
