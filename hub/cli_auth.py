@@ -18,6 +18,7 @@ from hub.auth.scopes import (
     GRAPH_READ,
     OPERATOR,
     PARTNER,
+    PARTNER_VIEWER,
     STEWARD,
     USER_ROLES,
 )
@@ -30,7 +31,12 @@ user_app = typer.Typer(help="People with local accounts (argon2-hashed).", no_ar
 auth_app = typer.Typer(help="The authorization server's signing keys.", no_args_is_help=True)
 audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
 
-DEMO_PASSWORDS = {"demo-operator": "operator-demo-pw", "demo-steward": "steward-demo-pw"}
+DEMO_PASSWORDS = {
+    "demo-operator": "operator-demo-pw",
+    "demo-steward": "steward-demo-pw",
+    # a partner agency's person: the ops centre shows what partners see (personal data masked)
+    "demo-viewer": "viewer-demo-pw",
+}
 DEMO_PARTNER = ("demo-partner", "demo-partner-secret-not-for-production")
 
 
@@ -243,7 +249,11 @@ def demo_accounts() -> None:
     settings, store = _store()
     accounts = AccountStore(store.engine)
     try:
-        for username, role in (("demo-operator", OPERATOR), ("demo-steward", STEWARD)):
+        for username, role in (
+            ("demo-operator", OPERATOR),
+            ("demo-steward", STEWARD),
+            ("demo-viewer", PARTNER_VIEWER),
+        ):
             if accounts.user(username) is None:
                 accounts.create_user(username, DEMO_PASSWORDS[username], role)
                 _audit(store, "user.create", {"username": username, "role": role, "demo": True})
@@ -269,6 +279,10 @@ def demo_accounts() -> None:
                 role="department",
             )
             _audit(store, "client.create", {"client_id": "demo-ops-center", "demo": True})
+        # the operations centre's own public client (the hub also makes it at start-up)
+        from hub.web.routes import ensure_ops_client
+
+        ensure_ops_client(accounts, base)
     except AccountError as exc:
         _fail(str(exc))
     finally:
@@ -293,7 +307,7 @@ def demo_accounts() -> None:
         "v.encode()).digest()).rstrip(b'=').decode())\"",
         soft_wrap=True,
     )
-    for username in ("demo-operator", "demo-steward"):
+    for username in ("demo-operator", "demo-steward", "demo-viewer"):
         out.print(
             f"{username} / {DEMO_PASSWORDS[username]} (authorization code + PKCE, "
             f"public client demo-ops-center): open in a browser\n"
@@ -305,6 +319,11 @@ def demo_accounts() -> None:
             f"{base}/oauth/token",
             soft_wrap=True,
         )
+    out.print(
+        f"operations centre: open {base}/ in a browser and sign in as demo-operator, "
+        "demo-steward (policies, audit log) or demo-viewer (a partner's view)",
+        soft_wrap=True,
+    )
     out.print(
         "GraphiQL: open /graphql in a browser and put "
         '{"Authorization": "Bearer <token>"} in its Headers pane.',

@@ -20,6 +20,9 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 
+# The operations centre's web assets (npm ci + esbuild, only when its sources changed).
+scripts/web.sh
+
 spec="."
 [ "$extras" = "test" ] && spec=".[test]"
 stamp=".venv/.cityhub-build-$extras"

@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# Browser tests drive Debian's chromium by its path: never let Playwright download one.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 scripts/setup.sh test
+scripts/chromium.sh
 eval "$(scripts/postgres.sh)"
 export CITYHUB_TEST_POSTGRES_URL
 
