@@ -43,8 +43,7 @@ fi
 
 if [ ! -x "$dist/bin/elasticsearch" ]; then
   command -v mvn >/dev/null && command -v unzip >/dev/null || {
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2 && apt-get install -y -qq maven unzip >&2
+    scripts/debs.sh maven unzip
   }
   log "fetching the $version distribution from Maven Central"
   mkdir -p "$cache"

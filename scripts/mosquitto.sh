@@ -12,9 +12,7 @@ bin="$(command -v mosquitto || true)"
 [ -z "$bin" ] && [ -x /usr/sbin/mosquitto ] && bin=/usr/sbin/mosquitto
 if [ -z "$bin" ]; then
   log "installing the mosquitto Debian package"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq mosquitto >&2
+  "$(dirname "$0")/debs.sh" mosquitto
   bin=/usr/sbin/mosquitto
 fi
 

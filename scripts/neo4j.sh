@@ -31,8 +31,7 @@ if ! answering; then
      || [ -n "$(find "$launcher/src" -newer "$launcher/target/neo4j-launcher-1.0.jar" -type f)" ]; then
     command -v mvn >/dev/null || {
       log "installing Maven (Debian package)"
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq >&2 && apt-get install -y -qq maven >&2
+      scripts/debs.sh maven
     }
     log "building the launcher (Neo4j jars from Maven Central)"
     rm -rf "$launcher/target/lib"

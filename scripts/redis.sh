@@ -11,9 +11,7 @@ log() { echo "redis: $*" >&2; }
 
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
   log "installing the redis-server Debian package"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq redis-server redis-tools >&2
+  "$(dirname "$0")/debs.sh" redis-server redis-tools
 fi
 
 if [ "${1:-}" = stop ]; then

@@ -10,6 +10,8 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 # Browser tests drive Debian's chromium by its path: never let Playwright download one.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 scripts/setup.sh test
+# The servers' Debian packages in one apt-get run (each server script would install its own).
+scripts/debs.sh postgresql redis-server redis-tools mosquitto maven unzip
 scripts/chromium.sh
 eval "$(scripts/postgres.sh)"
 export CITYHUB_TEST_POSTGRES_URL
