@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 # In the order their fields appear in the schema.
 APP_MODULES: tuple[str, ...] = (
     "live",
+    "citizen_service",
     "hazchem",
+    "finance",
 )
 
 

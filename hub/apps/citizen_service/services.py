@@ -213,77 +213,61 @@ class Intake:
 
 class InspectorBoard:
     """Where the grid inspectors are, who is on duty, which duties each covers — in the
-    compiled core's ``PointIndex``. An inspector covering several duty categories is one
-    point per category (id ``slot * STRIDE + category``), so the core's category filter
-    answers "nearest on duty *with this duty*" directly; a move moves all of them."""
+    compiled core's ``PointIndex``, one point per inspector (id = slot).
 
-    STRIDE = 32
+    A point carries one category string, an inspector several duty categories; so the
+    point's category is the inspector's *duty set* (``"C01,C05,C08"``) and "on duty *with
+    C05*" asks the core's category filter for every duty set containing C05 (few: crews
+    share duty sets — all 743 of Binhai's cover the whole catalog, "one inspector, many
+    skills")."""
 
-    def __init__(self, categories: Sequence[str]) -> None:
+    def __init__(self) -> None:
         self.index = PointIndex()
-        self.categories: list[str] = list(categories)
         self.keys: list[str] = []
         self.slots: dict[str, int] = {}
         self.duties: dict[str, tuple[str, ...]] = {}
         self.on_duty: dict[str, bool] = {}
         self.positions: dict[str, tuple[float, float]] = {}
+        self._sets_with: dict[str, set[str]] = defaultdict(set)  # duty -> duty sets with it
 
-    def _category(self, code: str) -> int:
-        if code not in self.categories:
-            if len(self.categories) >= self.STRIDE:
-                raise CaseError(f"too many duty categories (at most {self.STRIDE})")
-            self.categories.append(code)
-        return self.categories.index(code)
-
-    def _ids(self, key: str) -> list[int]:
-        slot = self.slots[key]
-        return [slot * self.STRIDE + self._category(c) for c in self.duties[key]]
+    @staticmethod
+    def duty_set(duties: Iterable[str]) -> str:
+        return ",".join(sorted({d for d in duties if isinstance(d, str) and d and "," not in d}))
 
     def upsert(
         self, key: str, lon: float, lat: float, on_duty: bool, duties: Iterable[str]
     ) -> None:
-        wanted = tuple(dict.fromkeys(d for d in duties if isinstance(d, str) and d))
-        if key in self.slots:
-            for pid in self._ids(key):
-                self.index.remove(pid)
-        else:
+        label = self.duty_set(duties)
+        wanted = tuple(label.split(",")) if label else ()
+        for d in wanted:
+            self._sets_with[d].add(label)
+        if key not in self.slots:
             self.slots[key] = len(self.keys)
             self.keys.append(key)
         self.duties[key] = wanted
         self.on_duty[key] = on_duty
         self.positions[key] = (lon, lat)
-        ids = self._ids(key)
-        if ids:
-            self.index.upsert_many(
-                np.asarray(ids, dtype=np.int64),
-                np.full(len(ids), lon),
-                np.full(len(ids), lat),
-                np.full(len(ids), on_duty, dtype=bool),
-                list(wanted),
-            )
+        self.index.upsert(self.slots[key], lon, lat, on_duty=on_duty, category=label)
 
     def move(self, key: str, lon: float, lat: float, on_duty: bool | None = None) -> None:
-        if key not in self.slots:
+        slot = self.slots.get(key)
+        if slot is None:
             raise CaseNotFound(f"no inspector {key!r}")
-        ids = self._ids(key)
-        if ids:
-            self.index.move_many(
-                np.asarray(ids, dtype=np.int64), np.full(len(ids), lon), np.full(len(ids), lat)
-            )
+        self.index.move(slot, lon, lat)
         self.positions[key] = (lon, lat)
         if on_duty is not None and on_duty != self.on_duty[key]:
-            for pid in ids:
-                self.index.set_attributes(pid, on_duty=on_duty)
+            self.index.set_attributes(slot, on_duty=on_duty)
             self.on_duty[key] = on_duty
 
     def nearest(self, lon: float, lat: float, category: str | None) -> tuple[str, float] | None:
-        found = self.index.nearest(
-            lon, lat, 1, on_duty=True, categories=[category] if category else None
-        )
+        sets = sorted(self._sets_with.get(category, ())) if category else None
+        if sets is not None and not sets:
+            return None
+        found = self.index.nearest(lon, lat, 1, on_duty=True, categories=sets)
         if not found:
             return None
-        pid, metres = found[0]
-        return self.keys[int(pid) // self.STRIDE], float(metres)
+        slot, metres = found[0]
+        return self.keys[int(slot)], float(metres)
 
     def on_duty_count(self) -> int:
         return sum(1 for v in self.on_duty.values() if v)
@@ -395,7 +379,7 @@ class CitizenServiceCentre:
     def board(self) -> InspectorBoard:
         with self._lock:
             if self._board is None:
-                self._board = InspectorBoard(list(self.catalog.categories))
+                self._board = InspectorBoard()
             for r in self._changed("Inspector"):
                 pos = point_of(r)
                 if pos is None:
