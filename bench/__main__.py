@@ -11,6 +11,7 @@ CORE = ("grid", "points", "smoke", "datums")
 # name -> module; each measures against its baseline in the same run
 HUB_BENCHES: dict[str, str] = {
     "policy": "bench.policy_overhead",
+    "dispatch": "bench.dispatch_latency",
 }
 
 
