@@ -91,6 +91,8 @@ const TEXT: Record<string, [string, string]> = {
   rowsCol: ["行数（前→后）", "Rows (before→after)"],
   noChange: ["无变化", "No change"],
   role: ["角色", "Role"],
+  byOpen: ["网格着色：未结案件", "Cells by open cases"],
+  byOverdue: ["网格着色：超期率", "Cells by overdue rate"],
 };
 
 let lang: Lang = (localStorage.getItem("ops-lang") as Lang) || "zh";

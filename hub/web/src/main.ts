@@ -79,9 +79,13 @@ function setKpi(id: string, value: unknown): void {
 /** The KPI figures from whatever the apps serve: a count field if there is one, else rows. */
 async function refreshKpis(map: MapView | null): Promise<void> {
   setKpi("alarms", alarmsToday);
+  const totals = map?.caseTotals();
   const cases = map?.caseRows() ?? [];
-  if (cases.length) {
-    const open = cases.filter((c) => !/closed|resolved|办结|结案/i.test(String(c.status ?? "")));
+  if (totals) {
+    setKpi("open", totals.open);
+    setKpi("overdue", totals.overdue);
+  } else if (cases.length) {
+    const open = cases.filter((c) => !/closed|merged|办结|结案/i.test(String(c.status ?? "")));
     setKpi("open", open.length);
     setKpi("overdue", open.filter((c) => c.overdue === true || (c.dueAt && new Date(c.dueAt) < new Date())).length);
   }

@@ -78,6 +78,7 @@ export interface MapView {
   showAlarm(alarm: Record<string, any>): void;
   destroy(): void;
   caseRows(): Record<string, any>[];
+  caseTotals(): { open: number; overdue: number } | null;
   vehicleRows(): Record<string, any>[];
 }
 
@@ -157,18 +158,65 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
     );
   };
 
+  // Per cell: open cases and overdue ones, from the case app's statistics when it serves
+  // them (every case counted, as the policy allows), else counted from the cases layer.
   const openByCell = new Map<string, number>();
+  const overdueByCell = new Map<string, number>();
+  let metric: "open" | "overdue" = "open";
+  let statsLoaded = false;
+  const paint = () => {
+    const value = (code: string) => {
+      const open = openByCell.get(code) ?? 0;
+      return metric === "open" ? open : open ? (overdueByCell.get(code) ?? 0) / open : 0;
+    };
+    const max = Math.max(0, ...cells.map((c) => value(c.code)));
+    cellsLayer?.setStyle((f) => ({ fillColor: ramp(value(f?.properties.code), max) }));
+  };
   const recolour = () => {
+    if (statsLoaded) return paint();
     openByCell.clear();
+    overdueByCell.clear();
     for (const c of data.cases ?? []) {
       const status = String(c.status ?? "").toLowerCase();
-      if (/closed|resolved|办结|结案/.test(status)) continue;
+      if (/closed|merged|办结|结案/.test(status)) continue;
       const code = c.gridCell?.code ?? c.gridCellCode ?? c.gridCode ?? c.gridCell ?? c.grid;
-      if (typeof code === "string") openByCell.set(code, (openByCell.get(code) ?? 0) + 1);
+      if (typeof code !== "string") continue;
+      openByCell.set(code, (openByCell.get(code) ?? 0) + 1);
+      if (c.overdue === true) overdueByCell.set(code, (overdueByCell.get(code) ?? 0) + 1);
     }
-    const max = Math.max(0, ...openByCell.values());
-    cellsLayer?.setStyle((f) => ({ fillColor: ramp(openByCell.get(f?.properties.code) ?? 0, max) }));
+    paint();
   };
+  const loadCaseStats = async () => {
+    if (!schema?.query.some((q) => q.name === "serviceCaseStats")) return;
+    const r = await request("{ serviceCaseStats { byGridCell { key open overdue } } }");
+    const buckets = r.data?.serviceCaseStats?.byGridCell;
+    if (!Array.isArray(buckets)) return;
+    openByCell.clear();
+    overdueByCell.clear();
+    for (const b of buckets) {
+      openByCell.set(b.key, b.open);
+      overdueByCell.set(b.key, b.overdue);
+    }
+    statsLoaded = true;
+    caseTotals = {
+      open: buckets.reduce((n: number, b: any) => n + b.open, 0),
+      overdue: buckets.reduce((n: number, b: any) => n + b.overdue, 0),
+    };
+    paint();
+    const pick = h(
+      "select",
+      { id: "cell-metric" },
+      h("option", { value: "open" }, t("byOpen")),
+      h("option", { value: "overdue" }, t("byOverdue")),
+    ) as HTMLSelectElement;
+    pick.addEventListener("change", () => {
+      metric = pick.value as "open" | "overdue";
+      paint();
+    });
+    toggles.append(h("label", {}, pick));
+    onCases();
+  };
+  let caseTotals: { open: number; overdue: number } | null = null;
 
   const loadCells = async () => {
     const d = await gql(`{ gridCells(first: 1000) { totalCount edges { node { id code name street geometry } } } }`);
@@ -245,7 +293,7 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
     if (destroyed) return;
     map.invalidateSize();
     loadCells()
-      .then(() => (destroyed ? [] : Promise.all(LAYERS.map(loadLayer))))
+      .then(() => (destroyed ? [] : Promise.all([...LAYERS.map(loadLayer), loadCaseStats()])))
       .then(() => {
         addToggle("alarms", t("layerAlarms"), alarms, true);
         element.dataset.ready = "1";
@@ -270,6 +318,7 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
       map.remove();
     },
     caseRows: () => data.cases ?? [],
+    caseTotals: () => caseTotals,
     vehicleRows: () => data.vehicles ?? [],
   };
 }

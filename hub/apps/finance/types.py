@@ -1,0 +1,249 @@
+"""GraphQL types of smart finance: a firm's smoke index, its explanation and trend, the watch
+list and its history, statistics. Every field declares its classification: firm names and
+places are public registry facts; scores are the regulator's internal assessment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from hub.apps.finance.services import LEVEL_NAMES, RunResult, Stats
+from schema.classification import classified
+from schema.record import Record
+from schema.scalars import GeoJSON
+
+
+@strawberry.enum(description="Smoke-index levels: the bands (default 40 / 60 / 80) passed")
+class SmokeLevel(Enum):
+    NORMAL = 0
+    WATCHED = 1  # above 40: supervised automatically
+    WARNING = 2
+    ALERT = 3
+
+
+def _level(value: Any) -> SmokeLevel:
+    return SmokeLevel(max(0, min(int(value), len(LEVEL_NAMES) - 1)))
+
+
+@strawberry.type(description="One dimension's part of a firm's score")
+class SmokeDimension:
+    dimension: str = strawberry.field(
+        description="compliance_deviation, social_propagation, inducement, complaint_rate, "
+        "risk_keyword_hits",
+        metadata=classified("public"),
+    )
+    raw_value: float = strawberry.field(
+        description="The value derived from the sources (see the finance services)",
+        metadata=classified("internal"),
+    )
+    weight: float = strawberry.field(
+        description="The dimension's share of the maximum score (weights sum to 1)",
+        metadata=classified("public"),
+    )
+    contribution: float = strawberry.field(
+        description="Points of the score from this dimension (they sum to the score)",
+        metadata=classified("internal"),
+    )
+
+
+@strawberry.type(description="The score of a firm in one scoring run")
+class SmokeTrendPoint:
+    run: str = strawberry.field(metadata=classified("internal"))
+    at: datetime = strawberry.field(metadata=classified("internal"))
+    score: float = strawberry.field(metadata=classified("internal"))
+    level: SmokeLevel = strawberry.field(metadata=classified("internal"))
+
+
+@strawberry.type(description="A period on the watch list: when the firm entered and left")
+class WatchPeriod:
+    entered_at: datetime = strawberry.field(metadata=classified("internal"))
+    entered_run: str = strawberry.field(metadata=classified("internal"))
+    entered_score: float = strawberry.field(metadata=classified("internal"))
+    left_at: datetime | None = strawberry.field(metadata=classified("internal"))
+    left_run: str | None = strawberry.field(metadata=classified("internal"))
+    left_score: float | None = strawberry.field(metadata=classified("internal"))
+
+    @classmethod
+    def of(cls, p: dict[str, Any]) -> WatchPeriod:
+        return cls(
+            entered_at=datetime.fromisoformat(p["entered_at"]),
+            entered_run=p["entered_run"],
+            entered_score=float(p["entered_score"]),
+            left_at=datetime.fromisoformat(p["left_at"]) if p.get("left_at") else None,
+            left_run=p.get("left_run"),
+            left_score=float(p["left_score"]) if p.get("left_score") is not None else None,
+        )
+
+
+@strawberry.type(name="SmokeIndex", description="A quasi-financial firm's smoke index (冒烟指数)")
+class SmokeIndexType:
+    firm_key: strawberry.ID = strawberry.field(metadata=classified("public"))
+    firm_name: str | None = strawberry.field(metadata=classified("public"))
+    firm_type: str | None = strawberry.field(
+        description="leasing, factoring, private_fund, small_loan, pawn, guarantee, trading_venue",
+        metadata=classified("public"),
+    )
+    firm_type_name: str | None = strawberry.field(metadata=classified("public"))
+    street: str | None = strawberry.field(metadata=classified("public"))
+    park: str | None = strawberry.field(metadata=classified("public"))
+    grid_cell: str | None = strawberry.field(metadata=classified("public"))
+    score: float = strawberry.field(
+        description="0..100, higher is riskier", metadata=classified("internal")
+    )
+    level: SmokeLevel = strawberry.field(metadata=classified("internal"))
+    watched: bool = strawberry.field(
+        description="On the watch list (score above the first band)",
+        metadata=classified("internal"),
+    )
+    run: str = strawberry.field(description="The scoring run", metadata=classified("internal"))
+    scored_at: datetime = strawberry.field(metadata=classified("internal"))
+    explanation: list[SmokeDimension] = strawberry.field(
+        description="Each dimension's contribution; they sum to the score",
+        metadata=classified("internal"),
+    )
+    trend: list[SmokeTrendPoint] = strawberry.field(
+        description="The firm's score over the scoring runs, oldest first",
+        metadata=classified("internal"),
+    )
+    watch_history: list[WatchPeriod] = strawberry.field(
+        description="The firm's periods on the watch list, oldest first",
+        metadata=classified("internal"),
+    )
+    geometry: GeoJSON | None = strawberry.field(metadata=classified("public"))
+
+    @classmethod
+    def build(cls, score: Record, watch: Record | None) -> SmokeIndexType:
+        a = score.attrs
+        raw, contrib, weights = a.get("raw", {}), a.get("contributions", {}), a.get("weights", {})
+        periods = (watch.attrs.get("periods") or []) if watch else []
+        return cls(
+            firm_key=strawberry.ID(score.key),
+            firm_name=a.get("name"),
+            firm_type=a.get("firm_type"),
+            firm_type_name=a.get("firm_type_name"),
+            street=a.get("street"),
+            park=a.get("park"),
+            grid_cell=a.get("grid_cell"),
+            score=float(a["score"]),
+            level=_level(a["level"]),
+            watched=bool(a.get("watched")),
+            run=str(a["run"]),
+            scored_at=score.fetched_at,
+            explanation=[
+                SmokeDimension(
+                    dimension=d,
+                    raw_value=float(raw[d]),
+                    weight=float(weights.get(d, 0.0)),
+                    contribution=float(contrib[d]),
+                )
+                for d in contrib
+            ],
+            trend=[
+                SmokeTrendPoint(
+                    run=h["run"],
+                    at=datetime.fromisoformat(h["at"]),
+                    score=float(h["score"]),
+                    level=_level(h["level"]),
+                )
+                for h in a.get("history") or []
+            ],
+            watch_history=[WatchPeriod.of(p) for p in periods],
+            geometry=score.geometry,
+        )
+
+
+@strawberry.type
+class SmokeIndexEdge:
+    cursor: str = strawberry.field(metadata=classified("public"))
+    node: SmokeIndexType = strawberry.field(metadata=classified("internal"))
+
+
+@strawberry.type(description="Firms on the watch list, riskiest first")
+class WatchListConnection:
+    edges: list[SmokeIndexEdge] = strawberry.field(metadata=classified("internal"))
+    total_count: int = strawberry.field(metadata=classified("public"))
+    has_next_page: bool = strawberry.field(metadata=classified("public"))
+    end_cursor: str | None = strawberry.field(metadata=classified("public"))
+
+
+@strawberry.type
+class SmokeLevelCount:
+    level: SmokeLevel = strawberry.field(metadata=classified("public"))
+    firms: int = strawberry.field(metadata=classified("public"))
+
+
+@strawberry.type(description="Firms and watched firms of one street or park")
+class SmokeAreaCount:
+    name: str = strawberry.field(metadata=classified("public"))
+    firms: int = strawberry.field(metadata=classified("public"))
+    watched: int = strawberry.field(metadata=classified("public"))
+
+
+@strawberry.type(description="Counts of the latest scoring run over the firms you may see")
+class SmokeIndexStats:
+    run: str | None = strawberry.field(metadata=classified("public"))
+    scored_at: datetime | None = strawberry.field(metadata=classified("public"))
+    firms: int = strawberry.field(metadata=classified("public"))
+    watched: int = strawberry.field(metadata=classified("public"))
+    by_level: list[SmokeLevelCount] = strawberry.field(metadata=classified("public"))
+    by_street: list[SmokeAreaCount] = strawberry.field(metadata=classified("public"))
+    by_park: list[SmokeAreaCount] = strawberry.field(metadata=classified("public"))
+
+    @classmethod
+    def of(cls, s: Stats) -> SmokeIndexStats:
+        return cls(
+            run=s.run,
+            scored_at=s.scored_at,
+            firms=s.total,
+            watched=sum(n for lv, n in s.by_level if lv >= SmokeLevel.WATCHED.value),
+            by_level=[SmokeLevelCount(level=_level(lv), firms=n) for lv, n in s.by_level],
+            by_street=[SmokeAreaCount(name=k, firms=n, watched=w) for k, n, w in s.by_street],
+            by_park=[SmokeAreaCount(name=k, firms=n, watched=w) for k, n, w in s.by_park],
+        )
+
+
+@strawberry.type(description="A firm whose score rose by at least the jump threshold")
+class SmokeJump:
+    firm_key: strawberry.ID = strawberry.field(metadata=classified("public"))
+    firm_name: str = strawberry.field(metadata=classified("public"))
+    previous_score: float = strawberry.field(metadata=classified("internal"))
+    score: float = strawberry.field(metadata=classified("internal"))
+
+
+@strawberry.type(description="What a scoring run did")
+class SmokeIndexRun:
+    run: str = strawberry.field(metadata=classified("internal"))
+    scored_at: datetime = strawberry.field(metadata=classified("internal"))
+    actor: str = strawberry.field(metadata=classified("internal"))
+    firms: int = strawberry.field(metadata=classified("internal"))
+    watched: int = strawberry.field(metadata=classified("internal"))
+    entered_watch_list: int = strawberry.field(metadata=classified("internal"))
+    left_watch_list: int = strawberry.field(metadata=classified("internal"))
+    jump_points: float = strawberry.field(metadata=classified("internal"))
+    jumps: list[SmokeJump] = strawberry.field(metadata=classified("internal"))
+
+    @classmethod
+    def of(cls, result: RunResult) -> SmokeIndexRun:
+        a = result.run.attrs
+        return cls(
+            run=result.run.key,
+            scored_at=result.run.fetched_at,
+            actor=str(a["actor"]),
+            firms=int(a["firms"]),
+            watched=int(a["watched"]),
+            entered_watch_list=int(a["entered"]),
+            left_watch_list=int(a["left"]),
+            jump_points=float(a["jump_points"]),
+            jumps=[
+                SmokeJump(
+                    firm_key=strawberry.ID(j.firm),
+                    firm_name=j.name,
+                    previous_score=j.previous,
+                    score=j.score,
+                )
+                for j in result.jumps
+            ],
+        )
