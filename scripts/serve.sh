@@ -9,6 +9,16 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 scripts/setup.sh run
+# --host/--port also go to the demo accounts, so the printed token URLs and the issuer match
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    --port) export CITYHUB_PORT="${args[i + 1]:-}" ;;
+    --port=*) export CITYHUB_PORT="${args[i]#--port=}" ;;
+    --host) export CITYHUB_HOST="${args[i + 1]:-}" ;;
+    --host=*) export CITYHUB_HOST="${args[i]#--host=}" ;;
+  esac
+done
 cityhub=.venv/bin/cityhub
 mkdir -p var
 
