@@ -25,6 +25,10 @@ APP_MODULES: tuple[str, ...] = (
     "citizen_service",
     "hazchem",
     "finance",
+    "muck_trucks",
+    "water",
+    "gov_services",
+    "citizen_app",
 )
 
 
