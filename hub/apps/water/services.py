@@ -245,7 +245,7 @@ def sample_values(readings: Any) -> dict[str, float]:
 
 def quality_status(classes: Sequence[int]) -> str | None:
     """The status of a water body from its sections' classes (评价办法, five or more
-    sections): shares of I–III and of 劣Ⅴ decide it."""
+    sections): the share of I–III, then the share of 劣Ⅴ, decide it."""
     n = len(classes)
     if not n:
         return None
@@ -256,8 +256,8 @@ def quality_status(classes: Sequence[int]) -> str | None:
     if good >= 0.75:
         return "良好"
     if worst < 0.2:
-        return "轻度污染" if good >= 0.6 else "中度污染"
-    return "中度污染" if good >= 0.6 else "重度污染"
+        return "轻度污染"
+    return "中度污染" if worst < 0.4 else "重度污染"
 
 
 # ---------------------------------------------------------------------------------------------

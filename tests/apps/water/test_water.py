@@ -161,7 +161,7 @@ def test_the_twelve_rivers_their_classes_and_compliance_rates(
     stats = gql(
         http,
         ops,
-        "{ waterQualityStats { totals { stations stationsCompliant complianceRate "
+        "{ waterQualityStats { totals { stations stationsCompliant complianceRate qualityStatus "
         "byClass { waterClassNumber stations } } byRiver { key stationsCompliant "
         "complianceRate } } }",
     )["waterQualityStats"]
@@ -171,9 +171,50 @@ def test_the_twelve_rivers_their_classes_and_compliance_rates(
     assert totals["complianceRate"] == pytest.approx(compliant / 48, abs=1e-4)
     by_class = Counter(oracle_class(s["readings"]) for s in source.values())
     assert {c["waterClassNumber"]: c["stations"] for c in totals["byClass"]} == dict(by_class)
+    # 48 sections: the district's status by the shares of I–III (<75 %) and 劣V (<20 %)
+    good, worst = sum(by_class[c] for c in (1, 2, 3)) / 48, by_class[6] / 48
+    assert good < 0.75 and worst < 0.2 and totals["qualityStatus"] == "轻度污染"
     assert {b["key"]: b["complianceRate"] for b in stats["byRiver"]} == {
         k: r["complianceRate"] for k, r in rivers.items()
     }
+
+
+def _leaves(http: TestClient, tok: str, type_name: str) -> list[str]:
+    """The leaf fields of a type that take no required argument (what the map selects)."""
+    q = """query($t: String!) { __type(name: $t) { fields { name args { type { kind } }
+      type { kind ofType { kind ofType { kind ofType { kind } } } } } } }"""
+    fields = gql(http, tok, q, t=type_name)["__type"]["fields"]
+
+    def leaf(ref: dict[str, Any] | None) -> bool:
+        while ref and ref["kind"] in ("NON_NULL", "LIST"):
+            ref = ref.get("ofType")
+        return ref is None or ref["kind"] in ("SCALAR", "ENUM")
+
+    return [
+        f["name"]
+        for f in fields
+        if leaf(f["type"]) and not any(a["type"]["kind"] == "NON_NULL" for a in f["args"])
+    ]
+
+
+def test_the_map_finds_the_water_layers(hub: tuple[Starlette, TestClient]) -> None:
+    app, http = hub
+    # the ops centre's web app is a department client with the introspection scope
+    web = token(app, http, "ops-web", role="department")
+    roots = {f["name"]: f for f in gql(http, web, "{ __schema { queryType { fields { name "
+        "type { name } } } } }")["__schema"]["queryType"]["fields"]}  # fmt: skip
+    for field, node, first in (
+        ("rivers", "River", 100),
+        ("waterStations", "WaterStation", 500),
+        ("pumpStations", "PumpStation", 500),
+    ):
+        assert field in roots
+        sel = " ".join(_leaves(http, web, node))
+        rows = gql(http, web, f"{{ {field}(first: {first}) {{ edges {{ node {{ {sel} }} }} }} }}")
+        nodes = [e["node"] for e in rows[field]["edges"]]
+        assert nodes and all(n["geometry"] for n in nodes), field
+        if field != "pumpStations":  # the map colours rivers and stations by their class
+            assert {n["waterClass"] for n in nodes} <= set(ROMAN), field
 
 
 STATION = """query($key: String!) { waterStation(key: $key) { key waterClass waterClassNumber
