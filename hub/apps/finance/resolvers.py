@@ -68,6 +68,30 @@ async def _build(info: strawberry.Info, keys: list[str]) -> list[SmokeIndexType]
     ]
 
 
+async def _page(
+    info: strawberry.Info, found: list[Record], rows_allowed: bool, first: int, after: str | None
+) -> WatchListConnection:
+    """One page of ranked firms; counts only (no edges) when the policy allows no rows."""
+    if not 0 <= first <= MAX_PAGE:
+        raise ValueError(f"first must be between 0 and {MAX_PAGE}")
+    start = 0
+    if after:
+        cursor_key = decode_cursor(after)
+        positions = {r.key: i for i, r in enumerate(found)}
+        if cursor_key not in positions:
+            raise ValueError("the cursor is not in the current list; start again")
+        start = positions[cursor_key] + 1
+    page = found[start : start + first] if rows_allowed else []
+    nodes = await _build(info, [r.key for r in page])
+    edges = [SmokeIndexEdge(cursor=encode_cursor(str(n.firm_key)), node=n) for n in nodes]
+    return WatchListConnection(
+        edges=edges,
+        total_count=len(found),
+        has_next_page=rows_allowed and len(found) > start + first,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+
+
 @strawberry.type
 class FinanceQueries:
     @strawberry.field(description="A quasi-financial firm's smoke index, explanation and trend")
@@ -76,12 +100,34 @@ class FinanceQueries:
     ) -> SmokeIndexType | None:
         s = smoke(info)
         await _call(s.ensure_scored)
-        found = await _build(info, [str(firm_key)])
-        return found[0] if found else None
+        key = str(firm_key)
+        if not await _call(lambda: s.known(key)):
+            raise ValueError(f"no quasi-financial firm with key {key[:64]!r} was scored")
+        found = await _build(info, [key])
+        return found[0] if found else None  # null: the policy hides the row (or counts only)
+
+    @strawberry.field(
+        description="Every scored firm, riskiest first (then by key); level / firmType: only "
+        "that level or firm type (leasing, factoring, private_fund, small_loan, pawn, "
+        "guarantee, trading_venue)"
+    )
+    async def smoke_indexes(
+        self,
+        info: strawberry.Info,
+        level: SmokeLevel | None = None,
+        firm_type: str | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> WatchListConnection:
+        wanted = None if level is None else level.value
+        s = smoke(info)
+        visible, rows_allowed = await _counted(info)
+        found = await _call(lambda: s.ranked(wanted, visible, firm_type))
+        return await _page(info, found, rows_allowed, first, after)
 
     @strawberry.field(
         description="Firms under supervision (score above the first band), riskiest first; "
-        "level: only that level"
+        "level / firmType: only that level or firm type"
     )
     async def watch_list(
         self,
@@ -89,29 +135,13 @@ class FinanceQueries:
         level: SmokeLevel | None = None,
         first: int = 50,
         after: str | None = None,
+        firm_type: str | None = None,
     ) -> WatchListConnection:
-        if not 0 <= first <= MAX_PAGE:
-            raise ValueError(f"first must be between 0 and {MAX_PAGE}")
         s = smoke(info)
         visible, rows_allowed = await _counted(info)
         wanted = None if level is None else level.value
-        found = await _call(lambda: s.watch_list(wanted, visible))
-        start = 0
-        if after:
-            cursor_key = decode_cursor(after)
-            positions = {r.key: i for i, r in enumerate(found)}
-            if cursor_key not in positions:
-                raise ValueError("the cursor is not on the current watch list; start again")
-            start = positions[cursor_key] + 1
-        page = found[start : start + first] if rows_allowed else []
-        nodes = await _build(info, [r.key for r in page])
-        edges = [SmokeIndexEdge(cursor=encode_cursor(str(n.firm_key)), node=n) for n in nodes]
-        return WatchListConnection(
-            edges=edges,
-            total_count=len(found),
-            has_next_page=rows_allowed and len(found) > start + first,
-            end_cursor=edges[-1].cursor if edges else None,
-        )
+        found = await _call(lambda: s.watch_list(wanted, visible, firm_type))
+        return await _page(info, found, rows_allowed, first, after)
 
     @strawberry.field(description="Firms per smoke-index level, per street and per park")
     async def smoke_index_stats(self, info: strawberry.Info) -> SmokeIndexStats:

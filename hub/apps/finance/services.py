@@ -35,14 +35,15 @@ Derivations (the core's default transforms in brackets):
    "high return" lure of illegal fund-raising.
 4. **complaint rate** [linear 0..10 per 1,000 clients] — complaints in 12 months (the larger of
    the registry's count and the linked complaint rows, which describe the same complaints) per
-   1,000 clients, with at least ``MIN_CLIENTS`` clients in the denominator so that one
-   complaint against a tiny client base does not by itself saturate the dimension.
+   1,000 clients, with at least ``MIN_CLIENTS`` (500) clients in the denominator so that one
+   complaint against a tiny client base does not by itself saturate the dimension: one
+   complaint is at most 2 per 1,000 (a fifth of the dimension), five saturate it.
 5. **risk-keyword hits** [log, 100 saturates] — hits of the risk words (保本保息, 稳赚不赔,
    高额回报, ...) in the firm's marketing in 30 days, plus each risk word in linked opinion
    items, plus linked complaints whose text or category carries one.
 
 Each scoring pass (a *run*) is persisted: one ``SmokeIndexRun`` record (time, actor, counts),
-one ``SmokeIndexScore`` per firm (latest score, level, raw values, contributions, and the
+one ``SmokeIndex`` per firm (latest score, level, raw values, contributions, and the
 history of scores over the runs: the trend), one ``WatchListEntry`` per firm that was ever
 watched (periods on the list: when it entered and left, with its scores then). A firm whose
 score rises by at least the jump threshold between two runs raises an ``Alarm`` of kind
@@ -72,7 +73,9 @@ REPORT_KIND = "FinanceReport"
 COMPLAINT_KIND = "Complaint"
 OPINION_KIND = "OpinionItem"
 NEWS_KIND = "NewsItem"
-SCORE_KIND = "SmokeIndexScore"
+# The score records' kind is the GraphQL type's name, as for every policed type: a policy's
+# [types.SmokeIndex] (row filter, counts only, ...) then governs the rows as well as the fields.
+SCORE_KIND = "SmokeIndex"
 WATCH_KIND = "WatchListEntry"
 RUN_KIND = "SmokeIndexRun"
 SOURCE = "cityhub-smoke-index"
@@ -91,7 +94,9 @@ RISK_WORDS = (
 )
 COMPLIANCE_CHECKS = 8
 NEWS_REACH = 100.0
-MIN_CLIENTS = 100
+# With 100, one complaint against any firm of at most 100 clients (most leasing and factoring
+# firms) was 10 per 1,000: the dimension saturated on a single complaint, for half the firms.
+MIN_CLIENTS = 500
 EXEC_CHANGES_FLAG = 2
 HISTORY_MAX = 200  # runs kept in each firm's trend
 DEFAULT_JUMP = 15.0  # points between two runs that make a jump
@@ -337,6 +342,7 @@ class Stats:
     scored_at: datetime | None
     total: int
     by_level: list[tuple[int, int]]
+    by_type: list[tuple[str, str | None, int, int]]  # (firm type, its name, firms, watched)
     by_street: list[tuple[str, int, int]]  # (street, firms, watched)
     by_park: list[tuple[str, int, int]]
 
@@ -404,16 +410,46 @@ class SmokeIndexService:
             self._cache_run = run.key
         return self._cache
 
-    def watch_list(self, level: int | None, visible: Callable[[Record], bool]) -> list[Record]:
+    def known(self, firm: str) -> bool:
+        """Whether the latest run scored this firm (whoever may see it)."""
+        return firm in self.scores()
+
+    def watch_list(
+        self,
+        level: int | None,
+        visible: Callable[[Record], bool],
+        firm_type: str | None = None,
+    ) -> list[Record]:
         """Firms on the watch list (above the first band) the caller may see, riskiest first
-        (then by key), optionally only one level."""
+        (then by key), optionally only one level or one firm type."""
         if level is not None and not WATCH_LEVEL <= level < len(LEVEL_NAMES):
             raise FinanceError(f"a watch-list level is {WATCH_LEVEL}..{len(LEVEL_NAMES) - 1}")
+        return self.ranked(level, visible, firm_type, watched_only=True)
+
+    def ranked(
+        self,
+        level: int | None,
+        visible: Callable[[Record], bool],
+        firm_type: str | None = None,
+        *,
+        watched_only: bool = False,
+    ) -> list[Record]:
+        """Every scored firm the caller may see (or only the watched ones), riskiest first,
+        then by key; optionally one level or one firm type."""
+        if level is not None and not 0 <= level < len(LEVEL_NAMES):
+            raise FinanceError(f"a smoke-index level is 0..{len(LEVEL_NAMES) - 1}")
+        scores = self.scores()
+        if firm_type is not None and not any(
+            r.attrs.get("firm_type") == firm_type for r in scores.values()
+        ):
+            kinds = sorted({str(r.attrs.get("firm_type")) for r in scores.values()})
+            raise FinanceError(f"unknown firm type {firm_type!r}: one of {', '.join(kinds)}")
         rows = [
             r
-            for r in self.scores().values()
-            if r.attrs.get("watched")
+            for r in scores.values()
+            if (not watched_only or r.attrs.get("watched"))
             and (level is None or r.attrs.get("level") == level)
+            and (firm_type is None or r.attrs.get("firm_type") == firm_type)
             and visible(r)
         ]
         rows.sort(key=lambda r: (-float(r.attrs["score"]), r.key))
@@ -424,8 +460,14 @@ class SmokeIndexService:
         levels = Counter(int(r.attrs["level"]) for r in rows)
         streets: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         parks: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        types: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        type_names: dict[str, str | None] = {}
         for r in rows:
             watched = int(bool(r.attrs.get("watched")))
+            firm_type = str(r.attrs.get("firm_type") or "unknown")
+            type_names.setdefault(firm_type, r.attrs.get("firm_type_name"))
+            types[firm_type][0] += 1
+            types[firm_type][1] += watched
             for table, name in ((streets, r.attrs.get("street")), (parks, r.attrs.get("park"))):
                 if name:
                     table[str(name)][0] += 1
@@ -436,6 +478,10 @@ class SmokeIndexService:
             scored_at=run.fetched_at if run else None,
             total=len(rows),
             by_level=[(lv, levels.get(lv, 0)) for lv in range(len(LEVEL_NAMES))],
+            by_type=sorted(
+                ((k, type_names.get(k), v[0], v[1]) for k, v in types.items()),
+                key=lambda t: (-t[2], t[0]),
+            ),
             by_street=sorted(((k, v[0], v[1]) for k, v in streets.items()), key=lambda t: t[0]),
             by_park=sorted(((k, v[0], v[1]) for k, v in parks.items()), key=lambda t: t[0]),
         )

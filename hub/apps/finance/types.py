@@ -10,6 +10,7 @@ from typing import Any
 
 import strawberry
 
+from core_ext.risk import SMOKE_DIMENSIONS
 from hub.apps.finance.services import LEVEL_NAMES, RunResult, Stats
 from schema.classification import classified
 from schema.record import Record
@@ -118,6 +119,7 @@ class SmokeIndexType:
     def build(cls, score: Record, watch: Record | None) -> SmokeIndexType:
         a = score.attrs
         raw, contrib, weights = a.get("raw", {}), a.get("contributions", {}), a.get("weights", {})
+        # in the dimensions' order (a JSON store need not keep the keys' order)
         periods = (watch.attrs.get("periods") or []) if watch else []
         return cls(
             firm_key=strawberry.ID(score.key),
@@ -139,7 +141,8 @@ class SmokeIndexType:
                     weight=float(weights.get(d, 0.0)),
                     contribution=float(contrib[d]),
                 )
-                for d in contrib
+                for d in SMOKE_DIMENSIONS
+                if d in contrib
             ],
             trend=[
                 SmokeTrendPoint(
@@ -182,6 +185,14 @@ class SmokeAreaCount:
     watched: int = strawberry.field(metadata=classified("public"))
 
 
+@strawberry.type(description="Firms and watched firms of one firm type")
+class SmokeTypeCount:
+    firm_type: str = strawberry.field(metadata=classified("public"))
+    firm_type_name: str | None = strawberry.field(metadata=classified("public"))
+    firms: int = strawberry.field(metadata=classified("public"))
+    watched: int = strawberry.field(metadata=classified("public"))
+
+
 @strawberry.type(description="Counts of the latest scoring run over the firms you may see")
 class SmokeIndexStats:
     run: str | None = strawberry.field(metadata=classified("public"))
@@ -189,6 +200,9 @@ class SmokeIndexStats:
     firms: int = strawberry.field(metadata=classified("public"))
     watched: int = strawberry.field(metadata=classified("public"))
     by_level: list[SmokeLevelCount] = strawberry.field(metadata=classified("public"))
+    by_type: list[SmokeTypeCount] = strawberry.field(
+        description="Per firm type, most firms first", metadata=classified("public")
+    )
     by_street: list[SmokeAreaCount] = strawberry.field(metadata=classified("public"))
     by_park: list[SmokeAreaCount] = strawberry.field(metadata=classified("public"))
 
@@ -200,6 +214,10 @@ class SmokeIndexStats:
             firms=s.total,
             watched=sum(n for lv, n in s.by_level if lv >= SmokeLevel.WATCHED.value),
             by_level=[SmokeLevelCount(level=_level(lv), firms=n) for lv, n in s.by_level],
+            by_type=[
+                SmokeTypeCount(firm_type=t, firm_type_name=name, firms=n, watched=w)
+                for t, name, n, w in s.by_type
+            ],
             by_street=[SmokeAreaCount(name=k, firms=n, watched=w) for k, n, w in s.by_street],
             by_park=[SmokeAreaCount(name=k, firms=n, watched=w) for k, n, w in s.by_park],
         )
