@@ -1,0 +1,175 @@
+"""Muck-truck resolvers (Query): trucks with live positions, permits and corridors,
+construction and dumping sites, violations with their cases, statistics.
+
+Rows are read through the request's policy-enforced record source; the figures are computed
+over the rows the request may see — a counts-only principal gets the figures, never rows."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+
+from hub.apps.muck_trucks.services import (
+    OPEN_DUMP,
+    VIOLATION_KIND,
+    VIOLATION_KINDS,
+    all_records,
+)
+from hub.apps.muck_trucks.types import (
+    ConstructionSite,
+    DumpingSite,
+    MuckCount,
+    MuckStats,
+    MuckTruck,
+    MuckViolation,
+)
+from schema.connection import MAX_PAGE, CountedConnection, PageError, paginate
+from schema.context import records
+from schema.record import Record
+
+_CHUNK = 1000
+
+
+async def scan(info: strawberry.Info, kind: str) -> list[Record]:
+    """Every row of ``kind`` the request's policy lets its figures count."""
+    policy = getattr(info.context, "policy", None)
+    if policy is not None:
+        decision = await policy.gate(kind)
+        if decision.aggregate_only:  # figures, yes; rows, no: read them here, never serve them
+            store = info.context.hub.store
+            rows = await run_in_threadpool(lambda: list(all_records(store, kind)))
+            return [r for r in rows if policy.visible(decision, r)]
+    found: list[Record] = []
+    after: str | None = None
+    while True:
+        rows = await records(info).page(
+            kind, after=after, before=None, limit=_CHUNK, from_end=False
+        )
+        found.extend(rows)
+        if len(rows) < _CHUNK:
+            return found
+        after = rows[-1].key
+
+
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    """Keys starting with ``prefix`` (which ends in ':') lie strictly between these two."""
+    return prefix, prefix[:-1] + ";"
+
+
+def _counts(values: list[str]) -> list[MuckCount]:
+    return [MuckCount(name=k, count=v) for k, v in sorted(Counter(values).items())]
+
+
+@strawberry.type
+class MuckQueries:
+    @strawberry.field(description="Muck trucks (渣土车) with their permits and live positions")
+    async def muck_trucks(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> CountedConnection[MuckTruck]:
+        return await paginate(
+            info,
+            "MuckTruck",
+            MuckTruck.from_record,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(description="One muck truck by its hub key (MUCK-…)")
+    async def muck_truck(self, info: strawberry.Info, key: str) -> MuckTruck | None:
+        record = await records(info).load("MuckTruck", key)
+        return MuckTruck.from_record(record) if record else None
+
+    @strawberry.field(description="Construction sites (工地), in key order")
+    async def construction_sites(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> CountedConnection[ConstructionSite]:
+        return await paginate(
+            info,
+            "ConstructionSite",
+            ConstructionSite.from_record,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(description="Registered dumping sites (消纳场), in key order")
+    async def dumping_sites(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> CountedConnection[DumpingSite]:
+        return await paginate(
+            info,
+            "DumpingSite",
+            DumpingSite.from_record,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(
+        description="Muck trucks' violations raised from their fixes, by kind, truck and time, "
+        "each with its service case; `after` is the last id of the page before"
+    )
+    async def muck_violations(
+        self,
+        info: strawberry.Info,
+        kind: str | None = None,
+        truck: str | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> list[MuckViolation]:
+        if kind is not None and kind not in VIOLATION_KINDS:
+            raise PageError(f"kind {kind!r}: one of {', '.join(VIOLATION_KINDS)}")
+        if not 0 <= first <= MAX_PAGE:
+            raise PageError(f"first must be between 0 and {MAX_PAGE}, got {first}")
+        found: list[Record] = []
+        # ids start "<kind>:<truck>:<time>": each kind (and truck) is a key range
+        for k in sorted([kind] if kind else VIOLATION_KINDS):
+            lo, hi = _prefix_range(f"{k}:{truck}:" if truck else f"{k}:")
+            if after is not None:
+                if after >= hi:
+                    continue
+                lo = max(lo, after)
+            if len(found) >= first:
+                break
+            rows = await records(info).page(
+                VIOLATION_KIND, after=lo, before=hi, limit=first - len(found), from_end=False
+            )
+            found.extend(rows)
+        return [MuckViolation.from_record(r) for r in found]
+
+    @strawberry.field(description="Trucks by status, sites, and violations by kind")
+    async def muck_stats(self, info: strawberry.Info) -> MuckStats:
+        trucks = await scan(info, "MuckTruck")
+        dumps = await scan(info, "DumpingSite")
+        violations = await scan(info, VIOLATION_KIND)
+        sites = await records(info).count("ConstructionSite")
+        return MuckStats(
+            trucks=len(trucks),
+            by_status=_counts([str(t.attrs.get("status") or "") for t in trucks]),
+            construction_sites=sites,
+            dumping_sites=len(dumps),
+            open_dumping_sites=sum(1 for d in dumps if d.attrs.get("status") == OPEN_DUMP),
+            violations=len(violations),
+            violations_by_kind=_counts([str(v.attrs.get("kind")) for v in violations]),
+        )
