@@ -1,0 +1,348 @@
+"""The 滨海掌上行 app's resolvers: 指尖办 into the government-services app, 随手拍 into the
+citizen-service centre (both through the hub's service registry), 微资讯 over the media
+center's records read through the request's policed record source."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import TypeVar
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry import relay
+
+from hub.apps.citizen_app.photos import MAX_PHOTO_BYTES, PhotoRefused
+from hub.apps.citizen_app.services import (
+    LEGAL_PERSON,
+    NATURAL_PERSON,
+    NEWS_KIND,
+    AppError,
+    CitizenApp,
+    FingertipApplication,
+    SnapIntake,
+    published_at,
+)
+from hub.apps.citizen_app.types import (
+    FingertipApplyInput,
+    FingertipItem,
+    FingertipItemPage,
+    FingertipMaterialInput,
+    FingertipProgress,
+    FingertipReceipt,
+    NewsConnection,
+    NewsEdge,
+    NewsItem,
+    SnapPhoto,
+    SnapProgress,
+    SnapReceipt,
+    SnapReportInput,
+)
+from hub.auth.principal import principal_of
+from hub.policy.engine import Decision, PolicyDenied
+from schema.connection import MAX_PAGE
+from schema.context import records, search
+from schema.record import Record
+
+APP_NAME = "citizen_app"
+ITEM_KIND = "ServiceItem"
+MAX_NEWS_PAGE = 100
+T = TypeVar("T")
+
+
+def app(info: strawberry.Info) -> CitizenApp:
+    return info.context.hub.service(APP_NAME)  # type: ignore[no-any-return]
+
+
+async def _call(fn: Callable[[], T]) -> T:
+    """Run off the event loop; the other apps' refusals keep their messages, as the plain
+    errors they derive from (so the app need not know their classes)."""
+    try:
+        return await run_in_threadpool(fn)
+    except PermissionError as exc:
+        raise PermissionError(str(exc)) from None
+    except LookupError as exc:
+        raise LookupError(str(exc)) from None
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _who(info: strawberry.Info) -> tuple[str, tuple[str, ...]]:
+    principal = principal_of(info)
+    if principal is None:
+        raise PermissionError("the citizen app's calls need an authenticated principal")
+    return principal.label, principal.roles
+
+
+def _base_url(info: strawberry.Info) -> str:
+    return str(info.context.request.base_url)
+
+
+async def _rows(info: strawberry.Info, kind: str) -> Callable[[Record], bool]:
+    policy = info.context.policy
+    if policy is None:
+        return lambda _: True
+    decision: Decision = await policy.gate(kind)
+    if decision.aggregate_only:
+        raise PolicyDenied(f"{kind} is served to you as counts only")
+    return lambda r: bool(policy.visible(decision, r))
+
+
+def _check_first(first: int, most: int) -> None:
+    if not 0 <= first <= most:
+        raise ValueError(f"first must be between 0 and {most}")
+
+
+def _cursor(kind: str, value: str) -> str:
+    return relay.to_base64(kind, value)
+
+
+def _uncursor(kind: str, cursor: str) -> str:
+    try:
+        prefix, value = relay.from_base64(cursor)
+    except Exception:
+        raise ValueError(f"invalid cursor {cursor!r}") from None
+    if prefix != kind:
+        raise ValueError(f"invalid cursor {cursor!r}")
+    return str(value)
+
+
+def _news_position(r: Record) -> str:
+    return f"{published_at(r).isoformat()}|{r.key}"
+
+
+@strawberry.type
+class CitizenAppQueries:
+    @strawberry.field(description="指尖办: the items that can be applied for in the app")
+    async def fingertip_items(
+        self,
+        info: strawberry.Info,
+        text: str | None = None,
+        legal_person: bool | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> FingertipItemPage:
+        _check_first(first, MAX_PAGE)
+        a = app(info)
+        visible = await _rows(info, ITEM_KIND)
+        serves = None
+        if legal_person is not None:
+            serves = LEGAL_PERSON if legal_person else NATURAL_PERSON
+        found = [r for r in await _call(lambda: a.fingertip_items(text, serves)) if visible(r)]
+        start = _uncursor("item", after) if after else None
+        rest = [r for r in found if start is None or r.key > start]
+        page = rest[:first]
+        return FingertipItemPage(
+            items=[FingertipItem.of(r) for r in page],
+            total_count=len(found),
+            has_next_page=len(rest) > first,
+            end_cursor=_cursor("item", page[-1].key) if page else None,
+        )
+
+    @strawberry.field(description="指尖办: follow an application by its tracking number")
+    async def fingertip_progress(
+        self, info: strawberry.Info, tracking_number: str
+    ) -> FingertipProgress:
+        a = app(info)
+        return FingertipProgress.of(await _call(lambda: a.gov().progress(tracking_number)))
+
+    @strawberry.field(description="随手拍: follow a report to its result by tracking number")
+    async def snap_progress(self, info: strawberry.Info, tracking_number: str) -> SnapProgress:
+        a = app(info)
+        return SnapProgress.of(await _call(lambda: a.centre().progress(tracking_number)))
+
+    @strawberry.field(description="微资讯: the media center's news, newest first")
+    async def micro_news(
+        self,
+        info: strawberry.Info,
+        first: int = 20,
+        after: str | None = None,
+        category: str | None = None,
+    ) -> NewsConnection:
+        _check_first(first, MAX_NEWS_PAGE)
+        a = app(info)
+        visible = await _rows(info, NEWS_KIND)
+        ordered = await run_in_threadpool(a.news)
+        found = [r for r in ordered if (category is None or r.attrs.get("category") == category)]
+        found = [r for r in found if visible(r)]
+        start = _uncursor("news", after) if after else None
+        # newest first: a page goes on with what sorts after the cursor's (time, key)
+        rest = found
+        if start is not None:
+            rest = [r for r in found if _news_position(r) < start]
+        page = rest[:first]
+        rows = await records(info).load_many(NEWS_KIND, [r.key for r in page])
+        edges = [
+            NewsEdge(cursor=_cursor("news", _news_position(r)), node=NewsItem.from_record(r))
+            for r in rows
+            if r is not None
+        ]
+        return NewsConnection(
+            edges=edges,
+            total_count=len(found),
+            has_next_page=len(rest) > first,
+            end_cursor=edges[-1].cursor if edges else None,
+        )
+
+    @strawberry.field(description="微资讯: search the news (Chinese words), best match first")
+    async def micro_news_search(
+        self, info: strawberry.Info, query: str, first: int = 20, after: str | None = None
+    ) -> NewsConnection:
+        _check_first(first, MAX_NEWS_PAGE)
+        if not query.strip():
+            raise ValueError("query must not be empty")
+        await _rows(info, NEWS_KIND)  # counts-only access reads no news
+        offset = 0
+        if after:
+            try:
+                offset = int(_uncursor("newssearch", after)) + 1
+            except ValueError:
+                raise ValueError(f"invalid cursor {after!r}") from None
+        page = await search(info).search(query, kinds=[NEWS_KIND], limit=first, offset=offset)
+        rows = await records(info).load_many(NEWS_KIND, [h.key for h in page.hits])
+        edges = [
+            NewsEdge(cursor=_cursor("newssearch", str(offset + i)), node=NewsItem.from_record(r))
+            for i, r in enumerate(rows)
+            if r is not None
+        ]
+        return NewsConnection(
+            edges=edges,
+            total_count=int(page.total),
+            has_next_page=offset + len(page.hits) < int(page.total),
+            end_cursor=edges[-1].cursor if edges else None,
+        )
+
+    @strawberry.field(description="微资讯: one news item")
+    async def micro_news_item(self, info: strawberry.Info, key: str) -> NewsItem | None:
+        record = await records(info).load(NEWS_KIND, key)
+        return NewsItem.from_record(record) if record else None
+
+
+def _decode_photo(content_base64: str) -> bytes:
+    text = content_base64.strip()
+    if text.startswith("data:") and "," in text:  # a data: URL; its declared type is ignored
+        text = text.split(",", 1)[1]
+    if len(text) > (MAX_PHOTO_BYTES // 3 + 1) * 4 + 4:
+        raise PhotoRefused(f"the photo is larger than {MAX_PHOTO_BYTES} bytes (5 MiB)", 413)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise PhotoRefused("contentBase64 is not base64") from None
+
+
+@strawberry.type
+class CitizenAppMutations:
+    @strawberry.mutation(
+        description="随手拍: upload a photo as base64 (at most 5 MiB; JPEG, PNG or WebP by its "
+        "bytes); multipart clients POST it to /citizen-app/v1/photos instead"
+    )
+    async def upload_snap_photo(self, info: strawberry.Info, content_base64: str) -> SnapPhoto:
+        actor, _ = _who(info)
+        a = app(info)
+        base = _base_url(info)
+
+        def put() -> SnapPhoto:
+            photo = a.photos.put(_decode_photo(content_base64), actor)
+            return SnapPhoto.of(photo, a.photo_url(base, photo))
+
+        return await _call(put)
+
+    @strawberry.mutation(
+        description="随手拍: report a problem with its photos and place; it is filed with the "
+        "citizen-service centre as a snap-and-send case"
+    )
+    async def snap_report(self, info: strawberry.Info, input: SnapReportInput) -> SnapReceipt:
+        actor, roles = _who(info)
+        a = app(info)
+        base = _base_url(info)
+
+        def file() -> tuple[SnapReceipt, list[dict[str, object]]]:
+            photos = a.snap_photos([str(i) for i in input.photo_ids], base)
+            intake = SnapIntake(
+                channel="snap",
+                description=input.description,
+                lon=input.lon,
+                lat=input.lat,
+                address=input.address,
+                title=input.title,
+                category=input.category,
+                reporter_name=input.reporter_name,
+                reporter_phone=input.reporter_phone,
+                media_urls=[url for _, url in photos],
+            )
+            record, updates, tracking = a.file_snap(intake, actor, roles)
+            attrs = record.attrs
+            status = str(attrs.get("loop_status") or "filed")
+            receipt = SnapReceipt(
+                tracking_number=tracking,
+                status=status,
+                status_label=str(attrs.get("status") or ""),
+                category_name=attrs.get("category_name"),
+                subcategory_name=attrs.get("subcategory_name"),
+                street=attrs.get("street"),
+                grid_cell=attrs.get("grid_cell"),
+                due_at=a.centre().due_at(record),
+                merged=status == "merged",
+                photos=[SnapPhoto.of(p, url) for p, url in photos],
+            )
+            return receipt, updates
+
+        receipt, updates = await _call(file)
+        for update in updates:
+            await info.context.hub.live.publish_case(update)
+        return receipt
+
+    @strawberry.mutation(
+        description="指尖办: apply online with the materials (scans uploaded like photos); a "
+        "legal person's application names the enterprise and its credit code"
+    )
+    async def fingertip_apply(
+        self, info: strawberry.Info, input: FingertipApplyInput
+    ) -> FingertipReceipt:
+        actor, roles = _who(info)
+        a = app(info)
+        base = _base_url(info)
+        legal = bool(input.enterprise_name or input.uscc)
+
+        def apply() -> FingertipReceipt:
+            materials = a.material_files(_given(input.materials), base)
+            application = FingertipApplication(
+                item=input.item,
+                applicant_type=LEGAL_PERSON if legal else NATURAL_PERSON,
+                applicant_name=input.applicant_name,
+                applicant_phone=input.applicant_phone,
+                materials=materials,
+                id_number=input.id_number,
+                enterprise_name=input.enterprise_name,
+                uscc=input.uscc,
+            )
+            record, tracking = a.apply(application, actor, roles)
+            return FingertipReceipt.of(record, tracking)
+
+        return await _call(apply)
+
+    @strawberry.mutation(description="指尖办: bring the materials a return asked for")
+    async def fingertip_resupply(
+        self,
+        info: strawberry.Info,
+        tracking_number: str,
+        materials: list[FingertipMaterialInput],
+    ) -> FingertipReceipt:
+        actor, roles = _who(info)
+        a = app(info)
+        base = _base_url(info)
+
+        def resupply() -> FingertipReceipt:
+            given = a.material_files(_given(materials), base)
+            record = a.gov().resubmit(tracking_number, given, actor, roles)
+            return FingertipReceipt.of(record, tracking_number.strip())
+
+        return await _call(resupply)
+
+
+def _given(materials: list[FingertipMaterialInput]) -> list[tuple[str, str | None]]:
+    return [(m.name, str(m.photo_id) if m.photo_id else None) for m in materials]
+
+
+__all__ = ["APP_NAME", "AppError", "CitizenAppMutations", "CitizenAppQueries"]

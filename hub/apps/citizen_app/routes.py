@@ -1,0 +1,123 @@
+"""The app's HTTP routes, for what a phone sends as a file rather than as GraphQL:
+
+* ``POST /citizen-app/v1/photos`` — one photo, as ``multipart/form-data`` (field ``photo``) or
+  as the raw body with an ``image/*`` content type. At most 5 MiB (413 beyond, before the body
+  is read further); JPEG, PNG or WebP by its bytes (415 otherwise, whatever the file name or
+  declared type). 201 with ``{"id", "sha256", "contentType", "bytes", "width", "height",
+  "url"}``; name the ``id`` in ``snapReport(input: {photoIds: [...]})``.
+* ``GET /citizen-app/v1/photos/{sha256}`` — the photo's bytes, with its checked type.
+
+Both need a bearer token with ``graph:read``. Errors are ``{"error", "description"}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Message
+
+from hub.apps.citizen_app.photos import MAX_PHOTO_BYTES, PhotoRefused
+from hub.apps.citizen_app.resolvers import APP_NAME
+from hub.apps.citizen_app.services import PHOTO_ROUTE, CitizenApp
+from hub.auth.request import BearerRefused, bearer_principal
+from hub.auth.scopes import GRAPH_READ
+from hub.services import HubServices
+
+# room for the multipart boundaries and part headers around one photo
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _error(status: int, error: str, description: str, headers: Any = None) -> JSONResponse:
+    return JSONResponse({"error": error, "description": description}, status, headers)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PhotoRefused(f"the upload is {declared} bytes; a photo is at most {MAX_PHOTO_BYTES}",
+                           413)  # fmt: skip
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PhotoRefused(f"the upload is over {MAX_PHOTO_BYTES} bytes (5 MiB)", 413)
+    return bytes(body)
+
+
+async def _photo_bytes(request: Request) -> bytes:
+    kind = request.headers.get("content-type", "").lower()
+    if kind.startswith("multipart/form-data"):
+        body = await _body(request, MAX_PHOTO_BYTES + MULTIPART_OVERHEAD)
+
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        form = await Request(request.scope, replay).form(max_files=1, max_fields=10)
+        try:
+            upload = form.get("photo")
+            if upload is None or isinstance(upload, str):
+                raise PhotoRefused("the multipart form has no file field 'photo'")
+            data = await upload.read()
+        finally:
+            await form.close()
+        if len(data) > MAX_PHOTO_BYTES:
+            raise PhotoRefused(f"the photo is over {MAX_PHOTO_BYTES} bytes (5 MiB)", 413)
+        return data
+    if kind.startswith(("image/", "application/octet-stream")):
+        return await _body(request, MAX_PHOTO_BYTES)
+    raise PhotoRefused(
+        "send the photo as multipart/form-data (field 'photo') or as an image/* body", 415
+    )
+
+
+def routes(hub: HubServices) -> list[BaseRoute]:
+    def citizen_app() -> CitizenApp:
+        return hub.service(APP_NAME)  # type: ignore[no-any-return]
+
+    async def upload(request: Request) -> Response:
+        try:
+            who = await bearer_principal(request, hub.tokens, GRAPH_READ)
+            data = await _photo_bytes(request)
+            app = citizen_app()
+            photo = await run_in_threadpool(lambda: app.photos.put(data, who.label))
+        except BearerRefused as exc:
+            return _error(exc.status_code, "unauthorized", str(exc.detail), exc.headers)
+        except PhotoRefused as exc:
+            return _error(exc.status, "photo_refused", str(exc))
+        url = app.photo_url(str(request.base_url), photo)
+        body = {
+            "id": photo.sha256,
+            "sha256": photo.sha256,
+            "contentType": photo.content_type,
+            "bytes": photo.bytes,
+            "width": photo.width,
+            "height": photo.height,
+            "url": url,
+        }
+        return JSONResponse(body, 201, {"Location": url})
+
+    async def download(request: Request) -> Response:
+        try:
+            await bearer_principal(request, hub.tokens, GRAPH_READ)
+        except BearerRefused as exc:
+            return _error(exc.status_code, "unauthorized", str(exc.detail), exc.headers)
+        sha = str(request.path_params["sha256"]).lower()
+        found = await run_in_threadpool(lambda: citizen_app().photos.read(sha))
+        if found is None:
+            return _error(404, "not_found", f"no photo {sha[:80]!r}")
+        info, data = found
+        headers = {
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=86400, immutable",
+            "ETag": f'"{info.sha256}"',
+        }
+        return Response(data, 200, headers, media_type=info.content_type)
+
+    return [
+        Route(PHOTO_ROUTE, upload, methods=["POST"]),
+        Route(f"{PHOTO_ROUTE}/{{sha256}}", download, methods=["GET"]),
+    ]

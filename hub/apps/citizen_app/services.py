@@ -1,0 +1,241 @@
+"""The 滨海掌上行 app's API: a thin layer over other apps' services, reached at run time
+through the hub's service registry (``HubServices.service``), never imported:
+
+* 指尖办 — the government-services app (``gov_services``): the items a citizen can apply for
+  online, applying with materials (files uploaded like photos), following by tracking number;
+* 随手拍 — the citizen-service centre (``citizen_service``): a report with photos and a place
+  filed as a snap-and-send case, followed to its result by tracking number;
+* 微资讯 — the media center's ``NewsItem`` records, newest first.
+
+Photos are kept by :mod:`hub.apps.citizen_app.photos` (size and real-type checks).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from hub.apps.citizen_app.photos import PhotoInfo, PhotoStore
+from hub.store import RecordStore
+from hub.store.tables import RecordRow
+from schema.record import Record
+
+if TYPE_CHECKING:
+    from hub.services import HubServices
+
+NEWS_KIND = "NewsItem"
+GOV_SERVICES = "gov_services"
+CITIZEN_SERVICE = "citizen_service"
+PHOTO_ROUTE = "/citizen-app/v1/photos"
+MAX_PHOTOS = 9  # the centre's limit on a case's media
+MAX_DESCRIPTION = 2000
+APP_CHANNEL = "滨海掌上行"
+NATURAL_PERSON = "自然人"
+LEGAL_PERSON = "法人"
+WINDOW_ONLY = "窗口办理"
+
+
+class AppError(ValueError):
+    """Bad input from the app; the message says what."""
+
+
+@dataclass
+class SnapIntake:
+    """A 随手拍 report in the shape the citizen-service centre's ``file`` reads (its
+    ``Intake``; apps do not import one another, so the same fields are named here)."""
+
+    channel: str
+    description: str
+    lon: float | None = None
+    lat: float | None = None
+    address: str | None = None
+    title: str | None = None
+    category: str | None = None
+    subcategory: str | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    reporter_email: str | None = None
+    media_urls: list[str] = field(default_factory=list)
+    reported_at: datetime | None = None
+    # The centre's door for citizen apps filing on a citizen's behalf with any hub token is
+    # its Open311 intake; it has no separate "citizen app" intake yet (reported upstream).
+    intake: str = "open311"
+
+
+@dataclass(frozen=True)
+class MaterialGiven:
+    """A 指尖办 material in the shape the government-services app's ``submit`` reads."""
+
+    name: str
+    file_url: str | None = None
+
+
+@dataclass
+class FingertipApplication:
+    """A 指尖办 application in the shape the government-services app's ``submit`` reads
+    (its ``Submission``)."""
+
+    item: str
+    applicant_type: str
+    applicant_name: str
+    applicant_phone: str
+    materials: list[MaterialGiven] = field(default_factory=list)
+    id_number: str | None = None
+    enterprise_name: str | None = None
+    uscc: str | None = None
+    channel: str = APP_CHANNEL
+    street: str | None = None
+    citizen: str | None = None
+
+
+def published_at(record: Record) -> datetime:
+    value = record.attrs.get("published_at")
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    return record.fetched_at
+
+
+class CitizenApp:
+    """The citizen app's services, one per hub process."""
+
+    def __init__(self, hub: HubServices) -> None:
+        self.hub = hub
+        self.store: RecordStore = hub.store
+        self.photos = PhotoStore(hub.store, hub.settings.data_dir / "citizen-app" / "photos")
+        self._lock = threading.RLock()
+        self._news: dict[str, Record] = {}
+        self._ordered: list[Record] | None = None
+        self._seen: datetime | None = None
+
+    # -- the other apps, at run time ---------------------------------------------------------
+
+    def gov(self) -> Any:
+        return self.hub.service(GOV_SERVICES)
+
+    def centre(self) -> Any:
+        return self.hub.service(CITIZEN_SERVICE)
+
+    # -- 随手拍 ---------------------------------------------------------------------------------
+
+    def photo_url(self, base_url: str, photo: PhotoInfo) -> str:
+        return f"{base_url.rstrip('/')}{PHOTO_ROUTE}/{photo.sha256}"
+
+    def snap_photos(self, ids: list[str], base_url: str) -> list[tuple[PhotoInfo, str]]:
+        if not ids:
+            raise AppError("a 随手拍 report needs at least one photo (upload it first)")
+        if len(ids) > MAX_PHOTOS:
+            raise AppError(f"at most {MAX_PHOTOS} photos")
+        if len(set(ids)) != len(ids):
+            raise AppError("a photo is named twice")
+        out = []
+        for i in ids:
+            found = self.photos.info(i.strip().lower())
+            if found is None:
+                raise AppError(f"no uploaded photo {i[:80]!r}")
+            out.append((found, self.photo_url(base_url, found)))
+        return out
+
+    def file_snap(
+        self, intake: SnapIntake, actor: str, roles: tuple[str, ...]
+    ) -> tuple[Record, list[dict[str, Any]], str]:
+        """File a report as a snap-and-send case; (case, updates to publish, tracking no.)."""
+        if len(intake.description or "") > MAX_DESCRIPTION:
+            raise AppError(f"the description is at most {MAX_DESCRIPTION} characters")
+        centre = self.centre()
+        record, updates = centre.file(intake, actor, roles)
+        return record, updates, str(centre.tracking_number(record.key))
+
+    # -- 指尖办 ---------------------------------------------------------------------------------
+
+    def fingertip_items(self, text: str | None, serves: str | None) -> list[Record]:
+        """The catalogue's items that can be applied for online through the app."""
+        out = []
+        for r in self.gov().items().values():
+            a = r.attrs
+            if a.get("online_level") == WINDOW_ONLY or APP_CHANNEL not in (a.get("channels") or []):
+                continue
+            if serves is not None and a.get("serves") != serves:
+                continue
+            if text and text not in f"{a.get('name', '')} {a.get('item_code', '')}":
+                continue
+            out.append(r)
+        out.sort(key=lambda r: r.key)
+        return out
+
+    def apply(
+        self, application: FingertipApplication, actor: str, roles: tuple[str, ...]
+    ) -> tuple[Record, str]:
+        gov = self.gov()
+        record = gov.submit(application, actor, roles)
+        return record, str(gov.tracking_number(record.key))
+
+    def material_files(
+        self, given: list[tuple[str, str | None]], base_url: str
+    ) -> list[MaterialGiven]:
+        """Materials with their uploaded scans as URLs the hub serves."""
+        out = []
+        for name, photo_id in given:
+            url = None
+            if photo_id:
+                found = self.photos.info(photo_id.strip().lower())
+                if found is None:
+                    raise AppError(f"no uploaded file {photo_id[:80]!r} for {name!r}")
+                url = self.photo_url(base_url, found)
+            out.append(MaterialGiven(name=name, file_url=url))
+        return out
+
+    # -- 微资讯 ---------------------------------------------------------------------------------
+
+    def news(self) -> list[Record]:
+        """Every news item, newest first (then by key), as of what any worker stored."""
+        with self._lock:
+            fresh = [
+                r
+                for r in self._changed()
+                if (known := self._news.get(r.key)) is None or known.ingested_at != r.ingested_at
+            ]
+            if fresh or self._ordered is None:
+                for r in fresh:
+                    self._news[r.key] = r
+                self._ordered = sorted(
+                    self._news.values(), key=lambda r: (published_at(r), r.key), reverse=True
+                )
+            return self._ordered
+
+    def _changed(self) -> list[Record]:
+        query = select(RecordRow).where(RecordRow.kind == NEWS_KIND)
+        if self._seen is not None:
+            query = query.where(RecordRow.ingested_at >= self._seen)
+        with self.store.engine.connect() as conn:
+            rows = list(conn.execute(query))
+        out = []
+        for r in rows:
+            ingested = _utc(r.ingested_at)
+            out.append(
+                Record.model_construct(
+                    kind=r.kind,
+                    key=r.key,
+                    source_system=r.source_system,
+                    source_id=r.source_id,
+                    fetched_at=_utc(r.fetched_at),
+                    ingested_at=ingested,
+                    attrs=r.attrs,
+                    geometry=r.geometry,
+                    datum=r.datum,
+                )
+            )
+            if self._seen is None or ingested > self._seen:
+                self._seen = ingested
+        return out
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,324 @@
+"""Government-services resolvers: thin calls into the rules (``services``); rows read through
+the request's policed record source, figures over the rows the policy lets a request count."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+
+from hub.apps.gov_services.services import (
+    APPLICATION_KIND,
+    ITEM_KIND,
+    ApplicationError,
+    ApplicationFilter,
+    ApplicationNotFound,
+    GovernmentServices,
+    ItemFilter,
+    Material,
+    NotPermitted,
+    Submission,
+)
+from hub.apps.gov_services.types import (
+    ApplicationFilterInput,
+    ApplicationProgress,
+    ApplicationReceipt,
+    GovServiceStats,
+    MaterialInput,
+    ServiceApplication,
+    ServiceApplicationConnection,
+    ServiceApplicationEdge,
+    ServiceItem,
+    ServiceItemConnection,
+    ServiceItemEdge,
+    ServiceItemFilterInput,
+    SubmitApplicationInput,
+)
+from hub.auth.principal import principal_of
+from hub.policy.engine import Decision, PolicyDenied
+from schema.connection import MAX_PAGE, decode_cursor, encode_cursor
+from schema.context import records
+from schema.record import Record
+
+APP_NAME = "gov_services"
+T = TypeVar("T")
+
+
+def gov(info: strawberry.Info) -> GovernmentServices:
+    return info.context.hub.service(APP_NAME)  # type: ignore[no-any-return]
+
+
+async def _call(fn: Callable[[], T]) -> T:
+    """Run a rule off the event loop; its refusals become clear GraphQL errors."""
+    try:
+        return await run_in_threadpool(fn)
+    except NotPermitted as exc:
+        raise PermissionError(str(exc)) from None
+    except ApplicationNotFound as exc:
+        raise LookupError(str(exc)) from None
+    except ApplicationError as exc:
+        raise ValueError(str(exc)) from None
+
+
+async def _rows(info: strawberry.Info, kind: str) -> Callable[[Record], bool]:
+    """Which rows of ``kind`` this request may see (None: enforcement off)."""
+    policy = info.context.policy
+    if policy is None:
+        return lambda _: True
+    decision: Decision = await policy.gate(kind)
+    if decision.aggregate_only:
+        raise PolicyDenied(f"{kind} is served to you as counts only")
+    return lambda r: bool(policy.visible(decision, r))
+
+
+async def _counted_rows(info: strawberry.Info, kind: str) -> Callable[[Record], bool]:
+    """Like ``_rows`` but counts-only access is fine (statistics are counts)."""
+    policy = info.context.policy
+    if policy is None:
+        return lambda _: True
+    decision: Decision = await policy.gate(kind)
+    return lambda r: bool(policy.visible(decision, r))
+
+
+def _who(info: strawberry.Info) -> tuple[str, tuple[str, ...]]:
+    principal = principal_of(info)
+    if principal is None:
+        raise PermissionError("applications need an authenticated principal")
+    return principal.label, principal.roles
+
+
+def _page(found: Sequence[Record], first: int, after: str | None) -> tuple[list[Record], bool]:
+    if not 0 <= first <= MAX_PAGE:
+        raise ValueError(f"first must be between 0 and {MAX_PAGE}")
+    start_key = decode_cursor(after) if after else None
+    rest = [r for r in found if start_key is None or r.key > start_key]
+    return rest[:first], len(rest) > first
+
+
+def _app_filter(f: ApplicationFilterInput | None) -> ApplicationFilter:
+    if f is None:
+        return ApplicationFilter()
+    return ApplicationFilter(
+        status=[s.value for s in f.status or []],
+        item=f.item,
+        department=f.department,
+        channel=f.channel,
+        applicant_type=f.applicant_type.value if f.applicant_type else None,
+        street=f.street,
+        overdue=f.overdue,
+        source_system=f.source_system,
+        submitted_after=f.submitted_after,
+        submitted_before=f.submitted_before,
+    )
+
+
+def _materials(given: Sequence[MaterialInput] | None) -> list[Material]:
+    return [Material(name=m.name, file_url=m.file_url) for m in given or []]
+
+
+async def _step(
+    info: strawberry.Info,
+    key: str,
+    action: str,
+    note: str | None = None,
+    missing: Sequence[str] = (),
+) -> ServiceApplication:
+    actor, roles = _who(info)
+    g = gov(info)
+    record = await _call(
+        lambda: g.transition(key, action, actor, roles, note=note, missing=list(missing))
+    )
+    return ServiceApplication.build(record, g)
+
+
+def submission(input: SubmitApplicationInput) -> Submission:
+    return Submission(
+        item=input.item,
+        applicant_type=input.applicant_type.value,
+        applicant_name=input.applicant_name,
+        applicant_phone=input.applicant_phone,
+        materials=_materials(input.materials),
+        id_number=input.id_number,
+        enterprise_name=input.enterprise_name,
+        uscc=input.uscc,
+        channel=input.channel,
+        street=input.street,
+    )
+
+
+@strawberry.type
+class GovServicesQueries:
+    @strawberry.field(description="The catalogue of service items, filtered, in key order")
+    async def service_items(
+        self,
+        info: strawberry.Info,
+        filter: ServiceItemFilterInput | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> ServiceItemConnection:
+        g = gov(info)
+        f = filter or ServiceItemFilterInput()
+        wanted = ItemFilter(
+            department=f.department,
+            item_type=f.item_type,
+            serves=f.serves.value if f.serves else None,
+            online=f.online,
+            text=f.text,
+        )
+        visible = await _rows(info, ITEM_KIND)
+        found = await _call(lambda: g.find_items(wanted, visible))
+        page, more = _page(found, first, after)
+        rows = await records(info).load_many(ITEM_KIND, [r.key for r in page])
+        edges = [
+            ServiceItemEdge(cursor=encode_cursor(r.key), node=ServiceItem.from_record(r))
+            for r in rows
+            if r is not None
+        ]
+        return ServiceItemConnection(
+            edges=edges,
+            total_count=len(found),
+            has_next_page=more,
+            end_cursor=edges[-1].cursor if edges else None,
+        )
+
+    @strawberry.field(description="One service item by its key (SI-…) or code (BHXK0001)")
+    async def service_item(self, info: strawberry.Info, key: str) -> ServiceItem | None:
+        g = gov(info)
+        try:
+            found = await run_in_threadpool(lambda: g.item(key))
+        except ApplicationNotFound:
+            return None
+        record = await records(info).load(ITEM_KIND, found.key)
+        return ServiceItem.from_record(record) if record else None
+
+    @strawberry.field(description="Online applications, filtered, in key order")
+    async def service_applications(
+        self,
+        info: strawberry.Info,
+        filter: ApplicationFilterInput | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> ServiceApplicationConnection:
+        g = gov(info)
+        wanted = await _call(lambda: _app_filter(filter))
+        visible = await _rows(info, APPLICATION_KIND)
+        found = await _call(lambda: g.find(wanted, visible))
+        page, more = _page(found, first, after)
+        # the page's rows read through the policed source, fresh from the store
+        rows = await records(info).load_many(APPLICATION_KIND, [r.key for r in page])
+        edges = [
+            ServiceApplicationEdge(cursor=encode_cursor(r.key), node=ServiceApplication.build(r, g))
+            for r in rows
+            if r is not None
+        ]
+        return ServiceApplicationConnection(
+            edges=edges,
+            total_count=len(found),
+            has_next_page=more,
+            end_cursor=edges[-1].cursor if edges else None,
+        )
+
+    @strawberry.field(description="One application by its key")
+    async def service_application(
+        self, info: strawberry.Info, key: str
+    ) -> ServiceApplication | None:
+        record = await records(info).load(APPLICATION_KIND, key)
+        return ServiceApplication.build(record, gov(info)) if record else None
+
+    @strawberry.field(
+        description="An applicant follows their application by its tracking number "
+        "(no personal data)"
+    )
+    async def application_progress(
+        self, info: strawberry.Info, tracking_number: str
+    ) -> ApplicationProgress:
+        g = gov(info)
+        return ApplicationProgress.of(await _call(lambda: g.progress(tracking_number)))
+
+    @strawberry.field(
+        description="Items served online and applications in figures, over the rows you may "
+        "count (counts-only access included)"
+    )
+    async def gov_service_stats(
+        self, info: strawberry.Info, filter: ApplicationFilterInput | None = None
+    ) -> GovServiceStats:
+        g = gov(info)
+        wanted = await _call(lambda: _app_filter(filter))
+        apps_visible = await _counted_rows(info, APPLICATION_KIND)
+        items_visible = await _counted_rows(info, ITEM_KIND)
+
+        def figures() -> dict[str, object]:
+            items = [r for r in g.items().values() if items_visible(r)]
+            return g.stats(items, g.find(wanted, apps_visible))
+
+        return GovServiceStats.of(await _call(figures))  # type: ignore[arg-type]
+
+
+@strawberry.type
+class GovServicesMutations:
+    @strawberry.mutation(
+        description="Submit an online application with its materials; it is validated against "
+        "the item, and the materials it lacks are listed in the receipt"
+    )
+    async def submit_application(
+        self, info: strawberry.Info, input: SubmitApplicationInput
+    ) -> ApplicationReceipt:
+        actor, roles = _who(info)
+        g = gov(info)
+        wanted = submission(input)
+        record = await _call(lambda: g.submit(wanted, actor, roles))
+        return ApplicationReceipt.of(record, g)
+
+    @strawberry.mutation(
+        description="The applicant brings what a return asked for (by tracking number)"
+    )
+    async def resubmit_application(
+        self, info: strawberry.Info, tracking_number: str, materials: list[MaterialInput]
+    ) -> ApplicationReceipt:
+        actor, roles = _who(info)
+        g = gov(info)
+        given = _materials(materials)
+        record = await _call(lambda: g.resubmit(tracking_number, given, actor, roles))
+        return ApplicationReceipt.of(record, g)
+
+    @strawberry.mutation(
+        description="Accept (受理) an application whose required materials are all there; the "
+        "promised time limit starts"
+    )
+    async def accept_application(
+        self, info: strawberry.Info, key: str, note: str | None = None
+    ) -> ServiceApplication:
+        return await _step(info, key, "accept", note)
+
+    @strawberry.mutation(
+        description="Return an application for missing or deficient materials (退回补正); the "
+        "required ones not given are always listed, `missing` adds deficient ones"
+    )
+    async def return_application(
+        self,
+        info: strawberry.Info,
+        key: str,
+        missing: list[str] | None = None,
+        note: str | None = None,
+    ) -> ServiceApplication:
+        return await _step(info, key, "return", note, missing or [])
+
+    @strawberry.mutation(description="Start the review (审核) of an accepted application")
+    async def start_review_application(
+        self, info: strawberry.Info, key: str, note: str | None = None
+    ) -> ServiceApplication:
+        return await _step(info, key, "start_review", note)
+
+    @strawberry.mutation(description="Approve: the decision (办结), with what was granted")
+    async def approve_application(
+        self, info: strawberry.Info, key: str, note: str | None = None
+    ) -> ServiceApplication:
+        return await _step(info, key, "approve", note)
+
+    @strawberry.mutation(description="Reject (不予办理), with the reason")
+    async def reject_application(
+        self, info: strawberry.Info, key: str, reason: str
+    ) -> ServiceApplication:
+        return await _step(info, key, "reject", reason)

@@ -1,0 +1,791 @@
+"""The government-services rules (政务服务): the catalogue of service items with their required
+materials, and online applications ("指尖办") checked against it and carried through their
+states to a decision:
+
+    submitted ──accept──▶ accepted ──start_review──▶ under_review ──approve──▶ approved
+        │  ▲                  │                          │        └──reject───▶ rejected
+        │  └──resubmit── returned ◀──return (补正)────────┘
+        └──return──▶ returned;  reject from submitted / accepted / under_review
+
+Every step is kept in the application's ``history`` with actor, time and note. An application
+is *validated* when submitted (the item exists and is served online, the applicant is of the
+kind the item serves, the applicant's ID number / credit code and phone are well formed, every
+material named is one of the item's); the materials it lacks are listed at once, acceptance is
+refused while any required material is missing, and a return names what is missing.
+
+Deadlines: an accepted application is due ``promised_time_limit_days`` calendar days after its
+acceptance (承诺时限); a source system's application, whose acceptance time is not sent, counts
+from its submission. A return stops nothing: a resubmitted application is accepted anew and its
+deadline counts from then.
+
+Applications are ``ServiceApplication`` records, the ones the online-applications system sends
+(their Chinese status read as a state, followed read-only: they are decided in that system)
+and the ones submitted here (``source_system = "cityhub"``). The service keeps items and
+applications in memory for its queries and reads what any worker stored since its last look
+(by ``ingested_at``), so several hub workers agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.store import RecordStore
+from hub.store.tables import RecordRow
+from schema.record import Record
+from schema.uscc import USCCError, validate_uscc
+
+APPLICATION_KIND = "ServiceApplication"
+ITEM_KIND = "ServiceItem"
+HUB_SYSTEM = "cityhub"
+
+STATUS_LABELS: dict[str, str] = {
+    "submitted": "已提交",
+    "accepted": "已受理",
+    "returned": "退回补正",
+    "under_review": "审核中",
+    "approved": "已办结",
+    "rejected": "不予办理",
+}
+# The online-applications system's statuses, read as states.
+SOURCE_STATUS: dict[str, str] = {
+    **{label: status for status, label in STATUS_LABELS.items()},
+    "不予受理": "rejected",
+    "不予许可": "rejected",
+}
+OPEN = frozenset({"submitted", "accepted", "returned", "under_review"})
+DECIDED = frozenset({"approved", "rejected"})
+
+NATURAL_PERSON = "自然人"
+LEGAL_PERSON = "法人"
+WINDOW = "窗口"
+WINDOW_ONLY = "窗口办理"
+FULLY_ONLINE = "全程网办"
+ONLINE_CHANNELS = ("滨海掌上行", "天津网上办事大厅")
+
+OPERATOR = "operator"
+DEPARTMENT = "department"
+# Applicants reach the hub through an app acting for them (the citizen app, a partner's
+# portal), with any hub token; the approving departments and the centre's operators decide.
+APPLICANT_ROLES = frozenset({OPERATOR, DEPARTMENT, "partner", "partner-viewer", "steward"})
+STAFF_ROLES = frozenset({OPERATOR, DEPARTMENT})
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    "submit": APPLICANT_ROLES,
+    "resubmit": APPLICANT_ROLES,
+    "accept": STAFF_ROLES,
+    "return": STAFF_ROLES,
+    "start_review": STAFF_ROLES,
+    "approve": STAFF_ROLES,
+    "reject": STAFF_ROLES,
+}
+# action -> (states it may start from, state it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "accept": (frozenset({"submitted"}), "accepted"),
+    "return": (frozenset({"submitted", "accepted", "under_review"}), "returned"),
+    "resubmit": (frozenset({"returned"}), "submitted"),
+    "start_review": (frozenset({"accepted"}), "under_review"),
+    "approve": (frozenset({"under_review"}), "approved"),
+    "reject": (frozenset({"submitted", "accepted", "under_review"}), "rejected"),
+}
+
+MAX_TEXT = 2000
+MAX_NAME = 64
+MAX_MATERIALS = 30
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+URL = re.compile(r"^https?://\S{1,2000}$")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+class ApplicationError(ValueError):
+    """Bad input or a step the application cannot take now; the message says which and why."""
+
+
+class ApplicationNotFound(LookupError):
+    pass
+
+
+class NotPermitted(PermissionError):
+    pass
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def resident_id_error(number: str) -> str | None:
+    """Why an 18-character resident ID number (GB 11643) is not valid, or None."""
+    if not re.match(r"^[0-9]{17}[0-9X]$", number):
+        return "an ID number is 17 digits and a check digit (0-9 or X)"
+    try:
+        datetime.strptime(number[6:14], "%Y%m%d")
+    except ValueError:
+        return f"an ID number's digits 7-14 are the birth date; {number[6:14]} is not a date"
+    expected = _ID_CHECK[
+        sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True)) % 11
+    ]
+    if number[17] != expected:
+        return f"the ID number's check digit is {number[17]}, its first 17 digits give {expected}"
+    return None
+
+
+# -- reading records ----------------------------------------------------------------------
+
+
+def status_of(attrs: dict[str, Any]) -> str:
+    """The state: the hub's own, else the source system's Chinese status read as one."""
+    own = attrs.get("workflow_status")
+    if isinstance(own, str) and own in STATUS_LABELS:
+        return own
+    return SOURCE_STATUS.get(str(attrs.get("status") or ""), "submitted")
+
+
+def submitted_at(record: Record) -> datetime:
+    return parse_time(record.attrs.get("submitted_at")) or record.fetched_at
+
+
+def decided_at(record: Record) -> datetime | None:
+    a = record.attrs
+    if status_of(a) not in DECIDED:
+        return None
+    return parse_time(a.get("decided_at")) or parse_time(a.get("finished_at"))
+
+
+def is_online(record: Record) -> bool:
+    return str(record.attrs.get("channel") or "") != WINDOW
+
+
+def required_materials(item: Record) -> list[str]:
+    return [
+        str(m["name"])
+        for m in item.attrs.get("materials") or []
+        if isinstance(m, dict) and m.get("name") and m.get("required")
+    ]
+
+
+def offered_online(item: Record) -> bool:
+    return str(item.attrs.get("online_level") or "") != WINDOW_ONLY
+
+
+@dataclass(frozen=True)
+class Material:
+    """One material as submitted: the item's material name, and where its file is."""
+
+    name: str
+    file_url: str | None = None
+
+
+@dataclass
+class Submission:
+    """An online application as the applicant's app sends it."""
+
+    item: str  # the item's key (SI-…) or code (BHXK0001)
+    applicant_type: str  # 自然人 | 法人
+    applicant_name: str  # the person, or a firm's contact person
+    applicant_phone: str
+    materials: list[Material] = field(default_factory=list)
+    id_number: str | None = None  # a natural person's resident ID
+    enterprise_name: str | None = None  # a legal person's name and credit code
+    uscc: str | None = None
+    channel: str = "滨海掌上行"
+    street: str | None = None
+    citizen: str | None = None  # the population register's key, when the app knows it
+
+
+@dataclass(frozen=True)
+class ApplicationFilter:
+    status: Sequence[str] = ()
+    item: str | None = None
+    department: str | None = None
+    channel: str | None = None
+    applicant_type: str | None = None
+    street: str | None = None
+    overdue: bool | None = None
+    source_system: str | None = None
+    submitted_after: datetime | None = None
+    submitted_before: datetime | None = None
+
+    def __post_init__(self) -> None:
+        bad = [s for s in self.status if s not in STATUS_LABELS]
+        if bad:
+            raise ApplicationError(f"status {bad[0]!r}: one of {', '.join(STATUS_LABELS)}")
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    department: str | None = None
+    item_type: str | None = None
+    serves: str | None = None
+    online: bool | None = None
+    text: str | None = None  # in the name or code
+
+
+class GovernmentServices:
+    """The rules of the government-services app, one per hub process."""
+
+    def __init__(
+        self, store: RecordStore, secret: str, *, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.store = store
+        self._secret = secret.encode()
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._records: dict[str, dict[str, Record]] = {APPLICATION_KIND: {}, ITEM_KIND: {}}
+        self._seen: dict[str, datetime | None] = {}
+        self._codes: dict[str, str] = {}  # item code -> key
+
+    # -- what the service knows, read from the store ---------------------------------------
+
+    def _changed(self, kind: str) -> list[Record]:
+        """Records of ``kind`` stored (by any worker) since this process last looked."""
+        since = self._seen.get(kind)
+        query = select(RecordRow).where(RecordRow.kind == kind)
+        if since is not None:
+            query = query.where(RecordRow.ingested_at >= since)
+        with self.store.engine.connect() as conn:
+            rows = list(conn.execute(query))
+        out = []
+        for r in rows:  # column rows (a Connection, not an ORM session)
+            ingested = _utc(r.ingested_at)
+            out.append(
+                Record.model_construct(
+                    kind=r.kind,
+                    key=r.key,
+                    source_system=r.source_system,
+                    source_id=r.source_id,
+                    fetched_at=_utc(r.fetched_at),
+                    ingested_at=ingested,
+                    attrs=r.attrs,
+                    geometry=r.geometry,
+                    datum=r.datum,
+                )
+            )
+            if since is None or ingested > since:
+                since = ingested
+        self._seen[kind] = since
+        return out
+
+    def _fresh(self, kind: str) -> dict[str, Record]:
+        with self._lock:
+            known = self._records[kind]
+            for r in self._changed(kind):
+                known[r.key] = r
+                if kind == ITEM_KIND and r.attrs.get("item_code"):
+                    self._codes[str(r.attrs["item_code"])] = r.key
+            return known
+
+    def items(self) -> dict[str, Record]:
+        return self._fresh(ITEM_KIND)
+
+    def applications(self) -> dict[str, Record]:
+        return self._fresh(APPLICATION_KIND)
+
+    def item(self, key_or_code: str) -> Record:
+        items = self.items()
+        wanted = key_or_code.strip()
+        found = items.get(wanted) or items.get(self._codes.get(wanted, ""))
+        if found is None:
+            raise ApplicationNotFound(f"no service item {wanted!r} (a key SI-… or a code)")
+        return found
+
+    def application(self, key: str) -> Record:
+        record = self.store.get(APPLICATION_KIND, key)
+        if record is None:
+            raise ApplicationNotFound(f"no application {key!r}")
+        return record
+
+    # -- derived facts ------------------------------------------------------------------------
+
+    def item_of(self, record: Record) -> Record | None:
+        return self.items().get(str(record.attrs.get("item") or ""))
+
+    def department(self, record: Record) -> str | None:
+        a = record.attrs
+        if a.get("department"):
+            return str(a["department"])
+        item = self.item_of(record)
+        return str(item.attrs.get("department")) if item and item.attrs.get("department") else None
+
+    def due_at(self, record: Record) -> datetime | None:
+        own = parse_time(record.attrs.get("due_at"))
+        if own is not None:
+            return own
+        if record.source_system == HUB_SYSTEM:
+            return None  # not accepted yet: the clock starts at acceptance
+        item = self.item_of(record)
+        days = item.attrs.get("promised_time_limit_days") if item else None
+        if not isinstance(days, int | float):
+            return None
+        return submitted_at(record) + timedelta(days=float(days))
+
+    def overdue(self, record: Record, now: datetime | None = None) -> bool:
+        due = self.due_at(record)
+        if due is None or status_of(record.attrs) == "returned":
+            return False
+        done = decided_at(record)
+        if done is None and status_of(record.attrs) in DECIDED:
+            return False  # decided elsewhere, when not said: not counted late
+        return (done or now or self.clock()) > due
+
+    def missing(self, item: Record, names: Iterable[str]) -> list[str]:
+        have = set(names)
+        return [m for m in required_materials(item) if m not in have]
+
+    def tracking_number(self, key: str) -> str:
+        """What the applicant follows the application by: the key and a check code only the
+        hub can make, so one applicant cannot guess another's application."""
+        return f"{key}-{self._check(key)}"
+
+    def _check(self, key: str) -> str:
+        return hmac.new(self._secret, key.encode(), hashlib.sha256).hexdigest()[:8].upper()
+
+    def key_of_tracking(self, number: str) -> str:
+        key, _, check = number.strip().rpartition("-")
+        if not key or not hmac.compare_digest(check.upper(), self._check(key)):
+            raise ApplicationNotFound("no application with this tracking number")
+        return key
+
+    # -- catalogue ------------------------------------------------------------------------------
+
+    def find_items(self, f: ItemFilter, visible: Callable[[Record], bool]) -> list[Record]:
+        out = []
+        for r in self.items().values():
+            a = r.attrs
+            if f.department is not None and a.get("department") != f.department:
+                continue
+            if f.item_type is not None and a.get("item_type") != f.item_type:
+                continue
+            if f.serves is not None and a.get("serves") != f.serves:
+                continue
+            if f.online is not None and offered_online(r) != f.online:
+                continue
+            if f.text and f.text not in f"{a.get('name', '')} {a.get('item_code', '')}":
+                continue
+            if visible(r):
+                out.append(r)
+        out.sort(key=lambda r: r.key)
+        return out
+
+    # -- applications ---------------------------------------------------------------------------
+
+    def matches(self, record: Record, f: ApplicationFilter, now: datetime) -> bool:
+        a = record.attrs
+        if f.status and status_of(a) not in f.status:
+            return False
+        if f.item is not None and a.get("item") != f.item:
+            return False
+        if f.department is not None and self.department(record) != f.department:
+            return False
+        if f.channel is not None and a.get("channel") != f.channel:
+            return False
+        if f.applicant_type is not None and a.get("applicant_type") != f.applicant_type:
+            return False
+        if f.street is not None and a.get("street") != f.street:
+            return False
+        if f.source_system is not None and record.source_system != f.source_system:
+            return False
+        when = submitted_at(record)
+        if f.submitted_after is not None and when < f.submitted_after:
+            return False
+        if f.submitted_before is not None and when >= f.submitted_before:
+            return False
+        return f.overdue is None or self.overdue(record, now) == f.overdue
+
+    def find(self, f: ApplicationFilter, visible: Callable[[Record], bool]) -> list[Record]:
+        now = self.clock()
+        found = [r for r in self.applications().values() if self.matches(r, f, now) and visible(r)]
+        found.sort(key=lambda r: r.key)
+        return found
+
+    def _require(self, action: str, roles: Sequence[str]) -> None:
+        allowed = ACTION_ROLES[action]
+        if not allowed.intersection(roles):
+            who = " or ".join(sorted(allowed))
+            raise NotPermitted(f"{action.replace('_', ' ')} needs the {who} role")
+
+    def _materials(self, item: Record, materials: Sequence[Material]) -> list[dict[str, Any]]:
+        names = [str(m.get("name")) for m in item.attrs.get("materials") or []]
+        if len(materials) > MAX_MATERIALS:
+            raise ApplicationError(f"at most {MAX_MATERIALS} materials")
+        seen: set[str] = set()
+        out = []
+        for m in materials:
+            name = (m.name or "").strip()
+            if name not in names:
+                raise ApplicationError(
+                    f"{name!r} is not a material of {item.attrs.get('name')}; its materials "
+                    "are: " + "、".join(names)
+                )
+            if name in seen:
+                raise ApplicationError(f"material {name!r} is given twice")
+            seen.add(name)
+            if m.file_url is not None and not URL.match(m.file_url):
+                raise ApplicationError(f"the file of {name!r}: an http(s) URL")
+            out.append({"name": name, "file_url": m.file_url})
+        return out
+
+    def _validate(self, s: Submission) -> tuple[Record, dict[str, Any]]:
+        item = self.item(s.item)
+        ia = item.attrs
+        if not offered_online(item):
+            raise ApplicationError(
+                f"{ia.get('name')} is handled at the window only ({WINDOW_ONLY}); it cannot be "
+                "applied for online"
+            )
+        if s.channel not in ONLINE_CHANNELS:
+            raise ApplicationError(f"online applications come by {' or '.join(ONLINE_CHANNELS)}")
+        if s.channel not in (ia.get("channels") or ONLINE_CHANNELS):
+            raise ApplicationError(f"{ia.get('name')} is not served through {s.channel}")
+        if s.applicant_type not in (NATURAL_PERSON, LEGAL_PERSON):
+            raise ApplicationError(f"applicant type: {NATURAL_PERSON} or {LEGAL_PERSON}")
+        if ia.get("serves") and s.applicant_type != ia.get("serves"):
+            raise ApplicationError(
+                f"{ia.get('name')} serves {ia.get('serves')} applicants, not {s.applicant_type}"
+            )
+        name = (s.applicant_name or "").strip()
+        if not name or len(name) > MAX_NAME:
+            raise ApplicationError(f"the applicant's name: 1 to {MAX_NAME} characters")
+        phone = (s.applicant_phone or "").strip()
+        if not MOBILE.match(phone):
+            raise ApplicationError("the applicant's phone: an 11-digit mobile number (1[3-9]…)")
+        attrs: dict[str, Any] = {
+            "applicant_type": s.applicant_type,
+            "applicant": name,
+            "applicant_phone": phone,
+        }
+        if s.applicant_type == NATURAL_PERSON:
+            number = (s.id_number or "").strip().upper()
+            why = resident_id_error(number) if number else "a natural person's ID number is needed"
+            if why:
+                raise ApplicationError(why)
+            attrs["id_number"] = number
+            if s.citizen:
+                attrs["citizen"] = s.citizen
+        else:
+            firm = (s.enterprise_name or "").strip()
+            if not firm or len(firm) > 200:
+                raise ApplicationError("a legal person's application names the enterprise")
+            try:
+                attrs["uscc"] = validate_uscc((s.uscc or "").strip().upper())
+            except USCCError as exc:
+                raise ApplicationError(f"the enterprise's credit code: {exc}") from None
+            attrs["enterprise_name"] = firm
+        if s.street is not None:
+            if len(s.street) > 64:
+                raise ApplicationError("street: at most 64 characters")
+            attrs["street"] = s.street
+        return item, attrs
+
+    def submit(self, s: Submission, actor: str, roles: Sequence[str]) -> Record:
+        """Validate and store an online application; the materials it lacks are listed."""
+        self._require("submit", roles)
+        item, applicant = self._validate(s)
+        materials = self._materials(item, s.materials)
+        now = self.clock()
+        key = f"APP-GS-{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
+        names = [m["name"] for m in materials]
+        missing = self.missing(item, names)
+        ia = item.attrs
+        attrs: dict[str, Any] = {
+            "item": item.key,
+            "item_code": ia.get("item_code"),
+            "item_name": ia.get("name"),
+            "department": ia.get("department"),
+            "channel": s.channel,
+            "submitted_at": iso(now),
+            **applicant,
+            "materials": materials,
+            "materials_uploaded": names,
+            "materials_missing": missing,
+            "history": [],
+        }
+        note = "材料齐全" if not missing else "缺少材料：" + "、".join(missing)
+        _event(attrs, now, actor, "submit", None, "submitted", f"via {s.channel}; {note}")
+        record = Record(
+            kind=APPLICATION_KIND,
+            key=key,
+            source_system=HUB_SYSTEM,
+            source_id=key,
+            fetched_at=now,
+            attrs=attrs,
+        )
+        self._store(record)
+        return record
+
+    def transition(
+        self,
+        key: str,
+        action: str,
+        actor: str,
+        roles: Sequence[str],
+        *,
+        note: str | None = None,
+        missing: Sequence[str] = (),
+        materials: Sequence[Material] = (),
+    ) -> Record:
+        """Move an application one step; a step it cannot take now is an ApplicationError."""
+        if action not in TRANSITIONS:
+            raise ApplicationError(f"unknown step {action!r}")
+        self._require(action, roles)
+        if note is not None and len(note) > MAX_TEXT:
+            raise ApplicationError(f"a note is at most {MAX_TEXT} characters")
+        now = self.clock()
+        with self._lock:
+            record = self.application(key)
+            if record.source_system != HUB_SYSTEM:
+                raise ApplicationError(
+                    f"application {key} is handled in its own system ({record.source_system}); "
+                    "the hub follows it read-only"
+                )
+            a = dict(record.attrs)
+            current = status_of(a)
+            sources, target = TRANSITIONS[action]
+            if current not in sources:
+                raise ApplicationError(
+                    f"application {key} is {current} ({STATUS_LABELS[current]}); "
+                    f"{action.replace('_', ' ')} needs it " + " or ".join(sorted(sources))
+                )
+            item = self.item_of(record)
+            if item is None:
+                raise ApplicationError(f"the item {a.get('item')} of {key} is not in the catalogue")
+            text = note
+            if action == "accept":
+                lacking = self.missing(item, a.get("materials_uploaded") or [])
+                if lacking:
+                    raise ApplicationError(
+                        f"application {key} lacks required materials: {'、'.join(lacking)}; "
+                        "return it for them (returnApplication)"
+                    )
+                days = float(item.attrs.get("promised_time_limit_days") or 0)
+                a["accepted_at"] = iso(now)
+                a["due_at"] = iso(now + timedelta(days=days))
+                text = f"承诺时限 {days:g} 天" + (f": {note}" if note else "")
+            elif action == "return":
+                names = {str(m.get("name")) for m in item.attrs.get("materials") or []}
+                unknown = [m for m in missing if m not in names]
+                if unknown:
+                    raise ApplicationError(
+                        f"{unknown[0]!r} is not a material of {item.attrs.get('name')}"
+                    )
+                lacking = self.missing(item, a.get("materials_uploaded") or [])
+                wanted = [*lacking, *(m for m in missing if m not in lacking)]
+                if not wanted:
+                    raise ApplicationError(
+                        "a return names what is missing or deficient (missing: material names)"
+                    )
+                a["materials_missing"] = wanted
+                # materials found deficient are wanted again: no longer counted as given
+                a["materials_uploaded"] = [
+                    n for n in a.get("materials_uploaded") or [] if n not in wanted
+                ]
+                a["materials"] = [m for m in a.get("materials") or [] if m["name"] not in wanted]
+                a.pop("due_at", None)
+                a.pop("accepted_at", None)
+                text = "请补正：" + "、".join(wanted) + (f"（{note}）" if note else "")
+            elif action == "resubmit":
+                added = self._materials(item, materials)
+                if not added:
+                    raise ApplicationError("a resubmission brings the missing materials")
+                have = {m["name"]: m for m in a.get("materials") or []}
+                for m in added:
+                    have[m["name"]] = m
+                a["materials"] = list(have.values())
+                a["materials_uploaded"] = list(have)
+                a["materials_missing"] = self.missing(item, have)
+                left = a["materials_missing"]
+                text = (
+                    "补正材料："
+                    + "、".join(m["name"] for m in added)
+                    + ("；仍缺：" + "、".join(left) if left else "；材料齐全")
+                )
+            elif action in ("approve", "reject"):
+                if action == "reject" and not (note and note.strip()):
+                    raise ApplicationError("a rejection gives its reason (note)")
+                a["decided_at"] = iso(now)
+                a["finished_at"] = iso(now)
+                a["decision"] = (note or "准予办理").strip()
+            _event(a, now, actor, action, current, target, text)
+            changed = record.model_copy(update={"attrs": a, "fetched_at": now})
+            self._store(changed)
+        return changed
+
+    def _store(self, record: Record) -> None:
+        fresh = record.model_copy(update={"ingested_at": None})
+        self.store.upsert([fresh])
+        with self._lock:
+            self._records[APPLICATION_KIND][fresh.key] = fresh
+
+    # -- what the applicant sees ---------------------------------------------------------------
+
+    def progress(self, number: str) -> dict[str, Any]:
+        """State, steps, what is missing and the decision of the application behind a
+        tracking number: no names, phones or ID numbers, no staff ids."""
+        record = self.application(self.key_of_tracking(number))
+        a = record.attrs
+        status = status_of(a)
+        due = self.due_at(record)
+        return {
+            "tracking_number": number.strip(),
+            "item_name": a.get("item_name"),
+            "department": self.department(record),
+            "status": status,
+            "status_label": STATUS_LABELS[status],
+            "submitted_at": iso(submitted_at(record)),
+            "due_at": iso(due) if due else None,
+            "materials_missing": list(a.get("materials_missing") or []),
+            "steps": [
+                {
+                    "at": e.get("at"),
+                    "status": e.get("to"),
+                    "label": STATUS_LABELS.get(str(e.get("to")), ""),
+                    "note": _public_note(e),
+                }
+                for e in a.get("history") or []
+            ],
+            "decision": a.get("decision") if status in DECIDED else None,
+        }
+
+    def resubmit(
+        self, number: str, materials: Sequence[Material], actor: str, roles: Sequence[str]
+    ) -> Record:
+        """The applicant brings what a return asked for, by the tracking number."""
+        key = self.key_of_tracking(number)
+        return self.transition(key, "resubmit", actor, roles, materials=materials)
+
+    # -- statistics -------------------------------------------------------------------------------
+
+    def stats(self, items: Iterable[Record], applications: Iterable[Record]) -> dict[str, Any]:
+        """Items served online and applications: by state, channel and department, with the
+        average time from submission to decision and deadlines kept."""
+        now = self.clock()
+        item_list = list(items)
+        by_status: Counter[str] = Counter()
+        by_channel: Counter[str] = Counter()
+        depts: dict[str, Counter[str]] = defaultdict(Counter)
+        dept_hours: dict[str, list[float]] = defaultdict(list)
+        hours: list[float] = []
+        served_online: set[str] = set()
+        total = online = on_time = late = open_overdue = 0
+        for r in applications:
+            a = r.attrs
+            total += 1
+            status = status_of(a)
+            by_status[status] += 1
+            by_channel[str(a.get("channel") or "unknown")] += 1
+            dept = self.department(r) or "unknown"
+            depts[dept]["applications"] += 1
+            if is_online(r):
+                online += 1
+                served_online.add(str(a.get("item")))
+            done = decided_at(r)
+            if status in DECIDED:
+                depts[dept]["decided"] += 1
+            if done is not None:
+                spent = (done - submitted_at(r)).total_seconds() / 3600
+                hours.append(spent)
+                dept_hours[dept].append(spent)
+            due = self.due_at(r)
+            if due is not None and done is not None:
+                if done > due:
+                    late += 1
+                else:
+                    on_time += 1
+            elif status in OPEN and self.overdue(r, now):
+                open_overdue += 1
+        offered = [r for r in item_list if offered_online(r)]
+        decided_on_time = on_time + late
+        return {
+            "items": len(item_list),
+            "items_online": len(offered),
+            "items_fully_online": sum(
+                1 for r in item_list if r.attrs.get("online_level") == FULLY_ONLINE
+            ),
+            "online_item_rate": round(len(offered) / len(item_list), 4) if item_list else None,
+            "items_served_online": len(served_online),
+            "applications": total,
+            "online_applications": online,
+            "decided": by_status["approved"] + by_status["rejected"],
+            "timed": len(hours),
+            "average_hours": round(sum(hours) / len(hours), 2) if hours else None,
+            "decided_on_time": on_time,
+            "decided_late": late,
+            "open_overdue": open_overdue,
+            "on_time_rate": round(on_time / decided_on_time, 4) if decided_on_time else None,
+            "by_status": [
+                {"key": s, "label": STATUS_LABELS[s], "count": by_status[s]} for s in STATUS_LABELS
+            ],
+            "by_channel": [
+                {"key": k, "label": k, "count": n}
+                for k, n in sorted(by_channel.items(), key=lambda kv: (-kv[1], kv[0]))
+            ],
+            "by_department": sorted(
+                (
+                    {
+                        "department": d,
+                        "applications": c["applications"],
+                        "decided": c["decided"],
+                        "average_hours": round(sum(dept_hours[d]) / len(dept_hours[d]), 2)
+                        if dept_hours[d]
+                        else None,
+                    }
+                    for d, c in depts.items()
+                ),
+                key=lambda b: (-b["applications"], b["department"]),
+            ),
+        }
+
+
+def _event(
+    attrs: dict[str, Any],
+    at: datetime,
+    actor: str,
+    action: str,
+    before: str | None,
+    after: str,
+    note: str | None,
+) -> dict[str, Any]:
+    event = {"at": iso(at), "actor": actor, "action": action, "from": before, "to": after,
+             "note": note}  # fmt: skip
+    attrs["history"] = [*(attrs.get("history") or []), event]
+    attrs["workflow_status"] = after
+    attrs["status"] = STATUS_LABELS[after]
+    return event
+
+
+def _public_note(event: dict[str, Any]) -> str | None:
+    # What the applicant is told of each step: the staff's own notes stay with them, except
+    # what to bring (a return) and the decision.
+    action = str(event.get("action"))
+    if action in ("return", "resubmit", "reject", "approve", "accept"):
+        return str(event.get("note") or "") or None
+    return {"submit": "已提交", "start_review": "正在审核"}.get(action)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
