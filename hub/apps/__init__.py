@@ -29,6 +29,7 @@ APP_MODULES: tuple[str, ...] = (
     "water",
     "gov_services",
     "citizen_app",
+    "law_enforcement",
 )
 
 

@@ -1,0 +1,175 @@
+"""Law-enforcement supervision resolvers: cases with deadlines and anomaly flags, figures by
+department. Rows come through the request's policy; a counts-only principal gets counts and
+figures over the rows its row filter lets through, never a row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import TypeVar
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry import relay
+
+from hub.apps.law_enforcement.services import (
+    CASE_KIND,
+    REPEAT_THRESHOLD,
+    REPEAT_WINDOW_DAYS,
+    CaseReview,
+    EnforcementError,
+    LawEnforcementServices,
+    all_records,
+    today,
+)
+from hub.apps.law_enforcement.types import (
+    EnforcementAnomaly,
+    EnforcementCase,
+    EnforcementCaseConnection,
+    EnforcementCaseEdge,
+    EnforcementDepartmentStats,
+    EnforcementStats,
+)
+from schema.connection import DEFAULT_PAGE, MAX_PAGE, PageError, decode_cursor, encode_cursor
+from schema.context import records
+from schema.record import Record
+
+APP_NAME = "law_enforcement"
+T = TypeVar("T")
+_CHUNK = 1000
+
+
+def supervision(info: strawberry.Info) -> LawEnforcementServices:
+    service: LawEnforcementServices = info.context.hub.service(APP_NAME)
+    return service
+
+
+async def _call(fn: Callable[[], T]) -> T:
+    try:
+        return await run_in_threadpool(fn)
+    except EnforcementError as exc:
+        raise ValueError(str(exc)) from None
+
+
+async def scan(info: strawberry.Info, kind: str) -> tuple[list[Record], bool]:
+    """Every row of ``kind`` the request's policy lets it count, and whether rows may be
+    served (False for a counts-only principal)."""
+    policy = getattr(info.context, "policy", None)
+    if policy is not None:
+        decision = await policy.gate(kind)
+        if decision.aggregate_only:
+            store = info.context.hub.store
+            rows = await run_in_threadpool(lambda: list(all_records(store, kind)))
+            return [r for r in rows if policy.visible(decision, r)], False
+    found: list[Record] = []
+    after: str | None = None
+    while True:
+        rows = await records(info).page(
+            kind, after=after, before=None, limit=_CHUNK, from_end=False
+        )
+        found.extend(rows)
+        if len(rows) < _CHUNK:
+            return found, True
+        after = rows[-1].key
+
+
+async def _reviews(
+    info: strawberry.Info, as_of: date | None, threshold: int, window_days: int
+) -> tuple[list[CaseReview], bool]:
+    rows, servable = await scan(info, CASE_KIND)
+    service = supervision(info)
+    return await _call(lambda: service.review(rows, as_of, threshold, window_days)), servable
+
+
+def _case(info: strawberry.Info, r: CaseReview) -> EnforcementCase:
+    a = r.record.attrs
+    return EnforcementCase.of(r, supervision(info).links.of(r.firm, a.get("party_uscc")))
+
+
+@strawberry.type
+class LawEnforcementQueries:
+    @strawberry.field(
+        description="Enforcement cases (执法案件) with deadline, overdue state and anomaly "
+        "flags, filtered, in key order; `asOf` is the day overdue is judged on (default today)"
+    )
+    async def enforcement_cases(
+        self,
+        info: strawberry.Info,
+        department: str | None = None,
+        firm: str | None = None,
+        overdue: bool | None = None,
+        anomaly: EnforcementAnomaly | None = None,
+        anomalous: bool | None = None,
+        as_of: date | None = None,
+        threshold: int = REPEAT_THRESHOLD,
+        window_days: int = REPEAT_WINDOW_DAYS,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> EnforcementCaseConnection:
+        size = DEFAULT_PAGE if first is None else first
+        if not 0 <= size <= MAX_PAGE:
+            raise PageError(f"first must be between 0 and {MAX_PAGE}, got {size}")
+        reviews, servable = await _reviews(info, as_of, threshold, window_days)
+        found = [
+            r
+            for r in reviews
+            if (department is None or r.record.attrs.get("enforcing_department") == department)
+            and (firm is None or r.firm == firm)
+            and (overdue is None or r.overdue == overdue)
+            and (anomaly is None or anomaly.value in r.anomalies)
+            and (anomalous is None or bool(r.anomalies) == anomalous)
+        ]
+        start = 0
+        if after:
+            key = decode_cursor(after)
+            start = next((i for i, r in enumerate(found) if r.record.key > key), len(found))
+        page = found[start : start + size] if servable else []
+        edges = [
+            EnforcementCaseEdge(cursor=encode_cursor(r.record.key), node=_case(info, r))
+            for r in page
+        ]
+        return EnforcementCaseConnection(
+            total_count=len(found),
+            edges=edges,
+            page_info=relay.PageInfo(
+                has_next_page=servable and start + size < len(found),
+                has_previous_page=servable and start > 0,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+    @strawberry.field(description="One enforcement case by its hub key (LE-…)")
+    async def enforcement_case(
+        self,
+        info: strawberry.Info,
+        key: str,
+        as_of: date | None = None,
+        threshold: int = REPEAT_THRESHOLD,
+        window_days: int = REPEAT_WINDOW_DAYS,
+    ) -> EnforcementCase | None:
+        if await records(info).load(CASE_KIND, key) is None:
+            return None
+        # the repeat rule needs the firm's other cases, so the whole visible set is reviewed
+        reviews, _ = await _reviews(info, as_of, threshold, window_days)
+        found = next((r for r in reviews if r.record.key == key), None)
+        return _case(info, found) if found else None
+
+    @strawberry.field(
+        description="Enforcement figures by enforcing department: cases, open, closed, "
+        "overdue, closed late, anomalies, fines; the totals are the departments' sums"
+    )
+    async def enforcement_stats(
+        self,
+        info: strawberry.Info,
+        as_of: date | None = None,
+        threshold: int = REPEAT_THRESHOLD,
+        window_days: int = REPEAT_WINDOW_DAYS,
+    ) -> EnforcementStats:
+        reviews, _ = await _reviews(info, as_of, threshold, window_days)
+        totals, lines = LawEnforcementServices.by_department(reviews)
+        return EnforcementStats(
+            as_of=as_of or today(),
+            totals=EnforcementDepartmentStats.of(totals),
+            by_department=[EnforcementDepartmentStats.of(g) for g in lines],
+        )

@@ -1,0 +1,341 @@
+"""Law-enforcement supervision (执法监督): the rules behind the resolvers.
+
+Cases are the ``EnforcementCase`` records of the law-enforcement system (执法监督系统). Each is
+linked to its firm (``Enterprise``) by unified social credit code, else by the normalised
+name (``hub.graph.names.name_key``, the knowledge graph's fallback identity), to its place
+(grid cell, street, point) and to the service cases filed about the same firm.
+
+* **Deadline** — the source's ``due_on`` when it sends one, else filing date + the legal time
+  limit of the case type: 行政处罚 90 days (《行政处罚法》第六十条), 行政检查 and 行政强制 30
+  days (the district's supervision rule). A case is *overdue* when still open after its
+  deadline, *closed late* when closed after it.
+* **Anomalies** — ``repeated_inspection_no_finding``: a firm inspected (行政检查) at least
+  ``threshold`` times within ``window_days`` with no finding each time (every such inspection
+  carries the flag); ``closed_without_evidence``: a closed case whose evidence list the source
+  reports, and it is empty. A source that does not export evidence leaves the flag unknown
+  (never raised) — absence of a column is not absence of evidence.
+
+Everything is computed per request over the rows the request's policy lets it count, so a
+partner's figures are over its own rows and no cache needs invalidating.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from hub.graph.names import name_key
+from schema.record import Record
+
+if TYPE_CHECKING:
+    from hub.services import HubServices
+    from hub.store import RecordStore
+
+CASE_KIND = "EnforcementCase"
+FIRM_KIND = "Enterprise"
+SERVICE_CASE_KIND = "ServiceCase"
+CST = timezone(timedelta(hours=8))
+INSPECTION = "行政检查"
+TIME_LIMIT_DAYS = {"行政处罚": 90, INSPECTION: 30, "行政强制": 30}
+DEFAULT_LIMIT_DAYS = 90
+REPEAT_THRESHOLD = 3
+REPEAT_WINDOW_DAYS = 365
+CLOSED = frozenset({"已结案", "结案", "已办结", "办结"})
+NO_FINDING = frozenset({"", "无", "未发现问题", "未发现违法行为", "无违法行为", "合格"})
+REPEATED = "repeated_inspection_no_finding"
+NO_EVIDENCE = "closed_without_evidence"
+ANOMALIES = (REPEATED, NO_EVIDENCE)
+NATURAL_PERSON = "自然人"
+_CHUNK = 2000
+_LINKS_TTL_S = 30.0
+
+
+class EnforcementError(ValueError):
+    """Bad input to a supervision query; the message says which."""
+
+
+def all_records(store: RecordStore, kind: str) -> Iterator[Record]:
+    after: str | None = None
+    while True:
+        chunk = store.page(kind, after=after, limit=_CHUNK)
+        yield from chunk
+        if len(chunk) < _CHUNK:
+            return
+        after = chunk[-1].key
+
+
+def today() -> date:
+    return datetime.now(CST).date()
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def is_closed(a: dict[str, Any]) -> bool:
+    return str(a.get("status") or "") in CLOSED or _day(a.get("closed_on")) is not None
+
+
+def has_finding(a: dict[str, Any]) -> bool:
+    """Whether the case found anything: the source's finding when it sends one, else a
+    violation named (an inspection with no violation found nothing)."""
+    if "finding" in a:
+        return str(a.get("finding") or "").strip() not in NO_FINDING
+    return bool(str(a.get("violation") or "").strip())
+
+
+def evidence_count(a: dict[str, Any]) -> int | None:
+    """How many pieces of evidence the source lists; None when it does not say."""
+    ev = a.get("evidence")
+    if isinstance(ev, list):
+        return len(ev)
+    n = a.get("evidence_count")
+    if isinstance(n, int) and not isinstance(n, bool):
+        return n
+    return None
+
+
+class FirmDirectory:
+    """Enterprise keys by credit code and by normalised name (a name two firms share links
+    to neither), read from the market registry once and refreshed when it grows."""
+
+    def __init__(self, store: RecordStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._count = -1
+        self.by_uscc: dict[str, str] = {}
+        self.by_name: dict[str, str] = {}
+
+    def _load(self) -> None:
+        count = self.store.count(FIRM_KIND)
+        if count == self._count:
+            return
+        by_uscc: dict[str, str] = {}
+        names: dict[str, set[str]] = defaultdict(set)
+        for r in all_records(self.store, FIRM_KIND):
+            code = r.attrs.get("uscc")
+            if isinstance(code, str) and code:
+                by_uscc[code.upper()] = r.key
+            if r.attrs.get("name"):
+                names[name_key(str(r.attrs["name"]))].add(r.key)
+        self.by_uscc = by_uscc
+        self.by_name = {k: next(iter(v)) for k, v in names.items() if len(v) == 1 and k}
+        self._count = count
+
+    def resolve(self, uscc: Any, name: Any) -> tuple[str | None, str | None]:
+        """(Enterprise key, how: "uscc" | "name") or (None, None)."""
+        with self._lock:
+            self._load()
+        if isinstance(uscc, str) and uscc.upper() in self.by_uscc:
+            return self.by_uscc[uscc.upper()], "uscc"
+        if isinstance(name, str) and name:
+            found = self.by_name.get(name_key(name))
+            if found:
+                return found, "name"
+        return None, None
+
+
+class ServiceCaseLinks:
+    """Service cases by the firm they concern (``firm`` key or ``uscc`` attribute, as the
+    enterprise-service loop files them), rebuilt at most every few seconds."""
+
+    def __init__(self, store: RecordStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._at = 0.0
+        self._by: dict[str, list[str]] = {}
+
+    def of(self, firm: str | None, uscc: str | None) -> list[str]:
+        with self._lock:
+            if time.monotonic() - self._at > _LINKS_TTL_S:
+                by: dict[str, list[str]] = defaultdict(list)
+                for r in all_records(self.store, SERVICE_CASE_KIND):
+                    for k in ("firm", "enterprise", "uscc"):
+                        v = r.attrs.get(k)
+                        if isinstance(v, str) and v:
+                            by[v.upper()].append(r.key)
+                self._by, self._at = dict(by), time.monotonic()
+            found = {
+                k
+                for v in (firm, uscc)
+                if isinstance(v, str) and v
+                for k in self._by.get(v.upper(), [])
+            }
+        return sorted(found)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._at = 0.0
+
+
+@dataclass
+class CaseReview:
+    """One case as supervision sees it."""
+
+    record: Record
+    firm: str | None
+    firm_match: str | None
+    firm_identity: str  # who "the same firm" is for the repeat rule
+    filed_on: date | None
+    due_on: date | None
+    closed_on: date | None
+    closed: bool
+    overdue: bool
+    closed_late: bool
+    days_overdue: int
+    finding: bool
+    evidence: int | None
+    anomalies: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DepartmentFigures:
+    department: str
+    cases: int = 0
+    open: int = 0
+    closed: int = 0
+    overdue: int = 0
+    closed_late: int = 0
+    anomalous: int = 0
+    repeated_inspection_no_finding: int = 0
+    closed_without_evidence: int = 0
+    fines_cny: float = 0.0
+
+    def add(self, r: CaseReview) -> None:
+        self.cases += 1
+        self.open += not r.closed
+        self.closed += r.closed
+        self.overdue += r.overdue
+        self.closed_late += r.closed_late
+        self.anomalous += bool(r.anomalies)
+        self.repeated_inspection_no_finding += REPEATED in r.anomalies
+        self.closed_without_evidence += NO_EVIDENCE in r.anomalies
+        fine = r.record.attrs.get("fine_cny")
+        if isinstance(fine, int | float) and not isinstance(fine, bool):
+            self.fines_cny += float(fine)
+
+
+class LawEnforcementServices:
+    def __init__(self, store: RecordStore) -> None:
+        self.store = store
+        self.firms = FirmDirectory(store)
+        self.links = ServiceCaseLinks(store)
+
+    def due_on(self, a: dict[str, Any]) -> date | None:
+        own = _day(a.get("due_on"))
+        if own is not None:
+            return own
+        filed = _day(a.get("filed_on"))
+        if filed is None:
+            return None
+        days = TIME_LIMIT_DAYS.get(str(a.get("case_type") or ""), DEFAULT_LIMIT_DAYS)
+        return filed + timedelta(days=days)
+
+    def review(
+        self,
+        cases: Iterable[Record],
+        as_of: date | None = None,
+        threshold: int = REPEAT_THRESHOLD,
+        window_days: int = REPEAT_WINDOW_DAYS,
+    ) -> list[CaseReview]:
+        """Every case with its firm, deadline, overdue state and anomaly flags, key order."""
+        if not 2 <= threshold <= 100:
+            raise EnforcementError("threshold: between 2 and 100 inspections")
+        if not 1 <= window_days <= 3650:
+            raise EnforcementError("windowDays: between 1 and 3650")
+        now = as_of or today()
+        out: list[CaseReview] = []
+        for r in sorted(cases, key=lambda c: c.key):
+            a = r.attrs
+            firm, how = self.firms.resolve(a.get("party_uscc"), a.get("party_name"))
+            code = a.get("party_uscc")
+            identity = firm or (
+                f"uscc:{code.upper()}"
+                if isinstance(code, str) and code
+                else f"name:{name_key(str(a.get('party_name') or ''))}"
+            )
+            due = self.due_on(a)
+            closed_on = _day(a.get("closed_on"))
+            closed = is_closed(a)
+            overdue = not closed and due is not None and now > due
+            late = closed and due is not None and closed_on is not None and closed_on > due
+            ev = evidence_count(a)
+            review = CaseReview(
+                record=r,
+                firm=firm,
+                firm_match=how,
+                firm_identity=identity,
+                filed_on=_day(a.get("filed_on")),
+                due_on=due,
+                closed_on=closed_on,
+                closed=closed,
+                overdue=overdue,
+                closed_late=late,
+                days_overdue=(now - due).days if overdue and due else 0,
+                finding=has_finding(a),
+                evidence=ev,
+            )
+            if closed and ev == 0:
+                review.anomalies.append(NO_EVIDENCE)
+            out.append(review)
+        self._repeats(out, threshold, window_days)
+        return out
+
+    @staticmethod
+    def _repeats(reviews: list[CaseReview], threshold: int, window_days: int) -> None:
+        """Flag the no-finding inspections of a firm that has ``threshold`` of them within
+        any ``window_days`` (a sliding window over filing dates)."""
+        empty: dict[str, list[CaseReview]] = defaultdict(list)
+        for r in reviews:
+            if r.record.attrs.get("case_type") == INSPECTION and not r.finding and r.filed_on:
+                empty[r.firm_identity].append(r)
+        for runs in empty.values():
+            if len(runs) < threshold:
+                continue
+            runs.sort(key=lambda r: (r.filed_on or date.min, r.record.key))
+            flagged: set[int] = set()
+            lo = 0
+            for hi in range(len(runs)):
+                while (runs[hi].filed_on - runs[lo].filed_on).days > window_days:  # type: ignore[operator]
+                    lo += 1
+                if hi - lo + 1 >= threshold:
+                    flagged.update(range(lo, hi + 1))
+            for i in sorted(flagged):
+                runs[i].anomalies.insert(0, REPEATED)
+
+    @staticmethod
+    def by_department(
+        reviews: Sequence[CaseReview],
+    ) -> tuple[DepartmentFigures, list[DepartmentFigures]]:
+        """Totals and one line per enforcing department (most cases first)."""
+        totals = DepartmentFigures("合计")
+        groups: dict[str, DepartmentFigures] = {}
+        for r in reviews:
+            dept = str(r.record.attrs.get("enforcing_department") or "未知")
+            groups.setdefault(dept, DepartmentFigures(dept)).add(r)
+            totals.add(r)
+        totals.fines_cny = round(totals.fines_cny, 2)
+        lines = sorted(groups.values(), key=lambda g: (-g.cases, g.department))
+        for g in lines:
+            g.fines_cny = round(g.fines_cny, 2)
+        return totals, lines
+
+    @staticmethod
+    def anomaly_counts(reviews: Sequence[CaseReview]) -> Counter[str]:
+        return Counter(flag for r in reviews for flag in r.anomalies)
+
+
+def services(hub: HubServices) -> LawEnforcementServices:
+    return LawEnforcementServices(hub.store)
