@@ -26,6 +26,7 @@ APP_MODULES: tuple[str, ...] = (
     "hazchem",
     "finance",
     "muck_trucks",
+    "sharp_eyes",
     "water",
     "gov_services",
     "citizen_app",

@@ -1,0 +1,153 @@
+"""Sharp Eyes resolvers (Query): cameras on the map with their health, video events with
+their places and cases, coverage per grid cell, health figures.
+
+Rows are read through the request's policy-enforced record source; the figures are computed
+over the rows the request may see — a counts-only principal gets the figures, never rows.
+Coverage is a figure of the whole network (no camera row is served with it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+
+from hub.apps.sharp_eyes.services import (
+    EVENT_BY_CODE,
+    EVENT_KIND,
+    all_records,
+    health_counts,
+)
+from hub.apps.sharp_eyes.types import (
+    Camera,
+    CameraHealthCounts,
+    CameraHealthStats,
+    CellCameraCoverage,
+    VideoEvent,
+    camera_net,
+)
+from schema.connection import MAX_PAGE, CountedConnection, PageError, paginate
+from schema.context import records
+from schema.record import Record
+
+_CHUNK = 1000
+
+
+async def scan(info: strawberry.Info, kind: str) -> list[Record]:
+    """Every row of ``kind`` the request's policy lets its figures count."""
+    policy = getattr(info.context, "policy", None)
+    if policy is not None:
+        decision = await policy.gate(kind)
+        if decision.aggregate_only:  # figures, yes; rows, no: read them here, never serve them
+            store = info.context.hub.store
+            rows = await run_in_threadpool(lambda: list(all_records(store, kind)))
+            return [r for r in rows if policy.visible(decision, r)]
+    found: list[Record] = []
+    after: str | None = None
+    while True:
+        rows = await records(info).page(
+            kind, after=after, before=None, limit=_CHUNK, from_end=False
+        )
+        found.extend(rows)
+        if len(rows) < _CHUNK:
+            return found
+        after = rows[-1].key
+
+
+@strawberry.type
+class SharpEyesQueries:
+    @strawberry.field(description="Sharp Eyes cameras (雪亮工程) on the map, in key order")
+    async def cameras(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> CountedConnection[Camera]:
+        return await paginate(
+            info,
+            "Camera",
+            Camera.from_record,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(description="One camera by its hub key (CAM-…)")
+    async def camera(self, info: strawberry.Info, key: str) -> Camera | None:
+        record = await records(info).load("Camera", key)
+        return Camera.from_record(record) if record else None
+
+    @strawberry.field(
+        description="Camera coverage per grid cell: the given cells (or a street's, or all "
+        "743), in cell order"
+    )
+    async def camera_coverage(
+        self,
+        info: strawberry.Info,
+        cells: list[str] | None = None,
+        street: str | None = None,
+    ) -> list[CellCameraCoverage]:
+        policy = getattr(info.context, "policy", None)
+        if policy is not None:
+            await policy.gate("Camera")  # refused outright if cameras are not yours to count
+        net = await camera_net(info)
+        coverage = await run_in_threadpool(net.coverage)
+        if cells is not None:
+            unknown = [c for c in cells if c not in coverage]
+            if unknown:
+                raise LookupError(f"no grid cell {unknown[0]!r}")
+            keys = sorted(set(cells))
+        else:
+            keys = sorted(k for k, c in coverage.items() if street in (None, c.street))
+        return [CellCameraCoverage.of(coverage[k]) for k in keys]
+
+    @strawberry.field(description="Cameras online / offline / fault / silent, by street")
+    async def camera_health(self, info: strawberry.Info) -> CameraHealthStats:
+        totals, groups, as_of = health_counts(
+            await scan(info, "Camera"), lambda r: r.attrs.get("street")
+        )
+        return CameraHealthStats(
+            as_of=datetime.fromtimestamp(as_of, UTC) if as_of is not None else None,
+            totals=CameraHealthCounts.of(totals),
+            by_street=[CameraHealthCounts.of(g) for g in groups],
+        )
+
+    @strawberry.field(
+        description="Video-analytics events with their places and cases, by camera, cell and "
+        "type, in key order (camera, then event); `after` is the last key of the page before"
+    )
+    async def video_events(
+        self,
+        info: strawberry.Info,
+        camera: str | None = None,
+        grid_cell: str | None = None,
+        event_type: str | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> list[VideoEvent]:
+        if event_type is not None and event_type not in EVENT_BY_CODE:
+            raise PageError(f"eventType {event_type!r}: one of {', '.join(EVENT_BY_CODE)}")
+        if not 0 <= first <= MAX_PAGE:
+            raise PageError(f"first must be between 0 and {MAX_PAGE}, got {first}")
+        lo, hi = (f"{camera}:", f"{camera};") if camera else (None, None)
+        if after is not None:
+            lo = after if lo is None else max(lo, after)
+        found: list[VideoEvent] = []
+        while len(found) < first:
+            rows = await records(info).page(
+                EVENT_KIND, after=lo, before=hi, limit=_CHUNK, from_end=False
+            )
+            for r in rows:
+                a = r.attrs
+                if grid_cell not in (None, a.get("grid_cell")):
+                    continue
+                if event_type not in (None, a.get("event_type")):
+                    continue
+                found.append(VideoEvent.from_record(r))
+            if len(rows) < _CHUNK:
+                break
+            lo = rows[-1].key
+        return found[:first]
