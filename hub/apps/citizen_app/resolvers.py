@@ -219,7 +219,7 @@ class CitizenAppQueries:
         return NewsItem.from_record(record) if record else None
 
 
-def _decode_photo(content_base64: str) -> bytes:
+def decode_photo(content_base64: str) -> bytes:
     text = content_base64.strip()
     if text.startswith("data:") and "," in text:  # a data: URL; its declared type is ignored
         text = text.split(",", 1)[1]
@@ -234,8 +234,9 @@ def _decode_photo(content_base64: str) -> bytes:
 @strawberry.type
 class CitizenAppMutations:
     @strawberry.mutation(
-        description="随手拍: upload a photo as base64 (at most 5 MiB; JPEG, PNG or WebP by its "
-        "bytes); multipart clients POST it to /citizen-app/v1/photos instead"
+        description="随手拍: upload a photo as base64 (JPEG, PNG or WebP by its bytes, at most "
+        "5 MiB — and within the hub's /graphql body limit, 256 KiB by default, so this suits "
+        "small photos; phones send full-size ones as multipart to /citizen-app/v1/photos)"
     )
     async def upload_snap_photo(self, info: strawberry.Info, content_base64: str) -> SnapPhoto:
         actor, _ = _who(info)
@@ -243,7 +244,7 @@ class CitizenAppMutations:
         base = _base_url(info)
 
         def put() -> SnapPhoto:
-            photo = a.photos.put(_decode_photo(content_base64), actor)
+            photo = a.photos.put(decode_photo(content_base64), actor)
             return SnapPhoto.of(photo, a.photo_url(base, photo))
 
         return await _call(put)
