@@ -1,21 +1,86 @@
 """The executable schema: the shared types, the hub's own fields and the apps' fields, plus
-the hub's extensions (limits, tracing)."""
+the hub's extensions (limits, tracing).
+
+The schema is served as an Apollo Federation v2 subgraph (strawberry's federation support):
+``_service { sdl }`` and ``_entities(representations:)``, with ``@key`` on the shared
+entities. Each keyed type's ``resolve_reference`` reads its row through the request's policed
+record source (``schema.federation``), so ``_entities`` obeys the same row and field policy and
+is audited like any read; who may call ``_service`` / ``_entities`` at all is the
+``graph:federate`` scope (``hub.auth.limits``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import strawberry
 from opentelemetry.sdk.trace import TracerProvider
 from strawberry.extensions import QueryDepthLimiter, SchemaExtension
 from strawberry.extensions.tracing import OpenTelemetryExtension
+from strawberry.federation.schema import FederationAny
+from strawberry.federation.schema_directives import Key
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.info import Info
 
 from hub.apps import App, load_apps
 from schema.query import TYPES, query_type
 from schema.scalars import SCALARS
 
 CONFIG = StrawberryConfig(scalar_map=SCALARS)
+# The federation spec the SDL links: 2.0, the lowest v2, so any v2 gateway composes it (the
+# hub uses only @key).
+FEDERATION_VERSION = "2.0"
+MAX_REPRESENTATIONS = 1000  # as many as the largest page
+
+
+class HubSchema(strawberry.federation.Schema):
+    """The federated schema, with ``_entities`` answering each representation on its own: a
+    malformed one, or one of a type that is not an entity here, is an error entry at its
+    index and the others are still resolved."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(federation_version=FEDERATION_VERSION, **options)
+        self.entity_names = frozenset(_entity_types(self))
+
+    def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        if len(representations) > MAX_REPRESENTATIONS:
+            raise ValueError(f"at most {MAX_REPRESENTATIONS} representations per request")
+        results: list[Any] = [None] * len(representations)
+        wanted: list[tuple[int, dict[str, Any]]] = []
+        for index, representation in enumerate(representations):
+            type_name = (
+                representation.get("__typename") if isinstance(representation, dict) else None
+            )
+            if not isinstance(type_name, str):
+                results[index] = ValueError("a representation is an object with a __typename")
+            elif type_name not in self.entity_names:
+                results[index] = LookupError(f"{type_name[:64]!r} is not an entity of this hub")
+            else:
+                wanted.append((index, dict(representation)))
+        found = super().entities_resolver(info, [FederationAny(r) for _, r in wanted])
+        for (index, _), result in zip(wanted, found, strict=True):
+            results[index] = result
+        return results
+
+
+def _entity_types(schema: HubSchema) -> list[str]:
+    """The ``@key`` types; each must resolve its references itself (strawberry would otherwise
+    build the object from the representation, past the policy)."""
+    names: list[str] = []
+    for name, gql_type in schema.schema_converter.type_map.items():
+        definition = gql_type.definition
+        if not isinstance(definition, StrawberryObjectDefinition):
+            continue
+        if not any(isinstance(d, Key) for d in definition.directives or ()):
+            continue
+        if not hasattr(definition.origin, "resolve_reference"):
+            raise TypeError(f"{name} has @key but no resolve_reference")
+        names.append(name)
+    return names
 
 
 def _root(name: str, bases: Sequence[type]) -> type | None:
@@ -69,7 +134,7 @@ def build_schema(
     if tracer_provider is not None:
         # Bound to this app's provider rather than the process-global one.
         extensions.append(lambda: OpenTelemetryExtension(tracer_provider=tracer_provider))
-    return strawberry.Schema(
+    return HubSchema(
         query=hub_query(apps),
         mutation=hub_mutation(apps),
         subscription=hub_subscription(apps),
@@ -83,7 +148,7 @@ def sdl() -> str:
     """The schema's SDL, as exported to schema/schema.graphql."""
     apps = load_apps()
     return str(
-        strawberry.Schema(
+        HubSchema(
             query=hub_query(apps),
             mutation=hub_mutation(apps),
             subscription=hub_subscription(apps),

@@ -10,6 +10,7 @@ from strawberry import relay
 
 from schema.classification import classified
 from schema.context import records
+from schema.federation import reference_record, representation_key
 from schema.interfaces import Located, Provenance, Sourced
 from schema.record import Record
 from schema.scalars import GeoJSON
@@ -34,7 +35,10 @@ async def _nodes(kind: str, build: Any, info: Any, ids: Iterable[str], required:
     return [build(r) if r is not None else None for r in found]
 
 
-@strawberry.type(description="A grid cell: the unit of grid management, walked by one inspector.")
+@strawberry.federation.type(
+    keys=["id", "code"],
+    description="A grid cell: the unit of grid management, walked by one inspector.",
+)
 class GridCell(relay.Node, Located, Sourced):
     id: relay.NodeID[str]
     code: str = strawberry.field(
@@ -76,6 +80,12 @@ class GridCell(relay.Node, Located, Sourced):
     ) -> list[GridCell | None]:
         return await _nodes("GridCell", cls.from_record, info, node_ids, required)
 
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, **representation: Any) -> GridCell:
+        """A gateway's reference, by global ``id`` or by ``code`` (the cell's hub key)."""
+        key = representation_key(representation, "GridCell", "code")
+        return cls.from_record(await reference_record(info, "GridCell", key))
+
     @strawberry.field(description="The cell's grid inspector", metadata=classified("internal"))
     async def inspector(self, info: strawberry.Info) -> Inspector | None:
         if not self.inspector_key:
@@ -84,7 +94,9 @@ class GridCell(relay.Node, Located, Sourced):
         return Inspector.from_record(record) if record else None
 
 
-@strawberry.type(description="A grid inspector (网格员). Personal fields are masked by policy.")
+@strawberry.federation.type(
+    keys=["id"], description="A grid inspector (网格员). Personal fields are masked by policy."
+)
 class Inspector(relay.Node, Located, Sourced):
     id: relay.NodeID[str]
     name: str = strawberry.field(
@@ -119,6 +131,11 @@ class Inspector(relay.Node, Located, Sourced):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Inspector | None]:
         return await _nodes("Inspector", cls.from_record, info, node_ids, required)
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, **representation: Any) -> Inspector:
+        key = representation_key(representation, "Inspector")
+        return cls.from_record(await reference_record(info, "Inspector", key))
 
     @strawberry.field(
         description="The grid cell the inspector walks", metadata=classified("internal")

@@ -1,11 +1,13 @@
 """Query limits beyond depth: a cost estimate per request against the client's budget, and
-introspection / federation fields only with ``graph:introspect``.
+introspection only with ``graph:introspect``, the federation fields (``_service``,
+``_entities``) only with ``graph:federate``.
 
 The cost of a document is the number of fields it may resolve: each field costs 1 times the
-product of the page sizes (``first``, ``last``, ``limit``) of the list fields above it, with
-fragments expanded. ``gridCells(first: 1000) { edges { node { code } } }`` costs
-1 + 1000 * 3 = 3001. Aliases and tokens are capped by strawberry's MaxAliasesLimiter and
-MaxTokensLimiter; depth by QueryDepthLimiter.
+product of the page sizes (``first``, ``last``, ``limit``; for ``_entities`` the number of
+``representations``) of the list fields above it, with fragments expanded.
+``gridCells(first: 1000) { edges { node { code } } }`` costs 1 + 1000 * 3 = 3001. Aliases and
+tokens are capped by strawberry's MaxAliasesLimiter and MaxTokensLimiter; depth by
+QueryDepthLimiter.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
@@ -28,15 +31,29 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from hub.auth.principal import principal_of
-from hub.auth.scopes import GRAPH_INTROSPECT
+from hub.auth.scopes import GRAPH_FEDERATE, GRAPH_INTROSPECT
 
 PAGE_ARGS = ("first", "last", "limit")
 MAX_PAGE = 1000  # the schema's own upper bound on a page
-GUARDED_FIELDS = frozenset({"__schema", "__type", "_service", "_entities"})
+# field -> the scope it needs: introspection, and the federation fields a gateway calls
+GUARDED_FIELDS: dict[str, str] = {
+    "__schema": GRAPH_INTROSPECT,
+    "__type": GRAPH_INTROSPECT,
+    "_service": GRAPH_FEDERATE,
+    "_entities": GRAPH_FEDERATE,
+}
 
 
 def _page_size(node: FieldNode, variables: dict[str, Any]) -> int:
     for argument in node.arguments or ():
+        if argument.name.value == "representations":  # _entities: one row per item
+            value = argument.value
+            if isinstance(value, ListValueNode):
+                return max(1, min(len(value.values), MAX_PAGE))
+            if isinstance(value, VariableNode):
+                given = variables.get(value.name.value)
+                return max(1, min(len(given), MAX_PAGE)) if isinstance(given, list) else 1
+            return 1
         if argument.name.value not in PAGE_ARGS:
             continue
         value = argument.value
@@ -101,7 +118,8 @@ def guarded_fields(document: DocumentNode) -> Iterator[str]:
 
 class AccessLimits(SchemaExtension):
     """Refuses, before execution, a document over the client's cost budget or one that
-    introspects without ``graph:introspect``. Requests without a principal (the schema used
+    introspects without ``graph:introspect`` or calls ``_service`` / ``_entities`` without
+    ``graph:federate``. Requests without a principal (the schema used
     outside the hub's HTTP gate, as in tests of the schema alone) are not limited here."""
 
     def __init__(self, *, max_cost: int) -> None:
@@ -121,12 +139,13 @@ class AccessLimits(SchemaExtension):
         if principal is None:
             return
         document = context.graphql_document
-        if not principal.has_scope(GRAPH_INTROSPECT):
-            for name in guarded_fields(document):
+        for name in guarded_fields(document):
+            scope = GUARDED_FIELDS[name]
+            if not principal.has_scope(scope):
                 context.pre_execution_errors = [
                     GraphQLError(
-                        f"{name} needs the {GRAPH_INTROSPECT} scope",
-                        extensions={"code": "insufficient_scope"},
+                        f"{name} needs the {scope} scope",
+                        extensions={"code": "insufficient_scope", "scope": scope},
                     )
                 ]
                 return

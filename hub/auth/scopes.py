@@ -3,7 +3,8 @@
 | scope | grants |
 |---|---|
 | ``graph:read`` | query the city's data through /graphql |
-| ``graph:introspect`` | introspection (``__schema``, ``__type``), federation ``_service`` |
+| ``graph:introspect`` | introspection (``__schema``, ``__type``) |
+| ``graph:federate`` | the Apollo Federation fields ``_service`` and ``_entities`` (gateways) |
 | ``audit:read`` | the audit log (``auditLog``); stewards only |
 | ``policy:write`` | edit access policies (later); stewards only |
 | ``token:introspect`` | introspect any client's tokens at /oauth/introspect (resource servers) |
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 GRAPH_READ = "graph:read"
 GRAPH_INTROSPECT = "graph:introspect"
+GRAPH_FEDERATE = "graph:federate"
 AUDIT_READ = "audit:read"
 POLICY_WRITE = "policy:write"
 TOKEN_INTROSPECT = "token:introspect"
@@ -22,6 +24,7 @@ TELEMETRY_WRITE = "telemetry:write"
 ALL_SCOPES = (
     GRAPH_READ,
     GRAPH_INTROSPECT,
+    GRAPH_FEDERATE,
     AUDIT_READ,
     POLICY_WRITE,
     TOKEN_INTROSPECT,

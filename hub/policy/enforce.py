@@ -6,6 +6,8 @@ Two halves of one per-request ``RequestPolicy``:
   (``PolicedRecordSource``, ``PolicedSearchSource``): a type the principal may not read is
   refused, an aggregate-only type yields counts and no rows, a row filter hides rows (and
   ``totalCount`` counts only visible rows), purpose and rate limits are checked once per type;
+  federation ``_entities`` reads each representation's row through the same source
+  (``PolicedRecordSource.reference``: a refused or hidden row is an error entry of its own);
 * fields — ``PolicyExtension`` (a schema extension around every field resolution) refuses
   fields the policy does not allow or whose classification is above its clearance, and masks
   personal fields (and any the policy masks); ``SourceFact.attrs`` of ``entity360`` are
@@ -124,6 +126,21 @@ class PolicedRecordSource:
             return None
         record = await self.inner.load(kind, key)
         return record if record is not None and self.policy.visible(decision, record) else None
+
+    async def reference(self, kind: str, key: str) -> Record:
+        """One row a federation gateway names (``_entities``), or the refusal as an error:
+        unlike ``load`` (a link that quietly resolves to nothing), a representation the
+        principal may not read is an error entry of its own. A row hidden by the row filter
+        gets the same message as a row that does not exist."""
+        decision = self.policy.decide(kind)
+        if not decision.allowed:
+            raise PolicyDenied(f"access denied: {decision.reason}")
+        if decision.aggregate_only:
+            raise PolicyDenied(f"{kind} is served to you as counts only")
+        record = await self.load(kind, key)
+        if record is None:
+            raise LookupError(f"no {kind} with key {key[:80]!r}")
+        return record
 
     async def load_many(self, kind: str, keys: Sequence[str]) -> list[Record | None]:
         decision = await self._readable(kind)

@@ -16,6 +16,7 @@ from hub.apps.citizen_service.services import (
     status_of,
 )
 from schema.classification import classified
+from schema.federation import reference_record, representation_key
 from schema.record import Record
 from schema.scalars import GeoJSON
 
@@ -74,7 +75,9 @@ class CaseEvent:
         )
 
 
-@strawberry.type(name="ServiceCase", description="A citizen's problem, from any channel.")
+@strawberry.federation.type(
+    name="ServiceCase", keys=["id"], description="A citizen's problem, from any channel."
+)
 class ServiceCaseType:
     id: strawberry.ID = strawberry.field(metadata=classified("public"))
     tracking_number: str = strawberry.field(
@@ -178,6 +181,17 @@ class ServiceCaseType:
             media_urls=list(a.get("photos") or []),
             history=[CaseEvent.of(e) for e in a.get("history") or []],
         )
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: strawberry.Info, **representation: Any
+    ) -> ServiceCaseType:
+        """A gateway's reference by ``id`` (the case's hub key), read as ``serviceCase``."""
+        from hub.apps.citizen_service.resolvers import centre
+        from hub.apps.citizen_service.services import CASE_KIND
+
+        key = representation_key(representation, "ServiceCase", "id", node=False)
+        return cls.build(await reference_record(info, CASE_KIND, key), centre(info))
 
 
 @strawberry.type(description="A page of service cases.")

@@ -13,6 +13,8 @@ import strawberry
 from core_ext.risk import SMOKE_DIMENSIONS
 from hub.apps.finance.services import LEVEL_NAMES, RunResult, Stats
 from schema.classification import classified
+from schema.context import records
+from schema.federation import reference_record, representation_key
 from schema.record import Record
 from schema.scalars import GeoJSON
 
@@ -79,7 +81,11 @@ class WatchPeriod:
         )
 
 
-@strawberry.type(name="SmokeIndex", description="A quasi-financial firm's smoke index (冒烟指数)")
+@strawberry.federation.type(
+    name="SmokeIndex",
+    keys=["firmKey"],
+    description="A quasi-financial firm's smoke index (冒烟指数)",
+)
 class SmokeIndexType:
     firm_key: strawberry.ID = strawberry.field(metadata=classified("public"))
     firm_name: str | None = strawberry.field(metadata=classified("public"))
@@ -156,6 +162,20 @@ class SmokeIndexType:
             watch_history=[WatchPeriod.of(p) for p in periods],
             geometry=score.geometry,
         )
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: strawberry.Info, **representation: Any
+    ) -> SmokeIndexType:
+        """A gateway's reference by ``firmKey`` (the FinanceFirm's hub key), read as
+        ``smokeIndex``."""
+        from hub.apps.finance.resolvers import _call, smoke
+        from hub.apps.finance.services import SCORE_KIND, WATCH_KIND
+
+        key = representation_key(representation, "SmokeIndex", "firmKey", node=False)
+        await _call(smoke(info).ensure_scored)
+        score = await reference_record(info, SCORE_KIND, key)
+        return cls.build(score, await records(info).load(WATCH_KIND, key))
 
 
 @strawberry.type

@@ -27,6 +27,7 @@ from hub.apps.hazchem.services import (
 )
 from schema.classification import classified
 from schema.context import records
+from schema.federation import reference_record, representation_key
 from schema.grid import provenance
 from schema.interfaces import Located, Sourced
 from schema.record import Record
@@ -89,9 +90,10 @@ class HazchemSubstance:
         )
 
 
-@strawberry.type(
+@strawberry.federation.type(
+    keys=["id", "key"],
     description="A hazardous-chemicals firm (生产 production, 物流运输 logistics, 仓储 "
-    "warehousing). The safety officer's name and phone are personal data."
+    "warehousing). The safety officer's name and phone are personal data.",
 )
 class HazchemFirm(relay.Node, Located, Sourced):
     id: relay.NodeID[str]
@@ -172,6 +174,11 @@ class HazchemFirm(relay.Node, Located, Sourced):
     ) -> list[HazchemFirm | None]:
         return await nodes("HazchemFirm", cls.from_record, info, node_ids, required)
 
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, **representation: Any) -> HazchemFirm:
+        key = representation_key(representation, "HazchemFirm", "key")
+        return cls.from_record(await reference_record(info, "HazchemFirm", key))
+
     @strawberry.field(
         description="Its site (plant, tank farm, warehouse or yard)", metadata=INTERNAL
     )
@@ -187,7 +194,9 @@ class HazchemFirm(relay.Node, Located, Sourced):
         return await load_all(info, "HazchemVehicle", keys, HazchemVehicle.from_record)
 
 
-@strawberry.type(description="A hazchem site: 生产厂区, 罐区, 仓库 or 危险品车辆停车场.")
+@strawberry.federation.type(
+    keys=["id", "key"], description="A hazchem site: 生产厂区, 罐区, 仓库 or 危险品车辆停车场."
+)
 class HazchemSite(relay.Node, Located, Sourced):
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key", metadata=PUBLIC)
@@ -234,6 +243,11 @@ class HazchemSite(relay.Node, Located, Sourced):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[HazchemSite | None]:
         return await nodes("HazchemSite", cls.from_record, info, node_ids, required)
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, **representation: Any) -> HazchemSite:
+        key = representation_key(representation, "HazchemSite", "key")
+        return cls.from_record(await reference_record(info, "HazchemSite", key))
 
     @strawberry.field(metadata=INTERNAL)
     async def firm(self, info: strawberry.Info) -> HazchemFirm | None:
@@ -289,7 +303,10 @@ def _finite(value: float) -> float | None:
     return None if value != value else value  # NaN: no such limit
 
 
-@strawberry.type(description="A storage tank with its temperature / pressure / level sensors.")
+@strawberry.federation.type(
+    keys=["id", "key"],
+    description="A storage tank with its temperature / pressure / level sensors.",
+)
 class Tank(relay.Node, Located, Sourced):
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key", metadata=PUBLIC)
@@ -340,6 +357,11 @@ class Tank(relay.Node, Located, Sourced):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Tank | None]:
         return await nodes("Tank", cls.from_record, info, node_ids, required)
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, **representation: Any) -> Tank:
+        key = representation_key(representation, "Tank", "key")
+        return cls.from_record(await reference_record(info, "Tank", key))
 
     @strawberry.field(description="The level alarm limits the hub applies", metadata=INTERNAL)
     async def limits(self, info: strawberry.Info) -> TankLimitsInfo | None:
@@ -451,9 +473,10 @@ class HazchemForbiddenZone:
         )
 
 
-@strawberry.type(
+@strawberry.federation.type(
+    keys=["id", "key"],
     description="A hazardous-chemicals vehicle (2,673 carry monitoring terminals). Drivers' "
-    "and escorts' names and phones are personal data."
+    "and escorts' names and phones are personal data.",
 )
 class HazchemVehicle(relay.Node, Located, Sourced):
     id: relay.NodeID[str]
@@ -521,6 +544,13 @@ class HazchemVehicle(relay.Node, Located, Sourced):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[HazchemVehicle | None]:
         return await nodes("HazchemVehicle", cls.from_record, info, node_ids, required)
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: strawberry.Info, **representation: Any
+    ) -> HazchemVehicle:
+        key = representation_key(representation, "HazchemVehicle", "key")
+        return cls.from_record(await reference_record(info, "HazchemVehicle", key))
 
     @strawberry.field(description="Its latest position, live", metadata=INTERNAL)
     async def position(self, info: strawberry.Info) -> VehiclePosition | None:
