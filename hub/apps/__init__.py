@@ -31,6 +31,7 @@ APP_MODULES: tuple[str, ...] = (
     "gov_services",
     "citizen_app",
     "law_enforcement",
+    "enterprise_services",
 )
 
 

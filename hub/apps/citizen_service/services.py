@@ -49,6 +49,10 @@ CHANNELS: dict[str, str] = {
     "zero_distance": "政民零距离",
 }
 CHANNEL_CODES = {name: code for code, name in CHANNELS.items()}
+# Channels beside the citizens' five whose requests are not grid duties (the 双万双服 firms'
+# requests): the caller names the department, time limit and topic; nobody verifies on site;
+# nothing is merged (two firms asking the same thing are two requests).
+REQUEST_CHANNELS: dict[str, str] = {"enterprise": "双万双服企业服务平台"}
 
 STATUS_LABELS: dict[str, str] = {
     "filed": "已立案",
@@ -206,6 +210,11 @@ class Intake:
     media_urls: list[str] = field(default_factory=list)
     reported_at: datetime | None = None
     intake: str = "graphql"  # or "open311"
+    # a request channel's own routing (REQUEST_CHANNELS), and attributes it adds to the case
+    department: str | None = None
+    time_limit_hours: float | None = None
+    topic: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # -- the inspectors on duty -------------------------------------------------------------
@@ -671,8 +680,14 @@ class CitizenServiceCentre:
         return found.subcategory.category, found.subcategory, found
 
     def _validate(self, intake: Intake, now: datetime) -> datetime:
-        if intake.channel not in CHANNELS:
+        if intake.channel not in CHANNELS and intake.channel not in REQUEST_CHANNELS:
             raise CaseError(f"channel {intake.channel!r}: one of {', '.join(CHANNELS)}")
+        if intake.channel in REQUEST_CHANNELS:
+            if not (intake.department or "").strip() or not (intake.topic or "").strip():
+                raise CaseError(f"a {intake.channel} request names its department and topic")
+            limit = intake.time_limit_hours
+            if limit is None or not (math.isfinite(limit) and 0 < limit <= 8760):
+                raise CaseError("a request's time limit is 0 to 8760 hours")
         text = (intake.description or "").strip()
         if not text:
             raise CaseError("a description of the problem is required")
@@ -707,6 +722,8 @@ class CitizenServiceCentre:
         now = self.clock()
         when = self._validate(intake, now)
         lon, lat, precision, cell = self._locate(intake)
+        if intake.channel in REQUEST_CHANNELS:
+            return self._file_request(intake, actor, now, when, lon, lat, precision, cell)
         category, sub, found = self._classify(intake)
         catalog = self.catalog
         hours = sub.time_limit_hours if sub else catalog.category_limit_hours(category)
@@ -782,6 +799,75 @@ class CitizenServiceCentre:
             updates.insert(0, self._update(record, None, attrs["history"][-1]))
         return record, updates
 
+    def file_through(
+        self, channel: str, actor: str, roles: Sequence[str], **fields: Any
+    ) -> tuple[Record, list[dict[str, Any]]]:
+        """File by keyword (an :class:`Intake`'s fields): for the apps that reach the centre
+        through the hub's service registry and do not import its types."""
+        try:
+            intake = Intake(channel=channel, **fields)
+        except TypeError as exc:
+            raise CaseError(f"bad intake: {exc}") from None
+        return self.file(intake, actor, roles)
+
+    def _file_request(
+        self,
+        intake: Intake,
+        actor: str,
+        now: datetime,
+        when: datetime,
+        lon: float,
+        lat: float,
+        precision: str,
+        cell: str,
+    ) -> tuple[Record, list[dict[str, Any]]]:
+        """A request channel's case: routed as the caller says, never merged."""
+        key = f"CASE-CH-{when:%Y%m%d}-{secrets.token_hex(4).upper()}"
+        channel = REQUEST_CHANNELS[intake.channel]
+        topic = str(intake.topic).strip()
+        hours = float(intake.time_limit_hours or 0)
+        reporter = {
+            "name": intake.reporter_name,
+            "phone": intake.reporter_phone,
+            "email": intake.reporter_email,
+            "channel": channel,
+            "case": key,
+            "at": iso(when),
+        }
+        attrs: dict[str, Any] = dict(intake.extra)  # the channel's own attributes first
+        attrs.update(
+            {
+                "channel": channel,
+                "intake": intake.intake,
+                "category": None,
+                "category_name": topic,
+                "subcategory": None,
+                "subcategory_name": None,
+                "classification": {"rule": f"{intake.channel} request"},
+                "title": (intake.title or "").strip() or topic,
+                "content": intake.description.strip(),
+                "reporter": intake.reporter_name,
+                "reporter_phone": intake.reporter_phone,
+                "reporters": [reporter],
+                "address": intake.address,
+                "location_precision": precision,
+                "street": self.grid.street_of.get(cell),
+                "grid_cell": cell,
+                "reported_at": iso(when),
+                "due_at": iso(when + timedelta(hours=hours)),
+                "handling_department": str(intake.department).strip(),
+                "photos": list(intake.media_urls),
+                "rating": None,
+                "duplicates": [],
+                "history": [],
+            }
+        )
+        with self._lock:
+            self._event(attrs, now, actor, "file", None, "filed", f"filed via {channel}")
+            record = self._record(key, attrs, lon, lat, now)
+            self._store([record])
+        return record, [self._update(record, None, attrs["history"][-1])]
+
     def _duplicate_of(
         self,
         key: str,
@@ -855,7 +941,8 @@ class CitizenServiceCentre:
             if action == "verify":
                 text = self._assign(record, a, note)
             elif action == "dispatch":
-                if current == "filed" and a.get("channel") != CHANNELS["grid"]:
+                direct = {CHANNELS["grid"], *REQUEST_CHANNELS.values()}
+                if current == "filed" and a.get("channel") not in direct:
                     raise CaseError(
                         f"case {key} came by {a.get('channel')}: an inspector verifies it on "
                         "site first (verify), only grid inspectors' own reports go straight on"

@@ -1,0 +1,244 @@
+"""Enterprise-service resolvers: requests filed and moved through the citizen-service
+centre's closed loop (reached through the hub's service registry), each step published to
+``caseUpdates``; rows read through the request's policy (requests are ServiceCase rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry import relay
+
+from hub.apps.enterprise_services.services import (
+    CASE_KIND,
+    EnterpriseServices,
+    is_request,
+    status_of,
+)
+from hub.apps.enterprise_services.types import (
+    EnterpriseDepartmentStats,
+    EnterpriseRequest,
+    EnterpriseRequestConnection,
+    EnterpriseRequestEdge,
+    EnterpriseRequestStats,
+    EnterpriseRequestTypeCount,
+    FileEnterpriseRequestInput,
+)
+from hub.auth.principal import principal_of
+from schema.connection import DEFAULT_PAGE, MAX_PAGE, PageError, decode_cursor, encode_cursor
+from schema.context import records
+from schema.record import Record
+
+APP_NAME = "enterprise_services"
+T = TypeVar("T")
+_CHUNK = 2000
+
+
+def desk(info: strawberry.Info) -> EnterpriseServices:
+    service: EnterpriseServices = info.context.hub.service(APP_NAME)
+    return service
+
+
+async def _call(fn: Callable[[], T]) -> T:
+    # the centre's refusals are ValueError / LookupError / PermissionError subclasses:
+    # re-raised plainly so the client reads the message, not a class of another app
+    try:
+        return await run_in_threadpool(fn)
+    except PermissionError as exc:
+        raise PermissionError(str(exc)) from None
+    except LookupError as exc:
+        raise LookupError(str(exc)) from None
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _who(info: strawberry.Info) -> tuple[str, tuple[str, ...]]:
+    principal = principal_of(info)
+    if principal is None:
+        raise PermissionError("a request's step needs an authenticated principal")
+    return principal.label, principal.roles
+
+
+async def _publish(info: strawberry.Info, updates: list[dict[str, Any]]) -> None:
+    for update in updates:
+        await info.context.hub.live.publish_case(update)
+
+
+async def _requests(info: strawberry.Info) -> tuple[list[Record], bool]:
+    """The enterprise requests the policy lets this request count, and whether rows may be
+    served (not to a counts-only principal)."""
+    policy = getattr(info.context, "policy", None)
+    store = info.context.hub.store
+    if policy is not None:
+        decision = await policy.gate(CASE_KIND)
+        if decision.aggregate_only:
+            rows = await run_in_threadpool(lambda: _all(store))
+            return [r for r in rows if is_request(r) and policy.visible(decision, r)], False
+    found: list[Record] = []
+    after: str | None = None
+    while True:
+        rows = await records(info).page(
+            CASE_KIND, after=after, before=None, limit=_CHUNK, from_end=False
+        )
+        found.extend(r for r in rows if is_request(r))
+        if len(rows) < _CHUNK:
+            return found, True
+        after = rows[-1].key
+
+
+def _all(store: Any) -> list[Record]:
+    out: list[Record] = []
+    after: str | None = None
+    while True:
+        chunk = store.page(CASE_KIND, after=after, limit=_CHUNK)
+        out.extend(chunk)
+        if len(chunk) < _CHUNK:
+            return out
+        after = chunk[-1].key
+
+
+async def _step(info: strawberry.Info, key: str, step: str, **options: Any) -> EnterpriseRequest:
+    actor, roles = _who(info)
+    service = desk(info)
+    record, updates = await _call(lambda: service.step(key, step, actor, roles, **options))
+    await _publish(info, updates)
+    return EnterpriseRequest.of(record, service)
+
+
+@strawberry.type
+class EnterpriseServiceQueries:
+    @strawberry.field(description="One enterprise request by its key")
+    async def enterprise_request(self, info: strawberry.Info, key: str) -> EnterpriseRequest | None:
+        record = await records(info).load(CASE_KIND, key)
+        return EnterpriseRequest.of(record, desk(info)) if record and is_request(record) else None
+
+    @strawberry.field(description="Enterprise requests by firm, department, status; key order")
+    async def enterprise_requests(
+        self,
+        info: strawberry.Info,
+        firm: str | None = None,
+        department: str | None = None,
+        status: str | None = None,
+        overdue: bool | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> EnterpriseRequestConnection:
+        size = DEFAULT_PAGE if first is None else first
+        if not 0 <= size <= MAX_PAGE:
+            raise PageError(f"first must be between 0 and {MAX_PAGE}, got {size}")
+        rows, servable = await _requests(info)
+        service = desk(info)
+        found = [
+            r
+            for r in rows
+            if (firm is None or r.attrs.get("firm") == firm)
+            and (department is None or r.attrs.get("handling_department") == department)
+            and (status is None or status_of(r) == status)
+            and (overdue is None or service.overdue(r) == overdue)
+        ]
+        start = 0
+        if after:
+            k = decode_cursor(after)
+            start = next((i for i, r in enumerate(found) if r.key > k), len(found))
+        page = found[start : start + size] if servable else []
+        edges = [
+            EnterpriseRequestEdge(
+                cursor=encode_cursor(r.key), node=EnterpriseRequest.of(r, service)
+            )
+            for r in page
+        ]
+        return EnterpriseRequestConnection(
+            total_count=len(found),
+            edges=edges,
+            page_info=relay.PageInfo(
+                has_next_page=servable and start + size < len(found),
+                has_previous_page=servable and start > 0,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+    @strawberry.field(description="Requests by department (open, resolved, overdue, rating)")
+    async def enterprise_request_stats(self, info: strawberry.Info) -> EnterpriseRequestStats:
+        rows, _ = await _requests(info)
+        totals, lines, by_type = await run_in_threadpool(lambda: desk(info).stats(rows))
+        return EnterpriseRequestStats(
+            totals=EnterpriseDepartmentStats.of(totals),
+            by_department=[EnterpriseDepartmentStats.of(x) for x in lines],
+            by_type=[
+                EnterpriseRequestTypeCount(request_type=t, requests=n)
+                for t, n in sorted(by_type.items(), key=lambda x: (-x[1], x[0]))
+            ],
+        )
+
+
+@strawberry.type
+class EnterpriseServiceMutations:
+    @strawberry.mutation(description="File a firm's request (operators of the service platform)")
+    async def file_enterprise_request(
+        self, info: strawberry.Info, input: FileEnterpriseRequestInput
+    ) -> EnterpriseRequest:
+        actor, roles = _who(info)
+        service = desk(info)
+        record, updates = await _call(
+            lambda: service.file(
+                input.firm,
+                input.request_type,
+                input.description,
+                actor,
+                roles,
+                title=input.title,
+                contact_name=input.contact_name,
+                contact_phone=input.contact_phone,
+            )
+        )
+        await _publish(info, updates)
+        return EnterpriseRequest.of(record, service)
+
+    @strawberry.mutation(description="Assign to its department (or another one named)")
+    async def assign_enterprise_request(
+        self,
+        info: strawberry.Info,
+        key: str,
+        department: str | None = None,
+        note: str | None = None,
+    ) -> EnterpriseRequest:
+        return await _step(info, key, "assign", department=department, note=note)
+
+    @strawberry.mutation(description="Transfer to another department")
+    async def transfer_enterprise_request(
+        self, info: strawberry.Info, key: str, department: str, note: str | None = None
+    ) -> EnterpriseRequest:
+        return await _step(info, key, "transfer", department=department, note=note)
+
+    @strawberry.mutation(description="The department starts handling it")
+    async def start_enterprise_request(
+        self, info: strawberry.Info, key: str, note: str | None = None
+    ) -> EnterpriseRequest:
+        return await _step(info, key, "start", note=note)
+
+    @strawberry.mutation(description="The department reports what was done")
+    async def resolve_enterprise_request(
+        self, info: strawberry.Info, key: str, result: str
+    ) -> EnterpriseRequest:
+        return await _step(info, key, "resolve", result=result)
+
+    @strawberry.mutation(description="The platform calls the firm back; reopen if not solved")
+    async def return_visit_enterprise_request(
+        self, info: strawberry.Info, key: str, reopen: bool = False, note: str | None = None
+    ) -> EnterpriseRequest:
+        return await _step(info, key, "return_visit", reopen=reopen, note=note)
+
+    @strawberry.mutation(description="The firm's rating, 1 to 5")
+    async def rate_enterprise_request(
+        self, info: strawberry.Info, key: str, rating: int, note: str | None = None
+    ) -> EnterpriseRequest:
+        return await _step(info, key, "rate", rating=rating, note=note)
+
+    @strawberry.mutation(description="Close the request")
+    async def close_enterprise_request(
+        self, info: strawberry.Info, key: str, note: str | None = None
+    ) -> EnterpriseRequest:
+        return await _step(info, key, "close", note=note)
