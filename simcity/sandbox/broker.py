@@ -7,8 +7,19 @@ retained messages, SUBSCRIBE / UNSUBSCRIBE with ``+`` and ``#`` wildcards (``$``
 not matched by a leading wildcard), PINGREQ and DISCONNECT. No persistence, no auth, no
 QoS 2, loopback only.
 
-(amqtt was tried first: with tens of thousands of retained messages it crossed messages
-between sessions and crashed on concurrent subscriptions, so the sandbox does without it.)
+Why not amqtt: amqtt 0.12.1 (the newest on the index) was tried in this broker's place and
+fails the sandbox. On every CONNECT it replays the retained messages matching *every*
+client's subscriptions (``Broker._handle_client_session`` loops over the broker-wide
+``self._subscriptions``), so a client subscribed to ``b/#`` also gets ``a/1`` retained for
+another client, and a pull received a ``$status`` message ("online") as a telemetry row. The
+same loop awaits while other sessions are cleaned up, raising "RuntimeError: dictionary
+changed size during iteration" in ``client_connected_cb`` and dropping the connection
+(aiomqtt: "Unexpected disconnection"). Under ``cityhub sync`` of the 28 systems:
+vehicle-gps, pump-gate-scada and muck-gps down; tank-sensors 1 row of 18,000 (reported ok).
+amqtt 0.11.1 has no replay bug but sends the first of 18,000 retained messages 3.5 s after
+the SUBSCRIBE (this broker: 0.16 s), past the transport's 1 s quiet window, the likely cause
+of its sync's tank-sensors 0 of 18,000 and warehouse-iot 118 of 4,000 rows, reported ok; and
+it pins typer==0.15.4 and websockets==15.0.1.
 """
 
 from __future__ import annotations
