@@ -32,6 +32,7 @@ APP_MODULES: tuple[str, ...] = (
     "citizen_app",
     "law_enforcement",
     "enterprise_services",
+    "economy",
 )
 
 

@@ -1,0 +1,190 @@
+"""Economy one-map resolvers. Rows (firms) come through the request's policy; figures are
+over the rows the policy lets the request count — a counts-only principal gets the figures
+and counts, no firm rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry import relay
+
+from hub.apps.economy.services import (
+    FIRM_KIND,
+    INDICATOR_KIND,
+    EconomyError,
+    EconomyServices,
+    all_records,
+    size_class,
+)
+from hub.apps.economy.types import (
+    EconomyAggregates,
+    EconomyFigures,
+    EconomyFirm,
+    EconomyFirmConnection,
+    EconomyFirmEdge,
+    EconomyGrouping,
+    EconomyTrendPoint,
+)
+from schema.connection import DEFAULT_PAGE, MAX_PAGE, PageError, decode_cursor, encode_cursor
+from schema.context import records
+from schema.record import Record
+
+APP_NAME = "economy"
+T = TypeVar("T")
+_CHUNK = 2000
+
+
+def economy(info: strawberry.Info) -> EconomyServices:
+    service: EconomyServices = info.context.hub.service(APP_NAME)
+    return service
+
+
+async def scan(info: strawberry.Info, kind: str) -> tuple[list[Record], bool]:
+    policy = getattr(info.context, "policy", None)
+    if policy is not None:
+        decision = await policy.gate(kind)
+        if decision.aggregate_only:
+            store = info.context.hub.store
+            rows = await run_in_threadpool(lambda: list(all_records(store, kind)))
+            return [r for r in rows if policy.visible(decision, r)], False
+    found: list[Record] = []
+    after: str | None = None
+    while True:
+        rows = await records(info).page(
+            kind, after=after, before=None, limit=_CHUNK, from_end=False
+        )
+        found.extend(rows)
+        if len(rows) < _CHUNK:
+            return found, True
+        after = rows[-1].key
+
+
+async def _run(fn: Callable[[], T]) -> T:
+    try:
+        return await run_in_threadpool(fn)
+    except EconomyError as exc:
+        raise ValueError(str(exc)) from None
+
+
+@strawberry.type
+class EconomyQueries:
+    @strawberry.field(
+        description="Firms on the map (industry, park, size, point) with the figures of a "
+        "period (default the latest yearly), filtered, in key order"
+    )
+    async def economy_firms(
+        self,
+        info: strawberry.Info,
+        industry: str | None = None,
+        park: str | None = None,
+        size: str | None = None,
+        grid_cell: str | None = None,
+        period: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> EconomyFirmConnection:
+        n = DEFAULT_PAGE if first is None else first
+        if not 0 <= n <= MAX_PAGE:
+            raise PageError(f"first must be between 0 and {MAX_PAGE}, got {n}")
+        firms, servable = await scan(info, FIRM_KIND)
+        indicators, _ = await scan(info, INDICATOR_KIND)
+        service = economy(info)
+
+        def build() -> list[EconomyFirm]:
+            yearly = [p for p in service.periods(indicators) if p.isdigit()]
+            chosen = period or (yearly[-1] if yearly else None)
+            by_uscc, by_name = service.joiner(firms)
+            figures: dict[str, Record] = {}
+            for ind in indicators:
+                if ind.attrs.get("subject_type") == "firm" and ind.attrs.get("period") == chosen:
+                    f = service.firm_of(ind, by_uscc, by_name)
+                    if f is not None:
+                        figures[f.key] = ind
+            out = []
+            for f in sorted(firms, key=lambda r: r.key):
+                place = service.place(f)
+                ind = figures.get(f.key)
+                a = ind.attrs if ind else {}
+                pt = (f.geometry or {}).get("coordinates") or [None, None]
+                out.append(
+                    EconomyFirm(
+                        key=f.key,
+                        name=f.attrs.get("name"),
+                        uscc=f.attrs.get("uscc"),
+                        industry=f.attrs.get("industry"),
+                        park=place.park,
+                        grid_cell=place.cell,
+                        size=size_class(a.get("employees"), a.get("revenue_10k_cny")),
+                        period=chosen if ind else None,
+                        output_10k_cny=a.get("output_10k_cny"),
+                        revenue_10k_cny=a.get("revenue_10k_cny"),
+                        tax_paid_10k_cny=a.get("tax_paid_10k_cny"),
+                        employees=a.get("employees"),
+                        lon=pt[0],
+                        lat=pt[1],
+                        geometry=f.geometry,
+                    )
+                )
+            return out
+
+        found = [
+            f
+            for f in await _run(build)
+            if (industry is None or f.industry == industry)
+            and (park is None or f.park == park)
+            and (size is None or f.size == size)
+            and (grid_cell is None or f.grid_cell == grid_cell)
+        ]
+        start = 0
+        if after:
+            k = decode_cursor(after)
+            start = next((i for i, f in enumerate(found) if f.key > k), len(found))
+        page = found[start : start + n] if servable else []
+        edges = [EconomyFirmEdge(cursor=encode_cursor(f.key), node=f) for f in page]
+        return EconomyFirmConnection(
+            total_count=len(found),
+            edges=edges,
+            page_info=relay.PageInfo(
+                has_next_page=servable and start + n < len(found),
+                has_previous_page=servable and start > 0,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+    @strawberry.field(
+        description="Output, revenue, tax and employment of a period by grid cell, park or "
+        "industry; the groups add up to the district total"
+    )
+    async def economy_aggregates(
+        self,
+        info: strawberry.Info,
+        group_by: EconomyGrouping,
+        period: str | None = None,
+    ) -> EconomyAggregates:
+        firms, _ = await scan(info, FIRM_KIND)
+        indicators, _ = await scan(info, INDICATOR_KIND)
+        service = economy(info)
+        chosen, total, groups = await _run(
+            lambda: service.aggregate(firms, indicators, period, group_by.value)
+        )
+        return EconomyAggregates(
+            period=chosen,
+            grouping=group_by,
+            total=EconomyFigures.of(total),
+            groups=[EconomyFigures.of(g) for g in groups],
+        )
+
+    @strawberry.field(
+        description="Figures by period, oldest first: a park's as the statistics bureau "
+        "reports them, or (no park) the district's sum of its firms'"
+    )
+    async def economy_trend(
+        self, info: strawberry.Info, park: str | None = None
+    ) -> list[EconomyTrendPoint]:
+        indicators, _ = await scan(info, INDICATOR_KIND)
+        points = await _run(lambda: economy(info).trend(indicators, park))
+        return [EconomyTrendPoint(period=p, figures=EconomyFigures.of(f)) for p, f in points]

@@ -1,0 +1,230 @@
+"""Economy one-map (经济一张图): firms on the map by industry, park and size; output, tax,
+revenue and employment by grid cell, park and industry; trends — from the statistics
+bureau's ``EconomicIndicator`` records (经济运行监测).
+
+A firm is an ``Enterprise`` of the market registry at its registered point; its grid cell is
+found with the core's ``GridIndex``, its park by the ``IndustrialPark`` outlines (shapely). A
+firm-level indicator joins its firm by credit code, else by normalised name
+(``hub.graph.names.name_key``), as the knowledge graph does. Size follows the industrial row
+of 《统计上大中小微型企业划分办法（2017）》 (employees and revenue) for every industry — a
+simplification: the other rows have other thresholds.
+
+Aggregates add up: every firm-level indicator of the period is in exactly one group (an
+indicator whose firm is not found, or is outside every cell or park, is in the group with key
+null), so the groups sum to the district total.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import shapely
+from shapely.geometry import shape
+
+from core_ext import GridIndex
+from hub.graph.names import name_key
+from schema.record import Record
+
+if TYPE_CHECKING:
+    from hub.services import HubServices
+    from hub.store import RecordStore
+
+FIRM_KIND = "Enterprise"
+INDICATOR_KIND = "EconomicIndicator"
+GROUPINGS = ("cell", "park", "industry")
+_CHUNK = 2000
+
+
+class EconomyError(ValueError):
+    pass
+
+
+def all_records(store: RecordStore, kind: str) -> Iterator[Record]:
+    after: str | None = None
+    while True:
+        chunk = store.page(kind, after=after, limit=_CHUNK)
+        yield from chunk
+        if len(chunk) < _CHUNK:
+            return
+        after = chunk[-1].key
+
+
+def size_class(employees: Any, revenue_10k: Any) -> str | None:
+    """大型 / 中型 / 小型 / 微型 by the 2017 standard's industrial row (both thresholds)."""
+    if not isinstance(employees, int | float) or not isinstance(revenue_10k, int | float):
+        return None
+    if employees >= 1000 and revenue_10k >= 40000:
+        return "large"
+    if employees >= 300 and revenue_10k >= 2000:
+        return "medium"
+    if employees >= 20 and revenue_10k >= 300:
+        return "small"
+    return "micro"
+
+
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+@dataclass
+class Figures:
+    key: str | None
+    name: str
+    firms: int = 0
+    output_10k_cny: float = 0.0
+    revenue_10k_cny: float = 0.0
+    tax_paid_10k_cny: float = 0.0
+    employees: int = 0
+
+    def add(self, a: dict[str, Any]) -> None:
+        self.firms += 1
+        self.output_10k_cny += _num(a.get("output_10k_cny"))
+        self.revenue_10k_cny += _num(a.get("revenue_10k_cny"))
+        self.tax_paid_10k_cny += _num(a.get("tax_paid_10k_cny"))
+        self.employees += int(_num(a.get("employees")))
+
+    def rounded(self) -> Figures:
+        for name in ("output_10k_cny", "revenue_10k_cny", "tax_paid_10k_cny"):
+            setattr(self, name, round(getattr(self, name), 1))
+        return self
+
+
+@dataclass
+class Place:
+    cell: str | None
+    park: str | None
+
+
+class EconomyServices:
+    def __init__(self, store: RecordStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._grid: GridIndex | None = None
+        self._parks: list[tuple[str, str, Any]] | None = None
+        self._places: dict[str, Place] = {}
+
+    def _load(self) -> None:
+        if self._grid is None:
+            cells = [{"key": c.key, "geometry": c.geometry}
+                     for c in all_records(self.store, "GridCell") if c.geometry]  # fmt: skip
+            if not cells:
+                raise EconomyError("the grid (GridCell records) is not loaded")
+            self._grid = GridIndex(cells)
+            parks = []
+            for p in all_records(self.store, "IndustrialPark"):
+                if p.geometry:
+                    geom = shape(p.geometry)
+                    shapely.prepare(geom)
+                    parks.append((p.key, str(p.attrs.get("name") or p.key), geom))
+            self._parks = parks
+
+    def park_names(self) -> dict[str, str]:
+        with self._lock:
+            self._load()
+        return {k: n for k, n, _ in self._parks or []}
+
+    def place(self, firm: Record) -> Place:
+        """The firm's grid cell and park, from its point (cached per firm and point)."""
+        g = firm.geometry or {}
+        if g.get("type") != "Point":
+            return Place(None, None)
+        lon, lat = (float(x) for x in g["coordinates"][:2])
+        memo = f"{firm.key}@{lon},{lat}"
+        with self._lock:
+            found = self._places.get(memo)
+            if found is None:
+                self._load()
+                assert self._grid is not None
+                point = shapely.Point(lon, lat)
+                park = next((k for k, _, geom in self._parks or [] if geom.contains(point)), None)
+                found = self._places[memo] = Place(self._grid.locate_key(lon, lat), park)
+        return found
+
+    @staticmethod
+    def joiner(firms: Iterable[Record]) -> tuple[dict[str, Record], dict[str, Record]]:
+        by_uscc: dict[str, Record] = {}
+        names: dict[str, list[Record]] = defaultdict(list)
+        for f in firms:
+            code = f.attrs.get("uscc")
+            if isinstance(code, str) and code:
+                by_uscc[code.upper()] = f
+            names[name_key(str(f.attrs.get("name") or ""))].append(f)
+        return by_uscc, {k: v[0] for k, v in names.items() if k and len(v) == 1}
+
+    @staticmethod
+    def firm_of(
+        ind: Record, by_uscc: dict[str, Record], by_name: dict[str, Record]
+    ) -> Record | None:
+        code = ind.attrs.get("uscc")
+        if isinstance(code, str) and code.upper() in by_uscc:
+            return by_uscc[code.upper()]
+        return by_name.get(name_key(str(ind.attrs.get("subject_name") or "")))
+
+    @staticmethod
+    def periods(indicators: Iterable[Record], subject_type: str = "firm") -> list[str]:
+        return sorted(
+            {
+                str(i.attrs["period"])
+                for i in indicators
+                if i.attrs.get("subject_type") == subject_type and i.attrs.get("period")
+            }
+        )
+
+    def aggregate(
+        self, firms: list[Record], indicators: list[Record], period: str | None, by: str
+    ) -> tuple[str | None, Figures, list[Figures]]:
+        """(period, district total, groups) of the firm-level indicators of ``period``
+        (default: the latest yearly one)."""
+        if by not in GROUPINGS:
+            raise EconomyError(f"group by {by!r}: one of {', '.join(GROUPINGS)}")
+        yearly = [p for p in self.periods(indicators) if p.isdigit()]
+        period = period or (yearly[-1] if yearly else None)
+        by_uscc, by_name = self.joiner(firms)
+        parks = self.park_names()
+        total = Figures("district", "全区")
+        groups: dict[str | None, Figures] = {}
+        for ind in indicators:
+            a = ind.attrs
+            if a.get("subject_type") != "firm" or str(a.get("period")) != period:
+                continue
+            firm = self.firm_of(ind, by_uscc, by_name)
+            place = self.place(firm) if firm else Place(None, None)
+            if by == "cell":
+                key, name = place.cell, place.cell or "未定位"
+            elif by == "park":
+                key = place.park
+                name = parks.get(key, "园区外") if key else "园区外"
+            else:
+                industry = a.get("industry") or (firm.attrs.get("industry") if firm else None)
+                key, name = industry, industry or "未知行业"
+            groups.setdefault(key, Figures(key, str(name))).add(a)
+            total.add(a)
+        ordered = sorted((g for k, g in groups.items() if k), key=lambda g: str(g.key))
+        if None in groups:
+            ordered.append(groups[None])
+        return period, total.rounded(), [g.rounded() for g in ordered]
+
+    def trend(self, indicators: list[Record], park: str | None) -> list[tuple[str, Figures]]:
+        """A park's reported figures by period, or the district's firm-level sums by period;
+        oldest first."""
+        series: dict[str, Figures] = {}
+        for ind in indicators:
+            a = ind.attrs
+            period = str(a.get("period") or "")
+            if not period:
+                continue
+            if park is not None:
+                if a.get("subject_type") != "park" or a.get("park") != park:
+                    continue
+            elif a.get("subject_type") != "firm":
+                continue
+            series.setdefault(period, Figures(park or "district", period)).add(a)
+        return [(p, series[p].rounded()) for p in sorted(series)]
+
+
+def services(hub: HubServices) -> EconomyServices:
+    return EconomyServices(hub.store)
