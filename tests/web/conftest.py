@@ -4,8 +4,10 @@ port over the demo city. The issuer is that origin, so the UI's OAuth redirect c
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from starlette.applications import Starlette
 from hub.auth.accounts import AccountStore
 from hub.store import RecordStore
 from hub.web.routes import DIST
+from schema.record import Record
 from tests.live_server import free_port
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -43,8 +46,42 @@ class WebHub:
     base: str
 
 
+def sandbox_cases(demo_dir: Path) -> list[Record]:
+    """The hotline, snap-and-send, mailbox and zero-distance cases as their connectors store
+    them (the sandbox makes them from the demo city's seed and citizens)."""
+    from simcity.sandbox.extra import service_cases
+
+    with (demo_dir / "Citizen.jsonl").open() as lines:
+        citizens = [json.loads(line) for line in lines]
+    out = []
+    for records in service_cases(2019, citizens).values():
+        for r in records:
+            r = {k: v for k, v in r.items() if k != "updated_at"}
+            r["attrs"] = {k: v for k, v in r["attrs"].items() if v is not None}
+            out.append(Record.parse(r))
+    return out
+
+
 @pytest.fixture(scope="session")
-def web_hub(demo_store: RecordStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebHub]:
+def web_store(
+    demo_store: RecordStore, demo_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RecordStore]:
+    """A copy of the demo city plus the channels' service cases: what the browser tests
+    change (cases dispatched, policies published) stays out of the shared demo store."""
+    folder = tmp_path_factory.mktemp("web-store")
+    source = sqlite3.connect(str(demo_store.engine.url.database))
+    target = sqlite3.connect(folder / "hub.db")
+    source.backup(target)
+    source.close()
+    target.close()
+    store = RecordStore.from_url(f"sqlite:///{folder / 'hub.db'}")
+    store.upsert(sandbox_cases(demo_dir))
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def web_hub(web_store: RecordStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebHub]:
     from hub.app import create_app
     from hub.config import load_settings
     from hub.graph import open_graph
@@ -57,9 +94,9 @@ def web_hub(demo_store: RecordStore, tmp_path_factory: pytest.TempPathFactory) -
     settings = load_settings(data_dir=tmp_path_factory.mktemp("web"), host="127.0.0.1", port=port)
     graph = open_graph(settings.graph_store_url)
     search = open_search(settings.search_store_url)
-    rebuild(demo_store, graph, search, secret=settings.secret_key.get_secret_value())
-    app = create_app(settings, store=demo_store, graph=graph, search=search)
-    accounts = AccountStore(demo_store.engine)
+    rebuild(web_store, graph, search, secret=settings.secret_key.get_secret_value())
+    app = create_app(settings, store=web_store, graph=graph, search=search)
+    accounts = AccountStore(web_store.engine)
     for name, (role, password) in USERS.items():
         if accounts.user(name) is None:
             accounts.create_user(name, password, role)

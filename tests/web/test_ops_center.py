@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx2 as httpx
 from playwright.sync_api import expect
@@ -35,7 +36,7 @@ def test_sign_in_serves_the_ui_with_its_csp(browser: object, web_hub: WebHub) ->
     expect(page.locator("header h1")).to_have_text("滨海新区城市运营中心")
     # the token came through PKCE, not in the URL, and the page carries its CSP
     assert "code=" not in page.url
-    response = httpx.get(web_hub.base + "/")
+    response = httpx.get(web_hub.base + "/", timeout=30)  # the map is loading meanwhile
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert '<script type="module" src="/assets/' in response.text
     page.click("#lang-toggle")
@@ -195,5 +196,230 @@ def test_entity_360_search_sources_and_neighbourhood(browser: object, web_hub: W
     page.click("nav a[data-view=finance]")
     expect(page.locator("#finance")).to_be_visible()
     screenshot(page, "finance")
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()
+
+
+# -- the case board over the citizen-service app --------------------------------------------
+
+OPEN_STATUSES = ["FILED", "VERIFYING", "DISPATCHED", "RETURNED", "HANDLING"]
+FILE_CASE = """mutation($input: FileCaseInput!) {
+  fileCase(input: $input) { id status gridCell department history { action } } }"""
+HISTORY = "query($id: ID!) { serviceCase(id: $id) { status department history { actor action } } }"
+
+
+def graphql(page: Any, query: str, *, errors: bool = False, **variables: Any) -> dict[str, Any]:
+    """GraphQL with the signed-in page's own token: what the UI itself is served (the data;
+    with ``errors``, the whole answer, errors expected)."""
+    answer: dict[str, Any] = page.evaluate(
+        """async ([query, variables]) => {
+          const s = JSON.parse(sessionStorage.getItem("ops-session"));
+          const r = await fetch("/graphql", { method: "POST",
+            body: JSON.stringify({ query, variables }),
+            headers: { "Content-Type": "application/json", Authorization: `Bearer ${s.token}`,
+                       "Cityhub-Purpose": "operations-centre" } });
+          return await r.json();
+        }""",
+        [query, variables],
+    )
+    if errors:
+        return answer
+    assert not answer.get("errors"), answer["errors"]
+    return dict(answer["data"])
+
+
+def cell_point(hub: WebHub, index: int) -> tuple[str, float, float]:
+    """A grid cell and a point well inside it (its inspector's home position)."""
+    store = hub.app.state.store
+    cell = store.page("GridCell", limit=index + 1)[index]
+    inspector = store.get("Inspector", cell.attrs["inspector"])
+    lon, lat = inspector.geometry["coordinates"]
+    return cell.key, float(lon), float(lat)
+
+
+def test_a_case_is_dispatched_from_the_board_and_its_timeline_updates(
+    browser: object, web_hub: WebHub
+) -> None:
+    page = sign_in(browser, web_hub, "ops-oscar")
+    cell, lon, lat = cell_point(web_hub, 40)
+    # a grid inspector's own report: it may go to the department without a site check
+    filed = graphql(
+        page,
+        FILE_CASE,
+        input={"channel": "GRID", "description": "井盖缺失，行人易跌落", "lon": lon, "lat": lat},
+    )["fileCase"]
+    assert filed["status"] == "FILED" and filed["gridCell"] == cell
+    assert filed["department"], filed
+    case_id = filed["id"]
+
+    page.click("nav a[data-view=cases]")
+    board = page.locator("#case-board")
+    expect(board.locator("#case-table tbody tr").first).to_be_visible(timeout=15_000)
+    expect(board.locator("th").first).to_have_text("案件编号")
+    everything = int(page.locator("#case-count").get_attribute("data-total") or 0)
+    assert everything > 5000  # the four channels' cases and the one just filed
+    department = board.locator("select[name=department]")
+    expect(department.locator(f"option[value='{filed['department']}']")).to_be_attached()
+
+    # filter: filed grid reports in this cell for this department
+    board.locator("select[name=status]").select_option("FILED")
+    board.locator("select[name=channel]").select_option("GRID")
+    board.locator("input[name=gridCell]").fill(cell)
+    department.select_option(filed["department"])
+    board.locator("#case-filters button[type=submit]").click()
+    expect(page.locator("#case-count")).to_have_attribute("data-total", "1")
+    row = board.locator(f"tr[data-case='{case_id}']")
+    expect(row).to_have_attribute("data-status", "FILED")
+    screenshot(page, "case-board-filtered")
+
+    # open it: its timeline has the filing; the steps are the ones a filed case can take
+    page.evaluate("window.__sameDocument = true")
+    row.click()
+    timeline = page.locator("#case-timeline li")
+    expect(timeline).to_have_count(1)
+    expect(timeline.first).to_have_attribute("data-action", "file")
+    expect(page.locator("#case-status")).to_have_text("已立案")
+    expect(page.locator("#act-dispatch")).to_be_visible()
+    expect(page.locator("#act-verify")).to_be_visible()
+    for absent in ("transfer", "close", "resolve"):
+        expect(page.locator(f"#act-{absent}")).to_have_count(0)
+
+    # dispatch it from the board: the timeline gains the step without a reload
+    page.locator("form[data-step=dispatch] input[name=note]").fill("请尽快加盖")
+    page.click("#act-dispatch")
+    expect(timeline).to_have_count(2)
+    step = timeline.nth(1)
+    expect(step).to_have_attribute("data-action", "dispatch")
+    expect(step).to_contain_text("批转")
+    expect(step).to_contain_text("user:ops-oscar")
+    expect(step).to_contain_text(f"to {filed['department']}: 请尽快加盖")
+    expect(page.locator("#case-status")).to_have_text("已批转")
+    expect(row).to_have_attribute("data-status", "DISPATCHED")
+    assert page.evaluate("window.__sameDocument") is True  # no reload happened
+    # now it may be transferred, not dispatched again
+    expect(page.locator("#act-dispatch")).to_have_count(0)
+    expect(page.locator("#act-transfer")).to_be_visible()
+    screenshot(page, "case-timeline-dispatched")
+
+    # transfer it to another department: one more step, the department changes
+    target = page.locator("form[data-step=transfer] select[name=department] option").nth(1)
+    other = target.get_attribute("value")
+    assert other and other != filed["department"]
+    page.locator("form[data-step=transfer] select[name=department]").select_option(other)
+    page.click("#act-transfer")
+    expect(timeline).to_have_count(3)
+    expect(timeline.nth(2)).to_have_attribute("data-action", "transfer")
+    expect(page.locator("#case-detail dd[data-field=department]")).to_have_text(other)
+
+    # the hub agrees with what the board shows
+    served = graphql(page, HISTORY, id=case_id)["serviceCase"]
+    assert served["status"] == "DISPATCHED" and served["department"] == other
+    assert [e["action"] for e in served["history"]] == ["file", "dispatch", "transfer"]
+    assert {e["actor"] for e in served["history"][1:]} == {"user:ops-oscar"}
+
+    # English on the toggle (the board is drawn again, in English)
+    page.click("#lang-toggle")
+    expect(page.locator("#case-board th").first).to_have_text("Case", timeout=15_000)
+    expect(page.locator("#case-filters")).to_contain_text("Department")
+    page.click("#lang-toggle")
+    expect(page.locator("#case-board th").first).to_have_text("案件编号", timeout=15_000)
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()
+
+
+def test_a_step_taken_elsewhere_reaches_the_open_case_live(
+    browser: object, web_hub: WebHub
+) -> None:
+    page = sign_in(browser, web_hub, "ops-oscar")
+    _, lon, lat = cell_point(web_hub, 200)
+    report = {"channel": "GRID", "description": "路灯不亮", "lon": lon, "lat": lat}
+    case_id = graphql(page, FILE_CASE, input=report)["fileCase"]["id"]
+    page.goto(f"{web_hub.base}/#/cases/{case_id}")
+    timeline = page.locator("#case-timeline li")
+    expect(timeline).to_have_count(1, timeout=15_000)
+    expect(page.locator("#case-id")).to_have_text(case_id)
+    # another operator's desk dispatches it (here: the same token, outside the board)
+    page.wait_for_timeout(500)  # the subscription is connected
+    graphql(page, "mutation($id: ID!) { dispatchCase(caseId: $id) { id } }", id=case_id)
+    expect(timeline).to_have_count(2, timeout=15_000)
+    expect(timeline.nth(1)).to_have_attribute("data-action", "dispatch")
+    expect(page.locator("#case-status")).to_have_text("已批转")
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()
+
+
+def test_a_steward_reads_cases_but_takes_no_steps(browser: object, web_hub: WebHub) -> None:
+    page = sign_in(browser, web_hub, "ops-stella")
+    page.click("nav a[data-view=cases]")
+    board = page.locator("#case-board")
+    served = graphql(
+        page,
+        """{ serviceCases(filter: { status: [DISPATCHED], channel: HOTLINE }, first: 1) {
+          totalCount edges { node { id } } } }""",
+    )["serviceCases"]
+    board.locator("select[name=status]").select_option("DISPATCHED")
+    board.locator("select[name=channel]").select_option("HOTLINE")
+    board.locator("#case-filters button[type=submit]").click()
+    count = page.locator("#case-count")
+    expect(count).to_have_attribute("data-total", str(served["totalCount"]), timeout=15_000)
+    case_id = served["edges"][0]["node"]["id"]
+    first = board.locator("#case-table tbody tr").first
+    expect(first).to_have_attribute("data-case", case_id)
+    expect(first).to_have_attribute("data-status", "DISPATCHED")
+    first.click()
+    expect(page.locator("#case-status")).to_have_text("已批转")
+    # the loop's steps are the operators' (and departments'): no buttons for a steward
+    expect(page.locator("#case-actions")).to_contain_text("无可执行的处置")
+    expect(page.locator("#case-actions form")).to_have_count(0)
+    # personal data is masked for stewards, as their policy says
+    expect(page.locator("#case-detail dd[data-field=reporter]")).to_contain_text("*")
+    # and the hub refuses what the board does not offer
+    refused = graphql(
+        page,
+        'mutation($id: ID!) { transferCase(caseId: $id, department: "区城管委") { id } }',
+        errors=True,
+        id=case_id,
+    )
+    assert refused["errors"] and "operator" in refused["errors"][0]["message"], refused
+    screenshot(page, "case-board-steward")
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()
+
+
+def test_kpi_tiles_and_cells_show_the_case_apps_figures(browser: object, web_hub: WebHub) -> None:
+    page = sign_in(browser, web_hub, "ops-oscar")
+    page.wait_for_selector(".map-wrap[data-ready='1']", timeout=60_000)
+    expect(page.locator("path.feature-cases").first).to_be_attached()
+    expect(page.locator("#kpi-open .value")).not_to_have_text("—")
+    expect(page.locator("#kpi-overdue .value")).not_to_have_text("—")
+    served = graphql(
+        page,
+        """query($open: [CaseStatus!]) {
+          stats: serviceCaseStats { sla { openOnTime openOverdue } byGridCell { key open } }
+          open: serviceCases(filter: { status: $open }, first: 0) { totalCount }
+          overdue: serviceCases(filter: { status: $open, overdue: true }, first: 0) { totalCount }
+        }""",
+        open=OPEN_STATUSES,
+    )
+    sla = served["stats"]["sla"]
+    assert served["open"]["totalCount"] == sla["openOnTime"] + sla["openOverdue"] > 0
+    assert served["overdue"]["totalCount"] == sla["openOverdue"] > 0
+    expect(page.locator("#kpi-open .value")).to_have_text(str(served["open"]["totalCount"]))
+    expect(page.locator("#kpi-overdue .value")).to_have_text(str(served["overdue"]["totalCount"]))
+    # cells are coloured by open cases, or by overdue rate on the picker
+    busiest = max(served["stats"]["byGridCell"], key=lambda b: b["open"])
+    assert busiest["open"] > 0
+    fills = page.locator("path.grid-cell").evaluate_all(
+        "els => new Set(els.map(e => e.getAttribute('fill'))).size"
+    )
+    assert fills > 2
+    page.select_option("#cell-metric", "overdue")
+    expect(page.locator("#cell-metric")).to_have_value("overdue")
+    screenshot(page, "map-cells-by-overdue")
+    # a case on the map opens on the board
+    page.locator("path.feature-cases").first.dispatch_event("click")
+    page.click("#details a.open-in-view")
+    expect(page.locator("#case-timeline li").first).to_be_visible(timeout=15_000)
+    screenshot(page, "case-board-from-map")
     assert page.errors == []  # type: ignore[attr-defined]
     page.context.close()

@@ -1,216 +1,374 @@
-// The case board: the citizen-service app's cases, filtered by status, channel, grid and
-// department; a case's timeline, and dispatch / transfer / close as the role allows. The
-// fields and mutations are discovered from the schema (see schema.ts).
-import { gql, request, subscribe, Subscription } from "./gql";
+// The case board over the citizen-service app: its cases filtered by status, channel, grid
+// cell and department; a case's facts and timeline (its history); and the closed loop's
+// steps (verify, dispatch, transfer, start handling, resolve, return visit, rate, close) as
+// buttons, shown only when the case's status allows the step and your role may take it.
+// The hub checks both again: the buttons only spare you a refusal.
+import { gql, request, Subscription, subscribe } from "./gql";
 import { t } from "./i18n";
-import { Arg, Field, rows, Schema, TypeRef, unwrap } from "./schema";
-import { clear, errorBox, h, table, text, when } from "./ui";
+import { clear, errorBox, h, text, when } from "./ui";
 
-const FILTERS: [string, RegExp][] = [
-  ["status", /^status$/],
-  ["channel", /^channel$/],
-  ["grid", /^(gridCell|gridCode|grid|gridCellCode)$/],
-  ["department", /^(department|dept|assignedDepartment|departmentCode)$/],
+export const STATUSES = ["FILED", "VERIFYING", "DISPATCHED", "RETURNED", "HANDLING", "RESOLVED", "VISITED", "RATED", "CLOSED", "MERGED"];
+export const OPEN_STATUSES = ["FILED", "VERIFYING", "DISPATCHED", "RETURNED", "HANDLING"];
+const CHANNELS = ["HOTLINE", "GRID", "SNAP", "MAILBOX", "ZERO_DISTANCE"];
+const PAGE = 50;
+
+const ROW_FIELDS = "id title status statusLabel channel channelCode categoryName subcategoryName gridCell street department reportedAt dueAt overdue";
+const CASE_FIELDS = `${ROW_FIELDS} trackingNumber sourceSystem description category subcategory classifiedBy address
+  reporterName reporterPhone reporters inspector inspectorDistanceM mergedInto duplicates result rating mediaUrls
+  history { at actor action fromStatus toStatus note }`;
+const LIST = `query($filter: CaseFilterInput, $first: Int!, $after: String) {
+  serviceCases(filter: $filter, first: $first, after: $after) {
+    totalCount hasNextPage endCursor edges { node { ${ROW_FIELDS} } } } }`;
+const ONE = `query($id: ID!) { serviceCase(id: $id) { ${CASE_FIELDS} } }`;
+const CHOICES = "{ serviceCaseStats { byDepartment { key label total } byGridCell { key total } } }";
+
+type Row = Record<string, any>;
+type Input = { name: string; kind: "department" | "note" | "result" | "rating" | "reopen" | "confirmed"; required?: boolean };
+
+interface Step {
+  action: string; // the app's action name, as in the history
+  mutation: string;
+  from: string[]; // statuses (enum names) the step may start from
+  roles: string[]; // who may take it (the app's ACTION_ROLES)
+  inputs: Input[];
+}
+
+const OPERATOR = ["operator"];
+const DESK = ["operator", "department"];
+// The app's closed loop (hub/apps/citizen_service/services.py: TRANSITIONS, ACTION_ROLES).
+export const STEPS: Step[] = [
+  { action: "verify", mutation: "verifyCase", from: ["FILED", "RETURNED"], roles: OPERATOR, inputs: [{ name: "note", kind: "note" }] },
+  {
+    action: "dispatch",
+    mutation: "dispatchCase",
+    from: ["FILED", "VERIFYING", "RETURNED"],
+    roles: OPERATOR,
+    inputs: [{ name: "department", kind: "department" }, { name: "confirmed", kind: "confirmed" }, { name: "note", kind: "note" }],
+  },
+  {
+    action: "transfer",
+    mutation: "transferCase",
+    from: ["DISPATCHED", "HANDLING"],
+    roles: OPERATOR,
+    inputs: [{ name: "department", kind: "department", required: true }, { name: "note", kind: "note" }],
+  },
+  { action: "return_misrouted", mutation: "returnMisroutedCase", from: ["DISPATCHED"], roles: DESK, inputs: [{ name: "note", kind: "note", required: true }] },
+  { action: "start_handling", mutation: "startHandlingCase", from: ["DISPATCHED"], roles: DESK, inputs: [{ name: "note", kind: "note" }] },
+  { action: "resolve", mutation: "resolveCase", from: ["HANDLING"], roles: DESK, inputs: [{ name: "result", kind: "result", required: true }] },
+  { action: "return_visit", mutation: "returnVisitCase", from: ["RESOLVED"], roles: OPERATOR, inputs: [{ name: "reopen", kind: "reopen" }, { name: "note", kind: "note" }] },
+  { action: "rate", mutation: "rateCase", from: ["VISITED"], roles: OPERATOR, inputs: [{ name: "rating", kind: "rating", required: true }, { name: "note", kind: "note" }] },
+  { action: "close", mutation: "closeCase", from: ["VISITED", "RATED"], roles: OPERATOR, inputs: [{ name: "note", kind: "note" }] },
 ];
-const ACTIONS = [/dispatch/i, /transfer/i, /close/i];
 
-function typeString(ref: TypeRef): string {
-  if (ref.kind === "NON_NULL") return `${typeString(ref.ofType!)}!`;
-  if (ref.kind === "LIST") return `[${typeString(ref.ofType!)}]`;
-  return ref.name ?? "String";
+const VAR_TYPES: Record<Input["kind"], string> = {
+  department: "String",
+  note: "String",
+  result: "String",
+  rating: "Int",
+  reopen: "Boolean",
+  confirmed: "Boolean",
+};
+
+/** The steps a role may take on a case in this status. */
+export function stepsFor(status: string, roles: string[]): Step[] {
+  return STEPS.filter((s) => s.from.includes(status) && s.roles.some((r) => roles.includes(r)));
 }
 
-function convert(value: string, ref: TypeRef): unknown {
-  const name = unwrap(ref).name;
-  if (value === "") return null;
-  if (name === "Int") return parseInt(value, 10);
-  if (name === "Float") return parseFloat(value);
-  if (name === "Boolean") return value === "true";
-  if (name === "JSON") {
-    try {
-      return JSON.parse(value);
-    } catch {
-      return value;
-    }
-  }
-  if (unwrap(ref).list) return value.split(",").map((v) => v.trim()).filter(Boolean);
-  return value;
+function statusLabel(status: string): string {
+  return t(`st_${String(status).toLowerCase()}`);
 }
 
-function caseId(row: Record<string, any>): string {
-  return String(row.id ?? row.key ?? row.caseId ?? row.code ?? "");
-}
-
-function valueOf(row: Record<string, any>, pattern: RegExp): string {
-  for (const [k, v] of Object.entries(row)) {
-    if (!pattern.test(k)) continue;
-    if (v && typeof v === "object") return String(v.code ?? v.name ?? v.id ?? "");
-    return String(v ?? "");
-  }
-  return "";
-}
-
-/** The timeline of a case: its first list of objects that carry a time. */
-function timelineOf(row: Record<string, any>): Record<string, any>[] {
-  for (const key of ["timeline", "events", "history", "steps", "updates"]) {
-    if (Array.isArray(row[key])) return row[key];
-  }
-  for (const v of Object.values(row)) {
-    if (Array.isArray(v) && v.length && typeof v[0] === "object" && v[0] && ("at" in v[0] || "time" in v[0])) return v;
-  }
-  return [];
-}
-
-export function caseBoard(schema: Schema | null, roles: string[]): { element: HTMLElement; destroy(): void } {
+export function caseBoard(roles: string[], initial?: string): { element: HTMLElement; destroy(): void } {
   const element = h("section", { class: "cases", id: "case-board" });
-  const field = schema?.findQuery(/^serviceCases$/, /^cases$/) ?? null;
   let live: Subscription | null = null;
-  if (!schema || !field) {
-    element.append(h("p", { class: "muted" }, t("noCases")));
-    return { element, destroy() {} };
-  }
-  const inputs: Record<string, HTMLInputElement> = {};
-  const form = h("form", { class: "filters" });
-  for (const [name] of FILTERS) {
-    inputs[name] = h("input", { name, placeholder: t(name === "grid" ? "grid" : name), "data-filter": name }) as HTMLInputElement;
-    form.append(h("label", {}, t(name === "grid" ? "grid" : name), " ", inputs[name]));
-  }
-  form.append(h("button", { type: "submit" }, t("apply")));
-  const list = h("div", { class: "case-list" });
-  const detail = h("div", { class: "case-detail", id: "case-detail" });
-  element.append(form, h("div", { class: "case-columns" }, list, detail));
-  const mayAct = roles.some((r) => r === "operator" || r === "steward");
+  let destroyed = false;
+  let departments: { key: string; label: string }[] = [];
 
-  const argsFor = (): Record<string, string> => {
-    const given: Record<string, string> = {};
-    for (const [name, pattern] of FILTERS) {
-      const value = inputs[name].value.trim();
-      const arg = field.args.find((a) => pattern.test(a.name) || a.name === name);
-      if (value && arg && unwrap(arg.type).name === "String") given[arg.name] = JSON.stringify(value);
-    }
-    return given;
+  // -- filters -------------------------------------------------------------------------
+  const select = (name: string, options: [string, string][]) =>
+    h("select", { name, "data-filter": name }, h("option", { value: "" }, t("all")), options.map(([v, label]) => h("option", { value: v }, label))) as HTMLSelectElement;
+  const status = select("status", [["OPEN", t("openOnly")], ...STATUSES.map((s): [string, string] => [s, statusLabel(s)])]);
+  const channel = select("channel", CHANNELS.map((c): [string, string] => [c, t(`ch_${c.toLowerCase()}`)]));
+  const department = select("department", []);
+  const grid = h("input", { name: "gridCell", "data-filter": "gridCell", list: "grid-cells", placeholder: "BH-…", size: 12 }) as HTMLInputElement;
+  const gridList = h("datalist", { id: "grid-cells" });
+  const overdue = h("input", { type: "checkbox", name: "overdue", "data-filter": "overdue" }) as HTMLInputElement;
+  const form = h(
+    "form",
+    { class: "filters", id: "case-filters" },
+    h("label", {}, t("status"), " ", status),
+    h("label", {}, t("channel"), " ", channel),
+    h("label", {}, t("grid"), " ", grid, gridList),
+    h("label", {}, t("department"), " ", department),
+    h("label", {}, overdue, " ", t("overdueOnly")),
+    h("button", { type: "submit", class: "primary" }, t("apply")),
+  );
+  const summary = h("p", { class: "muted", id: "case-count" });
+  const list = h("div", { class: "case-list", id: "case-list" });
+  const more = h("button", { id: "case-more", hidden: true }, t("more"));
+  const detail = h("div", { class: "case-detail", id: "case-detail" }, h("p", { class: "hint" }, t("pickCase")));
+  element.append(form, h("div", { class: "case-columns" }, h("div", {}, summary, list, more), detail));
+
+  const filter = (): Row => {
+    const f: Row = {};
+    if (status.value === "OPEN") f.status = OPEN_STATUSES;
+    else if (status.value) f.status = [status.value];
+    if (channel.value) f.channel = channel.value;
+    if (grid.value.trim()) f.gridCell = grid.value.trim();
+    if (department.value) f.department = department.value;
+    if (overdue.checked) f.overdue = true;
+    return f;
   };
 
-  let current: Record<string, any>[] = [];
-  const load = async () => {
-    clear(list, h("p", {}, t("loading")));
-    const query = schema.listQuery(field, 200, argsFor());
-    if (!query) return clear(list, errorBox("no query"));
-    const r = await request(query);
-    current = rows(r.data?.[field.name]).filter((row) =>
-      FILTERS.every(([name, pattern]) => {
-        const want = inputs[name].value.trim();
-        return !want || valueOf(row, pattern).includes(want);
-      }),
+  // -- the list ------------------------------------------------------------------------
+  const tbody = h("tbody", {});
+  const rowEl = (c: Row): HTMLElement =>
+    h(
+      "tr",
+      { class: `clickable${c.overdue ? " overdue" : ""}`, "data-case": c.id, "data-status": c.status, onclick: () => open(String(c.id)) },
+      h("td", {}, c.id),
+      h("td", {}, text(c.title ?? c.subcategoryName)),
+      h("td", { class: "status" }, h("span", { class: `badge st-${String(c.status).toLowerCase()}` }, c.statusLabel ?? statusLabel(c.status))),
+      h("td", {}, text(c.channel)),
+      h("td", {}, text(c.gridCell)),
+      h("td", {}, text(c.department)),
+      h("td", {}, when(c.reportedAt)),
+      h("td", { class: c.overdue ? "late" : "" }, c.dueAt ? when(c.dueAt) : "—", c.overdue ? ` · ${t("overdueMark")}` : ""),
     );
-    const columns = Object.keys(current[0] ?? {}).filter((k) => typeof current[0][k] !== "object" || current[0][k] === null).slice(0, 9);
-    clear(list, r.errors.length ? errorBox(r.errors.map((e) => e.message).join("; ")) : null, table(current, columns, (row) => open(caseId(row))));
+  const header = () =>
+    h("thead", {}, h("tr", {}, ["caseId", "caseTitle", "status", "channel", "grid", "department", "reported", "due"].map((k) => h("th", {}, t(k)))));
+  let cursor: string | null = null;
+  let asked: Row = {};
+
+  const load = async (append = false) => {
+    if (!append) {
+      asked = filter();
+      cursor = null;
+      clear(list, h("p", {}, t("loading")));
+    }
+    const r = await request(LIST, { filter: asked, first: PAGE, after: cursor }).catch((e) => ({ data: null, errors: [{ message: String(e.message ?? e) }] }));
+    if (destroyed) return;
+    const page = r.data?.serviceCases;
+    if (!page) {
+      clear(list, r.errors.length ? errorBox(r.errors.map((e) => e.message).join("; ")) : h("p", { class: "muted" }, t("noCases")));
+      more.hidden = true;
+      return;
+    }
+    const found: Row[] = page.edges.map((e: any) => e.node);
+    if (!append) {
+      clear(tbody);
+      clear(list, found.length ? h("table", { class: "grid-table", id: "case-table" }, header(), tbody) : h("p", { class: "muted empty" }, t("noHits")));
+    }
+    tbody.append(...found.map(rowEl));
+    cursor = page.endCursor;
+    more.hidden = !page.hasNextPage;
+    summary.dataset.total = String(page.totalCount);
+    clear(summary, `${t("found")} ${page.totalCount} · ${t("shown")} ${tbody.children.length}`);
+  };
+  more.addEventListener("click", () => load(true));
+
+  /** A case changed: its row in the list follows (it stays until the list is reloaded). */
+  const refreshRow = (c: Row) => {
+    const old = tbody.querySelector(`tr[data-case="${CSS.escape(String(c.id))}"]`);
+    if (old) old.replaceWith(rowEl(c));
+  };
+
+  // -- one case ------------------------------------------------------------------------
+  let openId: string | null = null;
+  let shownVersion = "";
+  const version = (c: Row) => `${c.id}|${c.status}|${(c.history ?? []).length}|${c.department}`;
+  const show = (c: Row) => {
+    openId = String(c.id);
+    shownVersion = version(c);
+    tbody.querySelectorAll("tr.selected").forEach((tr) => tr.classList.remove("selected"));
+    tbody.querySelector(`tr[data-case="${CSS.escape(openId)}"]`)?.classList.add("selected");
+    const fact = (key: string, value: unknown, field = key) => [h("dt", {}, t(key)), h("dd", { "data-field": field }, text(value))];
+    const facts = h(
+      "dl",
+      { class: "case-facts" },
+      fact("status", c.statusLabel, "status"),
+      fact("channel", c.channel),
+      fact("category", [c.categoryName, c.subcategoryName].filter(Boolean).join(" / ") || null, "category"),
+      fact("department", c.department),
+      fact("grid", c.gridCell, "gridCell"),
+      fact("street", c.street),
+      fact("address", c.address),
+      fact("reported", when(c.reportedAt), "reportedAt"),
+      fact("due", c.dueAt ? when(c.dueAt) : null, "dueAt"),
+      fact("overdue", c.overdue ? t("yes") : t("no"), "overdue"),
+      fact("inspector", c.inspector ? `${c.inspector}${c.inspectorDistanceM != null ? ` (${Math.round(c.inspectorDistanceM)} m)` : ""}` : null, "inspector"),
+      fact("reporter", [c.reporterName, c.reporterPhone].filter(Boolean).join(" ") || null, "reporter"),
+      fact("reporters", c.reporters),
+      fact("tracking", c.trackingNumber, "trackingNumber"),
+      fact("source", c.sourceSystem, "sourceSystem"),
+      c.result ? fact("result", c.result) : null,
+      c.rating ? fact("rating", c.rating) : null,
+      c.mergedInto ? fact("mergedInto", c.mergedInto) : null,
+    );
+    // Cases from a channel's own system come with no hub history: their report opens it.
+    const history: Row[] = [...(c.history ?? [])];
+    if (!history.some((e) => e.action === "file")) history.unshift({ at: c.reportedAt, action: "reported", toStatus: null, note: c.channel, origin: true });
+    const timeline = h(
+      "ol",
+      { class: "timeline", id: "case-timeline" },
+      history.length
+        ? history.map((e) =>
+            h(
+              "li",
+              { "data-action": e.action, "data-to": e.toStatus ?? "", class: e.origin ? "origin" : "" },
+              h("time", {}, when(e.at)),
+              " ",
+              h("strong", {}, t(`act_${e.action}`)),
+              " ",
+              e.toStatus ? h("span", { class: "move" }, `${e.fromStatus ? statusLabel(e.fromStatus) + " → " : ""}${statusLabel(e.toStatus)}`) : null,
+              e.actor ? h("small", { class: "actor" }, ` · ${e.actor}`) : null,
+              e.note ? h("div", { class: "note" }, e.note) : null,
+            ),
+          )
+        : h("li", { class: "muted" }, t("noHistory")),
+    );
+    const steps = stepsFor(c.status, roles);
+    clear(
+      detail,
+      h("h3", {}, h("span", { id: "case-id" }, c.id), " ", h("span", { class: `badge st-${String(c.status).toLowerCase()}`, id: "case-status" }, c.statusLabel)),
+      c.title ? h("p", { class: "case-title" }, c.title) : null,
+      c.description ? h("p", { class: "case-description" }, c.description) : null,
+      facts,
+      h("h4", {}, t("timeline")),
+      timeline,
+      h(
+        "div",
+        { class: "case-actions", id: "case-actions" },
+        h("h4", {}, t("actions")),
+        steps.length ? steps.map((s) => stepForm(c, s)) : h("p", { class: "muted" }, t("noSteps")),
+      ),
+    );
+  };
+
+  const fetchCase = async (id: string): Promise<Row | null> => {
+    const d = await gql(ONE, { id });
+    return d.serviceCase ?? null;
   };
 
   const open = async (id: string) => {
     live?.close();
-    const query = schema.listQuery(field, 200, argsFor());
-    const r = await request(query ?? "");
-    const row = rows(r.data?.[field.name]).find((x) => caseId(x) === id) ?? current.find((x) => caseId(x) === id);
-    if (!row) return clear(detail, errorBox(`case ${id} not found`));
-    const timeline = h("ol", { class: "timeline", id: "case-timeline" });
-    const draw = (items: Record<string, any>[]) =>
-      clear(
-        timeline,
-        items.map((e) =>
-          h("li", {}, h("time", {}, when(e.at ?? e.time)), " ", h("strong", {}, text(e.status ?? e.action ?? e.kind ?? e.event)), " ", text(e.actor ?? e.by ?? ""), " ", text(e.note ?? e.message ?? e.department ?? "")),
-        ),
-      );
-    const items = timelineOf(row);
-    draw(items);
-    const facts = h(
-      "dl",
-      {},
-      Object.entries(row)
-        .filter(([, v]) => v === null || typeof v !== "object")
-        .flatMap(([k, v]) => [h("dt", {}, k), h("dd", { "data-field": k }, text(v))]),
+    live = null;
+    clear(detail, h("p", {}, t("loading")));
+    let c: Row | null;
+    try {
+      c = await fetchCase(id);
+    } catch (e) {
+      return clear(detail, errorBox(e));
+    }
+    if (destroyed) return;
+    if (!c) return clear(detail, errorBox(`${t("noSuchCase")} ${id}`));
+    show(c);
+    // Steps taken elsewhere (another operator, a department, Open311) reach the open case
+    // live: the update says that it moved, the case itself is read again.
+    live = subscribe(
+      "subscription($id: ID) { caseUpdates(caseId: $id) { caseId status at } }",
+      { id },
+      async () => {
+        const fresh = await fetchCase(id).catch(() => null);
+        // drawn again only if it moved (our own steps are drawn already; a form being
+        // filled in is not wiped for nothing)
+        if (fresh && openId === id && !destroyed && version(fresh) !== shownVersion) {
+          show(fresh);
+          refreshRow(fresh);
+        }
+      },
+      () => undefined,
     );
-    clear(detail, h("h3", {}, `${t("cases")} ${id}`), facts, h("h4", {}, t("timeline")), timeline, mayAct ? actions(row) : null);
-    // Steps taken elsewhere (another operator, a department) join the timeline live.
-    if (schema.subscription.some((s) => s.name === "caseUpdates")) {
-      live = subscribe(
-        "subscription($id: ID) { caseUpdates(caseId: $id) { caseId status previousStatus at actor note } }",
-        { id },
-        (d) => {
-          items.push(d.caseUpdates);
-          draw(items);
-        },
-        () => undefined,
-      );
-    }
   };
 
-  const actions = (row: Record<string, any>): HTMLElement => {
-    const box = h("div", { class: "case-actions" }, h("h4", {}, t("actions")));
-    for (const pattern of ACTIONS) {
-      const m = schema.findMutation(pattern);
-      if (m) box.append(actionForm(m, row));
-    }
-    return box;
-  };
-
-  const actionForm = (m: Field, row: Record<string, any>): HTMLElement => {
-    const controls: [Arg, string[], HTMLInputElement | HTMLSelectElement][] = [];
-    const fieldsOf = (arg: Arg, path: string[]) => {
-      const named = schema.type(unwrap(arg.type).name);
-      if (named?.kind === "INPUT_OBJECT") {
-        for (const inner of named.inputFields ?? []) fieldsOf(inner, [...path, inner.name]);
-        return;
-      }
-      const label = path.join(".");
+  const stepForm = (c: Row, step: Step): HTMLElement => {
+    const controls: [Input, HTMLInputElement | HTMLSelectElement][] = [];
+    for (const input of step.inputs) {
       let control: HTMLInputElement | HTMLSelectElement;
-      if (named?.kind === "ENUM") {
-        control = h("select", { name: label }, (named.enumValues ?? []).map((v) => h("option", { value: v.name }, v.name))) as HTMLSelectElement;
+      if (input.kind === "department") {
+        const choices = departments.filter((d) => d.key !== "unknown");
+        const preset = step.action === "dispatch" ? c.department : "";
+        if (preset && !choices.some((d) => d.key === preset)) choices.unshift({ key: preset, label: preset });
+        control = h(
+          "select",
+          { name: "department" },
+          h("option", { value: "" }, step.action === "dispatch" ? t("catalogDept") : "—"),
+          choices.filter((d) => step.action !== "transfer" || d.key !== c.department).map((d) => h("option", { value: d.key }, d.label)),
+        ) as HTMLSelectElement;
+        if (preset) control.value = preset;
+      } else if (input.kind === "rating") {
+        control = h("select", { name: "rating" }, [5, 4, 3, 2, 1].map((n) => h("option", { value: n }, `${n} ★`))) as HTMLSelectElement;
+      } else if (input.kind === "reopen" || input.kind === "confirmed") {
+        control = h("input", { type: "checkbox", name: input.name, checked: input.kind === "confirmed" }) as HTMLInputElement;
       } else {
-        const prefill = /^(id|caseId|case|key)$/.test(arg.name) ? caseId(row) : "";
-        control = h("input", { name: label, value: prefill, placeholder: unwrap(arg.type).name ?? "" }) as HTMLInputElement;
+        control = h("input", { name: input.name, placeholder: t(input.kind), size: 24 }) as HTMLInputElement;
       }
-      controls.push([arg, path, control]);
-    };
-    for (const arg of m.args) fieldsOf(arg, [arg.name]);
+      if (input.required) control.setAttribute("required", "");
+      controls.push([input, control]);
+    }
     const result = h("span", { class: "result" });
+    const button = h("button", { type: "submit", class: "primary", id: `act-${step.action}` }, t(`act_${step.action}`)) as HTMLButtonElement;
     const formEl = h(
       "form",
-      { class: "action", "data-mutation": m.name },
-      h("strong", {}, m.name),
-      controls.map(([, path, c]) => h("label", {}, path.join("."), " ", c)),
-      h("button", { type: "submit" }, t("run")),
+      { class: "action", "data-step": step.action, "data-mutation": step.mutation },
+      controls.map(([input, control]) => h("label", {}, t(input.kind), " ", control)),
+      button,
       result,
     );
     formEl.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const variables: Record<string, any> = {};
-      for (const [arg, path, control] of controls) {
-        let target = variables;
-        for (const step of path.slice(0, -1)) target = target[step] ??= {};
-        const value = convert(control.value.trim(), arg.type);
-        if (value !== null) target[path[path.length - 1]] = value;
+      const variables: Row = { id: c.id };
+      for (const [input, control] of controls) {
+        if (control instanceof HTMLInputElement && control.type === "checkbox") variables[input.name] = control.checked;
+        else if (input.kind === "rating") variables[input.name] = parseInt(control.value, 10);
+        else if (control.value.trim()) variables[input.name] = control.value.trim();
       }
-      const decl = m.args.map((a) => `$${a.name}: ${typeString(a.type)}`).join(", ");
-      const pass = m.args.map((a) => `${a.name}: $${a.name}`).join(", ");
-      const ret = schema.type(unwrap(m.type).name);
-      const sel = ret && !schema.isLeaf(m.type) ? `{ ${schema.selection(ret, 0) || "__typename"} }` : "";
+      const names = ["id", ...step.inputs.map((i) => i.name).filter((n) => n in variables)];
+      const typeOf = (n: string) => {
+        const input = step.inputs.find((i) => i.name === n)!;
+        return VAR_TYPES[input.kind] + (input.required ? "!" : "");
+      };
+      const decl = names.map((n) => `$${n}: ${n === "id" ? "ID!" : typeOf(n)}`).join(", ");
+      const pass = names.map((n) => `${n === "id" ? "caseId" : n}: $${n}`).join(", ");
+      button.disabled = true;
+      clear(result, t("loading"));
       try {
-        await gql(`mutation${decl ? `(${decl})` : ""} { ${m.name}${pass ? `(${pass})` : ""} ${sel} }`, variables);
-        clear(result, t("done"));
-        await open(caseId(row));
-        await load();
+        const d = await gql(`mutation(${decl}) { ${step.mutation}(${pass}) { ${CASE_FIELDS} } }`, variables);
+        const changed = d[step.mutation];
+        if (!destroyed && openId === String(c.id)) show(changed);
+        refreshRow(changed);
       } catch (e) {
+        button.disabled = false;
         clear(result, errorBox(e));
       }
     });
     return formEl;
   };
 
+  // -- choices for the filters (departments and cells that have cases) -------------------
+  const loadChoices = async () => {
+    const r = await request(CHOICES).catch(() => null);
+    const s = r?.data?.serviceCaseStats;
+    if (!s || destroyed) return;
+    departments = [...s.byDepartment].sort((a: Row, b: Row) => String(a.key).localeCompare(String(b.key), "zh"));
+    for (const d of departments) if (d.key !== "unknown") department.append(h("option", { value: d.key }, `${d.label} (${(d as Row).total})`));
+    const cells = [...s.byGridCell].filter((b: Row) => b.key !== "unknown").sort((a: Row, b: Row) => String(a.key).localeCompare(String(b.key)));
+    gridList.append(...cells.map((b: Row) => h("option", { value: b.key }, `${b.total}`)));
+  };
+
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     load();
   });
+  loadChoices().then(() => {
+    if (initial && !destroyed) open(initial);
+  });
   load();
-  return { element, destroy: () => live?.close() };
+  return {
+    element,
+    destroy: () => {
+      destroyed = true;
+      live?.close();
+    },
+  };
 }

@@ -76,18 +76,33 @@ function setKpi(id: string, value: unknown): void {
   if (el) el.textContent = text(value);
 }
 
+/** Open and overdue cases from the citizen-service app's own figures (every case you may
+ * see, not only the map's page of them): open = open on time + open overdue. */
+let caseFigures: { at: number; sla: Promise<any> } | null = null;
+async function caseKpis(): Promise<boolean> {
+  // The map asks again as its layers arrive: one answer serves the asks of a few seconds.
+  if (!caseFigures || Date.now() - caseFigures.at > 5000) {
+    const sla = request("{ serviceCaseStats { sla { openOnTime openOverdue } } }")
+      .then((r) => r.data?.serviceCaseStats?.sla ?? null)
+      .catch(() => null);
+    caseFigures = { at: Date.now(), sla };
+  }
+  const sla = await caseFigures.sla;
+  if (!sla) return false;
+  setKpi("open", sla.openOnTime + sla.openOverdue);
+  setKpi("overdue", sla.openOverdue);
+  return true;
+}
+
 /** The KPI figures from whatever the apps serve: a count field if there is one, else rows. */
 async function refreshKpis(map: MapView | null): Promise<void> {
   setKpi("alarms", alarmsToday);
-  const totals = map?.caseTotals();
-  const cases = map?.caseRows() ?? [];
-  if (totals) {
-    setKpi("open", totals.open);
-    setKpi("overdue", totals.overdue);
-  } else if (cases.length) {
-    const open = cases.filter((c) => !/closed|merged|办结|结案/i.test(String(c.status ?? "")));
-    setKpi("open", open.length);
-    setKpi("overdue", open.filter((c) => c.overdue === true || (c.dueAt && new Date(c.dueAt) < new Date())).length);
+  if (!(await caseKpis())) {
+    const open = (map?.caseRows() ?? []).filter((c) => !/closed|merged|resolved|visited|rated/i.test(String(c.status ?? "")));
+    if (open.length) {
+      setKpi("open", open.length);
+      setKpi("overdue", open.filter((c) => c.overdue === true).length);
+    }
   }
   const vehicles = map?.vehicleRows() ?? [];
   if (vehicles.length) setKpi("violations", vehicles.filter((v) => v.inViolation || v.violation).length);
@@ -100,7 +115,7 @@ async function refreshKpis(map: MapView | null): Promise<void> {
     const value = r?.data?.[field.name];
     if (value) setKpi(id, typeof value.totalCount === "number" ? value.totalCount : rows(value).length);
   };
-  await Promise.all([counted("watched", /^watchList$/i, /watch/i), counted("violations", /violation/i), counted("overdue", /^overdueCases$/i)]);
+  await Promise.all([counted("watched", /^watchList$/i, /watch/i), counted("violations", /violation/i)]);
 }
 
 function alarmItem(a: Record<string, any>): HTMLElement {
@@ -186,7 +201,7 @@ function render(): void {
     refreshKpis(map);
     teardown = () => map.destroy();
   } else if (route === "cases") {
-    const board = caseBoard(schema, me!.roles);
+    const board = caseBoard(me!.roles, decodeURIComponent(location.hash.split("/")[2] ?? "") || undefined);
     main.append(board.element);
     teardown = board.destroy;
   } else if (route === "entity") {

@@ -15,6 +15,10 @@ export interface LayerSpec {
   colour: (row: Record<string, any>) => string;
   pollSeconds?: number;
   first: number;
+  /** A fixed query for an app whose shape is known (its root field is the first pattern's). */
+  query?: { field: string; text: string };
+  /** Where a row opens in its own view, e.g. a case on the case board. */
+  link?: (row: Record<string, any>) => string;
 }
 
 // Water-quality classes I (best) to 劣V (worst), GB 3838-2002.
@@ -29,7 +33,21 @@ function waterClass(row: Record<string, any>): string {
 }
 
 export const LAYERS: LayerSpec[] = [
-  { key: "cases", label: "layerCases", patterns: [/^serviceCases$/, /^cases$/], colour: () => "#d7301f", first: 500 },
+  {
+    // The citizen-service app's open cases (overdue ones red); KPIs and cells use its stats.
+    key: "cases",
+    label: "layerCases",
+    patterns: [/^serviceCases$/],
+    colour: (r) => (r.overdue ? "#d7301f" : "#fd8d3c"),
+    first: 1000,
+    query: {
+      field: "serviceCases",
+      text: `{ serviceCases(first: 1000, filter: { status: [FILED, VERIFYING, DISPATCHED, RETURNED, HANDLING] }) { totalCount
+        edges { node { id title statusLabel status channel categoryName subcategoryName department gridCell street
+          reportedAt dueAt overdue geometry } } } }`,
+    },
+    link: (r) => `#/cases/${encodeURIComponent(r.id)}`,
+  },
   { key: "hazchem", label: "layerHazchem", patterns: [/^hazchemSites$/, /^hazchemFirms$/, /hazchem.*(Site|Firm)s$/i], colour: () => "#ff7f00", first: 1000 },
   { key: "vehicles", label: "layerVehicles", patterns: [/^hazchemVehicles$/, /^vehicles$/, /^muckTrucks$/, /Vehicles$/], colour: (r) => (r.inViolation || r.violation ? "#e31a1c" : "#6a3d9a"), pollSeconds: 10, first: 1000 },
   { key: "rivers", label: "layerRivers", patterns: [/^rivers$/], colour: () => "#2b8cbe", first: 100 },
@@ -78,7 +96,6 @@ export interface MapView {
   showAlarm(alarm: Record<string, any>): void;
   destroy(): void;
   caseRows(): Record<string, any>[];
-  caseTotals(): { open: number; overdue: number } | null;
   vehicleRows(): Record<string, any>[];
 }
 
@@ -106,10 +123,11 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
   let cellsLayer: L.GeoJSON | null = null;
   let cells: Cell[] = [];
 
-  const showDetails = (title: string, row: Record<string, any>) => {
+  const showDetails = (title: string, row: Record<string, any>, link?: string) => {
     clear(
       details,
       h("h4", {}, title),
+      link ? h("p", {}, h("a", { href: link, class: "open-in-view" }, t("openOnBoard"))) : null,
       h(
         "dl",
         {},
@@ -162,12 +180,15 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
   // them (every case counted, as the policy allows), else counted from the cases layer.
   const openByCell = new Map<string, number>();
   const overdueByCell = new Map<string, number>();
+  const totalByCell = new Map<string, number>();
   let metric: "open" | "overdue" = "open";
   let statsLoaded = false;
   const paint = () => {
     const value = (code: string) => {
       const open = openByCell.get(code) ?? 0;
-      return metric === "open" ? open : open ? (overdueByCell.get(code) ?? 0) / open : 0;
+      // overdue rate: the cell's cases past their deadline (open or resolved late) / its cases
+      const total = totalByCell.get(code) ?? 0;
+      return metric === "open" ? open : total ? (overdueByCell.get(code) ?? 0) / total : 0;
     };
     const max = Math.max(0, ...cells.map((c) => value(c.code)));
     cellsLayer?.setStyle((f) => ({ fillColor: ramp(value(f?.properties.code), max) }));
@@ -176,32 +197,32 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
     if (statsLoaded) return paint();
     openByCell.clear();
     overdueByCell.clear();
+    totalByCell.clear();
     for (const c of data.cases ?? []) {
       const status = String(c.status ?? "").toLowerCase();
       if (/closed|merged|办结|结案/.test(status)) continue;
       const code = c.gridCell?.code ?? c.gridCellCode ?? c.gridCode ?? c.gridCell ?? c.grid;
       if (typeof code !== "string") continue;
       openByCell.set(code, (openByCell.get(code) ?? 0) + 1);
+      totalByCell.set(code, (totalByCell.get(code) ?? 0) + 1);
       if (c.overdue === true) overdueByCell.set(code, (overdueByCell.get(code) ?? 0) + 1);
     }
     paint();
   };
   const loadCaseStats = async () => {
     if (!schema?.query.some((q) => q.name === "serviceCaseStats")) return;
-    const r = await request("{ serviceCaseStats { byGridCell { key open overdue } } }");
+    const r = await request("{ serviceCaseStats { byGridCell { key total open overdue } } }");
     const buckets = r.data?.serviceCaseStats?.byGridCell;
     if (!Array.isArray(buckets)) return;
     openByCell.clear();
     overdueByCell.clear();
+    totalByCell.clear();
     for (const b of buckets) {
       openByCell.set(b.key, b.open);
       overdueByCell.set(b.key, b.overdue);
+      totalByCell.set(b.key, b.total);
     }
     statsLoaded = true;
-    caseTotals = {
-      open: buckets.reduce((n: number, b: any) => n + b.open, 0),
-      overdue: buckets.reduce((n: number, b: any) => n + b.overdue, 0),
-    };
     paint();
     const pick = h(
       "select",
@@ -216,7 +237,6 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
     toggles.append(h("label", {}, pick));
     onCases();
   };
-  let caseTotals: { open: number; overdue: number } | null = null;
 
   const loadCells = async () => {
     const d = await gql(`{ gridCells(first: 1000) { totalCount edges { node { id code name street geometry } } } }`);
@@ -253,8 +273,9 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
   };
 
   const loadLayer = async (spec: LayerSpec) => {
-    const field = schema?.findQuery(...spec.patterns);
-    const query = field && schema ? schema.listQuery(field, spec.first) : null;
+    const found = schema?.findQuery(...spec.patterns);
+    const field = spec.query && (found || !schema) ? { name: spec.query.field } : found;
+    const query = spec.query && field ? spec.query.text : found && schema ? schema.listQuery(found, spec.first) : null;
     if (!field || !query) {
       addToggle(spec.key, t(spec.label), null, false);
       return;
@@ -265,10 +286,10 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
     const draw = async () => {
       const r = await request(query);
       if (destroyed) return;
-      const found = rows(r.data?.[field.name]);
-      data[spec.key] = found;
+      const got = rows(r.data?.[field.name]);
+      data[spec.key] = got;
       group.clearLayers();
-      for (const row of found) {
+      for (const row of got) {
         const geometry = geometryOf(row);
         if (!geometry) continue;
         const colour = spec.colour(row);
@@ -276,7 +297,7 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
           style: { color: colour, weight: geometry.type.includes("Line") ? 3 : 1 },
           pointToLayer: (_f, ll) => L.circleMarker(ll, { radius: 5, color: colour, fillOpacity: 0.8, className: `feature-${spec.key}` }),
         });
-        layer.on("click", () => showDetails(t(spec.label), row));
+        layer.on("click", () => showDetails(t(spec.label), row, spec.link?.(row)));
         group.addLayer(layer);
       }
       if (spec.key === "cases") {
@@ -318,7 +339,6 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
       map.remove();
     },
     caseRows: () => data.cases ?? [],
-    caseTotals: () => caseTotals,
     vehicleRows: () => data.vehicles ?? [],
   };
 }
