@@ -53,6 +53,11 @@ def test_the_map_shows_743_cells_and_their_details(browser: object, web_hub: Web
     expect(page.locator("path.district-outline")).to_have_count(1)
     page.wait_for_selector(".map-wrap[data-ready='1']")
     expect(page.locator("[data-layer=cells]")).to_be_checked()
+    # every app's layer loads within the hub's cost budget (the large ones page), whole
+    expect(page.locator("#layers .error")).to_have_count(0)
+    expect(page.locator("path.feature-vehicles")).to_have_count(2673, timeout=30_000)
+    expect(page.locator("path.feature-cameras")).to_have_count(4000, timeout=30_000)
+    expect(page.locator("path.feature-rivers, path.feature-stations").first).to_be_attached()
     cells.nth(100).dispatch_event("click")
     expect(page.locator(".cell-details")).to_be_visible()
     # the operator policy serves inspectors' phones whole

@@ -27,6 +27,7 @@ const TEXT: Record<string, [string, string]> = {
   layerStations: ["水质站（按类别）", "Water stations (by class)"],
   layerPumps: ["泵站", "Pump stations"],
   layerCameras: ["摄像头", "Cameras"],
+  layerMuck: ["渣土车（实时）", "Muck trucks (live)"],
   layerAlarms: ["告警", "Alarms"],
   unavailable: ["暂无数据源", "not available"],
   details: ["详情", "Details"],

@@ -32,6 +32,9 @@ function waterClass(row: Record<string, any>): string {
   return WATER[i] ?? "#3288bd";
 }
 
+// Rows per request for the generic layers (cost = rows x fields, within the hub's budget).
+const PAGE = 200;
+
 export const LAYERS: LayerSpec[] = [
   {
     // The citizen-service app's open cases (overdue ones red); KPIs and cells use its stats.
@@ -49,11 +52,12 @@ export const LAYERS: LayerSpec[] = [
     link: (r) => `#/cases/${encodeURIComponent(r.id)}`,
   },
   { key: "hazchem", label: "layerHazchem", patterns: [/^hazchemSites$/, /^hazchemFirms$/, /hazchem.*(Site|Firm)s$/i], colour: () => "#ff7f00", first: 1000 },
-  { key: "vehicles", label: "layerVehicles", patterns: [/^hazchemVehicles$/, /^vehicles$/, /^muckTrucks$/, /Vehicles$/], colour: (r) => (r.inViolation || r.violation ? "#e31a1c" : "#6a3d9a"), pollSeconds: 10, first: 1000 },
+  { key: "vehicles", label: "layerVehicles", patterns: [/^hazchemVehicles$/, /^vehicles$/, /Vehicles$/], colour: (r) => (r.inViolation || r.violation ? "#e31a1c" : "#6a3d9a"), pollSeconds: 10, first: 3000 },
+  { key: "muck", label: "layerMuck", patterns: [/^muckTrucks$/], colour: (r) => (r.inViolation ? "#e31a1c" : "#8c510a"), pollSeconds: 10, first: 1500 },
   { key: "rivers", label: "layerRivers", patterns: [/^rivers$/], colour: () => "#2b8cbe", first: 100 },
   { key: "stations", label: "layerStations", patterns: [/^waterStations$/, /Stations$/], colour: waterClass, first: 500 },
   { key: "pumps", label: "layerPumps", patterns: [/^pumpStations$/, /^pumps$/], colour: () => "#01665e", first: 500 },
-  { key: "cameras", label: "layerCameras", patterns: [/^cameras$/, /Cameras$/], colour: () => "#525252", first: 1000 },
+  { key: "cameras", label: "layerCameras", patterns: [/^cameras$/, /Cameras$/], colour: () => "#525252", first: 4000 },
 ];
 
 interface Cell {
@@ -275,7 +279,7 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
   const loadLayer = async (spec: LayerSpec) => {
     const found = schema?.findQuery(...spec.patterns);
     const field = spec.query && (found || !schema) ? { name: spec.query.field } : found;
-    const query = spec.query && field ? spec.query.text : found && schema ? schema.listQuery(found, spec.first) : null;
+    const query = spec.query && field ? spec.query.text : found && schema ? schema.listQuery(found, PAGE) : null;
     if (!field || !query) {
       addToggle(spec.key, t(spec.label), null, false);
       return;
@@ -283,10 +287,22 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
     const group = L.layerGroup().addTo(map);
     groups[spec.key] = group;
     addToggle(spec.key, t(spec.label), group, true);
-    const draw = async () => {
+    // Generic layers page through their connection: one page of `first` rows would exceed the
+    // hub's per-request cost budget for the larger ones (2,673 vehicles, 4,000 cameras).
+    const fetchRows = async (): Promise<Record<string, any>[]> => {
       const r = await request(query);
-      if (destroyed) return;
       const got = rows(r.data?.[field.name]);
+      let info = r.data?.[field.name]?.pageInfo;
+      while (!spec.query && found && schema && info?.hasNextPage && got.length < spec.first && !destroyed) {
+        const next = await request(schema.listQuery(found, PAGE, {}, info.endCursor) ?? "");
+        got.push(...rows(next.data?.[field.name]));
+        info = next.data?.[field.name]?.pageInfo;
+      }
+      return got.slice(0, spec.first);
+    };
+    const draw = async () => {
+      const got = await fetchRows();
+      if (destroyed) return;
       data[spec.key] = got;
       group.clearLayers();
       for (const row of got) {

@@ -104,19 +104,22 @@ export class Schema {
   }
 
   /** A query listing a field's rows: ``{ field(first: N) { edges { node { ... } } } }``. */
-  listQuery(field: Field, first: number, args: Record<string, string> = {}): string | null {
+  listQuery(field: Field, first: number, args: Record<string, string> = {}, after?: string): string | null {
     const { type, connection } = this.rowType(field);
     if (!type) return null;
     const sel = this.selection(type);
     const given: string[] = [];
     if (field.args.some((a) => a.name === "first")) given.push(`first: ${first}`);
+    if (after && field.args.some((a) => a.name === "after")) given.push(`after: ${JSON.stringify(after)}`);
     for (const [name, value] of Object.entries(args)) {
       if (field.args.some((a) => a.name === name)) given.push(`${name}: ${value}`);
     }
     const call = given.length ? `${field.name}(${given.join(", ")})` : field.name;
-    const total = connection && this.type(unwrap(field.type).name)?.fields?.some((f) => f.name === "totalCount");
+    const conn = this.type(unwrap(field.type).name)?.fields ?? [];
+    const total = connection && conn.some((f) => f.name === "totalCount");
+    const paged = connection && conn.some((f) => f.name === "pageInfo");
     return connection
-      ? `{ ${call} { ${total ? "totalCount" : ""} edges { node { ${sel} } } } }`
+      ? `{ ${call} { ${total ? "totalCount" : ""} ${paged ? "pageInfo { hasNextPage endCursor }" : ""} edges { node { ${sel} } } } }`
       : `{ ${call} { ${sel} } }`;
   }
 }
