@@ -12,6 +12,8 @@ CORE = ("grid", "points", "smoke", "datums")
 HUB_BENCHES: dict[str, str] = {
     "policy": "bench.policy_overhead",
     "dispatch": "bench.dispatch_latency",
+    "ingest": "bench.telemetry_ingest",
+    "dashboard": "bench.dashboard_query",
 }
 
 

@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,11 +106,25 @@ def _number(item: dict[str, Any], name: str, *, required: bool = False) -> float
         if required:
             raise ReadingError(f"{name} is required")
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    return _finite(value, name)
+
+
+def _finite(value: Any, name: str) -> float:
+    # float and int (not bool, whose type is not int) first: nearly every reading's numbers
+    if (type(value) is not float and type(value) is not int) and (
+        isinstance(value, bool) or not isinstance(value, int | float)
+    ):
         raise ReadingError(f"{name} must be a number")
     if not math.isfinite(value):
         raise ReadingError(f"{name} must be finite")
     return float(value)
+
+
+_KNOWN = frozenset({"kind", "id", "at", "value", "lon", "lat", "speedKmh"})
+_READING_FIELDS = ("kind", "id", "at", "value", "lon", "lat", "speed_kmh", "extra")
+_new = object.__new__
+if tuple(f.name for f in fields(Reading)) != _READING_FIELDS:  # pragma: no cover
+    raise RuntimeError("hub.live: _READING_FIELDS must list Reading's fields, in order")
 
 
 def parse_reading(item: Any) -> Reading:
@@ -118,12 +132,17 @@ def parse_reading(item: Any) -> Reading:
     "lon"/"lat"[/"speedKmh"]}``; a clear :class:`ReadingError` otherwise."""
     if not isinstance(item, dict):
         raise ReadingError("a reading is a JSON object")
-    kind, ident = item.get("kind"), item.get("id")
+    get = item.get
+    kind, ident = get("kind"), get("id")
     if not isinstance(kind, str) or not kind:
         raise ReadingError("kind is required")
-    if not isinstance(ident, str | int) or isinstance(ident, bool) or str(ident) == "":
+    if type(ident) is not str:
+        if not isinstance(ident, str | int) or isinstance(ident, bool):
+            raise ReadingError("id is required")
+        ident = str(ident)
+    if ident == "":
         raise ReadingError("id is required")
-    at = item.get("at")
+    at = get("at")
     if isinstance(at, str):
         try:
             parsed = datetime.fromisoformat(at)
@@ -132,24 +151,34 @@ def parse_reading(item: Any) -> Reading:
         if parsed.tzinfo is None:
             raise ReadingError("at needs a time zone offset")
         stamp = parsed.timestamp()
+    elif at is None:
+        raise ReadingError("at is required")
     else:
-        stamp = _number(item, "at", required=True)  # type: ignore[assignment]
-    lon, lat = _number(item, "lon"), _number(item, "lat")
+        stamp = _finite(at, "at")
+    lon, lat = get("lon"), get("lat")
+    if lon is not None:
+        lon = _finite(lon, "lon")
+    if lat is not None:
+        lat = _finite(lat, "lat")
     if (lon is None) != (lat is None):
         raise ReadingError("lon and lat come together")
     if lon is not None and lat is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise ReadingError("lon/lat out of range")
-    known = {"kind", "id", "at", "value", "lon", "lat", "speedKmh"}
-    return Reading(
-        kind=kind,
-        id=str(ident),
-        at=float(stamp),  # type: ignore[arg-type]
-        value=_number(item, "value"),
-        lon=lon,
-        lat=lat,
-        speed_kmh=_number(item, "speedKmh"),
-        extra={k: v for k, v in item.items() if k not in known},
-    )
+    value, speed = get("value"), get("speedKmh")
+    if value is not None:
+        value = _finite(value, "value")
+    if speed is not None:
+        speed = _finite(speed, "speedKmh")
+    extra = {} if item.keys() <= _KNOWN else {k: v for k, v in item.items() if k not in _KNOWN}
+    # Reading is frozen: its generated __init__ sets each field through object.__setattr__,
+    # which costs as much as all the checks above; the batch path fills the instance's dict
+    # directly (the same fields, the same values: equal to Reading(...) and as immutable).
+    reading = _new(Reading)
+    reading.__dict__.update(
+        kind=kind, id=ident, at=float(stamp), value=value, lon=lon, lat=lat, speed_kmh=speed,
+        extra=extra,
+    )  # fmt: skip
+    return reading
 
 
 # A handler evaluates one kind's readings (a whole batch at once, so the core's vectorised
@@ -220,27 +249,33 @@ class LiveBus:
         if len(items) > MAX_BATCH:
             raise ReadingError(f"at most {MAX_BATCH} readings per batch")
         result = IngestResult()
+        rejected = result.rejected
+        handlers, checks = self.handlers, self.checks
         by_kind: dict[str, list[Reading]] = {}
+        accepted = 0
         for index, item in enumerate(items):
             try:
                 reading = parse_reading(item)
             except ReadingError as exc:
-                result.rejected.append({"index": index, "error": str(exc)})
+                rejected.append({"index": index, "error": str(exc)})
                 continue
-            if reading.kind not in self.handlers:
-                result.rejected.append(
-                    {"index": index, "error": f"no handler for kind {reading.kind!r}"}
-                )
+            kind = reading.kind
+            if kind not in handlers:
+                rejected.append({"index": index, "error": f"no handler for kind {kind!r}"})
                 continue
-            check = self.checks.get(reading.kind)
+            check = checks.get(kind)
             problem = check(reading) if check is not None else None
             if problem is not None:
-                result.rejected.append({"index": index, "error": problem})
+                rejected.append({"index": index, "error": problem})
                 continue
-            by_kind.setdefault(reading.kind, []).append(reading)
-            result.accepted += 1
+            bucket = by_kind.get(kind)
+            if bucket is None:
+                bucket = by_kind[kind] = []
+            bucket.append(reading)
+            accepted += 1
+        result.accepted = accepted
         for kind, readings in by_kind.items():
-            result.alarms.extend(self.handlers[kind](readings))
+            result.alarms.extend(handlers[kind](readings))
         return result
 
     async def ingest(self, items: Sequence[Any]) -> IngestResult:

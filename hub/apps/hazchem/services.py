@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -71,6 +72,7 @@ _STATES = ((TANK_HIGH_HIGH, "high_high", "critical"), (TANK_HIGH, "high", "alarm
 _LOW = (TANK_LOW, "low", "warning")
 _EVENTS = ((TANK_RATE, "rate", "alarm"), (TANK_STALE, "stale", "warning"))
 FLAG_NAMES = {TANK_HIGH: "high", TANK_HIGH_HIGH: "high_high", TANK_LOW: "low"}
+_BY_TIME = attrgetter("at")
 
 
 def all_records(store: RecordStore, kind: str) -> Iterator[Record]:
@@ -137,6 +139,11 @@ class TankWatch:
         self.state: dict[str, int] = {}  # threshold flags in force
         self.since: dict[str, float] = {}
         self.rates: dict[str, float] = {}
+        # Each tank's last reading time, kept beside the monitor: the monitor's evaluate holds
+        # it mutably borrowed with the GIL released, so reading it from another thread at the
+        # same time fails ("Already mutably borrowed"); every monitor call goes under the lock,
+        # and the per-reading check reads this dict instead.
+        self.last_at: dict[str, float] = {}
         self.lock = threading.Lock()
         self._seed(level_sensors)
 
@@ -164,8 +171,8 @@ class TankWatch:
         unit = reading.extra.get("unit", "m")
         if unit not in ("m", "%"):
             return 'unit must be "m" or "%"'
-        last = self.monitor.last_reading(reading.id)
-        if last is not None and reading.at < last[1]:
+        last = self.last_at.get(reading.id)
+        if last is not None and reading.at < last:
             return f"older than tank {reading.id}'s last reading"
         return None
 
@@ -176,9 +183,13 @@ class TankWatch:
         return value
 
     def evaluate(self, readings: Sequence[Reading]) -> list[Alarm]:
-        ordered = sorted(readings, key=lambda r: r.at)  # the monitor takes them in time order
+        ordered = sorted(readings, key=_BY_TIME)  # the monitor takes them in time order
+        level_m = self.level_m
         return self._evaluate(
-            [r.id for r in ordered], [self.level_m(r) for r in ordered], [r.at for r in ordered]
+            [r.id for r in ordered],
+            # check() saw to the values; only a unit ("%") needs converting
+            [level_m(r) if r.extra else r.value for r in ordered],  # type: ignore[misc]
+            [r.at for r in ordered],
         )
 
     def _evaluate(
@@ -187,10 +198,11 @@ class TankWatch:
         alarms: list[Alarm] = []
         with self.lock:
             # a concurrent batch may have moved a tank on since check(): drop what is now late
+            last_at = self.last_at
             keep = [
                 i
                 for i, (tid, t) in enumerate(zip(ids, times, strict=True))
-                if (last := self.monitor.last_reading(tid)) is None or t >= last[1]
+                if (last := last_at.get(tid)) is None or t >= last
             ]
             if len(keep) < len(ids):
                 ids = [ids[i] for i in keep]
@@ -199,6 +211,7 @@ class TankWatch:
             if not ids:
                 return alarms
             result = self.monitor.evaluate(ids, values, times)
+            last_at.update(zip(ids, times, strict=True))  # in time order: the latest wins
             flags = result.flags
             self.rates.update(zip(ids, result.rates.tolist(), strict=True))
             # Most readings raise nothing and change no state: look only at the flagged ones
@@ -267,8 +280,11 @@ class TankWatch:
 
     def level(self, tid: str) -> TankLevel | None:
         spec = self.specs.get(tid)
-        last = self.monitor.last_reading(tid) if spec else None
-        if spec is None or last is None:
+        if spec is None:
+            return None
+        with self.lock:
+            last = self.monitor.last_reading(tid)
+        if last is None:
             return None
         value, when = last
         held = self.state.get(tid, 0)
