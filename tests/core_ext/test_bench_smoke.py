@@ -20,5 +20,14 @@ def test_bench_quick_runs() -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert out.returncode == 0, out.stderr
-    for figure in ("locate_many", "vs shapely", "vs numpy LUT", "vs cKDTree", "smoke_index"):
+    for figure in (
+        "locate_many",
+        "vs shapely",
+        "vs numpy LUT",
+        "vs cKDTree",
+        "smoke_index",
+        "readings/s",
+        "plain strawberry",
+        "dispatch",
+    ):
         assert figure in out.stdout

@@ -606,7 +606,12 @@ class VehicleWatch:
         i = self.index.get(key)
         if i is None:
             return []
-        return [self.zones[int(f)] for f in self.fences.state(i)]
+        try:
+            with self.lock:  # the core's set is borrowed mutably while fixes are evaluated
+                inside = self.fences.state(i)
+        except KeyError:  # no fix evaluated for it yet: in no zone as far as the hub knows
+            return []
+        return [self.zones[int(f)] for f in inside]
 
 
 # ---------------------------------------------------------------------------------------------
