@@ -31,6 +31,8 @@ ENTITIES = """query($representations: [_Any!]!) {
     ... on HazchemVehicle { key plate driver driverPhone escort }
     ... on ServiceCase { id status title reporterName reporterPhone }
     ... on SmokeIndex { firmKey firmName score level }
+    ... on MuckTruck { key plate driver driverPhone }
+    ... on Camera { key name street }
   }
 }"""
 # The federation directives the SDL uses, declared so graphql-core can build it (a gateway
@@ -49,6 +51,8 @@ KEYS = {
     "HazchemVehicle": ('@key(fields: "id")', '@key(fields: "key")'),
     "ServiceCase": ('@key(fields: "id")',),
     "SmokeIndex": ('@key(fields: "firmKey")',),
+    "MuckTruck": ('@key(fields: "id")', '@key(fields: "key")'),
+    "Camera": ('@key(fields: "id")', '@key(fields: "key")'),
 }
 
 
@@ -94,7 +98,9 @@ def known(hub: tuple[Starlette, TestClient]) -> dict[str, Any]:
         """{ gridCells(first: 2) { edges { node { id code street inspector { id geometry } } } }
              hazchemFirms(first: 1) { edges { node { key } } }
              hazchemVehicles(first: 1) { edges { node { key driver } } }
-             watchList(first: 1) { edges { node { firmKey } } } }""",
+             watchList(first: 1) { edges { node { firmKey } } }
+             muckTrucks(first: 1) { edges { node { key driver } } }
+             cameras(first: 1) { edges { node { key name } } } }""",
     )
     assert "errors" not in body, body
     data = body["data"]
@@ -123,6 +129,8 @@ def known(hub: tuple[Starlette, TestClient]) -> dict[str, Any]:
         "vehicle": data["hazchemVehicles"]["edges"][0]["node"],
         "case": filed["data"]["fileCase"]["id"],
         "smoke": data["watchList"]["edges"][0]["node"]["firmKey"],
+        "truck": data["muckTrucks"]["edges"][0]["node"],
+        "camera": data["cameras"]["edges"][0]["node"],
     }
 
 
@@ -211,15 +219,20 @@ def test_a_partner_gets_personal_fields_masked_through_entities_and_it_is_audite
         {"__typename": "ServiceCase", "id": known["case"]},
         {"__typename": "HazchemFirm", "key": known["firm"]},
         {"__typename": "SmokeIndex", "firmKey": known["smoke"]},
+        {"__typename": "MuckTruck", "key": known["truck"]["key"]},
+        {"__typename": "Camera", "key": known["camera"]["key"]},
     )
     assert "errors" not in body, body
-    inspector, vehicle, case, firm, smoke = body["data"]["_entities"]
+    inspector, vehicle, case, firm, smoke, truck, camera = body["data"]["_entities"]
     assert "*" in inspector["name"] and "****" in inspector["phone"]
     assert inspector["gridCell"]["code"] == cell["code"]
     assert "*" in vehicle["driver"] and "****" in vehicle["driverPhone"]
     assert case["id"] == known["case"] and case["status"] == "FILED"
     assert case["reporterName"] == "欧阳*" and case["reporterPhone"] == "138****5678"
     assert firm["key"] == known["firm"] and smoke["firmKey"] == known["smoke"]
+    assert truck["key"] == known["truck"]["key"] and "****" in truck["driverPhone"]
+    assert "*" in truck["driver"]
+    assert camera == {"__typename": "Camera", **known["camera"], "street": camera["street"]}
     entry = AuditLog(app.state.store.engine).page(first=1, action="graphql.read")[0][0].entry
     assert entry["client_id"] == client_id
     assert from_base64(cell["inspector"]["id"])[1] in entry["ids"]["Inspector"]

@@ -23,6 +23,7 @@ from hub.apps.muck_trucks.services import (
 )
 from schema.classification import classified
 from schema.context import records
+from schema.federation import reference_record, representation_key
 from schema.grid import provenance
 from schema.interfaces import Located, Sourced
 from schema.record import Record
@@ -215,9 +216,10 @@ class MuckViolationCounts:
     night_ban: int = strawberry.field(metadata=INTERNAL)
 
 
-@strawberry.type(
+@strawberry.federation.type(
+    keys=["id", "key"],
     description="A muck truck (渣土车) with its permit and live position. The driver's name "
-    "and phone are personal data."
+    "and phone are personal data.",
 )
 class MuckTruck(relay.Node, Located, Sourced):
     id: relay.NodeID[str]
@@ -248,6 +250,11 @@ class MuckTruck(relay.Node, Located, Sourced):
     street: str | None = strawberry.field(metadata=INTERNAL)
     grid_cell: str | None = strawberry.field(metadata=INTERNAL)
     violations_30d: MuckViolationCounts | None = strawberry.field(metadata=INTERNAL)
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, **representation: Any) -> MuckTruck:
+        key = representation_key(representation, "MuckTruck", "key")
+        return cls.from_record(await reference_record(info, "MuckTruck", key))
 
     @classmethod
     def from_record(cls, record: Record) -> MuckTruck:

@@ -20,6 +20,7 @@ from hub.apps.sharp_eyes.services import (
 )
 from schema.classification import classified
 from schema.context import records
+from schema.federation import reference_record, representation_key
 from schema.grid import provenance
 from schema.interfaces import Located, Sourced
 from schema.record import Record
@@ -82,7 +83,9 @@ class CameraHealthNow:
         )
 
 
-@strawberry.type(description="A Sharp Eyes (雪亮工程) camera of the public video network.")
+@strawberry.federation.type(
+    keys=["id", "key"], description="A Sharp Eyes (雪亮工程) camera of the public video network."
+)
 class Camera(relay.Node, Located, Sourced):
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key (CAM-…)", metadata=PUBLIC)
@@ -111,6 +114,11 @@ class Camera(relay.Node, Located, Sourced):
     stream: str | None = strawberry.field(
         description="Its live video stream (sensitive)", metadata=SENSITIVE
     )
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info, **representation: Any) -> Camera:
+        key = representation_key(representation, "Camera", "key")
+        return cls.from_record(await reference_record(info, "Camera", key))
 
     @classmethod
     def from_record(cls, record: Record) -> Camera:
