@@ -62,11 +62,35 @@ def sandbox_cases(demo_dir: Path) -> list[Record]:
     return out
 
 
+def _hub_form(records: list[dict]) -> list[Record]:
+    out = []
+    for r in records:
+        r = {k: v for k, v in r.items() if k != "updated_at"}
+        r["attrs"] = {k: v for k, v in r["attrs"].items() if v is not None}
+        out.append(Record.parse(r))
+    return out
+
+
+def sandbox_app_records(demo_dir: Path) -> list[Record]:
+    """The law-enforcement system's cases and the statistics bureau's economic indicators as
+    the sandbox's connectors store them (no demo-city generator makes them): what the
+    law-enforcement and economy apps read."""
+    from simcity.sandbox.extra import build_extra
+
+    city = {}
+    for kind in ("Citizen", "FinanceFirm", "Enterprise", "IndustrialPark"):
+        with (demo_dir / f"{kind}.jsonl").open(encoding="utf-8") as lines:
+            city[kind] = [json.loads(line) for line in lines if line.strip()]
+    extra = build_extra(2019, city)
+    return _hub_form(extra["law-enforcement"] + extra["economic-stats"])
+
+
 @pytest.fixture(scope="session")
 def web_store(
     demo_store: RecordStore, demo_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RecordStore]:
-    """A copy of the demo city plus the channels' service cases: what the browser tests
+    """A copy of the demo city plus the channels' service cases, the law-enforcement cases and
+    the economic indicators from the sandbox's connectors: what the browser tests
     change (cases dispatched, policies published) stays out of the shared demo store."""
     folder = tmp_path_factory.mktemp("web-store")
     source = sqlite3.connect(str(demo_store.engine.url.database))
@@ -76,6 +100,7 @@ def web_store(
     target.close()
     store = RecordStore.from_url(f"sqlite:///{folder / 'hub.db'}")
     store.upsert(sandbox_cases(demo_dir))
+    store.upsert(sandbox_app_records(demo_dir))
     yield store
     store.close()
 

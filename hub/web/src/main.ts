@@ -3,10 +3,15 @@
 import "./style.css";
 import { completeSignIn, loadConfig, OpsConfig, Session, session, signIn, signOut } from "./auth";
 import { caseBoard } from "./cases";
+import { economyView } from "./economy";
+import { enterpriseView } from "./enterprise";
 import { entityView } from "./entity";
+import { figuresView } from "./figures";
 import { financeView } from "./finance";
+import { govView } from "./gov";
 import { request, subscribe } from "./gql";
 import { currentLang, setLang, t } from "./i18n";
+import { lawView } from "./law";
 import { mapView, MapView } from "./map";
 import { auditView, policyView } from "./policy";
 import { rows, Schema } from "./schema";
@@ -28,8 +33,23 @@ function isToday(iso: string): boolean {
   return new Date(iso).toDateString() === new Date().toDateString();
 }
 
+// The apps' pages, each shown when the schema serves one of its queries (without the
+// introspection scope the schema is unknown: the page is offered and its query decides).
+const APP_PAGES: [string, string, string[], () => HTMLElement][] = [
+  ["law", "law", ["enforcementCases", "enforcementStats"], lawView],
+  ["gov", "gov", ["govServiceStats", "serviceApplications"], govView],
+  ["enterprise", "enterprise", ["enterpriseRequests", "enterpriseRequestStats"], enterpriseView],
+  ["economy", "economy", ["economyAggregates", "economyTrend"], economyView],
+  ["figures", "cityFigures", ["waterQualityStats", "pumpGateStats", "floodWarnings", "muckStats", "cameraHealth", "cameraCoverage"], figuresView],
+];
+
+function served(queries: string[]): boolean {
+  return !schema || schema.query.some((q) => queries.includes(q.name));
+}
+
 function views(): [string, string][] {
   const list: [string, string][] = [["map", "map"], ["cases", "cases"], ["entity", "entity"], ["finance", "finance"]];
+  for (const [key, label, queries] of APP_PAGES) if (served(queries)) list.push([key, label]);
   if (me?.scopes.includes("policy:write")) list.push(["policies", "policies"]);
   if (me?.scopes.includes("audit:read")) list.push(["audit", "audit"]);
   return list;
@@ -208,6 +228,8 @@ function render(): void {
     main.append(entityView(decodeURIComponent(location.hash.split("/")[2] ?? "")));
   } else if (route === "finance") {
     main.append(financeView(schema));
+  } else if (APP_PAGES.some(([key, , queries]) => key === route && served(queries))) {
+    main.append(APP_PAGES.find(([key]) => key === route)![3]());
   } else if (route === "policies") {
     main.append(me!.scopes.includes("policy:write") ? policyView() : h("p", {}, t("stewardsOnly")));
   } else if (route === "audit") {

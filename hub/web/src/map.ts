@@ -19,6 +19,10 @@ export interface LayerSpec {
   query?: { field: string; text: string };
   /** Where a row opens in its own view, e.g. a case on the case board. */
   link?: (row: Record<string, any>) => string;
+  /** A fixed query that pages: `text` takes `$after` and the field has pageInfo. */
+  paged?: boolean;
+  /** A legend of the colours drawn, e.g. firms by industry. */
+  legend?: boolean;
 }
 
 // Water-quality classes I (best) to 劣V (worst), GB 3838-2002.
@@ -30,6 +34,15 @@ function waterClass(row: Record<string, any>): string {
   if (/劣/.test(raw)) i = 5;
   if (/^\d$/.test(raw)) i = Number(raw) - 1;
   return WATER[i] ?? "#3288bd";
+}
+
+// Firms by industry: a fixed palette, each industry its colour in order of first sight.
+const INDUSTRY = ["#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#b2df8a", "#fb9a99", "#fdbf6f", "#cab2d6", "#ffff99", "#8dd3c7", "#bebada"];
+const industries = new Map<string, string>();
+export function industryColour(row: Record<string, any>): string {
+  const name = String(row.industry ?? "—");
+  if (!industries.has(name)) industries.set(name, INDUSTRY[industries.size % INDUSTRY.length]);
+  return industries.get(name)!;
 }
 
 // Rows per request for the generic layers (cost = rows x fields, within the hub's budget).
@@ -58,6 +71,22 @@ export const LAYERS: LayerSpec[] = [
   { key: "stations", label: "layerStations", patterns: [/^waterStations$/, /Stations$/], colour: waterClass, first: 500 },
   { key: "pumps", label: "layerPumps", patterns: [/^pumpStations$/, /^pumps$/], colour: () => "#01665e", first: 500 },
   { key: "cameras", label: "layerCameras", patterns: [/^cameras$/, /Cameras$/], colour: () => "#525252", first: 4000 },
+  {
+    // The economy one-map's firms (3,707 in the demo city), coloured by industry; 500 a page
+    // of 12 fields each stays well within the cost budget (1 + 500 x 14).
+    key: "economy",
+    label: "layerEconomy",
+    patterns: [/^economyFirms$/],
+    colour: industryColour,
+    first: 10000,
+    paged: true,
+    legend: true,
+    query: {
+      field: "economyFirms",
+      text: `query($after: String) { economyFirms(first: 500, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+        edges { node { key name industry park gridCell size period output10kCny revenue10kCny taxPaid10kCny employees geometry } } } }`,
+    },
+  },
 ];
 
 interface Cell {
@@ -123,6 +152,7 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
   const timers: number[] = [];
   const data: Record<string, Record<string, any>[]> = {};
   const groups: Record<string, L.LayerGroup> = {};
+  const legends: Record<string, HTMLElement> = {};
   const alarms = L.layerGroup().addTo(map);
   let cellsLayer: L.GeoJSON | null = null;
   let cells: Cell[] = [];
@@ -291,8 +321,14 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
     // hub's per-request cost budget for the larger ones (2,673 vehicles, 4,000 cameras).
     const fetchRows = async (): Promise<Record<string, any>[]> => {
       const r = await request(query);
+      if (spec.paged && !r.data?.[field.name] && r.errors.length) throw new Error(r.errors.map((e) => e.message).join("; "));
       const got = rows(r.data?.[field.name]);
       let info = r.data?.[field.name]?.pageInfo;
+      while (spec.paged && info?.hasNextPage && got.length < spec.first && !destroyed) {
+        const next = await request(query, { after: info.endCursor });
+        got.push(...rows(next.data?.[field.name]));
+        info = next.data?.[field.name]?.pageInfo;
+      }
       while (!spec.query && found && schema && info?.hasNextPage && got.length < spec.first && !destroyed) {
         const next = await request(schema.listQuery(found, PAGE, {}, info.endCursor) ?? "");
         got.push(...rows(next.data?.[field.name]));
@@ -315,6 +351,21 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
         });
         layer.on("click", () => showDetails(t(spec.label), row, spec.link?.(row)));
         group.addLayer(layer);
+      }
+      if (spec.legend) {
+        legends[spec.key]?.remove();
+        const colours = new Map<string, string>();
+        for (const row of got) colours.set(String(row.industry ?? "—"), spec.colour(row));
+        legends[spec.key] = h(
+          "ul",
+          { class: "legend", id: `legend-${spec.key}` },
+          [...colours].map(([name, colour]) => {
+            const dot = h("i");
+            dot.style.background = colour; // CSSOM, not a style attribute (the CSP has no inline styles)
+            return h("li", {}, dot, name);
+          }),
+        );
+        toggles.append(legends[spec.key]);
       }
       if (spec.key === "cases") {
         recolour();

@@ -99,3 +99,41 @@ export function cell(value: unknown): Node | string {
 export function errorBox(err: unknown): HTMLElement {
   return h("p", { class: "error", role: "alert" }, err instanceof Error ? err.message : String(err));
 }
+
+/** Figure tiles: [id, label, value]; each value in `.value`, found by `#fig-<id>`. */
+export function figures(list: [string, string, unknown][]): HTMLElement {
+  return h(
+    "div",
+    { class: "kpis figures" },
+    list.map(([id, label, value]) => h("div", { class: "kpi", id: `fig-${id}` }, h("span", { class: "value" }, text(value)), h("span", { class: "label" }, label))),
+  );
+}
+
+/** A share 0…1 as a percentage. */
+export function pct(value: unknown): string {
+  return typeof value === "number" ? `${(value * 100).toFixed(1)}%` : text(value);
+}
+
+/** GraphQL errors as one clear message: a policy refusal says so (no crash, no raw dump). */
+export function refusal(errors: { message: string }[], refusedText: string): HTMLElement | null {
+  if (!errors.length) return null;
+  const msg = errors.map((e) => e.message).join("; ");
+  const denied = /not allowed|denied|forbidden|refus|policy|permission|scope|not authori[sz]ed/i.test(msg);
+  return h("p", { class: denied ? "error refused" : "error", role: "alert" }, denied ? `${refusedText}（${msg}）` : msg);
+}
+
+export type Column = [key: string, label: string, render?: (row: Record<string, any>) => Node | string];
+
+/** A table with labelled columns (labels already translated); `data-key` per cell for tests. */
+export function labelled(rows: Record<string, any>[], columns: Column[], attrs: Record<string, string> = {}): HTMLElement {
+  return h(
+    "table",
+    { class: "grid-table", ...attrs },
+    h("thead", {}, h("tr", {}, columns.map(([, label]) => h("th", {}, label)))),
+    h(
+      "tbody",
+      {},
+      rows.map((row) => h("tr", { "data-row": text(row.key ?? row.department ?? row.name ?? "") }, columns.map(([key, , render]) => h("td", { "data-key": key }, render ? render(row) : cell(row[key]))))),
+    ),
+  );
+}
