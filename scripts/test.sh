@@ -17,25 +17,8 @@ eval "$(scripts/postgres.sh)"
 export CITYHUB_TEST_POSTGRES_URL
 
 # Neo4j, Elasticsearch, Redis and Mosquitto start side by side; each stops at the end if this run
-# started it (a server already answering is reused and left running).
-say "servers: neo4j, elasticsearch, redis, mosquitto"
-servers_started=$(date +%s)
-servers_dir="$(mktemp -d)"
-for server in neo4j elasticsearch redis mosquitto; do
-  scripts/$server.sh >"$servers_dir/$server.env" 2>"$servers_dir/$server.log" &
-  echo $! >"$servers_dir/$server.pid"
-done
-for server in neo4j elasticsearch redis mosquitto; do
-  if ! wait "$(cat "$servers_dir/$server.pid")"; then
-    cat "$servers_dir/$server.log" >&2; echo "$server did not start" >&2; exit 1
-  fi
-  cat "$servers_dir/$server.log" >&2
-  eval "$(cat "$servers_dir/$server.env")"
-done
-rm -rf "$servers_dir"
-say "servers up in $(( $(date +%s) - servers_started )) s"
-export CITYHUB_TEST_NEO4J_URL CITYHUB_TEST_ELASTICSEARCH_URL CITYHUB_TEST_REDIS_URL
-export CITYHUB_TEST_MQTT_URL
+# started it (a server already answering is reused and left running). The trap is set first so
+# that one server failing to start does not leave the others running.
 stop_servers() {
   [ -z "${CITYHUB_TEST_NEO4J_STARTED:-}" ] || scripts/neo4j.sh stop
   [ -z "${CITYHUB_TEST_ELASTICSEARCH_STARTED:-}" ] || scripts/elasticsearch.sh stop
@@ -43,6 +26,27 @@ stop_servers() {
   [ -z "${CITYHUB_TEST_MQTT_STARTED:-}" ] || scripts/mosquitto.sh stop
 }
 trap stop_servers EXIT
+
+say "servers: neo4j, elasticsearch, redis, mosquitto"
+servers_started=$(date +%s)
+servers_dir="$(mktemp -d)"
+for server in neo4j elasticsearch redis mosquitto; do
+  scripts/$server.sh >"$servers_dir/$server.env" 2>"$servers_dir/$server.log" &
+  echo $! >"$servers_dir/$server.pid"
+done
+failed=""
+for server in neo4j elasticsearch redis mosquitto; do
+  if ! wait "$(cat "$servers_dir/$server.pid")"; then
+    cat "$servers_dir/$server.log" >&2; failed="$failed $server"; continue
+  fi
+  cat "$servers_dir/$server.log" >&2
+  eval "$(cat "$servers_dir/$server.env")"
+done
+rm -rf "$servers_dir"
+[ -z "$failed" ] || { echo "did not start:$failed" >&2; exit 1; }
+say "servers up in $(( $(date +%s) - servers_started )) s"
+export CITYHUB_TEST_NEO4J_URL CITYHUB_TEST_ELASTICSEARCH_URL CITYHUB_TEST_REDIS_URL
+export CITYHUB_TEST_MQTT_URL
 
 say "ruff"
 .venv/bin/ruff check .

@@ -30,11 +30,21 @@ class SqliteSearchIndex:
     def __init__(self, path: str | Path) -> None:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=10)
+        self._path = str(path)
+        self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()  # one connection shared by the hub's threads
         with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        # Opened on first use, and again after close(), as the SQLAlchemy-backed stores do: an
+        # app restarted in the same process (its lifespan closes the stores) keeps searching.
+        # Callers hold the lock.
+        if self._conn is None:
+            self._conn = sqlite3.connect(self._path, check_same_thread=False, timeout=10)
+        return self._conn
 
     def index(self, docs: Iterable[SearchDoc]) -> int:
         written = 0
@@ -115,4 +125,6 @@ class SqliteSearchIndex:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

@@ -111,3 +111,14 @@ def test_replace_and_remove(index: SearchIndex) -> None:
 def test_snippets_mark_matches_without_segmentation_spaces(index: SearchIndex) -> None:
     hit = index.search("亚洲路").hits[0]
     assert "[亚洲]" in hit.snippet and "新港街道" in hit.snippet
+
+
+def test_the_embedded_index_reopens_after_close(tmp_path: Path) -> None:
+    # a hub app restarted in one process closes its stores at shutdown and searches again
+    idx = open_search(f"sqlite:///{tmp_path / 'search.db'}")
+    idx.index(DOCS)
+    idx.close()
+    idx.close()  # twice is harmless
+    assert sorted(keys(idx, "融资")) == ["F1", "F2"]
+    assert idx.count() == len(DOCS)
+    idx.close()
