@@ -3,7 +3,7 @@ through the request's policed record source, every step published to ``caseUpdat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import strawberry
@@ -63,16 +63,17 @@ async def _rows(info: strawberry.Info) -> Callable[[Record], bool]:
     decision: Decision = await policy.gate(CASE_KIND)
     if decision.aggregate_only:
         raise PolicyDenied(f"{CASE_KIND} is served to you as counts only")
-    return lambda r: bool(policy.visible(decision, r))
+    return policy.row_check(decision)  # type: ignore[no-any-return]
 
 
-async def _counted_rows(info: strawberry.Info) -> Callable[[Record], bool]:
-    """Like ``_rows`` but counts-only access is fine (statistics are counts)."""
+async def _counted_rows(info: strawberry.Info) -> tuple[Callable[[Record], bool], Hashable]:
+    """Like ``_rows`` but counts-only access is fine (statistics are counts); with the
+    policy's name for the rows it lets through (``RequestPolicy.row_view``)."""
     policy = info.context.policy
     if policy is None:
-        return lambda _: True
+        return (lambda _: True), ("enforcement off",)
     decision: Decision = await policy.gate(CASE_KIND)
-    return lambda r: bool(policy.visible(decision, r))
+    return policy.row_check(decision), policy.row_view(decision)
 
 
 def _who(info: strawberry.Info) -> tuple[str, tuple[str, ...]]:
@@ -170,8 +171,8 @@ class CitizenServiceQueries:
     ) -> CaseStats:
         c = centre(info)
         wanted = await _call(lambda: _filter(filter))
-        visible = await _counted_rows(info)
-        return CaseStats.of(await _call(lambda: c.stats(c.find(wanted, visible))))
+        visible, view = await _counted_rows(info)
+        return CaseStats.of(await _call(lambda: c.shared_stats(wanted, visible, view)))
 
     @strawberry.field(
         description="The 15-minute service circle (default: e-bike 15 km/h, detour 1.3)"

@@ -22,8 +22,8 @@ import math
 import re
 import secrets
 import threading
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -170,6 +170,29 @@ def point_of(record: Record) -> tuple[float, float] | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    """What the filters and statistics read of one case, derived once per record version
+    (``record`` is that version: the facts hold while the centre keeps that very object)."""
+
+    record: Record
+    status: str
+    due: datetime | None
+    resolved: datetime | None
+    reported: datetime
+    department: str | None
+    grid_cell: Any
+    street: Any
+    category: Any
+    subcategory: Any
+    channel: Any
+
+    def overdue(self, now: datetime) -> bool:
+        if self.status == "merged" or self.due is None:
+            return False
+        return (self.resolved or now) > self.due
+
+
 @dataclass(frozen=True)
 class CaseFilter:
     status: Sequence[str] = ()
@@ -310,6 +333,12 @@ class CitizenServiceCentre:
         self._grid: GridMap | None = None
         self._board: InspectorBoard | None = None
         self._cases: dict[str, Record] = {}
+        # key -> the facts of the case's current version (see ``facts``)
+        self._facts: dict[str, CaseFacts] = {}
+        # bumped whenever a case's record changes here (see ``cases`` and ``_store``)
+        self._version = 0
+        self._stats_lock = threading.Lock()
+        self._stats_cache: dict[tuple[Hashable, ...], dict[str, Any]] = {}
         self._seen: dict[str, datetime | None] = {}
 
     # -- what the centre knows, read lazily from the store -------------------------------
@@ -406,7 +435,14 @@ class CitizenServiceCentre:
         """Every service case, whichever worker or source system wrote it."""
         with self._lock:
             for r in self._changed(CASE_KIND):
+                old = self._cases.get(r.key)
+                if old is r or old == r:
+                    # the same version read again (``_changed`` re-reads the rows stored at
+                    # its last instant): keep the object, so its facts and the version hold
+                    continue
+                self._facts.pop(r.key, None)
                 self._cases[r.key] = r
+                self._version += 1
             return self._cases
 
     def case(self, key: str) -> Record:
@@ -416,6 +452,34 @@ class CitizenServiceCentre:
         return record
 
     # -- derived facts of a case ----------------------------------------------------------
+
+    def facts(self, record: Record) -> CaseFacts:
+        """The case's facts, derived once per record version. Cached by key while ``record``
+        is the very object the centre holds for that key (``cases()`` and ``_store`` replace
+        the object whenever the case changes, so a stale entry never matches); a record
+        from elsewhere (a fresh store read) gets its facts derived, not cached. The catalog
+        they also read is loaded once per process and never changes under them."""
+        key = record.key
+        found = self._facts.get(key)
+        if found is not None and found.record is record:
+            return found
+        a = record.attrs
+        made = CaseFacts(
+            record=record,
+            status=status_of(a),
+            due=self.due_at(record),
+            resolved=self.resolved_at(record),
+            reported=reported_at(record),
+            department=self.department(record),
+            grid_cell=a.get("grid_cell"),
+            street=a.get("street"),
+            category=a.get("category"),
+            subcategory=a.get("subcategory"),
+            channel=a.get("channel"),
+        )
+        if self._cases.get(key) is record:
+            self._facts[key] = made
+        return made
 
     def due_at(self, record: Record) -> datetime | None:
         due = parse_time(record.attrs.get("due_at"))
@@ -439,13 +503,7 @@ class CitizenServiceCentre:
         return record.fetched_at if status_of(record.attrs) in DONE else None
 
     def overdue(self, record: Record, now: datetime | None = None) -> bool:
-        if status_of(record.attrs) == "merged":
-            return False
-        due = self.due_at(record)
-        if due is None:
-            return False
-        done = self.resolved_at(record)
-        return (done or now or self.clock()) > due
+        return self.facts(record).overdue(now or self.clock())
 
     def department(self, record: Record) -> str | None:
         a = record.attrs
@@ -470,29 +528,29 @@ class CitizenServiceCentre:
     # -- filtering and statistics ---------------------------------------------------------
 
     def matches(self, record: Record, f: CaseFilter, now: datetime) -> bool:
-        a = record.attrs
-        if f.status and status_of(a) not in f.status:
+        x = self.facts(record)
+        if f.status and x.status not in f.status:
             return False
-        if f.channel is not None and CHANNEL_CODES.get(str(a.get("channel"))) != f.channel:
+        if f.channel is not None and CHANNEL_CODES.get(str(x.channel)) != f.channel:
             return False
-        if f.category is not None and a.get("category") != f.category:
+        if f.category is not None and x.category != f.category:
             return False
-        if f.subcategory is not None and a.get("subcategory") != f.subcategory:
+        if f.subcategory is not None and x.subcategory != f.subcategory:
             return False
-        if f.department is not None and self.department(record) != f.department:
+        if f.department is not None and x.department != f.department:
             return False
-        if f.grid_cell is not None and a.get("grid_cell") != f.grid_cell:
+        if f.grid_cell is not None and x.grid_cell != f.grid_cell:
             return False
-        if f.street is not None and a.get("street") != f.street:
+        if f.street is not None and x.street != f.street:
             return False
         if f.source_system is not None and record.source_system != f.source_system:
             return False
-        when = reported_at(record)
+        when = x.reported
         if f.reported_after is not None and when < f.reported_after:
             return False
         if f.reported_before is not None and when >= f.reported_before:
             return False
-        return f.overdue is None or self.overdue(record, now) == f.overdue
+        return f.overdue is None or x.overdue(now) == f.overdue
 
     def find(self, f: CaseFilter, visible: Callable[[Record], bool]) -> list[Record]:
         now = self.clock()
@@ -500,62 +558,111 @@ class CitizenServiceCentre:
         found.sort(key=lambda r: r.key)
         return found
 
+    def shared_stats(
+        self, f: CaseFilter, visible: Callable[[Record], bool], view: Hashable
+    ) -> dict[str, Any]:
+        """``stats(find(f, visible))``, shared for a second by the requests that would
+        compute exactly the same answer: 200 dashboards polling the same counts do the work
+        once a second instead of 200 times.
+
+        Why it is safe: the key is everything the answer depends on —
+        * ``view``: which rows ``visible`` lets through (the policy's ``row_view``: every
+          row for a decision without a row filter; else the policy generation, policy,
+          filter text and the principal's attributes), so principals whose views differ
+          never share an answer. The policy's gate (refusals, counts-only, purpose, rate
+          limits) and the field-level enforcement and audit still run on every request;
+          only the counting is shared;
+        * the filter, field by field;
+        * the cases' version: ``cases()`` is called first, so a case changed by this or
+          any worker (read from the store) gives a new key — a step taken is counted by
+          the next request, not a second later;
+        * the clock truncated to the second: "overdue" is judged at the instant the
+          answer was computed, at most a second before the request (the same freshness
+          the dashboard's 10-second poll has anyway).
+        The answer is shared between requests: callers must not change it."""
+        with self._stats_lock:
+            self.cases()  # pick up changes first: the version below covers them
+            second = int(self.clock().timestamp())
+            key = (view, _filter_key(f), self._version, second)
+            found = self._stats_cache.get(key)
+            if found is None:
+                found = self.stats(self.find(f, visible))
+                # keep only this version's and this second's answers
+                self._stats_cache = {k: v for k, v in self._stats_cache.items()
+                                     if k[2:] == key[2:]}  # fmt: skip
+                self._stats_cache[key] = found
+            return found
+
     def stats(self, records: Iterable[Record]) -> dict[str, Any]:
         """Counts for the ops centre: by grid cell, category, department, channel, and SLA."""
         now = self.clock()
-        groups: dict[str, dict[str, Counter[str]]] = {
-            g: defaultdict(Counter) for g in ("grid_cell", "category", "department", "channel")
+        # group -> value -> [total, open, overdue]
+        by_cell: dict[str, list[int]] = {}
+        by_category: dict[str, list[int]] = {}
+        by_department: dict[str, list[int]] = {}
+        by_channel: dict[str, list[int]] = {}
+        groups = {
+            "grid_cell": by_cell,
+            "category": by_category,
+            "department": by_department,
+            "channel": by_channel,
         }
-        sla: Counter[str] = Counter()
+        merged = on_time = late_done = open_on_time = open_late = 0
         total = 0
         for r in records:
-            a = r.attrs
-            status = status_of(a)
+            x = self.facts(r)
+            status = x.status
             if status == "merged":
-                sla["merged"] += 1
+                merged += 1
                 continue
             total += 1
-            late = self.overdue(r, now)
-            done = status in DONE
-            sla[("resolved_late" if late else "resolved_on_time") if done else
-                ("open_overdue" if late else "open_on_time")] += 1  # fmt: skip
-            keys = {
-                "grid_cell": a.get("grid_cell"),
-                "category": a.get("category"),
-                "department": self.department(r),
-                "channel": a.get("channel"),
-            }
-            for group, value in keys.items():
-                bucket = groups[group][str(value or "unknown")]
-                bucket["total"] += 1
-                bucket["open"] += status in OPEN
-                bucket["overdue"] += late
-        resolved = sla["resolved_on_time"] + sla["resolved_late"]
+            late = x.overdue(now)
+            is_open = status in OPEN
+            if status in DONE:
+                if late:
+                    late_done += 1
+                else:
+                    on_time += 1
+            elif late:
+                open_late += 1
+            else:
+                open_on_time += 1
+            for buckets, value in (
+                (by_cell, x.grid_cell),
+                (by_category, x.category),
+                (by_department, x.department),
+                (by_channel, x.channel),
+            ):
+                name = str(value or "unknown")
+                bucket = buckets.get(name)
+                if bucket is None:
+                    bucket = buckets[name] = [0, 0, 0]
+                bucket[0] += 1
+                bucket[1] += is_open
+                bucket[2] += late
+        resolved = on_time + late_done
         cat_names = {c.code: c.name for c in self.catalog.categories.values()}
         return {
             "total": total,
-            "merged": sla["merged"],
+            "merged": merged,
             "sla": {
-                "resolved_on_time": sla["resolved_on_time"],
-                "resolved_late": sla["resolved_late"],
-                "open_on_time": sla["open_on_time"],
-                "open_overdue": sla["open_overdue"],
-                "on_time_rate": round(sla["resolved_on_time"] / resolved, 4) if resolved else None,
+                "resolved_on_time": on_time,
+                "resolved_late": late_done,
+                "open_on_time": open_on_time,
+                "open_overdue": open_late,
+                "on_time_rate": round(on_time / resolved, 4) if resolved else None,
             },
             **{
-                group: sorted(
-                    (
-                        {
-                            "key": k,
-                            "label": cat_names.get(k, k) if group == "category" else k,
-                            "total": c["total"],
-                            "open": c["open"],
-                            "overdue": c["overdue"],
-                        }
-                        for k, c in buckets.items()
-                    ),
-                    key=lambda b: (-b["total"], b["key"]),
-                )
+                group: [
+                    {
+                        "key": k,
+                        "label": cat_names.get(k, k) if group == "category" else k,
+                        "total": c[0],
+                        "open": c[1],
+                        "overdue": c[2],
+                    }
+                    for k, c in sorted(buckets.items(), key=lambda kv: (-kv[1][0], kv[0]))
+                ]
                 for group, buckets in groups.items()
             },
         }
@@ -1091,6 +1198,8 @@ class CitizenServiceCentre:
         self.store.upsert(fresh)
         for r in fresh:
             self._cases[r.key] = r
+            self._facts.pop(r.key, None)
+        self._version += 1
 
     def _update(
         self, record: Record, previous: str | None, event: dict[str, Any]
@@ -1183,6 +1292,14 @@ def _public_note(event: dict[str, Any]) -> str | None:
         "rate": "已评价",
         "close": "已结案",
     }.get(str(action))
+
+
+def _filter_key(f: CaseFilter) -> tuple[Hashable, ...]:
+    """A filter as a hashable value: each field (``status`` as a tuple)."""
+    return tuple(
+        tuple(v) if name == "status" else v
+        for name, v in ((n, getattr(f, n)) for n in CaseFilter.__dataclass_fields__)
+    )
 
 
 def _utc(value: datetime) -> datetime:
