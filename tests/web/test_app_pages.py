@@ -329,3 +329,41 @@ def test_city_figures_page_shows_water_pumps_floods_muck_and_cameras(
     screenshot(page, "city-figures")
     assert page.errors == []  # type: ignore[attr-defined]
     page.context.close()
+
+
+def test_news_page_lists_the_media_centres_news_newest_first_and_searches(
+    browser: object, web_hub: WebHub
+) -> None:
+    page = sign_in(browser, web_hub, "ops-oscar")
+    open_view(page, "news")
+    served = graphql(
+        page,
+        """{ first: microNews(first: 20) { hasNextPage edges { node { key title } } }
+             more: microNews(first: 40) { edges { node { title } } } }""",
+    )
+    titles = [e["node"]["title"] for e in served["first"]["edges"]]
+    assert len(titles) == 20 and served["first"]["hasNextPage"]
+    expect(page.locator("#news-table tbody tr")).to_have_count(20, timeout=90_000)
+    expect(page.locator("#news-table td[data-key=title]")).to_have_text(titles)
+    # the next page follows on, in the hub's order
+    page.click("#news-more")
+    expect(page.locator("#news-table tbody tr")).to_have_count(40)
+    expect(page.locator("#news-table td[data-key=title]")).to_have_text(
+        [e["node"]["title"] for e in served["more"]["edges"]]
+    )
+    # a story opens beside the list; a search shows what the hub finds for the same words
+    page.locator("#news-table a.news-title").first.click()
+    expect(page.locator("#news-story h4")).to_have_text(titles[0])
+    word = titles[0][:2]
+    found = graphql(
+        page,
+        "query($q: String!) { microNewsSearch(query: $q, first: 20) { edges { node { title } } } }",
+        q=word,
+    )["microNewsSearch"]["edges"]
+    page.fill("#news-query", word)
+    page.click("#news-apply")
+    expect(page.locator("#news-table td[data-key=title]")).to_have_text(
+        [e["node"]["title"] for e in found]
+    )
+    screenshot(page, "news")
+    page.context.close()

@@ -12,6 +12,7 @@ import { govView } from "./gov";
 import { request, subscribe } from "./gql";
 import { currentLang, setLang, t } from "./i18n";
 import { lawView } from "./law";
+import { newsView } from "./news";
 import { mapView, MapView } from "./map";
 import { auditView, policyView } from "./policy";
 import { rows, Schema } from "./schema";
@@ -40,6 +41,7 @@ const APP_PAGES: [string, string, string[], () => HTMLElement][] = [
   ["gov", "gov", ["govServiceStats", "serviceApplications"], govView],
   ["enterprise", "enterprise", ["enterpriseRequests", "enterpriseRequestStats"], enterpriseView],
   ["economy", "economy", ["economyAggregates", "economyTrend"], economyView],
+  ["news", "news", ["microNews"], newsView],
   ["figures", "cityFigures", ["waterQualityStats", "pumpGateStats", "floodWarnings", "muckStats", "cameraHealth", "cameraCoverage"], figuresView],
 ];
 
