@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -199,6 +199,16 @@ class RecordStore:
         if from_end:
             rows.reverse()
         return [_to_record(row) for row in rows]  # type: ignore[arg-type]
+
+    def scan(self, kind: str, *, chunk: int = 1000) -> Iterator[Record]:
+        """Every stored record of ``kind`` in key order, read ``chunk`` rows at a time."""
+        after: str | None = None
+        while True:
+            rows = self.page(kind, after=after, limit=chunk)
+            yield from rows
+            if len(rows) < chunk:
+                return
+            after = rows[-1].key
 
     def any_from(self, kind: str, key: str, *, forward: bool) -> bool:
         """Whether any record of kind has a key at or past ``key`` (forward) or at or before it."""

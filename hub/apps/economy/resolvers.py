@@ -16,7 +16,6 @@ from hub.apps.economy.services import (
     INDICATOR_KIND,
     EconomyError,
     EconomyServices,
-    all_records,
     size_class,
 )
 from hub.apps.economy.types import (
@@ -29,37 +28,16 @@ from hub.apps.economy.types import (
     EconomyTrendPoint,
 )
 from schema.connection import DEFAULT_PAGE, MAX_PAGE, PageError, decode_cursor, encode_cursor
-from schema.context import records
+from schema.reads import scan_servable
 from schema.record import Record
 
 APP_NAME = "economy"
 T = TypeVar("T")
-_CHUNK = 2000
 
 
 def economy(info: strawberry.Info) -> EconomyServices:
     service: EconomyServices = info.context.hub.service(APP_NAME)
     return service
-
-
-async def scan(info: strawberry.Info, kind: str) -> tuple[list[Record], bool]:
-    policy = getattr(info.context, "policy", None)
-    if policy is not None:
-        decision = await policy.gate(kind)
-        if decision.aggregate_only:
-            store = info.context.hub.store
-            rows = await run_in_threadpool(lambda: list(all_records(store, kind)))
-            return [r for r in rows if policy.visible(decision, r)], False
-    found: list[Record] = []
-    after: str | None = None
-    while True:
-        rows = await records(info).page(
-            kind, after=after, before=None, limit=_CHUNK, from_end=False
-        )
-        found.extend(rows)
-        if len(rows) < _CHUNK:
-            return found, True
-        after = rows[-1].key
 
 
 async def _run(fn: Callable[[], T]) -> T:
@@ -89,8 +67,8 @@ class EconomyQueries:
         n = DEFAULT_PAGE if first is None else first
         if not 0 <= n <= MAX_PAGE:
             raise PageError(f"first must be between 0 and {MAX_PAGE}, got {n}")
-        firms, servable = await scan(info, FIRM_KIND)
-        indicators, _ = await scan(info, INDICATOR_KIND)
+        firms, servable = await scan_servable(info, FIRM_KIND)
+        indicators, _ = await scan_servable(info, INDICATOR_KIND)
         service = economy(info)
 
         def build() -> list[EconomyFirm]:
@@ -165,8 +143,8 @@ class EconomyQueries:
         group_by: EconomyGrouping,
         period: str | None = None,
     ) -> EconomyAggregates:
-        firms, _ = await scan(info, FIRM_KIND)
-        indicators, _ = await scan(info, INDICATOR_KIND)
+        firms, _ = await scan_servable(info, FIRM_KIND)
+        indicators, _ = await scan_servable(info, INDICATOR_KIND)
         service = economy(info)
         chosen, total, groups = await _run(
             lambda: service.aggregate(firms, indicators, period, group_by.value)
@@ -185,6 +163,6 @@ class EconomyQueries:
     async def economy_trend(
         self, info: strawberry.Info, park: str | None = None
     ) -> list[EconomyTrendPoint]:
-        indicators, _ = await scan(info, INDICATOR_KIND)
+        indicators, _ = await scan_servable(info, INDICATOR_KIND)
         points = await _run(lambda: economy(info).trend(indicators, park))
         return [EconomyTrendPoint(period=p, figures=EconomyFigures.of(f)) for p, f in points]

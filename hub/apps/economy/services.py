@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,21 +36,10 @@ if TYPE_CHECKING:
 FIRM_KIND = "Enterprise"
 INDICATOR_KIND = "EconomicIndicator"
 GROUPINGS = ("cell", "park", "industry")
-_CHUNK = 2000
 
 
 class EconomyError(ValueError):
     pass
-
-
-def all_records(store: RecordStore, kind: str) -> Iterator[Record]:
-    after: str | None = None
-    while True:
-        chunk = store.page(kind, after=after, limit=_CHUNK)
-        yield from chunk
-        if len(chunk) < _CHUNK:
-            return
-        after = chunk[-1].key
 
 
 def size_class(employees: Any, revenue_10k: Any) -> str | None:
@@ -110,12 +99,12 @@ class EconomyServices:
     def _load(self) -> None:
         if self._grid is None:
             cells = [{"key": c.key, "geometry": c.geometry}
-                     for c in all_records(self.store, "GridCell") if c.geometry]  # fmt: skip
+                     for c in self.store.scan("GridCell") if c.geometry]  # fmt: skip
             if not cells:
                 raise EconomyError("the grid (GridCell records) is not loaded")
             self._grid = GridIndex(cells)
             parks = []
-            for p in all_records(self.store, "IndustrialPark"):
+            for p in self.store.scan("IndustrialPark"):
                 if p.geometry:
                     geom = shape(p.geometry)
                     shapely.prepare(geom)

@@ -74,7 +74,7 @@ async def _requests(info: strawberry.Info) -> tuple[list[Record], bool]:
     if policy is not None:
         decision = await policy.gate(CASE_KIND)
         if decision.aggregate_only:
-            rows = await run_in_threadpool(lambda: _all(store))
+            rows = await run_in_threadpool(lambda: list(store.scan(CASE_KIND)))
             return [r for r in rows if is_request(r) and policy.visible(decision, r)], False
     found: list[Record] = []
     after: str | None = None
@@ -86,17 +86,6 @@ async def _requests(info: strawberry.Info) -> tuple[list[Record], bool]:
         if len(rows) < _CHUNK:
             return found, True
         after = rows[-1].key
-
-
-def _all(store: Any) -> list[Record]:
-    out: list[Record] = []
-    after: str | None = None
-    while True:
-        chunk = store.page(CASE_KIND, after=after, limit=_CHUNK)
-        out.extend(chunk)
-        if len(chunk) < _CHUNK:
-            return out
-        after = chunk[-1].key
 
 
 async def _step(info: strawberry.Info, key: str, step: str, **options: Any) -> EnterpriseRequest:

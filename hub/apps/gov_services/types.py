@@ -25,9 +25,9 @@ from hub.apps.gov_services.services import (
     submitted_at,
 )
 from schema.classification import classified
-from schema.context import records
 from schema.grid import provenance
 from schema.interfaces import Sourced
+from schema.reads import nodes
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -41,18 +41,6 @@ def _time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
-
-async def _nodes(
-    kind: str, build: Any, info: strawberry.Info, ids: Iterable[str], required: bool
-) -> list[Any]:
-    keys = list(ids)
-    found = await records(info).load_many(kind, keys)
-    if required:
-        missing = [k for k, r in zip(keys, found, strict=True) if r is None]
-        if missing:
-            raise LookupError(f"no {kind} with id {missing[0]!r}")
-    return [build(r) if r is not None else None for r in found]
 
 
 @strawberry.enum(description="Where an online application is")
@@ -146,7 +134,7 @@ class ServiceItem(relay.Node, Sourced):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[ServiceItem | None]:
-        return await _nodes(ITEM_KIND, cls.from_record, info, node_ids, required)
+        return await nodes(ITEM_KIND, cls.from_record, info, node_ids, required)
 
 
 @strawberry.type(description="One step of an application: who moved it, when, from what to what.")
@@ -273,7 +261,7 @@ class ServiceApplication(relay.Node, Sourced):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[ServiceApplication | None]:
         gov = info.context.hub.service("gov_services")
-        return await _nodes(APPLICATION_KIND, lambda r: cls.build(r, gov), info, node_ids, required)
+        return await nodes(APPLICATION_KIND, lambda r: cls.build(r, gov), info, node_ids, required)
 
 
 @strawberry.type(description="A page of service items.")

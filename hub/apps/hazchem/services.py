@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import attrgetter
@@ -65,7 +65,6 @@ DEFAULT_SAMPLING_S = 60
 SCHOOL_CAMERA_SUFFIX = "学校门口"
 CATEGORY_NAMES = {"production": "生产", "logistics": "物流运输", "warehousing": "仓储"}
 _HORIZONTAL = ("卧式罐", "卧式压力储罐")  # their level runs up the diameter
-_CHUNK = 1000
 
 # Threshold states (kept while they last) and reading events, most severe first.
 _STATES = ((TANK_HIGH_HIGH, "high_high", "critical"), (TANK_HIGH, "high", "alarm"))
@@ -73,17 +72,6 @@ _LOW = (TANK_LOW, "low", "warning")
 _EVENTS = ((TANK_RATE, "rate", "alarm"), (TANK_STALE, "stale", "warning"))
 FLAG_NAMES = {TANK_HIGH: "high", TANK_HIGH_HIGH: "high_high", TANK_LOW: "low"}
 _BY_TIME = attrgetter("at")
-
-
-def all_records(store: RecordStore, kind: str) -> Iterator[Record]:
-    """Every stored record of ``kind`` in key order, read in chunks."""
-    after: str | None = None
-    while True:
-        rows = store.page(kind, after=after, before=None, limit=_CHUNK, from_end=False)
-        yield from rows
-        if len(rows) < _CHUNK:
-            return
-        after = rows[-1].key
 
 
 def _at(seconds: float) -> datetime:
@@ -771,7 +759,7 @@ class HazchemServices:
         if self._tanks is None:
             with self._load_lock:
                 if self._tanks is None:
-                    tanks = list(all_records(self.store, "Tank"))
+                    tanks = list(self.store.scan("Tank"))
                     sensors = self.store.get_many("Sensor", [f"{t.key}-L" for t in tanks])
                     self._tanks = TankWatch(tanks, sensors)
         return self._tanks
@@ -781,16 +769,14 @@ class HazchemServices:
         if self._vehicles is None:
             with self._load_lock:
                 if self._vehicles is None:
-                    zones = forbidden_zones(
-                        all_records(self.store, "Camera"), all_records(self.store, "River")
-                    )
+                    zones = forbidden_zones(self.store.scan("Camera"), self.store.scan("River"))
                     cells = [
                         {"key": c.key, "geometry": c.geometry}
-                        for c in all_records(self.store, "GridCell")
+                        for c in self.store.scan("GridCell")
                         if c.geometry
                     ]
                     self._vehicles = VehicleWatch(
-                        all_records(self.store, "HazchemVehicle"),
+                        self.store.scan("HazchemVehicle"),
                         zones,
                         GridIndex(cells) if cells else None,
                         self.speed_limit_kmh,

@@ -30,6 +30,7 @@ from schema.context import records
 from schema.federation import reference_record, representation_key
 from schema.grid import provenance
 from schema.interfaces import Located, Sourced
+from schema.reads import load_all, nodes
 from schema.record import Record
 from schema.scalars import GeoJSON
 
@@ -40,24 +41,6 @@ INTERNAL = classified("internal")
 def hazchem(info: strawberry.Info) -> HazchemServices:
     service: HazchemServices = info.context.hub.service("hazchem")
     return service
-
-
-async def nodes(
-    kind: str, build: Any, info: strawberry.Info, ids: Iterable[str], required: bool
-) -> list[Any]:
-    keys = list(ids)
-    found = await records(info).load_many(kind, keys)
-    if required:
-        missing = [k for k, r in zip(keys, found, strict=True) if r is None]
-        if missing:
-            raise LookupError(f"no {kind} with id {missing[0]!r}")
-    return [build(r) if r is not None else None for r in found]
-
-
-async def load_all(info: strawberry.Info, kind: str, keys: list[str], build: Any) -> list[Any]:
-    """The records of ``keys`` the policy lets the request see, built."""
-    found = await records(info).load_many(kind, keys)
-    return [build(r) for r in found if r is not None]
 
 
 def _day(value: Any) -> date | None:

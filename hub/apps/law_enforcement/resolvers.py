@@ -19,7 +19,6 @@ from hub.apps.law_enforcement.services import (
     CaseReview,
     EnforcementError,
     LawEnforcementServices,
-    all_records,
     today,
 )
 from hub.apps.law_enforcement.types import (
@@ -32,11 +31,10 @@ from hub.apps.law_enforcement.types import (
 )
 from schema.connection import DEFAULT_PAGE, MAX_PAGE, PageError, decode_cursor, encode_cursor
 from schema.context import records
-from schema.record import Record
+from schema.reads import scan_servable
 
 APP_NAME = "law_enforcement"
 T = TypeVar("T")
-_CHUNK = 1000
 
 
 def supervision(info: strawberry.Info) -> LawEnforcementServices:
@@ -51,32 +49,10 @@ async def _call(fn: Callable[[], T]) -> T:
         raise ValueError(str(exc)) from None
 
 
-async def scan(info: strawberry.Info, kind: str) -> tuple[list[Record], bool]:
-    """Every row of ``kind`` the request's policy lets it count, and whether rows may be
-    served (False for a counts-only principal)."""
-    policy = getattr(info.context, "policy", None)
-    if policy is not None:
-        decision = await policy.gate(kind)
-        if decision.aggregate_only:
-            store = info.context.hub.store
-            rows = await run_in_threadpool(lambda: list(all_records(store, kind)))
-            return [r for r in rows if policy.visible(decision, r)], False
-    found: list[Record] = []
-    after: str | None = None
-    while True:
-        rows = await records(info).page(
-            kind, after=after, before=None, limit=_CHUNK, from_end=False
-        )
-        found.extend(rows)
-        if len(rows) < _CHUNK:
-            return found, True
-        after = rows[-1].key
-
-
 async def _reviews(
     info: strawberry.Info, as_of: date | None, threshold: int, window_days: int
 ) -> tuple[list[CaseReview], bool]:
-    rows, servable = await scan(info, CASE_KIND)
+    rows, servable = await scan_servable(info, CASE_KIND)
     service = supervision(info)
     return await _call(lambda: service.review(rows, as_of, threshold, window_days)), servable
 

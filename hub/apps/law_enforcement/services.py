@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -51,22 +51,11 @@ REPEATED = "repeated_inspection_no_finding"
 NO_EVIDENCE = "closed_without_evidence"
 ANOMALIES = (REPEATED, NO_EVIDENCE)
 NATURAL_PERSON = "自然人"
-_CHUNK = 2000
 _LINKS_TTL_S = 30.0
 
 
 class EnforcementError(ValueError):
     """Bad input to a supervision query; the message says which."""
-
-
-def all_records(store: RecordStore, kind: str) -> Iterator[Record]:
-    after: str | None = None
-    while True:
-        chunk = store.page(kind, after=after, limit=_CHUNK)
-        yield from chunk
-        if len(chunk) < _CHUNK:
-            return
-        after = chunk[-1].key
 
 
 def today() -> date:
@@ -124,7 +113,7 @@ class FirmDirectory:
             return
         by_uscc: dict[str, str] = {}
         names: dict[str, set[str]] = defaultdict(set)
-        for r in all_records(self.store, FIRM_KIND):
+        for r in self.store.scan(FIRM_KIND):
             code = r.attrs.get("uscc")
             if isinstance(code, str) and code:
                 by_uscc[code.upper()] = r.key
@@ -161,7 +150,7 @@ class ServiceCaseLinks:
         with self._lock:
             if time.monotonic() - self._at > _LINKS_TTL_S:
                 by: dict[str, list[str]] = defaultdict(list)
-                for r in all_records(self.store, SERVICE_CASE_KIND):
+                for r in self.store.scan(SERVICE_CASE_KIND):
                     for k in ("firm", "enterprise", "uscc"):
                         v = r.attrs.get(k)
                         if isinstance(v, str) and v:

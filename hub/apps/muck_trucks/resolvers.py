@@ -9,13 +9,11 @@ from __future__ import annotations
 from collections import Counter
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 
 from hub.apps.muck_trucks.services import (
     OPEN_DUMP,
     VIOLATION_KIND,
     VIOLATION_KINDS,
-    all_records,
 )
 from hub.apps.muck_trucks.types import (
     ConstructionSite,
@@ -27,30 +25,8 @@ from hub.apps.muck_trucks.types import (
 )
 from schema.connection import MAX_PAGE, CountedConnection, PageError, paginate
 from schema.context import records
+from schema.reads import scan
 from schema.record import Record
-
-_CHUNK = 1000
-
-
-async def scan(info: strawberry.Info, kind: str) -> list[Record]:
-    """Every row of ``kind`` the request's policy lets its figures count."""
-    policy = getattr(info.context, "policy", None)
-    if policy is not None:
-        decision = await policy.gate(kind)
-        if decision.aggregate_only:  # figures, yes; rows, no: read them here, never serve them
-            store = info.context.hub.store
-            rows = await run_in_threadpool(lambda: list(all_records(store, kind)))
-            return [r for r in rows if policy.visible(decision, r)]
-    found: list[Record] = []
-    after: str | None = None
-    while True:
-        rows = await records(info).page(
-            kind, after=after, before=None, limit=_CHUNK, from_end=False
-        )
-        found.extend(rows)
-        if len(rows) < _CHUNK:
-            return found
-        after = rows[-1].key
 
 
 def _prefix_range(prefix: str) -> tuple[str, str]:

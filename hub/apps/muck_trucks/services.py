@@ -31,7 +31,7 @@ import math
 import re
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -71,19 +71,7 @@ CASE_CATEGORY = {OFF_ROUTE: "C03", WRONG_HOURS: "C03", DUMPING: "C11"}
 CASE_SUBCATEGORY = {DUMPING: "固体废物倾倒"}
 CASE_CHANNEL = "grid"  # found by the city's own monitoring, like a grid inspector's report
 CHINA = timezone(timedelta(hours=8), "CST")  # the windows are Beijing time, as the core's
-_CHUNK = 1000
 _HOURS = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
-
-
-def all_records(store: RecordStore, kind: str) -> Iterator[Record]:
-    """Every stored record of ``kind`` in key order, read in chunks."""
-    after: str | None = None
-    while True:
-        rows = store.page(kind, after=after, before=None, limit=_CHUNK, from_end=False)
-        yield from rows
-        if len(rows) < _CHUNK:
-            return
-        after = rows[-1].key
 
 
 def _at(seconds: float) -> datetime:
@@ -585,15 +573,15 @@ class MuckServices:
         if self._trucks is None:
             with self._load_lock:
                 if self._trucks is None:
-                    dumps = list(all_records(self.store, "DumpingSite"))
+                    dumps = list(self.store.scan("DumpingSite"))
                     cells = [
                         {"key": c.key, "geometry": c.geometry}
-                        for c in all_records(self.store, "GridCell")
+                        for c in self.store.scan("GridCell")
                         if c.geometry
                     ]
                     self._trucks = TruckWatch(
-                        all_records(self.store, "MuckTruck"),
-                        all_records(self.store, "ConstructionSite"),
+                        self.store.scan("MuckTruck"),
+                        self.store.scan("ConstructionSite"),
                         dumps,
                         GridIndex(cells) if cells else None,
                     )

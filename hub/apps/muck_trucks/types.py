@@ -26,6 +26,7 @@ from schema.context import records
 from schema.federation import reference_record, representation_key
 from schema.grid import provenance
 from schema.interfaces import Located, Sourced
+from schema.reads import nodes
 from schema.record import Record
 from schema.scalars import GeoJSON
 
@@ -41,18 +42,6 @@ def muck(info: strawberry.Info) -> MuckServices:
 async def truck_watch(info: strawberry.Info) -> TruckWatch:
     service = muck(info)
     return await run_in_threadpool(lambda: service.trucks)  # first use loads from the store
-
-
-async def nodes(
-    kind: str, build: Any, info: strawberry.Info, ids: Iterable[str], required: bool
-) -> list[Any]:
-    keys = list(ids)
-    found = await records(info).load_many(kind, keys)
-    if required:
-        missing = [k for k, r in zip(keys, found, strict=True) if r is None]
-        if missing:
-            raise LookupError(f"no {kind} with id {missing[0]!r}")
-    return [build(r) if r is not None else None for r in found]
 
 
 def _day(value: Any) -> date | None:

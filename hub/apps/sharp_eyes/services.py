@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -75,17 +75,6 @@ CASE_CHANNEL = "grid"  # found by the city's own eyes, like a grid inspector's r
 _CHUNK = 1000
 _POINTS_PER_CHUNK = 4_000_000
 _OFFSET = 2**28  # lattice indices (|i| < 2**28 steps) packed two to an int64
-
-
-def all_records(store: RecordStore, kind: str) -> Iterator[Record]:
-    """Every stored record of ``kind`` in key order, read in chunks."""
-    after: str | None = None
-    while True:
-        rows = store.page(kind, after=after, before=None, limit=_CHUNK, from_end=False)
-        yield from rows
-        if len(rows) < _CHUNK:
-            return
-        after = rows[-1].key
 
 
 def _at(seconds: float) -> datetime:
@@ -361,9 +350,7 @@ class SharpEyesServices:
         if self._net is None:
             with self._load_lock:
                 if self._net is None:
-                    self._net = CameraNet(
-                        all_records(self.store, "Camera"), all_records(self.store, "GridCell")
-                    )
+                    self._net = CameraNet(self.store.scan("Camera"), self.store.scan("GridCell"))
         return self._net
 
     def check_event(self, reading: Reading) -> str | None:

@@ -23,6 +23,7 @@ from schema.context import records
 from schema.federation import reference_record, representation_key
 from schema.grid import provenance
 from schema.interfaces import Located, Sourced
+from schema.reads import nodes
 from schema.record import Record
 
 PUBLIC = classified("public")
@@ -38,18 +39,6 @@ def sharp_eyes(info: strawberry.Info) -> SharpEyesServices:
 async def camera_net(info: strawberry.Info) -> CameraNet:
     service = sharp_eyes(info)
     return await run_in_threadpool(lambda: service.net)  # first use loads from the store
-
-
-async def nodes(
-    kind: str, build: Any, info: strawberry.Info, ids: Iterable[str], required: bool
-) -> list[Any]:
-    keys = list(ids)
-    found = await records(info).load_many(kind, keys)
-    if required:
-        missing = [k for k, r in zip(keys, found, strict=True) if r is None]
-        if missing:
-            raise LookupError(f"no {kind} with id {missing[0]!r}")
-    return [build(r) if r is not None else None for r in found]
 
 
 def _day(value: Any) -> date | None:

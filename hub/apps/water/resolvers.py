@@ -11,7 +11,7 @@ from __future__ import annotations
 import strawberry
 from starlette.concurrency import run_in_threadpool
 
-from hub.apps.water.services import all_records, scada_figures
+from hub.apps.water.services import scada_figures
 from hub.apps.water.types import (
     FloodWarning,
     Gate,
@@ -29,32 +29,10 @@ from hub.apps.water.types import (
 )
 from schema.connection import CountedConnection, PageError, paginate
 from schema.context import records
-from schema.record import Record
+from schema.reads import scan
 from schema.scalars import GeoJSON
 
-_CHUNK = 1000
 WARNING_KINDS = {"River": "flood", "PondingPoint": "waterlogging"}
-
-
-async def scan(info: strawberry.Info, kind: str) -> list[Record]:
-    """Every row of ``kind`` the request's policy lets its figures count."""
-    policy = getattr(info.context, "policy", None)
-    if policy is not None:
-        decision = await policy.gate(kind)
-        if decision.aggregate_only:  # figures, yes; rows, no: read them here, never serve them
-            store = info.context.hub.store
-            rows = await run_in_threadpool(lambda: list(all_records(store, kind)))
-            return [r for r in rows if policy.visible(decision, r)]
-    found: list[Record] = []
-    after: str | None = None
-    while True:
-        rows = await records(info).page(
-            kind, after=after, before=None, limit=_CHUNK, from_end=False
-        )
-        found.extend(rows)
-        if len(rows) < _CHUNK:
-            return found
-        after = rows[-1].key
 
 
 def _counts(by_status: dict[str, int]) -> list[StatusCount]:

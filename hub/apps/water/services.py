@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -58,7 +58,6 @@ MEAN_METHOD_MAX_STATIONS = 4  # five sections or more: the class-share method in
 PUMP_STATUSES = ("运行", "停机", "检修", "故障")
 GATE_STATUSES = ("关闭", "部分开启", "全开")
 LAKE_TYPES = ("lake", "reservoir", "湖泊", "水库")
-_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -128,17 +127,6 @@ for _p in PARAMETERS:
 for _k in (PH, *REPORTED_ONLY):
     ALIASES[_norm(_k)] = _k
 ALIASES.update({"codcr": "cod_mg_l", "nh3": "ammonia_nitrogen_mg_l", "tp": "total_phosphorus_mg_l"})
-
-
-def all_records(store: RecordStore, kind: str) -> Iterator[Record]:
-    """Every stored record of ``kind`` in key order, read in chunks."""
-    after: str | None = None
-    while True:
-        rows = store.page(kind, after=after, before=None, limit=_CHUNK, from_end=False)
-        yield from rows
-        if len(rows) < _CHUNK:
-            return
-        after = rows[-1].key
 
 
 def _at(seconds: float) -> datetime:
@@ -966,7 +954,7 @@ class WaterServices:
             with self._load_lock:
                 if self._quality is None:
                     self._quality = QualityWatch(
-                        all_records(self.store, "River"), all_records(self.store, "WaterStation")
+                        self.store.scan("River"), self.store.scan("WaterStation")
                     )
         return self._quality
 
@@ -977,12 +965,12 @@ class WaterServices:
                 if self._levels is None:
                     cells = [
                         {"key": c.key, "geometry": c.geometry}
-                        for c in all_records(self.store, "GridCell")
+                        for c in self.store.scan("GridCell")
                         if c.geometry
                     ]
                     self._levels = LevelWatch(
-                        all_records(self.store, "River"),
-                        all_records(self.store, "PondingPoint"),
+                        self.store.scan("River"),
+                        self.store.scan("PondingPoint"),
                         GridIndex(cells) if cells else None,
                     )
         return self._levels
@@ -993,7 +981,7 @@ class WaterServices:
             with self._load_lock:
                 if self._scada is None:
                     self._scada = ScadaWatch(
-                        all_records(self.store, "PumpStation"), all_records(self.store, "Gate")
+                        self.store.scan("PumpStation"), self.store.scan("Gate")
                     )
         return self._scada
 

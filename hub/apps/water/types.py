@@ -38,6 +38,7 @@ from schema.classification import classified
 from schema.context import records
 from schema.grid import provenance
 from schema.interfaces import Located, Sourced
+from schema.reads import load_all, nodes
 from schema.record import Record
 from schema.scalars import GeoJSON
 
@@ -64,24 +65,6 @@ async def level_watch(info: strawberry.Info) -> LevelWatch:
 async def scada_watch(info: strawberry.Info) -> ScadaWatch:
     service = water(info)
     return await run_in_threadpool(lambda: service.scada)
-
-
-async def nodes(
-    kind: str, build: Any, info: strawberry.Info, ids: Iterable[str], required: bool
-) -> list[Any]:
-    keys = list(ids)
-    found = await records(info).load_many(kind, keys)
-    if required:
-        missing = [k for k, r in zip(keys, found, strict=True) if r is None]
-        if missing:
-            raise LookupError(f"no {kind} with id {missing[0]!r}")
-    return [build(r) if r is not None else None for r in found]
-
-
-async def load_all(info: strawberry.Info, kind: str, keys: list[str], build: Any) -> list[Any]:
-    """The records of ``keys`` the policy lets the request see, built."""
-    found = await records(info).load_many(kind, keys)
-    return [build(r) for r in found if r is not None]
 
 
 def roman(cls: int | None) -> str | None:
