@@ -200,6 +200,24 @@ class RecordStore:
             rows.reverse()
         return [_to_record(row) for row in rows]  # type: ignore[arg-type]
 
+    def ingested_since(
+        self, kind: str, since: datetime | None
+    ) -> tuple[list[Record], datetime | None]:
+        """Records of ``kind`` stored (by any worker) at or after ``since`` (all when None), and
+        the newest ingestion time among them: the ``since`` of the next call. "At or after",
+        so a record written in the same instant as the last one seen is not missed (callers
+        key what they hold by record key, so one seen twice changes nothing)."""
+        query = select(RecordRow).where(RecordRow.kind == kind)
+        if since is not None:
+            query = query.where(RecordRow.ingested_at >= since)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query))
+        found = [_to_record(row) for row in rows]  # type: ignore[arg-type]
+        for record in found:
+            if since is None or record.ingested_at > since:
+                since = record.ingested_at
+        return found, since
+
     def scan(self, kind: str, *, chunk: int = 1000) -> Iterator[Record]:
         """Every stored record of ``kind`` in key order, read ``chunk`` rows at a time."""
         after: str | None = None

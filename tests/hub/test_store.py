@@ -77,6 +77,21 @@ def test_keyset_pages_cover_everything_once(store: RecordStore) -> None:
     assert not store.any_from("GridCell", "025", forward=True)
 
 
+def test_scan_and_what_was_ingested_since(store: RecordStore) -> None:
+    store.upsert(cell(f"{i:04d}") for i in range(2500))
+    assert [r.key for r in store.scan("GridCell", chunk=999)] == [f"{i:04d}" for i in range(2500)]
+    assert list(store.scan("Inspector")) == []
+    found, since = store.ingested_since("GridCell", None)
+    assert len(found) == 2500 and since == max(r.ingested_at for r in found)
+    # nothing new: at most the records of the last instant again; then a change shows up
+    again, same = store.ingested_since("GridCell", since)
+    assert same == since and {r.ingested_at for r in again} <= {since}
+    store.upsert([cell("0007", population=7)])
+    changed, later = store.ingested_since("GridCell", since)
+    assert "0007" in {r.key for r in changed} and later is not None and later >= since
+    assert next(r for r in changed if r.key == "0007").attrs["population"] == 7
+
+
 def test_bad_records_are_kept_aside_and_lose_nothing(store: RecordStore) -> None:
     good = cell("001").model_dump(mode="json")
     items = [

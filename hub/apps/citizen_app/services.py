@@ -17,11 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from hub.apps.citizen_app.photos import PhotoInfo, PhotoStore
 from hub.store import RecordStore
-from hub.store.tables import RecordRow
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -211,31 +208,5 @@ class CitizenApp:
             return self._ordered
 
     def _changed(self) -> list[Record]:
-        query = select(RecordRow).where(RecordRow.kind == NEWS_KIND)
-        if self._seen is not None:
-            query = query.where(RecordRow.ingested_at >= self._seen)
-        with self.store.engine.connect() as conn:
-            rows = list(conn.execute(query))
-        out = []
-        for r in rows:
-            ingested = _utc(r.ingested_at)
-            out.append(
-                Record.model_construct(
-                    kind=r.kind,
-                    key=r.key,
-                    source_system=r.source_system,
-                    source_id=r.source_id,
-                    fetched_at=_utc(r.fetched_at),
-                    ingested_at=ingested,
-                    attrs=r.attrs,
-                    geometry=r.geometry,
-                    datum=r.datum,
-                )
-            )
-            if self._seen is None or ingested > self._seen:
-                self._seen = ingested
-        return out
-
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        found, self._seen = self.store.ingested_since(NEWS_KIND, self._seen)
+        return found

@@ -29,12 +29,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
 from core_ext import GridIndex, PointIndex, haversine_m_many
 from hub.apps.citizen_service.catalog import Classification, DutyCatalog, SubCategory
 from hub.store import RecordStore
-from hub.store.tables import RecordRow
 from schema.record import Record
 
 CASE_KIND = "ServiceCase"
@@ -355,32 +353,8 @@ class CitizenServiceCentre:
 
     def _changed(self, kind: str) -> list[Record]:
         """Records of ``kind`` stored (by any worker) since this process last looked."""
-        since = self._seen.get(kind)
-        query = select(RecordRow).where(RecordRow.kind == kind)
-        if since is not None:
-            query = query.where(RecordRow.ingested_at >= since)
-        with self.store.engine.connect() as conn:
-            rows = list(conn.execute(query))
-        out = []
-        for r in rows:  # column rows (a Connection, not an ORM session)
-            ingested = _utc(r.ingested_at)
-            out.append(
-                Record.model_construct(
-                    kind=r.kind,
-                    key=r.key,
-                    source_system=r.source_system,
-                    source_id=r.source_id,
-                    fetched_at=_utc(r.fetched_at),
-                    ingested_at=ingested,
-                    attrs=r.attrs,
-                    geometry=r.geometry,
-                    datum=r.datum,
-                )
-            )
-            if since is None or ingested > since:
-                since = ingested
-        self._seen[kind] = since
-        return out
+        found, self._seen[kind] = self.store.ingested_since(kind, self._seen.get(kind))
+        return found
 
     @property
     def catalog(self) -> DutyCatalog:
@@ -1300,7 +1274,3 @@ def _filter_key(f: CaseFilter) -> tuple[Hashable, ...]:
         tuple(v) if name == "status" else v
         for name, v in ((n, getattr(f, n)) for n in CaseFilter.__dataclass_fields__)
     )
-
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)

@@ -38,10 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from hub.store import RecordStore
-from hub.store.tables import RecordRow
 from schema.record import Record
 from schema.uscc import USCCError, validate_uscc
 
@@ -264,32 +261,8 @@ class GovernmentServices:
 
     def _changed(self, kind: str) -> list[Record]:
         """Records of ``kind`` stored (by any worker) since this process last looked."""
-        since = self._seen.get(kind)
-        query = select(RecordRow).where(RecordRow.kind == kind)
-        if since is not None:
-            query = query.where(RecordRow.ingested_at >= since)
-        with self.store.engine.connect() as conn:
-            rows = list(conn.execute(query))
-        out = []
-        for r in rows:  # column rows (a Connection, not an ORM session)
-            ingested = _utc(r.ingested_at)
-            out.append(
-                Record.model_construct(
-                    kind=r.kind,
-                    key=r.key,
-                    source_system=r.source_system,
-                    source_id=r.source_id,
-                    fetched_at=_utc(r.fetched_at),
-                    ingested_at=ingested,
-                    attrs=r.attrs,
-                    geometry=r.geometry,
-                    datum=r.datum,
-                )
-            )
-            if since is None or ingested > since:
-                since = ingested
-        self._seen[kind] = since
-        return out
+        found, self._seen[kind] = self.store.ingested_since(kind, self._seen.get(kind))
+        return found
 
     def _fresh(self, kind: str) -> dict[str, Record]:
         with self._lock:
@@ -785,7 +758,3 @@ def _public_note(event: dict[str, Any]) -> str | None:
     if action in ("return", "resubmit", "reject", "approve", "accept"):
         return str(event.get("note") or "") or None
     return {"submit": "已提交", "start_review": "正在审核"}.get(action)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
