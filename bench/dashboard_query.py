@@ -353,14 +353,13 @@ def _operator_tokens(base: str, store: Any, operators: int) -> list[str]:
 
 def _baseline_data(store: Any, hub_answer: dict[str, Any]) -> dict[str, Any]:
     from hub.apps.citizen_service.services import CASE_KIND, OPEN, status_of
-    from hub.apps.hazchem.services import all_records
 
     cases = [
         {"grid_cell": a["grid_cell"], "status": status_of(a), "due_at": a["due_at"]}
-        for a in (r.attrs for r in all_records(store, CASE_KIND))
+        for a in (r.attrs for r in store.scan(CASE_KIND))
     ]
     alarms = []
-    for r in all_records(store, "Alarm"):
+    for r in store.scan("Alarm"):
         a = r.attrs
         alarms.append(
             {
