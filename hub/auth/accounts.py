@@ -106,6 +106,8 @@ class AuthorizationCode:
     code_challenge: str | None
     code_challenge_method: str | None
     expires_at: datetime
+    used_at: datetime | None = None
+    issued_jtis: list[str] | None = None
 
 
 class AccountStore:

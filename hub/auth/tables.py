@@ -28,6 +28,11 @@ class ClientRow(Base):
     rate_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # (migration 0006) the source systems / device ids a telemetry client may write for;
+    # None: not a telemetry client
+    devices: Mapped[list[str] | None] = mapped_column(JsonType, nullable=True)
+    # (migration 0006) SHA-256 of the client's Open311 API key, None when it has none
+    open311_key_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class UserRow(Base):
@@ -55,6 +60,10 @@ class AuthorizationCodeRow(Base):
     code_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
     code_challenge_method: Mapped[str | None] = mapped_column(String(16), nullable=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # (migration 0006) a used code is kept until it expires, with the jtis it was exchanged
+    # for, so a replay revokes them (RFC 6749 4.1.2)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    issued_jtis: Mapped[list[str] | None] = mapped_column(JsonType, nullable=True)
 
 
 class RevokedTokenRow(Base):
@@ -80,3 +89,16 @@ class SigningKeyRow(Base):
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JsonType)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AuthFailureRow(Base):
+    """Failed sign-ins / client authentications by key (``user:NAME``, ``client:ID``,
+    ``addr:IP``), for growing delays and a temporary lock (migration 0006)."""
+
+    __tablename__ = "auth_failures"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -87,3 +87,13 @@ sync_lease = Table(
     Column("holder", String(128), nullable=False),
     Column("expires_at", When, nullable=False),
 )
+
+# (migration 0006) webhook delivery ids already taken, per system: a replay inside the
+# signature's time window is refused; rows older than the window are pruned
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("system", String(64), primary_key=True),
+    Column("delivery_id", String(128), primary_key=True),
+    Column("seen_at", When, nullable=False, index=True),
+)
