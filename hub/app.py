@@ -86,6 +86,7 @@ def create_app(
         tokens=auth.verifier,
         live=LiveBus(broadcast, store),
         sources=SourceSystems(settings, store),
+        limiter=auth.limiter,
     )
     for app_ in apps:
         if app_.services is not None:
@@ -175,6 +176,7 @@ def create_app(
         graph.close()
         search.close()
         await auth.rates.close()
+        await auth.limiter.close()
 
     middleware = []
     if tracing:

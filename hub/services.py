@@ -8,6 +8,7 @@ from typing import Any
 
 from hub.audit.log import AuditLog
 from hub.auth.principal import TokenVerifier
+from hub.auth.ratelimit import RateLimiter
 from hub.config import Settings
 from hub.fanout import Broadcast
 from hub.graph import GraphStore
@@ -30,6 +31,8 @@ class HubServices:
     tokens: TokenVerifier  # for the apps' own HTTP routes (Open311, telemetry)
     sources: SourceSystems  # webhook pushes, live pass-through, scheduled syncs
     live: LiveBus  # alarms and case updates to subscribers; telemetry handlers by kind
+    # rates per person / client / action (Open311 filings, photo uploads) for the apps' routes
+    limiter: RateLimiter = field(default_factory=RateLimiter)
     apps: dict[str, Any] = field(default_factory=dict)  # each app's services, by app name
 
     def service(self, app: str) -> Any:

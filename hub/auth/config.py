@@ -6,7 +6,7 @@ from ``CITYHUB_AUTH_*`` environment variables over the ``[auth]`` table of the h
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -14,6 +14,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from hub.auth.ratelimit import parse_rate
 from hub.config import ConfigError, describe_error, read_config_file
 
 AUTH_PREFIX = "CITYHUB_AUTH_"
@@ -53,6 +54,25 @@ class AuthSettings(BaseSettings):
     rate_per_minute: int = Field(
         600, ge=1, description="Default requests per minute per client (a client may have its own)"
     )
+    # step 9 item 5: people are counted one by one, not in their (shared, public) client's bucket
+    person_rate_per_minute: int = Field(
+        600, ge=1, description="Requests per minute per person, whichever client they use"
+    )
+    open311_filing_rate: str = Field(
+        "20/hour", description="Open311 filings per principal, e.g. '20/hour' (limits notation)"
+    )
+    open311_key_filing_rate: str = Field(
+        "200/hour", description="Open311 filings per Open311 API key (an app filing for many)"
+    )
+    photo_upload_rate: str = Field(
+        "20/hour", description="Citizen-app photo uploads per principal, e.g. '20/hour'"
+    )
+
+    @field_validator("open311_filing_rate", "open311_key_filing_rate", "photo_upload_rate")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        parse_rate(value)  # ValueError names the bad text
+        return value
 
 
 def load_auth_settings(**overrides: object) -> AuthSettings:

@@ -4,8 +4,12 @@ Every request needs ``Authorization: Bearer <JWT>``; the GraphiQL page itself (a
 without a query) is the one exception, and its requests carry the token pasted into its
 headers pane. Refusals follow RFC 6750: 401 with ``WWW-Authenticate: Bearer
 error="invalid_token"`` for a missing, malformed, expired, revoked or foreign token, 403
-``insufficient_scope`` when the token lacks ``graph:read``. Bodies over the limit get 413, a
-client over its rate 429 with ``Retry-After``.
+``insufficient_scope`` when the token lacks ``graph:read``. Bodies over the limit get 413.
+
+Rates are counted by ``hub.auth.ratelimit.RateLimiter``: each person in a bucket of their own,
+a client's machine traffic in the client's. Over it: 429 with ``Retry-After`` (the real
+seconds until a slot frees); every answer past the token check carries ``RateLimit-Limit``,
+``RateLimit-Remaining`` and ``RateLimit-Reset``.
 """
 
 from __future__ import annotations
@@ -15,15 +19,25 @@ import json
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.auth.principal import Principal, TokenError, TokenVerifier
+from hub.auth.principal import TokenError, TokenVerifier
+from hub.auth.ratelimit import RateLimiter
 from hub.auth.scopes import GRAPH_READ
-from hub.fanout import RateCounter
-
-RATE_WINDOW_S = 60.0
 
 
 def _quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    """``send`` adding ``extra`` headers to the response's start (the RateLimit-* headers on
+    answers the app gives)."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *extra]}
+        await send(message)
+
+    return sending
 
 
 class BearerGate:
@@ -31,18 +45,16 @@ class BearerGate:
         self,
         app: ASGIApp,
         verifier: TokenVerifier,
-        rates: RateCounter,
+        limiter: RateLimiter,
         *,
         realm: str = "cityhub",
         max_body: int,
-        rate_per_minute: int,
     ) -> None:
         self.app = app
         self.verifier = verifier
-        self.rates = rates
+        self.limiter = limiter
         self.realm = realm
         self.max_body = max_body
-        self.rate_per_minute = rate_per_minute
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,26 +86,21 @@ class BearerGate:
                 send, 403, "insufficient_scope", f"the token lacks {GRAPH_READ}", GRAPH_READ
             )
             return
-        limit = self._rate_limit(principal)
-        hits = await self.rates.hit(f"rate:{principal.client_id}", RATE_WINDOW_S)
-        if hits > limit:
-            await self._send(
-                send,
-                429,
-                {"errors": [{"message": f"rate limit: {limit} requests per minute"}]},
-                [(b"retry-after", b"60")],
+        rate = await self.limiter.hit(principal)
+        if not rate.allowed:
+            whose = "your" if principal.kind == "person" else "this client's"
+            message = (
+                f"rate limit: {rate.limit} requests per minute ({whose} own); "
+                f"retry in {rate.reset_s} s"
             )
+            await self._send(send, 429, {"errors": [{"message": message}]}, rate.raw_headers())
             return
         replay = await self._buffered(receive)
         if replay is None:
             await self._send(send, 413, {"errors": [{"message": "request body too large"}]})
             return
         scope["auth"] = principal
-        await self.app(scope, replay, send)
-
-    def _rate_limit(self, principal: Principal) -> int:
-        client = principal.client
-        return (client.rate_per_minute if client else None) or self.rate_per_minute
+        await self.app(scope, replay, _with_headers(send, rate.raw_headers()))
 
     async def _buffered(self, receive: Receive) -> Receive | None:
         """The whole body, read up to the limit (None when over it), replayed to the app."""

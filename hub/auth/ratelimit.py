@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from hub.auth.principal import Principal
 
 REDIS_SCHEMES = {"redis", "rediss", "unix"}
+# actions with limits of their own (settings: CITYHUB_AUTH_*_RATE)
+OPEN311_FILING = "open311-filing"
+OPEN311_KEY_FILING = "open311-key-filing"
+PHOTO_UPLOAD = "photo-upload"
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,9 @@ class RateDecision:
 
     def headers(self) -> list[tuple[str, str]]:
         """The ``RateLimit-*`` header pairs (draft-ietf-httpapi-ratelimit-headers), plus
-        ``Retry-After`` on a refusal."""
+        ``Retry-After`` on a refusal; none for an action without a limit (``limit == 0``)."""
+        if self.limit == 0:
+            return []
         pairs = [
             ("RateLimit-Limit", str(self.limit)),
             ("RateLimit-Remaining", str(self.remaining)),
@@ -93,9 +99,12 @@ class RateLimiter:
         *,
         rate_per_minute: int = 600,
         person_rate_per_minute: int = 600,
+        actions: dict[str, str] | None = None,
     ) -> None:
         self.rate_per_minute = rate_per_minute
         self.person_rate_per_minute = person_rate_per_minute
+        # each action's rate, e.g. {OPEN311_FILING: "20/hour"}
+        self.actions = {name: parse_rate(text) for name, text in (actions or {}).items()}
         self._items: dict[int, RateLimitItem] = {}
         scheme = url.split("://", 1)[0] if "://" in url else ""
         self._memory: MovingWindowRateLimiter | None = None
@@ -124,9 +133,15 @@ class RateLimiter:
         name, per_minute = self.bucket_of(principal)
         return await self.hit_bucket("requests", name, self._per_minute(per_minute))
 
-    async def hit_action(self, action: str, who: str, rate: RateLimitItem) -> RateDecision:
-        """Count one ``action`` (``"open311-filing"``, ``"photo-upload"``) by ``who`` (a
-        principal's label or an Open311 key's client) against ``rate``."""
+    async def hit_action(
+        self, action: str, who: str, rate: RateLimitItem | None = None
+    ) -> RateDecision:
+        """Count one ``action`` (``OPEN311_FILING``, ``PHOTO_UPLOAD``...) by ``who`` (a
+        principal's label, an Open311 key's client) against ``rate`` or the action's
+        configured rate; an action without either is not limited."""
+        rate = rate or self.actions.get(action)
+        if rate is None:
+            return RateDecision(True, 0, 0, 0)
         return await self.hit_bucket(action, who, rate)
 
     async def hit_bucket(self, bucket: str, who: str, rate: RateLimitItem) -> RateDecision:

@@ -18,6 +18,7 @@ from hub.auth.gate import BearerGate
 from hub.auth.keys import KeyRing
 from hub.auth.limits import AccessLimits
 from hub.auth.principal import TokenVerifier
+from hub.auth.ratelimit import OPEN311_FILING, OPEN311_KEY_FILING, PHOTO_UPLOAD, RateLimiter
 from hub.auth.routes import oauth_routes
 from hub.auth.server import HubAuthorizationServer
 from hub.config import Settings
@@ -41,7 +42,8 @@ class AuthService:
     verifier: TokenVerifier
     server: HubAuthorizationServer
     audit: AuditLog
-    rates: RateCounter
+    rates: RateCounter  # the policies' per-type rates
+    limiter: RateLimiter  # requests per person / per client, and per action (step 9 item 5)
 
     @classmethod
     def build(
@@ -70,7 +72,17 @@ class AuthService:
             on_event=record,
         )
         rates = open_rate_counter(settings.fanout_url)
-        return cls(auth, issuer, accounts, keys, verifier, server, audit, rates)
+        limiter = RateLimiter(
+            settings.fanout_url,
+            rate_per_minute=auth.rate_per_minute,
+            person_rate_per_minute=auth.person_rate_per_minute,
+            actions={
+                OPEN311_FILING: auth.open311_filing_rate,
+                OPEN311_KEY_FILING: auth.open311_key_filing_rate,
+                PHOTO_UPLOAD: auth.photo_upload_rate,
+            },
+        )
+        return cls(auth, issuer, accounts, keys, verifier, server, audit, rates, limiter)
 
     def routes(self) -> list[Route]:
         return oauth_routes(self.server, max_body=self.settings.max_body_bytes)
@@ -79,9 +91,8 @@ class AuthService:
         return BearerGate(
             app,
             self.verifier,
-            self.rates,
+            self.limiter,
             max_body=self.settings.max_body_bytes,
-            rate_per_minute=self.settings.rate_per_minute,
         )
 
     def schema_extensions(self) -> list[Callable[[], SchemaExtension]]:
