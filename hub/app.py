@@ -27,6 +27,7 @@ from hub.fanout import Broadcast, open_broadcast
 from hub.graph import GraphStore, open_graph
 from hub.graphql_http import HubGraphQL
 from hub.graphql_schema import build_schema
+from hub.graphql_ws import limiter_rate_check
 from hub.ingest.sources import SourceSystems
 from hub.live import LiveBus
 from hub.policy.enforce import Classified, PolicyExtension, classification_table
@@ -106,6 +107,10 @@ def create_app(
         rates=auth.rates,
         hub=hub,
         verifier=auth.verifier,
+        # a WebSocket message is held to the body limit, each operation to the rate
+        max_message_bytes=auth.settings.max_body_bytes,
+        rate_check=limiter_rate_check(auth.limiter),
+        recheck_s=auth.settings.socket_recheck_s,
     )
 
     async def healthz(_: Request) -> JSONResponse:
@@ -200,7 +205,9 @@ def create_app(
             # signed pushes from the source systems (push-mode connectors)
             Route(
                 "/webhooks/{system}",
-                receiver_endpoint(hub.sources.webhook_secret, take_delivery),
+                receiver_endpoint(
+                    hub.sources.webhook_secret, take_delivery, ledger=hub.sources.deliveries
+                ),
                 methods=["POST"],
             ),
             *(route for app_ in apps if app_.routes for route in app_.routes(hub)),

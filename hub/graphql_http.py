@@ -21,12 +21,20 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from hub.auth.principal import Principal, TokenError, TokenVerifier
 from hub.auth.scopes import GRAPH_READ
 from hub.context_sources import GraphSourceAdapter, SearchSourceAdapter
 from hub.fanout import RateCounter
 from hub.graph import GraphStore
+from hub.graphql_ws import (
+    RECHECK_S,
+    TOKEN_STATE,
+    HubSocketHandler,
+    LimitedSocket,
+    RateCheck,
+)
 from hub.policy.enforce import (
     PURPOSE_HEADER,
     PolicedRecordSource,
@@ -87,6 +95,11 @@ def is_request_error(result: ExecutionResult) -> bool:
 
 
 class HubGraphQL(GraphQL):
+    # Subscriptions speak graphql-transport-ws only (the ops centre's and every test's client);
+    # the legacy graphql-ws protocol is not offered. Sockets keep HTTP's limits: hub/graphql_ws.
+    graphql_transport_ws_handler_class = HubSocketHandler
+    websocket_adapter_class = LimitedSocket  # type: ignore[assignment]
+
     def __init__(
         self,
         schema: Any,
@@ -99,8 +112,21 @@ class HubGraphQL(GraphQL):
         rates: RateCounter | None = None,
         hub: HubServices | None = None,
         verifier: TokenVerifier | None = None,
+        max_message_bytes: int | None = None,
+        rate_check: RateCheck | None = None,
+        recheck_s: float = RECHECK_S,
+        max_subscriptions_per_connection: int = 20,
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=max_subscriptions_per_connection,
+        )
+        # per WebSocket message: the body limit, the principal's rate, the token re-checked
+        self.max_message_bytes = max_message_bytes
+        self.rate_check = rate_check
+        self.recheck_s = recheck_s
         self.hub = hub
         self.verifier = verifier
         self.store = store
@@ -178,6 +204,7 @@ class HubGraphQL(GraphQL):
         if not principal.has_scope(GRAPH_READ):
             raise ConnectionRejectionError({"message": f"the token lacks {GRAPH_READ}"})
         context.request.scope["auth"] = principal
+        context.state[TOKEN_STATE] = token.strip()  # checked again while the socket is open
         if self.policies is not None:
             # rebuilt for the principal now known; every subscription on this socket uses it
             purpose = params.get("purpose") or context.request.headers.get(PURPOSE_HEADER)

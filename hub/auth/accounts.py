@@ -259,11 +259,25 @@ class AccountStore:
             return None
         return AuthorizationCode(**row._mapping)
 
-    def delete_code(self, code_hash: str) -> bool:
-        """Consume a code; False when another request consumed it first."""
+    def code_by_hash(self, code_hash: str) -> AuthorizationCode | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(AuthorizationCodeRow).where(AuthorizationCodeRow.code_hash == code_hash)
+            ).one_or_none()
+        return AuthorizationCode(**row._mapping) if row else None
+
+    def use_code(self, code_hash: str, jti: str) -> bool:
+        """Mark a code used, with the id of the token it is exchanged for; False when it was
+        used already (by another request, maybe at the same moment). The code is kept until
+        it expires, so presenting it again can revoke that token (RFC 6749 4.1.2)."""
         with self.engine.begin() as conn:
             done = conn.execute(
-                delete(AuthorizationCodeRow).where(AuthorizationCodeRow.code_hash == code_hash)
+                AuthorizationCodeRow.__table__.update()
+                .where(
+                    AuthorizationCodeRow.code_hash == code_hash,
+                    AuthorizationCodeRow.used_at.is_(None),
+                )
+                .values(used_at=now(), issued_jtis=[jti])
             )
         return done.rowcount == 1
 

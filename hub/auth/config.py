@@ -46,6 +46,13 @@ class AuthSettings(BaseSettings):
     max_body_bytes: int = Field(
         256 * 1024, ge=1024, description="Largest request body on /graphql and /oauth"
     )
+    socket_recheck_s: float = Field(
+        15.0,
+        gt=0,
+        le=3600,
+        description="How often an open subscription socket's token is checked again for "
+        "revocation (it closes at the token's expiry regardless), s",
+    )
     max_aliases: int = Field(30, ge=1, description="Most aliases in one GraphQL document")
     max_tokens: int = Field(2000, ge=50, description="Most tokens in one GraphQL document")
     max_cost: int = Field(

@@ -1,5 +1,9 @@
 """The OAuth endpoints on Starlette: token, authorize (a plain login form), introspect, revoke,
-RFC 8414 metadata and the JWKS."""
+RFC 8414 metadata and the JWKS.
+
+Every parameter is checked against OAuth's syntax before Authlib reads it (``hub.auth.params``:
+a 400 naming the parameter); failed sign-ins and client authentications are throttled
+(``HubAuthorizationServer.sign_in`` / ``authenticate_client``: 429 with Retry-After)."""
 
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from hub.auth.server import HubAuthorizationServer, PreparedRequest
+from hub.auth.params import BadParameter, check_parameters
+from hub.auth.server import HubAuthorizationServer, PreparedRequest, SignInRefused
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -49,6 +54,7 @@ async def prepare(request: Request, issuer: str, limit: int) -> PreparedRequest:
             for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
                 form.setdefault(key, value)
                 datalist.setdefault(key, []).append(value)
+    check_parameters(datalist)  # BadParameter: the client's mistake, before Authlib sees it
     # Authlib insists on https (or loopback): the request is the issuer's, whatever Host said.
     uri = issuer.rstrip("/") + request.url.path
     if request.url.query:
@@ -60,6 +66,15 @@ async def prepare(request: Request, issuer: str, limit: int) -> PreparedRequest:
         args=args,
         form=form,
         datalist=datalist,
+        address=request.client.host if request.client else None,
+    )
+
+
+def bad_parameter(exc: BadParameter) -> JSONResponse:
+    return JSONResponse(
+        {"error": "invalid_request", "error_description": str(exc)},
+        status_code=400,
+        headers=NO_STORE,
     )
 
 
@@ -112,6 +127,7 @@ def login_response(
     scopes: str,
     error: str = "",
     status: int = 200,
+    retry_after: int = 0,
 ) -> HTMLResponse:
     """The sign-in form with an anti-CSRF token, in the form and in a cookie: a POST must
     carry both, equal (double submit), so no other site can sign a user in. The browser's
@@ -119,7 +135,8 @@ def login_response(
     held = request.cookies.get(CSRF_COOKIE, "")
     csrf = held if 32 <= len(held) <= 64 else secrets.token_urlsafe(32)
     page = login_page(params, client, scopes, error, csrf)
-    response = HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
+    headers = PAGE_HEADERS | ({"Retry-After": str(retry_after)} if retry_after else {})
+    response = HTMLResponse(page, status_code=status, headers=headers)
     response.set_cookie(
         CSRF_COOKIE,
         csrf,
@@ -155,8 +172,11 @@ def login_page(
     )
 
 
-def error_page(error: OAuth2Error, status: int = 400) -> HTMLResponse:
-    text = html.escape(f"{error.error}: {error.description or ''}")
+def error_page(error: OAuth2Error | BadParameter, status: int = 400) -> HTMLResponse:
+    if isinstance(error, BadParameter):
+        text = html.escape(f"invalid_request: {error}")
+    else:
+        text = html.escape(f"{error.error}: {error.description or ''}")
     return HTMLResponse(
         f"<!doctype html><title>cityhub — authorization error</title><p>{text}</p>",
         status_code=status,
@@ -171,6 +191,8 @@ def oauth_routes(server: HubAuthorizationServer, *, max_body: int) -> list[Route
             prepared = await prepare(request, issuer, max_body)
         except BodyTooLarge:
             return too_large()
+        except BadParameter as exc:
+            return bad_parameter(exc)
         response: Response = await run_in_threadpool(server.create_token_response, prepared)
         response.headers.update(NO_STORE)
         return response
@@ -180,6 +202,8 @@ def oauth_routes(server: HubAuthorizationServer, *, max_body: int) -> list[Route
             prepared = await prepare(request, issuer, max_body)
         except BodyTooLarge:
             return too_large()
+        except BadParameter as exc:
+            return bad_parameter(exc)
         response: Response = await run_in_threadpool(
             server.create_endpoint_response, name, prepared
         )
@@ -197,6 +221,8 @@ def oauth_routes(server: HubAuthorizationServer, *, max_body: int) -> list[Route
             prepared = await prepare(request, issuer, max_body)
         except BodyTooLarge:
             return too_large()
+        except BadParameter as exc:  # never redirect with a malformed parameter
+            return error_page(exc)
         params = {**prepared.args, **prepared.form}
         try:
             grant = await run_in_threadpool(server.get_consent_grant, prepared)
@@ -220,14 +246,24 @@ def oauth_routes(server: HubAuthorizationServer, *, max_body: int) -> list[Route
         if prepared.form.get("decision") == "deny":
             user: Any = None
         else:
-            user = await run_in_threadpool(
-                server.accounts.authenticate_user,
-                prepared.form.get("username", ""),
-                prepared.form.get("password", ""),
-            )
-            if user is None:
+            try:
+                user = await run_in_threadpool(
+                    lambda: server.sign_in(
+                        prepared.form.get("username", ""),
+                        prepared.form.get("password", ""),
+                        address=prepared.address,
+                        client_id=client.client_id,
+                    )
+                )
+            except SignInRefused as refused:
                 return login_response(
-                    request, params, client.name, scope, "Wrong user name or password.", 401
+                    request,
+                    params,
+                    client.name,
+                    scope,
+                    str(refused),
+                    refused.status,
+                    refused.retry_after,
                 )
         return await run_in_threadpool(  # type: ignore[no-any-return]
             server.create_authorization_response, prepared, user, grant

@@ -6,20 +6,28 @@ beforehand, asynchronously), ``handle_response`` and ``send_signal``; the routes
 in a worker thread. Grants: client credentials (confidential clients), authorization code with
 PKCE (S256 only, required for every code request). Access tokens are JWTs (RFC 9068 profile,
 ``typ: at+jwt``) signed with the key ring's current key.
+
+Step 9: failed sign-ins and client authentications are throttled per account, client and
+address (``hub.auth.throttle``), an unknown client and a wrong secret get the same answer, and
+a used authorization code is kept until it expires with the token id it was exchanged for, so
+presenting it again revokes that token (RFC 6749 4.1.2).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from authlib.oauth2 import AuthorizationServer
+from authlib.oauth2 import AuthorizationServer, OAuth2Error
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Request, TokenMixin, grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError, InvalidScopeError
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -27,10 +35,23 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from joserfc import jwt
 from starlette.responses import JSONResponse, Response
 
-from hub.auth.accounts import AccountStore, AuthorizationCode, Client, User, code_expiry
+from hub.auth.accounts import (
+    AccountStore,
+    AuthorizationCode,
+    Client,
+    User,
+    code_expiry,
+    sha256,
+)
+from hub.auth.config import AuthSettings
 from hub.auth.keys import KeyRing
 from hub.auth.principal import TokenError, TokenVerifier
 from hub.auth.scopes import ALL_SCOPES, ROLE_SCOPES, TOKEN_INTROSPECT, parse_scopes
+from hub.auth.throttle import Throttle, account_key, address_key
+
+# What an unknown client's secret is compared with, so timing does not tell it is unknown.
+_DUMMY_SECRET_HASH = sha256(secrets.token_urlsafe(32))
+CLIENT_AUTH_FAILED = "client authentication failed"
 
 
 @dataclass
@@ -43,6 +64,7 @@ class PreparedRequest:
     args: dict[str, str]
     form: dict[str, str]
     datalist: dict[str, list[str]]
+    address: str | None = None  # where the request came from, for the failure throttle
 
 
 class HubOAuth2Request(OAuth2Request):
@@ -53,6 +75,7 @@ class HubOAuth2Request(OAuth2Request):
         payload = BasicOAuth2Payload({**prepared.args, **prepared.form})
         payload._datalist = prepared.datalist  # repeated parameters are refused by Authlib
         self.payload = payload
+        self.address = prepared.address
 
     @property
     def args(self) -> dict[str, str]:
@@ -61,6 +84,53 @@ class HubOAuth2Request(OAuth2Request):
     @property
     def form(self) -> dict[str, str]:
         return self._form
+
+
+class TooManyFailures(OAuth2Error):
+    """Too many failed authentications of this client or from this address: wait (429)."""
+
+    error = "temporarily_unavailable"
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            description=f"too many failed attempts: try again in {retry_after} s",
+            status_code=429,
+        )
+        self.retry_after = retry_after
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        return [*super().get_headers(), ("Retry-After", str(self.retry_after))]
+
+
+class SignInRefused(Exception):
+    """A refused sign-in: the message for the form, the status, and how long to wait."""
+
+    def __init__(self, message: str, status: int, retry_after: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _basic_credentials(headers: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """HTTP Basic (RFC 6749 2.3.1: form-encoded id and secret); (None, None) when malformed."""
+    from urllib.parse import unquote
+
+    scheme, _, value = (headers.get("Authorization") or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None, None
+    try:
+        text = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    client_id, colon, secret = text.partition(":")
+    return unquote(client_id), (unquote(secret) if colon else None)
+
+
+def claimed_client_id(request: OAuth2Request) -> str | None:
+    """The client id a request claims, from HTTP Basic or the form, before it is checked."""
+    client_id, _ = _basic_credentials(request.headers)
+    return client_id or request.payload.client_id or None
 
 
 class OAuthClient(ClientMixin):
@@ -190,19 +260,43 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def query_authorization_code(self, code: str, client: OAuthClient) -> CodeRecord | None:
         server: HubAuthorizationServer = self.server  # type: ignore[assignment]
         found = server.accounts.code(code, client.get_client_id())
+        if found is not None and found.used_at is not None:
+            server.code_replayed(found.code_hash)
         return CodeRecord(found) if found else None
 
     def delete_authorization_code(self, authorization_code: CodeRecord) -> None:
-        server: HubAuthorizationServer = self.server  # type: ignore[assignment]
-        server.accounts.delete_code(authorization_code.code.code_hash)
+        """A used code stays (marked used) until it expires, so a replay is recognised."""
 
     def authenticate_user(self, authorization_code: CodeRecord) -> User | None:
         server: HubAuthorizationServer = self.server  # type: ignore[assignment]
-        # single use: whoever deletes the code first gets the token
-        if not server.accounts.delete_code(authorization_code.code.code_hash):
-            raise InvalidGrantError("the authorization code was used already")
+        code_hash = authorization_code.code.code_hash
+        # single use: whoever marks the code used first gets the token, whose id is recorded
+        # with the code before the token exists, so a replay at any moment revokes it
+        jti = secrets.token_urlsafe(16)
+        if not server.accounts.use_code(code_hash, jti):
+            server.code_replayed(code_hash)
+        self.request.token_jti = jti  # type: ignore[attr-defined]
         user = server.accounts.user(authorization_code.code.username)
         return user if user and not user.disabled else None
+
+    def generate_token(
+        self,
+        user: User | None = None,
+        scope: str | None = None,
+        grant_type: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        server: HubAuthorizationServer = self.server  # type: ignore[assignment]
+        return server.generate_bearer_token(
+            grant_type or self.GRANT_TYPE,
+            self.request.client,
+            user,
+            scope,
+            expires_in,
+            include_refresh_token,
+            jti=getattr(self.request, "token_jti", None),
+        )
 
 
 class S256Required(CodeChallenge):
@@ -290,6 +384,7 @@ class HubAuthorizationServer(AuthorizationServer):
         token_ttl: int,
         code_ttl: int,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         super().__init__(scopes_supported=list(ALL_SCOPES))
         self.accounts = accounts
@@ -300,7 +395,14 @@ class HubAuthorizationServer(AuthorizationServer):
         self.token_ttl = token_ttl
         self.code_ttl = code_ttl
         self.on_event = on_event
+        self.throttle = throttle or Throttle.from_settings(
+            accounts.engine, AuthSettings.model_construct()
+        )
         self.register_token_generator("default", self.generate_bearer_token)
+        # Authlib's own methods say "does not exist" for an unknown client: these do not
+        self.register_client_auth_method("client_secret_basic", self._auth_secret_basic)
+        self.register_client_auth_method("client_secret_post", self._auth_secret_post)
+        self.register_client_auth_method("none", self._auth_none)
         self.register_grant(ClientCredentialsGrant)
         self.register_grant(AuthorizationCodeGrant, [S256Required(required=True)])
         self.register_endpoint(HubIntrospectionEndpoint)
@@ -313,6 +415,65 @@ class HubAuthorizationServer(AuthorizationServer):
         if client is None or client.revoked_at is not None:
             return None
         return OAuthClient(client)
+
+    def authenticate_client(
+        self, request: OAuth2Request, methods: list[str], endpoint: str = "token"
+    ) -> OAuthClient:
+        """Authlib's client authentication, throttled by client and address. Every failure
+        is the same 401 invalid_client, whether the client exists or not."""
+        claimed = claimed_client_id(request)
+        address = getattr(request, "address", None)
+        keys = [address_key(address)]
+        if claimed:
+            keys.append(account_key("client", claimed))
+        wait = self.throttle.retry_after(keys)
+        if wait:
+            raise TooManyFailures(wait)
+        try:
+            client: OAuthClient = super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError:
+            known = self.accounts.client(claimed) if claimed else None
+            # A public client has no secret to guess: counting its failures would only let
+            # anyone lock it for everybody (its id is public anyway). Unknown ids are counted
+            # as confidential ones are, so a lock does not tell which exist.
+            public = known is not None and known.public
+            failures = self.throttle.fail(keys[:1] if public else keys)
+            self._event(
+                "auth.client_failed",
+                {
+                    "client_id": known.client_id if known else None,
+                    "address": address,
+                    "endpoint": endpoint,
+                    "locked": any(f.locked for f in failures),
+                },
+            )
+            raise InvalidClientError(status_code=401, description=CLIENT_AUTH_FAILED) from None
+        if not client.client.public:
+            self.throttle.succeed(account_key("client", client.get_client_id()))
+        return client
+
+    def _client_by_secret(self, client_id: str | None, secret: str | None) -> OAuthClient | None:
+        if not client_id or not secret:
+            return None
+        client = self.query_client(client_id)
+        if client is None:
+            hmac.compare_digest(_DUMMY_SECRET_HASH, sha256(secret))  # the same work
+            return None
+        return client if client.check_client_secret(secret) else None
+
+    def _auth_secret_basic(self, _: Any, request: OAuth2Request) -> OAuthClient | None:
+        return self._client_by_secret(*_basic_credentials(request.headers))
+
+    def _auth_secret_post(self, _: Any, request: OAuth2Request) -> OAuthClient | None:
+        return self._client_by_secret(
+            request.form.get("client_id"), request.form.get("client_secret")
+        )
+
+    def _auth_none(self, _: Any, request: OAuth2Request) -> OAuthClient | None:
+        client_id = request.payload.client_id
+        if not client_id or request.payload.data.get("client_secret"):
+            return None
+        return self.query_client(client_id)
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         """Access tokens are self-contained JWTs: nothing to store (revocation is by jti)."""
@@ -331,6 +492,61 @@ class HubAuthorizationServer(AuthorizationServer):
             headers.pop("Content-Type", None)
             return JSONResponse(body, status_code=status, headers=headers)
         return Response(body or "", status_code=status, headers=headers)
+
+    def _event(self, name: str, detail: dict[str, Any]) -> None:
+        if self.on_event is not None:
+            self.on_event(name, detail)
+
+    # -- people signing in ---------------------------------------------------------------
+
+    def sign_in(self, username: str, password: str, *, address: str | None, client_id: str) -> User:
+        """The user with this password, or SignInRefused: 429 while the account or the
+        address must wait (the password is not even checked), 401 for a wrong one (counted
+        and audited, with the user name only when such a user exists; never the password)."""
+        keys = [account_key("user", username), address_key(address)]
+        wait = self.throttle.retry_after(keys)
+        if wait:
+            raise SignInRefused(
+                f"Too many failed sign-ins: try again in {wait} seconds.", 429, wait
+            )
+        user = self.accounts.authenticate_user(username, password)
+        if user is None:
+            failures = self.throttle.fail(keys)
+            known = self.accounts.user(username) is not None
+            self._event(
+                "auth.login_failed",
+                {
+                    "client_id": client_id,
+                    "user": username if known else None,
+                    "address": address,
+                    "failures": failures[0].failures,
+                    "locked": any(f.locked for f in failures),
+                },
+            )
+            raise SignInRefused("Wrong user name or password.", 401)
+        self.throttle.succeed(keys[0])
+        return user
+
+    # -- replayed authorization codes ----------------------------------------------------
+
+    def code_replayed(self, code_hash: str) -> None:
+        """A used code presented again: revoke the tokens issued from it, audit, refuse."""
+        used = self.accounts.code_by_hash(code_hash)
+        jtis = list(used.issued_jtis or []) if used else []
+        # no token of the code outlives this: it was issued at most a token lifetime after use
+        since = used.used_at if used and used.used_at else datetime.now(UTC)
+        until = since + timedelta(seconds=self.token_ttl + 60)
+        for jti in jtis:
+            self.accounts.revoke_token(jti, used.client_id if used else "", until)
+        self._event(
+            "auth.code_replayed",
+            {
+                "client_id": used.client_id if used else None,
+                "user": used.username if used else None,
+                "revoked": jtis,
+            },
+        )
+        raise InvalidGrantError("the authorization code was used already; its tokens are revoked")
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         if self.on_event is None:
@@ -352,6 +568,8 @@ class HubAuthorizationServer(AuthorizationServer):
         scope: str | None = None,
         expires_in: int | None = None,
         include_refresh_token: bool = True,
+        *,
+        jti: str | None = None,
     ) -> dict[str, Any]:
         scope = scope or client.get_allowed_scope(None)
         ttl = expires_in or self.token_ttl
@@ -361,7 +579,7 @@ class HubAuthorizationServer(AuthorizationServer):
             "aud": self.audience,
             "iat": now,
             "exp": now + ttl,
-            "jti": secrets.token_urlsafe(16),
+            "jti": jti or secrets.token_urlsafe(16),
             "client_id": client.get_client_id(),
             "scope": scope,
         }

@@ -21,6 +21,7 @@ from hub.auth.principal import TokenVerifier
 from hub.auth.ratelimit import OPEN311_FILING, OPEN311_KEY_FILING, PHOTO_UPLOAD, RateLimiter
 from hub.auth.routes import oauth_routes
 from hub.auth.server import HubAuthorizationServer
+from hub.auth.throttle import Throttle
 from hub.config import Settings
 from hub.fanout import RateCounter, open_rate_counter
 from hub.store import RecordStore
@@ -70,6 +71,7 @@ class AuthService:
             token_ttl=auth.access_token_ttl,
             code_ttl=auth.code_ttl,
             on_event=record,
+            throttle=Throttle.from_settings(store.engine, auth),
         )
         rates = open_rate_counter(settings.fanout_url)
         limiter = RateLimiter(

@@ -61,7 +61,7 @@ def test_client_credentials_token_is_a_signed_jwt(hub: Hub) -> None:
     assert post.status_code == 200
 
 
-def login_flow(hub: Hub, username: str, password: str, scope: str) -> str:
+def login_flow(hub: Hub, username: str, password: str, scope: str, replay: bool = False) -> str:
     verifier, challenge = pkce()
     params = {
         "response_type": "code",
@@ -102,7 +102,9 @@ def login_flow(hub: Hub, username: str, password: str, scope: str) -> str:
         },
     )
     assert token.status_code == 200, token.text
-    # a code works once
+    if not replay:
+        return str(token.json()["access_token"])
+    # a code works once; presented again it revokes the token it gave (RFC 6749 4.1.2)
     again = hub.http.post(
         "/oauth/token",
         data={
@@ -144,6 +146,9 @@ def test_pkce_login_for_people(hub: Hub) -> None:
         "/graphql", json={"query": "{ auditLog(first: 5) { totalCount } }"}, headers=bearer(token)
     ).json()
     assert audit["data"] is None and "stewards" in audit["errors"][0]["message"]
+    replayed = login_flow(hub, "olga", "operator-pw-1", "graph:read", replay=True)
+    gone = hub.http.post("/graphql", json=CELLS, headers=bearer(replayed))
+    assert gone.status_code == 401 and "revoked" in gone.headers["www-authenticate"]
 
 
 def test_pkce_is_required_and_checked(hub: Hub) -> None:
