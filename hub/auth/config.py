@@ -42,6 +42,25 @@ class AuthSettings(BaseSettings):
     access_token_ttl: int = Field(900, ge=10, le=86400, description="Access token lifetime, s")
     code_ttl: int = Field(300, ge=10, le=600, description="Authorization code lifetime, s")
     leeway: int = Field(30, ge=0, le=300, description="Clock skew allowed on exp/iat, s")
+    # step 9 item 8: failed sign-ins / client authentications (hub.auth.throttle)
+    login_delay_after: int = Field(
+        5, ge=1, description="Failures of one account or client before each further try waits"
+    )
+    login_delay_s: float = Field(
+        1.0, ge=0, description="The first wait after those failures, s (doubles per failure)"
+    )
+    login_lock_after: int = Field(
+        10, ge=1, description="Failures of one account or client that lock it for login_lock_s"
+    )
+    login_lock_s: int = Field(
+        900, ge=1, description="How long a lock lasts and failures are remembered, s"
+    )
+    login_address_delay_after: int = Field(
+        25, ge=1, description="Failures from one address before each further try waits"
+    )
+    login_address_lock_after: int = Field(
+        50, ge=1, description="Failures from one address that lock it for login_lock_s"
+    )
     key_alg: str = Field("ES256", description="Signing algorithm: ES256 or RS256")
     max_body_bytes: int = Field(
         256 * 1024, ge=1024, description="Largest request body on /graphql and /oauth"
