@@ -29,6 +29,7 @@ from connectors.errors import ConnectorError
 from connectors.passthrough import LiveValue
 from connectors.transports.webhook import DeliveryError
 from hub.config import Settings
+from hub.ingest.deliveries import StoreLedger
 from hub.ingest.sync import RunReport, SyncEngine
 from hub.ingest.tables import sync_lease
 from hub.store import RecordStore
@@ -49,6 +50,7 @@ class SourceSystems:
         self._endpoints: dict[str, Any] | None = None
         self._connectors: dict[str, Connector] = {}
         self._engine: SyncEngine | None = None
+        self.deliveries = StoreLedger(store.engine)  # webhook deliveries taken, for replays
 
     # -- the endpoints file and the connectors ------------------------------------------
 
