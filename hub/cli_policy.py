@@ -1,5 +1,7 @@
 """``cityhub policy``: the stewards' workflow on the command line (list, show, load, draft,
-validate, dry-run, publish, rollback). Changing commands name a steward with ``--steward``."""
+validate, dry-run, publish, approve, rollback). Changing commands name a steward with
+``--steward``. A publish or rollback that widens access leaves the version pending; ``approve``
+publishes it, by another steward who proves who they are with their password (four eyes)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from rich.table import Table
 from hub.policy.workflow import SEED_DIR, PolicyWorkflow, WorkflowError
 
 policy_app = typer.Typer(
-    help="Access policies: draft, dry-run, publish, roll back (stewards).", no_args_is_help=True
+    help="Access policies: draft, dry-run, publish, approve, roll back (stewards).",
+    no_args_is_help=True,
 )
 Steward = Annotated[str, typer.Option("--steward", help="Your steward user name")]
 Reason = Annotated[str, typer.Option("--reason", help="Why (kept with the version)")]
@@ -47,6 +50,16 @@ def _schema_fields() -> dict[str, dict[str, tuple[str, str | None]]]:
     from hub.policy.enforce import classification_table
 
     return classification_table(build_schema(max_depth=12, tracer_provider=None)._schema)
+
+
+def _published_or_pending(v: Any, flow: PolicyWorkflow) -> str:
+    if v.status == "published":
+        return f"{v.name} v{v.version} published"
+    why = "; ".join(flow.widening(v.name, v.version))
+    return (
+        f"{v.name} v{v.version} widens access ({why}): pending, another steward approves it "
+        f"with `cityhub policy approve {v.name} {v.version}`"
+    )
 
 
 def _steward(store: Any, name: str) -> str:
@@ -95,13 +108,20 @@ def policy_show(
 @policy_app.command("load")
 def policy_load(
     folder: Annotated[Path, typer.Option(help="Seed documents")] = SEED_DIR,
+    steward: Annotated[
+        str | None,
+        typer.Option("--steward", help="Needed once the store has policies (then: pending)"),
+    ] = None,
 ) -> None:
-    """Load the seed documents (policies/*.toml) whose policies have no version yet."""
+    """Load the seed documents (policies/*.toml) whose policies have no version yet: in
+    force on an empty store; on one with policies, new ones await another steward."""
     from hub.cli import out
 
-    with _workflow() as (flow, _):
-        loaded = flow.load_seeds(folder)
-    out.print(f"loaded {len(loaded)} policies: {', '.join(loaded) or '-'}")
+    with _workflow() as (flow, store):
+        author = _steward(store, steward) if steward else "seed"
+        loaded = flow.load_seeds(folder, author=author)
+    names = ", ".join(f"{v.name}{'' if v.status == 'published' else ' (pending)'}" for v in loaded)
+    out.print(f"loaded {len(loaded)} policies: {names or '-'}")
 
 
 @policy_app.command("draft")
@@ -163,13 +183,65 @@ def policy_dry_run(
 @policy_app.command("publish")
 def policy_publish(name: str, version: int, steward: Steward, reason: Reason) -> None:
     """Put a version in force: running hubs take it within CITYHUB_POLICY_POLL_S seconds
-    (at once when they share a Redis fan-out with this command)."""
+    (at once when they share a Redis fan-out with this command). One that widens access
+    becomes pending until another steward approves it."""
     from hub.cli import out
 
     with _workflow() as (flow, store):
         v = flow.publish(name, version, author=_steward(store, steward), reason=reason)
+        said = _published_or_pending(v, flow)
+    if v.status == "published":
+        _notify_workers()
+    out.print(said)
+
+
+@policy_app.command("approve")
+def policy_approve(
+    name: str,
+    version: int,
+    steward: Steward,
+    reason: Reason,
+    password: Annotated[
+        str,
+        typer.Option(
+            "--password",
+            prompt="Your password",
+            hide_input=True,
+            help="The approving steward's password (asked when not given)",
+        ),
+    ],
+) -> None:
+    """Approve a pending version (one that widens access), which publishes it. Not the
+    version's author: a second steward."""
+    from hub.auth.accounts import AccountStore
+    from hub.cli import fail, out
+
+    with _workflow() as (flow, store):
+        approver = _steward(store, steward)
+        if AccountStore(store.engine).authenticate_user(steward, password) is None:
+            fail("wrong password: an approval is the named steward's own")
+        v = flow.approve(name, version, approver=approver, reason=reason)
     _notify_workers()
-    out.print(f"{v.name} v{v.version} published")
+    out.print(f"{v.name} v{v.version} approved by {approver} and published")
+
+
+@policy_app.command("pending")
+def policy_pending() -> None:
+    """Versions awaiting a second steward's approval, and why they widen access."""
+    from hub.cli import out
+
+    with _workflow() as (flow, _):
+        table = Table("name", "version", "author", "created", "reason", "widens")
+        for v in flow.pending():
+            table.add_row(
+                v.name,
+                str(v.version),
+                v.author,
+                v.created_at.strftime("%Y-%m-%d %H:%M"),
+                v.reason,
+                "; ".join(flow.widening(v.name, v.version)),
+            )
+        out.print(table)
 
 
 @policy_app.command("rollback")
@@ -179,8 +251,10 @@ def policy_rollback(name: str, steward: Steward, reason: Reason) -> None:
 
     with _workflow() as (flow, store):
         v = flow.rollback(name, author=_steward(store, steward), reason=reason)
-    _notify_workers()
-    out.print(f"{v.name} v{v.version} published ({v.reason})")
+        said = _published_or_pending(v, flow)
+    if v.status == "published":
+        _notify_workers()
+    out.print(f"{said} ({v.reason})")
 
 
 def _notify_workers() -> None:

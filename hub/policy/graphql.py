@@ -1,6 +1,8 @@
 """Policies in GraphQL: ``policies`` / ``policyVersions`` and ``count`` (queries), and the
 stewards' mutations ``policyDraft``, ``policyValidate``, ``policyDryRun``, ``policyPublish``,
-``policyRollback`` — role ``steward`` with the ``policy:write`` scope only."""
+``policyApprove``, ``policyRollback`` — role ``steward`` with the ``policy:write`` scope only.
+A publish or rollback that widens access leaves the version ``pending`` (its ``widens`` say
+why) until another steward, signed in as a person, approves it with ``policyApprove``."""
 
 from __future__ import annotations
 
@@ -21,7 +23,10 @@ from schema.context import records
 class PolicyVersionType:
     name: str
     version: int
-    status: str = strawberry.field(description="draft, published or retired")
+    status: str = strawberry.field(
+        description="draft, pending (widens access: awaits another steward's approval), "
+        "published or retired"
+    )
     subject: str = strawberry.field(description="role:NAME, client:ID or user:NAME")
     document: JSON = strawberry.field(description="The validated document")
     source: str = strawberry.field(description="The TOML text as written")
@@ -29,6 +34,20 @@ class PolicyVersionType:
     created_at: datetime
     reason: str
     published_at: datetime | None
+    approved_by: str | None = strawberry.field(
+        description="The second steward who approved this widening version"
+    )
+    approved_at: datetime | None
+
+    @strawberry.field(
+        description="Why this version would widen access over the published one (empty: it "
+        "keeps or narrows access and publishes at once)"
+    )
+    async def widens(self, info: strawberry.Info) -> list[str]:
+        if self.status in ("published", "retired"):
+            return []
+        found: list[str] = await _run(lambda: _workflow(info).widening(self.name, self.version))
+        return found
 
     @classmethod
     def of(cls, v: PolicyVersion) -> PolicyVersionType:
@@ -43,6 +62,8 @@ class PolicyVersionType:
             created_at=v.created_at,
             reason=v.reason,
             published_at=v.published_at,
+            approved_by=v.approved_by,
+            approved_at=v.approved_at,
         )
 
 
@@ -117,6 +138,12 @@ class PolicyQueries:
         found = await _run(lambda: _workflow(info).versions(name))
         return [PolicyVersionType.of(v) for v in found]
 
+    @strawberry.field(description="Versions awaiting a second steward's approval.")
+    async def pending_policies(self, info: strawberry.Info) -> list[PolicyVersionType]:
+        _steward(info)
+        found = await _run(_workflow(info).pending)
+        return [PolicyVersionType.of(v) for v in found]
+
     @strawberry.field(
         description="How many records of a type you may see (works for aggregate-only access)"
     )
@@ -148,7 +175,10 @@ class PolicyMutations:
         run = await _run(lambda: _workflow(info).dry_run(name, version, author=who.label))
         return PolicyDryRun.of(run)
 
-    @strawberry.mutation(description="Put a version in force now (no restart needed).")
+    @strawberry.mutation(
+        description="Put a version in force now (no restart needed); one that widens anyone's "
+        "access becomes pending instead, until another steward approves it."
+    )
     async def policy_publish(
         self, info: strawberry.Info, name: str, version: int, reason: str
     ) -> PolicyVersionType:
@@ -156,16 +186,37 @@ class PolicyMutations:
         found = await _run(
             lambda: _workflow(info).publish(name, version, author=who.label, reason=reason)
         )
+        if found.status == "published":
+            await _announce(info)
+        return PolicyVersionType.of(found)
+
+    @strawberry.mutation(
+        description="Approve a pending version, which publishes it: four eyes — a steward "
+        "signed in as a person, not the version's author."
+    )
+    async def policy_approve(
+        self, info: strawberry.Info, name: str, version: int, reason: str
+    ) -> PolicyVersionType:
+        who = _steward(info)
+        if who.kind != "person":  # clients cannot hold the steward role today; stay so
+            raise PermissionError("approvals are made by a steward signed in as a person")
+        found = await _run(
+            lambda: _workflow(info).approve(name, version, approver=who.label, reason=reason)
+        )
         await _announce(info)
         return PolicyVersionType.of(found)
 
-    @strawberry.mutation(description="Publish again the version in force before this one.")
+    @strawberry.mutation(
+        description="Publish again the version in force before this one (pending, like a "
+        "publish, when that version was wider)."
+    )
     async def policy_rollback(
         self, info: strawberry.Info, name: str, reason: str
     ) -> PolicyVersionType:
         who = _steward(info)
         found = await _run(lambda: _workflow(info).rollback(name, author=who.label, reason=reason))
-        await _announce(info)
+        if found.status == "published":
+            await _announce(info)
         return PolicyVersionType.of(found)
 
 

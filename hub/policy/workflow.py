@@ -1,9 +1,15 @@
-"""The stewards' workflow: draft → validate → dry-run → publish → roll back.
+"""The stewards' workflow: draft → validate → dry-run → publish → roll back, with four eyes.
 
 Every version is kept (author, time, reason); at most one version of a policy is published,
 the one before it becomes ``retired``; a rollback publishes a copy of the previous published
 version as a new version. Each step is appended to the audit log as ``policy.change``, and a
 publish reloads the engine here and, through the fan-out, in every other worker.
+
+Four eyes: a version that widens anyone's access over the published one it replaces
+(``hub.policy.widening``; a rollback to a wider version too) is not published but set
+``pending`` (awaiting approval); ``approve`` by another steward — never the version's author
+— publishes it, keeping who approved and when. A version that keeps or narrows access is
+published at once. The seeds loaded into an empty store are not a change.
 """
 
 from __future__ import annotations
@@ -19,14 +25,23 @@ from sqlalchemy import Engine, func, select
 from hub.audit.log import AuditLog
 from hub.auth.tables import ClientRow, UserRow
 from hub.policy.engine import ActivePolicy, Decision, PolicyEngine, decide_with, subjects_of
-from hub.policy.model import ALL, MASK_KINDS, PolicyDocument, PolicyError, parse_document
+from hub.policy.model import (
+    ALL,
+    MASK_KINDS,
+    PolicyDocument,
+    PolicyError,
+    document_of,
+    parse_document,
+)
 from hub.policy.tables import PolicyVersionRow
+from hub.policy.widening import widening as widening_of
 from hub.store import RecordStore
 from hub.store.tables import RecordRow
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "policies"
 RELOAD_CHANNEL = "cityhub.policy.reload"
 SAMPLE_ROWS = 200
+PENDING = "pending"  # a widening version awaiting a second steward's approval
 
 
 class WorkflowError(ValueError):
@@ -46,6 +61,8 @@ class PolicyVersion:
     created_at: datetime
     reason: str
     published_at: datetime | None
+    approved_by: str | None = None
+    approved_at: datetime | None = None
 
     @classmethod
     def of(cls, row: Any) -> PolicyVersion:
@@ -61,6 +78,8 @@ class PolicyVersion:
             created_at=_utc(row.created_at),
             reason=row.reason,
             published_at=_utc(row.published_at) if row.published_at else None,
+            approved_by=row.approved_by,
+            approved_at=_utc(row.approved_at) if row.approved_at else None,
         )
 
 
@@ -313,9 +332,23 @@ class PolicyWorkflow:
             rows_after=rows1,
         )
 
-    # -- publish and roll back ---------------------------------------------------------
+    # -- publish, approve and roll back (four eyes) -------------------------------------
+
+    def widening(self, name: str, version: int) -> list[str]:
+        """Why a version would widen access over the published version of its policy
+        (empty: it keeps or narrows access). See ``hub.policy.widening``."""
+        target = self.get(name, version)
+        current = [v for v in self.versions(name) if v.status == "published"]
+        before = document_of(current[-1].document) if current else None
+        try:
+            after = parse_document(target.source)
+        except PolicyError as exc:
+            raise WorkflowError(f"invalid policy: {exc}") from None
+        return widening_of(before, after)
 
     def publish(self, name: str, version: int, *, author: str, reason: str) -> PolicyVersion:
+        """Put a version in force, or, when it widens anyone's access, set it pending: it
+        waits for another steward's ``approve``."""
         if not reason.strip():
             raise WorkflowError("a reason is required")
         target = self.get(name, version)
@@ -324,19 +357,57 @@ class PolicyWorkflow:
         problems = self.validate(name, version)
         if problems:
             raise WorkflowError(f"{name} v{version} does not validate: {problems[0]}")
+        widens = self.widening(name, version)
+        if widens:
+            self._submit(target, author, reason, widens)
+            return self.get(name, version)
         self._activate(target.id, name)
-        self._audit("publish", author, name, version, reason)
+        self._audit("publish", author, name, version, reason, widens=[])
         self._reloaded()
         return self.get(name, version)
 
+    def approve(self, name: str, version: int, *, approver: str, reason: str) -> PolicyVersion:
+        """A second steward publishes a pending version; its author cannot."""
+        if not reason.strip():
+            raise WorkflowError("a reason is required")
+        target = self.get(name, version)
+        if target.status != PENDING:
+            raise WorkflowError(f"{name} v{version} is not awaiting approval ({target.status})")
+        if approver == target.author:
+            self._audit("approve-refused", approver, name, version, reason, author=target.author)
+            raise WorkflowError(
+                f"{name} v{version} is your own change: another steward must approve it"
+            )
+        problems = self.validate(name, version)
+        if problems:
+            raise WorkflowError(f"{name} v{version} does not validate: {problems[0]}")
+        widens = self.widening(name, version)
+        self._activate(target.id, name, approved_by=approver, pending=True)
+        self._audit(
+            "approve",
+            approver,
+            name,
+            version,
+            reason,
+            author=target.author,
+            approved_by=approver,
+            widens=widens,
+        )
+        self._reloaded()
+        return self.get(name, version)
+
+    def pending(self) -> list[PolicyVersion]:
+        """Versions awaiting a second steward's approval, oldest first."""
+        return [v for v in self.versions() if v.status == PENDING]
+
     def rollback(self, name: str, *, author: str, reason: str) -> PolicyVersion:
         """Publish again the version that was in force before the current one (as a new
-        version, so history only grows)."""
+        version, so history only grows); pending instead when that version was wider."""
         if not reason.strip():
             raise WorkflowError("a reason is required")
         versions = self.versions(name)
         current = [v for v in versions if v.status == "published"]
-        previous = [v for v in versions if v.status == "retired"]
+        previous = [v for v in versions if v.status == "retired" and v.published_at]
         if not current or not previous:
             raise WorkflowError(f"policy {name!r} has no earlier published version")
         earlier = max(previous, key=lambda v: (v.published_at or v.created_at, v.version))
@@ -345,25 +416,69 @@ class PolicyWorkflow:
             author=author,
             reason=f"rollback of v{current[-1].version} to v{earlier.version}: {reason.strip()}",
         )
+        widens = self.widening(name, copy.version)
+        if widens:
+            self._submit(copy, author, reason, widens, step="rollback", restored=earlier.version)
+            return self.get(name, copy.version)
         self._activate(copy.id, name)
-        self._audit("rollback", author, name, copy.version, reason, restored=earlier.version)
+        self._audit(
+            "rollback", author, name, copy.version, reason, restored=earlier.version, widens=[]
+        )
         self._reloaded()
         return self.get(name, copy.version)
 
-    def _activate(self, row_id: int, name: str) -> None:
+    def _submit(
+        self,
+        target: PolicyVersion,
+        author: str,
+        reason: str,
+        widens: list[str],
+        *,
+        step: str = "submit",
+        **extra: Any,
+    ) -> None:
+        """Set a widening version pending (awaiting approval) and say why in the audit."""
+        table = PolicyVersionRow.__table__
+        with self.db.begin() as conn:
+            conn.execute(
+                table.update()
+                .where(PolicyVersionRow.id == target.id, PolicyVersionRow.status != "published")
+                .values(status=PENDING)
+            )
+        self._audit(
+            step,
+            author,
+            target.name,
+            target.version,
+            reason,
+            author=target.author,
+            widens=widens,
+            awaiting_approval=True,
+            **extra,
+        )
+
+    def _activate(
+        self, row_id: int, name: str, *, approved_by: str | None = None, pending: bool = False
+    ) -> None:
+        """Publish a version and retire the one in force, in one transaction; with
+        ``pending`` only while the version still awaits approval (two approvals racing:
+        one wins, the other is refused)."""
         now = datetime.now(UTC)
         table = PolicyVersionRow.__table__
+        values: dict[str, Any] = {"status": "published", "published_at": now}
+        if approved_by is not None:
+            values |= {"approved_by": approved_by, "approved_at": now}
+        target = table.update().where(PolicyVersionRow.id == row_id)
+        if pending:
+            target = target.where(PolicyVersionRow.status == PENDING)
         with self.db.begin() as conn:
             conn.execute(
                 table.update()
                 .where(PolicyVersionRow.name == name, PolicyVersionRow.status == "published")
                 .values(status="retired")
             )
-            conn.execute(
-                table.update()
-                .where(PolicyVersionRow.id == row_id)
-                .values(status="published", published_at=now)
-            )
+            if conn.execute(target.values(**values)).rowcount != 1:
+                raise WorkflowError("the version changed meanwhile; look again")
 
     def _reloaded(self) -> None:
         self.engine.reload()
@@ -371,41 +486,52 @@ class PolicyWorkflow:
             self.on_publish()
 
     def _audit(
-        self, step: str, author: str | None, name: str, version: int, reason: str, **extra: Any
+        self, step: str, who: str | None, name: str, version: int, reason: str, **extra: Any
     ) -> None:
         self.audit.append(
             "policy.change",
-            principal=author,
+            principal=who,
             detail={"step": step, "policy": name, "version": version, "reason": reason[:500]}
             | extra,
         )
 
     # -- seeds -------------------------------------------------------------------------
 
-    def load_seeds(self, folder: Path = SEED_DIR, *, author: str = "seed") -> list[str]:
-        """Draft and publish each seed document whose policy has no version yet."""
-        loaded: list[str] = []
+    def load_seeds(self, folder: Path = SEED_DIR, *, author: str = "seed") -> list[PolicyVersion]:
+        """Draft and publish each seed document whose policy has no version yet. On an empty
+        store that is the hub's starting point, not a change; on a store with policies each
+        new one is a change by ``author`` (a steward) and awaits another's approval."""
+        loaded: list[PolicyVersion] = []
         existing = {v.name for v in self.versions()}
+        documents: list[tuple[str, str, PolicyDocument]] = []
         for path in sorted(folder.glob("*.toml")):
             source = path.read_text(encoding="utf-8")
             try:
-                document = parse_document(source)
+                documents.append((path.name, source, parse_document(source)))
             except PolicyError as exc:
                 raise WorkflowError(f"{path.name}: {exc}") from None
-            if document.name in existing:
-                continue
-            draft = self.draft(source, author=author, reason=f"seed from policies/{path.name}")
-            self._activate(draft.id, document.name)
-            self._audit("publish", author, document.name, draft.version, "seed")
-            loaded.append(document.name)
-        if loaded:
+        fresh = [d for d in documents if d[2].name not in existing]
+        if existing and fresh and not author.startswith("user:"):
+            raise WorkflowError(
+                "the store has policies already: new ones are a change, loaded by a steward"
+            )
+        for file_name, source, document in fresh:
+            reason = f"seed from policies/{file_name}"
+            draft = self.draft(source, author=author, reason=reason)
+            if existing:
+                self._submit(draft, author, reason, widening_of(None, document))
+            else:
+                self._activate(draft.id, document.name)
+                self._audit("publish", author, document.name, draft.version, "seed")
+            loaded.append(self.get(document.name, draft.version))
+        if loaded and not existing:
             self._reloaded()
         return loaded
 
     def seed_if_empty(self) -> list[str]:
         with self.db.connect() as conn:
             count = conn.execute(select(func.count()).select_from(PolicyVersionRow)).scalar_one()
-        return [] if count else self.load_seeds()
+        return [] if count else [v.name for v in self.load_seeds()]
 
 
 def _resolve(active: dict[str, ActivePolicy], principal: Subject) -> ActivePolicy | None:

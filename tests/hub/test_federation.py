@@ -19,6 +19,7 @@ from strawberry.relay import from_base64, to_base64
 from hub.audit.log import AuditLog
 from hub.graphql_schema import sdl
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
+from tests.policy_helpers import publish_approved
 
 FEDERATE = ["graph:read", "graph:federate"]
 # The query a gateway (Apollo Router / Gateway) sends to fetch entities from a subgraph.
@@ -85,7 +86,9 @@ def entities(hub: tuple[Starlette, TestClient], tok: str, *reps: dict[str, Any])
 def publish(app: Starlette, source: str) -> None:
     workflow = app.state.policy_workflow
     draft = workflow.draft(source, author="user:test", reason="federation test")
-    workflow.publish(draft.name, draft.version, author="user:test", reason="federation test")
+    publish_approved(
+        workflow, draft.name, draft.version, author="user:test", reason="federation test"
+    )
 
 
 @pytest.fixture(scope="module")

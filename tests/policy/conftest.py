@@ -24,6 +24,7 @@ from schema.record import Record
 from tests import auth_helpers
 from tests.auth_helpers import fetch_token, register_client
 from tests.hub.city import WHEN, small_city, square
+from tests.policy_helpers import publish_approved
 
 REDIRECT = "http://127.0.0.1:9999/callback"
 EAST = "东区街道"
@@ -100,7 +101,9 @@ class Hub:
 
     def publish(self, source: str, reason: str = "test") -> int:
         draft = self.workflow.draft(source, author="user:test", reason=reason)
-        self.workflow.publish(draft.name, draft.version, author="user:test", reason=reason)
+        publish_approved(
+            self.workflow, draft.name, draft.version, author="user:test", reason=reason
+        )
         return draft.version
 
 
@@ -113,7 +116,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     settings = load_settings(data_dir=folder, graphql_max_depth=8)
     graph = open_graph(settings.graph_store_url)
     search = open_search(settings.search_store_url)
-    rebuild(store, graph, search, secret=settings.secret_key.get_secret_value())
+    rebuild(store, graph, search, secret=settings.effective_secret())
     app = create_app(settings, store=store, graph=graph, search=search)
     with TestClient(app) as http:
         yield Hub(app, http, AccountStore(store.engine), app.state.policy_workflow)

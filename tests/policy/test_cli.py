@@ -1,4 +1,4 @@
-"""``cityhub policy``: load the seeds, draft, validate, dry-run, publish, roll back."""
+"""``cityhub policy``: load the seeds, draft, validate, dry-run, publish, roll back, approve."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def test_policy_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     store.migrate()
     store.upsert(small_city())
     AccountStore(store.engine).create_user("sam", "steward-pw-123", "steward")
+    AccountStore(store.engine).create_user("sue", "steward-pw-456", "steward")
     AccountStore(store.engine).create_client("p", client_id="p1", scopes=["graph:read"])
     store.close()
     run = CliRunner().invoke
@@ -42,7 +43,11 @@ def test_policy_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     args = ["--steward", "sam", "--reason", "go"]
     assert run(app, ["policy", "publish", "partner", "2", *args]).exit_code == 0
     back = run(app, ["policy", "rollback", "partner", *args])
-    assert back.exit_code == 0 and "partner v3 published" in back.output
+    # back to the wider seed: it widens access, so a second steward approves it
+    assert back.exit_code == 0 and "partner v3 widens access" in back.output
+    approve = ["policy", "approve", "partner", "3", "--steward", "sue", "--reason", "agreed"]
+    approved = run(app, approve, input="steward-pw-456\n")
+    assert approved.exit_code == 0 and "partner v3 approved by user:sue" in approved.output
     shown = run(app, ["policy", "show", "partner"])
     assert 'subject = "role:partner"' in shown.output and '[types."*"]' in shown.output
     listed = run(app, ["policy", "list", "partner"])

@@ -1,5 +1,6 @@
 """The stewards' workflow through GraphQL with real tokens: draft, validate, dry-run, publish
-(in force without restart), roll back (the old view returns); stewards only; hostile drafts."""
+(in force without restart), roll back (the old view returns, once a second steward approves
+it: it widens access); stewards only; hostile drafts."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ PUBLISH = """mutation($name: String!, $v: Int!, $reason: String!) {
   policyPublish(name: $name, version: $v, reason: $reason) { version status publishedAt } }"""
 ROLLBACK = """mutation($name: String!, $reason: String!) {
   policyRollback(name: $name, reason: $reason) { version status reason } }"""
+APPROVE = """mutation($name: String!, $v: Int!, $reason: String!) {
+  policyApprove(name: $name, version: $v, reason: $reason) { version status approvedBy } }"""
 VERSIONS = """query($name: String) { policyVersions(name: $name) {
   version status author createdAt reason } }"""
 PHONES = "{ inspectors(first: 50) { edges { node { phone } } } }"
@@ -75,16 +78,26 @@ def test_draft_dry_run_publish_rollback(hub: Hub) -> None:
     assert "GridCell.name is not available" in refused["errors"][0]["message"]
 
     back = ok(hub.gql(steward, ROLLBACK, name="partner", reason="too tight"))["policyRollback"]
-    assert back["status"] == "published" and back["version"] == v + 1
+    # back to the wider version: pending until a second steward approves it (four eyes)
+    assert back["status"] == "pending" and back["version"] == v + 1
     assert "rollback of v" in back["reason"]
+    assert ok(hub.gql(partner, PHONES))["inspectors"]["edges"][0]["node"]["phone"] == after
+    second = person_token(hub, "sven", "steward", "graph:read policy:write")
+    approved = ok(hub.gql(second, APPROVE, name="partner", v=v + 1, reason="agreed"))
+    assert approved["policyApprove"] == {
+        "version": v + 1,
+        "status": "published",
+        "approvedBy": "user:sven",
+    }
     assert ok(hub.gql(partner, PHONES))["inspectors"]["edges"][0]["node"]["phone"] == before
 
     versions = ok(hub.gql(steward, VERSIONS, name="partner"))["policyVersions"]
     assert [x["status"] for x in versions] == ["retired", "retired", "published"]
     assert all(x["author"] and x["createdAt"] and x["reason"] for x in versions)
     changes = AuditLog(hub.app.state.store.engine).page(first=20, action="policy.change")[0]
-    steps = [(e.entry["detail"]["step"], e.principal) for e in changes[:4]]
+    steps = [(e.entry["detail"]["step"], e.principal) for e in changes[:5]]
     assert steps == [
+        ("approve", "user:sven"),
         ("rollback", "user:stella"),
         ("draft", "user:stella"),
         ("publish", "user:stella"),

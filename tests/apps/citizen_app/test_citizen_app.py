@@ -34,6 +34,7 @@ from hub.search import document, open_search
 from hub.store import RecordStore
 from schema.record import Record
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
+from tests.policy_helpers import publish_approved
 
 PHOTOS = "/citizen-app/v1/photos"
 ID_NUMBER = "120116199412149288"
@@ -353,7 +354,7 @@ def test_news_newest_first_paged_and_searchable(hub: Hub, phone_app: str) -> Non
         author="user:test",
         reason="a counts-only partner",
     )
-    workflow.publish(draft.name, draft.version, author="user:test", reason="test")
+    publish_approved(workflow, draft.name, draft.version, author="user:test", reason="test")
     counter = fetch_token(hub.http, client_id, secret)
     assert "NewsItem is served to you as counts only" in hub.error(counter, NEWS, first=3)
     assert "counts only" in hub.error(counter, search, q="文化节")

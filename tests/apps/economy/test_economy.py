@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 from hub.store import RecordStore
 from schema.record import Record
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
+from tests.policy_helpers import publish_approved
 
 FIGS = "key name firms output10kCny revenue10kCny taxPaid10kCny employees"
 AGG = (
@@ -191,7 +192,7 @@ def test_firms_on_the_map_and_a_counts_only_partner(
         author="user:test",
         reason="a counts-only partner",
     )
-    workflow.publish(draft.name, draft.version, author="user:test", reason="test")
+    publish_approved(workflow, draft.name, draft.version, author="user:test", reason="test")
     counts = fetch_token(http, client_id, secret)
     seen = gql(http, counts, q)["economyFirms"]
     assert seen == {"totalCount": 3707, "edges": []}

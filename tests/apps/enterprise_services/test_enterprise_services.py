@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 from hub.store import RecordStore
 from schema.record import Record
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
+from tests.policy_helpers import publish_approved
 
 REQUEST = """key firm firmName uscc requestType department status statusLabel filedAt dueAt
   overdue result rating gridCell contactName contactPhone
@@ -229,7 +230,7 @@ def test_figures_and_partners(
         author="user:test",
         reason="a counts-only partner",
     )
-    workflow.publish(draft.name, draft.version, author="user:test", reason="test")
+    publish_approved(workflow, draft.name, draft.version, author="user:test", reason="test")
     counts = fetch_token(http, client_id, secret)
     got = gql(
         http, counts, "{ enterpriseRequests(first: 100) { totalCount edges { node { key } } } }"

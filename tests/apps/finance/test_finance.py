@@ -37,6 +37,7 @@ from hub.store import RecordStore
 from schema.record import Record
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
 from tests.live_server import served
+from tests.policy_helpers import publish_approved
 
 BANDS = SmokeIndexConfig().bands  # (40, 60, 80): the seed's "above 40" and two more
 LEVELS = ("NORMAL", "WATCHED", "WARNING", "ALERT")
@@ -650,7 +651,9 @@ def own_policy(app: Starlette, http: TestClient, name: str, rules: str) -> str:
     )
     workflow = app.state.policy_workflow
     draft = workflow.draft(source, author="user:fin-steward", reason="finance test")
-    workflow.publish(draft.name, draft.version, author="user:fin-steward", reason="finance test")
+    publish_approved(
+        workflow, draft.name, draft.version, author="user:fin-steward", reason="finance test"
+    )
     return fetch_token(http, client_id, secret)
 
 

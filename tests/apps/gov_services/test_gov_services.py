@@ -25,6 +25,7 @@ from hub.config import load_settings
 from hub.store import RecordStore
 from schema.record import Record
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
+from tests.policy_helpers import publish_approved
 
 # A valid resident ID (GB 11643 check digit) and one with the check digit changed.
 ID_NUMBER = "120116199412149288"
@@ -460,7 +461,7 @@ def test_counts_only_partner_gets_counts_and_no_rows(hub: Hub, department: str) 
         author="user:test",
         reason="a counts-only partner",
     )
-    workflow.publish(draft.name, draft.version, author="user:test", reason="test")
+    publish_approved(workflow, draft.name, draft.version, author="user:test", reason="test")
     counter = fetch_token(hub.http, client_id, secret)
     rows = hub.error(counter, "{ serviceApplications(first: 3) { edges { node { key } } } }")
     assert "ServiceApplication is served to you as counts only" in rows

@@ -23,6 +23,7 @@ from starlette.testclient import TestClient
 from hub.store import RecordStore
 from schema.record import Record
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
+from tests.policy_helpers import publish_approved
 
 AS_OF = date(2026, 6, 1)  # the demo city's "now"
 LIMITS = {"行政处罚": 90, "行政检查": 30, "行政强制": 30}  # the oracle's own table
@@ -321,7 +322,7 @@ def test_partners_obey_their_policy(
         author="user:test",
         reason="a counts-only partner",
     )
-    workflow.publish(draft.name, draft.version, author="user:test", reason="test")
+    publish_approved(workflow, draft.name, draft.version, author="user:test", reason="test")
     counts = fetch_token(http, client_id, secret)
     figures = """{ enforcementCases(asOf: "2026-06-01", first: 50) { totalCount edges { node
       { key } } } enforcementStats(asOf: "2026-06-01") { totals { cases overdue anomalous }

@@ -26,6 +26,7 @@ from hub.store import RecordStore
 from tests.auth_helpers import bearer, fetch_token, register_client
 from tests.hub.city import small_city
 from tests.live_server import served
+from tests.policy_helpers import publish_approved
 
 PROTOCOL = ["graphql-transport-ws"]
 SUBSCRIBE_ALARMS = (
@@ -214,7 +215,7 @@ def test_counts_only_partners_get_no_live_rows(hub: tuple[Starlette, TestClient]
         author="user:test",
         reason="a counts-only partner",
     )
-    workflow.publish(draft.name, draft.version, author="user:test", reason="test")
+    publish_approved(workflow, draft.name, draft.version, author="user:test", reason="test")
     partner = fetch_token(http, client_id, secret)
     with http.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
         assert _init(ws, {"Authorization": f"Bearer {partner}"})["type"] == "connection_ack"

@@ -25,6 +25,7 @@ from hub.apps import APP_MODULES, citizen_service, live, muck_trucks
 from hub.config import load_settings
 from hub.store import RecordStore
 from tests.auth_helpers import bearer, fetch_token, register_client
+from tests.policy_helpers import publish_approved
 
 # After the demo city's last fixes (2026-05-31): 2026-09-21 22:13:20 in Binhai (UTC+8),
 # inside the 20:00-06:00 and 22:00-05:00 windows; + 12 h is 10:13, outside both.
@@ -379,7 +380,7 @@ def test_partners_see_drivers_masked_and_counts_only_partners_no_rows(h: Hub) ->
         author="user:test",
         reason="a counts-only partner",
     )
-    workflow.publish(draft.name, draft.version, author="user:test", reason="test")
+    publish_approved(workflow, draft.name, draft.version, author="user:test", reason="test")
     counts = fetch_token(h.http, client_id, secret)
     data = gql(
         h,

@@ -26,6 +26,7 @@ from hub.apps import APP_MODULES, citizen_service, live, sharp_eyes
 from hub.config import load_settings
 from hub.store import RecordStore
 from tests.auth_helpers import bearer, fetch_token, register_client
+from tests.policy_helpers import publish_approved
 
 T0 = 1_790_000_000.0
 RADIUS = {
@@ -331,7 +332,7 @@ def test_partners_get_no_streams_and_counts_only_partners_no_rows(h: Hub) -> Non
         author="user:test",
         reason="a counts-only partner",
     )
-    workflow.publish(draft.name, draft.version, author="user:test", reason="test")
+    publish_approved(workflow, draft.name, draft.version, author="user:test", reason="test")
     counts = fetch_token(h.http, client_id, secret)
     data = gql(
         h,

@@ -25,6 +25,7 @@ from websockets import Subprotocol
 
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
 from tests.live_server import served
+from tests.policy_helpers import publish_approved
 
 PROTOCOL = "graphql-transport-ws"
 # Telemetry times: after the demo city's last readings (2026-05-31), after the hazchem tests'
@@ -511,7 +512,7 @@ def test_partners_see_what_their_policy_allows(hub: tuple[Starlette, TestClient]
         author="user:test",
         reason="a counts-only partner",
     )
-    workflow.publish(draft.name, draft.version, author="user:test", reason="test")
+    publish_approved(workflow, draft.name, draft.version, author="user:test", reason="test")
     counts = fetch_token(http, client_id, secret)
     q = """{ rivers(first: 20) { totalCount edges { node { key } } }
       waterStations(first: 100) { totalCount edges { node { key } } }
