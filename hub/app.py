@@ -88,6 +88,7 @@ def create_app(
         live=LiveBus(broadcast, store),
         sources=SourceSystems(settings, store),
         limiter=auth.limiter,
+        classified=table,
     )
     for app_ in apps:
         if app_.services is not None:

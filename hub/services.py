@@ -34,6 +34,9 @@ class HubServices:
     # rates per person / client / action (Open311 filings, photo uploads) for the apps' routes
     limiter: RateLimiter = field(default_factory=RateLimiter)
     apps: dict[str, Any] = field(default_factory=dict)  # each app's services, by app name
+    # the schema's field classifications ({type: {field: (level, mask)}}), for routes that
+    # serve a row's field outside GraphQL (a case's photos) under the same field policy
+    classified: dict[str, dict[str, tuple[str, str | None]]] = field(default_factory=dict)
 
     def service(self, app: str) -> Any:
         """The services object app ``app`` built at start-up."""

@@ -192,6 +192,36 @@ class PolicedRecordSource:
             raise LookupError(f"no {kind} with key {key[:80]!r}")
         return record
 
+    async def acted_on(self, kind: str, key: str) -> Record:
+        """The row a write acts on, read through the policy before the service runs its own
+        rules: a row the policy hides answers exactly as a row that does not exist (the same
+        ``LookupError`` text), so a step's refusals ("case X is closed", "cannot transfer a
+        resolved case") are only ever told about rows the caller may see."""
+        return await self.reference(kind, key)
+
+    async def load_field(
+        self,
+        kind: str,
+        key: str,
+        name: str,
+        fields: Mapping[str, tuple[str, str | None]],
+        *aliases: str,
+    ) -> Record | None:
+        """The row when this request may read it and is served its field ``name`` (or its
+        Python name among ``aliases``) whole; ``fields``: the type's classifications. For
+        what a route serves on a row's behalf outside GraphQL (a case's photos). A refused
+        type, counts-only access, a missing purpose, a hidden or missing row, a refused or
+        masked field: None, all alike."""
+        try:
+            record = await self.load(kind, key)
+        except PolicyDenied:
+            return None
+        if record is None:
+            return None
+        level, default_mask = fields.get(name, ("internal", None))
+        view = self.policy.decide(kind).field_view(name, level, default_mask, *aliases)
+        return record if view.allowed and view.mask is None else None
+
     async def load_many(self, kind: str, keys: Sequence[str]) -> list[Record | None]:
         decision = await self._readable(kind)
         if decision is None:
@@ -289,6 +319,15 @@ class PolicedSearchSource:
         if not dropped:
             return page
         return type(page)(**{**vars(page), "hits": hits, "total": max(0, page.total - dropped)})
+
+
+async def acted_on(records: Any, kind: str, key: str) -> Record | None:
+    """What every mutation on an existing row calls first, with the request's record source:
+    the row through the policy (``PolicedRecordSource.acted_on``), or None when enforcement
+    is off (benchmarks only) and the service's own lookup is the only one."""
+    if isinstance(records, PolicedRecordSource):
+        return await records.acted_on(kind, key)
+    return None
 
 
 def _mask_value(value: Any, mask: str) -> Any:

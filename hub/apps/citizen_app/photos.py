@@ -1,13 +1,19 @@
-"""Photos of 随手拍 reports: checked, then kept by content hash.
+"""Photos of 随手拍 reports: checked, cleaned, then kept by content hash.
 
 A photo is accepted when it is at most :data:`MAX_PHOTO_BYTES` (5 MiB) and its bytes are a
 JPEG, PNG or WebP image — read from the magic bytes and the image header (which must give the
 width and height), never from the file name or the declared content type; at most
-:data:`MAX_PIXELS` pixels. An accepted photo is written once under
-``DATA_DIR/citizen-app/photos/<sha256[:2]>/<sha256>.<ext>`` (atomically: a temporary file
-renamed) and described by a ``SnapPhoto`` record (hash, type, size, dimensions, who uploaded
-it, when). The same bytes uploaded twice are the same photo. A refused photo leaves nothing
-behind: no file, no record.
+:data:`MAX_PIXELS` pixels. It is then decoded and encoded again (:mod:`.reencode`): what is
+kept is the pixels only, without EXIF GPS position or device data. The clean photo is written
+once under ``DATA_DIR/citizen-app/photos/<sha256[:2]>/<sha256>.<ext>`` (atomically: a
+temporary file renamed; the hash is the clean bytes') and described by a ``SnapPhoto`` record
+(hash, type, size, dimensions, when). The same bytes uploaded twice are the same photo. A
+refused photo leaves nothing behind: no file, no record.
+
+Who may read a photo is not decided here: each upload and each row a photo is attached to (a
+case, an application) is one ``SnapPhotoLink`` record of its own (keyed under the photo's
+hash, so two uploads or attachments never overwrite each other), and the photo route asks the
+policy about those rows (:mod:`.photo_access`).
 """
 
 from __future__ import annotations
@@ -21,10 +27,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hub.apps.citizen_app.reencode import ReencodeRefused, reencode
 from hub.store import RecordStore
 from schema.record import Record
 
 PHOTO_KIND = "SnapPhoto"
+LINK_KIND = "SnapPhotoLink"
+UPLOADER = "uploader"  # a link naming who uploaded the photo (no row)
+MAX_LINKS = 500  # links read per photo: uploads and attachments of the same bytes
 HUB_SYSTEM = "cityhub"
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 50_000_000
@@ -152,10 +162,15 @@ class PhotoStore:
         return self.folder / sha256[:2] / f"{sha256}.{EXTENSIONS[content_type]}"
 
     def put(self, data: bytes, uploaded_by: str) -> PhotoInfo:
-        content_type, width, height = check(data)
+        content_type, _, _ = check(data)
+        try:
+            data, width, height = reencode(data, content_type, MAX_PIXELS)
+        except ReencodeRefused as exc:
+            raise PhotoRefused(str(exc), exc.status) from None
         digest = hashlib.sha256(data).hexdigest()
         known = self.store.get(PHOTO_KIND, digest)
         if known is not None and self.path(digest, content_type).exists():
+            self._link(digest, UPLOADER, uploaded_by)
             return PhotoInfo.of(known)
         target = self.path(digest, content_type)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -186,10 +201,37 @@ class PhotoStore:
             attrs=attrs,
         )
         self.store.upsert([record])
+        self._link(digest, UPLOADER, uploaded_by)
         return PhotoInfo.of(record)
 
+    # -- who and what a photo belongs to -----------------------------------------------------
+
+    def attach(self, sha256: str, kind: str, key: str) -> None:
+        """Note that row ``kind``/``key`` shows the photo (a case's media, a material's scan)."""
+        self._link(sha256, kind, key)
+
+    def _link(self, sha256: str, kind: str, key: str) -> None:
+        name = hashlib.sha256(f"{kind}\0{key}".encode()).hexdigest()[:32]
+        link = f"{sha256}:{name}"
+        record = Record(
+            kind=LINK_KIND,
+            key=link,
+            source_system=HUB_SYSTEM,
+            source_id=link,
+            fetched_at=datetime.now(UTC),
+            attrs={"photo": sha256, "kind": kind, "key": key},
+        )
+        self.store.upsert([record])
+
+    def links(self, sha256: str) -> list[tuple[str, str]]:
+        """(kind, key) of every link of the photo; (``UPLOADER``, principal) for uploads."""
+        if not is_hash(sha256):
+            return []
+        rows = self.store.page(LINK_KIND, after=f"{sha256}:", before=f"{sha256};", limit=MAX_LINKS)
+        return [(str(r.attrs["kind"]), str(r.attrs["key"])) for r in rows]
+
     def info(self, sha256: str) -> PhotoInfo | None:
-        if not _is_hash(sha256):
+        if not is_hash(sha256):
             return None
         record = self.store.get(PHOTO_KIND, sha256)
         return PhotoInfo.of(record) if record is not None else None
@@ -204,5 +246,6 @@ class PhotoStore:
         return found, path.read_bytes()
 
 
-def _is_hash(value: str) -> bool:
+def is_hash(value: str) -> bool:
+    """A SHA-256 in lower-case hex: the only names a photo has."""
     return len(value) == 64 and all(c in "0123456789abcdef" for c in value)

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry import relay
 
+from hub.apps.citizen_app.photo_access import read_right
 from hub.apps.citizen_app.photos import MAX_PHOTO_BYTES, PhotoRefused
 from hub.apps.citizen_app.services import (
     LEGAL_PERSON,
+    MAX_PHOTOS,
     NATURAL_PERSON,
     NEWS_KIND,
     AppError,
@@ -48,6 +50,7 @@ from schema.record import Record
 APP_NAME = "citizen_app"
 ITEM_KIND = "ServiceItem"
 MAX_NEWS_PAGE = 100
+MAX_SCANS = 30  # distinct scans checked for one application (the items' material limit)
 T = TypeVar("T")
 
 
@@ -75,8 +78,18 @@ def _who(info: strawberry.Info) -> tuple[str, tuple[str, ...]]:
     return principal.label, principal.roles
 
 
-def _base_url(info: strawberry.Info) -> str:
-    return str(info.context.request.base_url)
+async def _readable(info: strawberry.Info, ids: Iterable[str | None], most: int) -> set[str]:
+    """Which of the photos named (at most ``most`` distinct ones) the caller may read, as the
+    photo route decides (``photo_access``): only those may be attached to a new row."""
+    a = app(info)
+    reader, _ = _who(info)
+    classified = info.context.hub.classified
+    wanted = sorted({i.strip().lower() for i in ids if i})[:most]
+    return {
+        sha
+        for sha in wanted
+        if await read_right(a.photos, sha, reader, info.context.records, classified)
+    }
 
 
 async def _rows(info: strawberry.Info, kind: str) -> Callable[[Record], bool]:
@@ -241,11 +254,10 @@ class CitizenAppMutations:
     async def upload_snap_photo(self, info: strawberry.Info, content_base64: str) -> SnapPhoto:
         actor, _ = _who(info)
         a = app(info)
-        base = _base_url(info)
 
         def put() -> SnapPhoto:
             photo = a.photos.put(decode_photo(content_base64), actor)
-            return SnapPhoto.of(photo, a.photo_url(base, photo))
+            return SnapPhoto.of(photo, a.photo_url(photo))
 
         return await _call(put)
 
@@ -256,10 +268,11 @@ class CitizenAppMutations:
     async def snap_report(self, info: strawberry.Info, input: SnapReportInput) -> SnapReceipt:
         actor, roles = _who(info)
         a = app(info)
-        base = _base_url(info)
+        ids = [str(i) for i in input.photo_ids]
+        readable = await _readable(info, ids, MAX_PHOTOS)
 
         def file() -> tuple[SnapReceipt, list[dict[str, object]]]:
-            photos = a.snap_photos([str(i) for i in input.photo_ids], base)
+            photos = a.snap_photos(ids, readable)
             intake = SnapIntake(
                 channel="snap",
                 description=input.description,
@@ -273,6 +286,7 @@ class CitizenAppMutations:
                 media_urls=[url for _, url in photos],
             )
             record, updates, tracking = a.file_snap(intake, actor, roles)
+            a.attach(record, list(intake.media_urls))
             attrs = record.attrs
             status = str(attrs.get("loop_status") or "filed")
             receipt = SnapReceipt(
@@ -303,11 +317,12 @@ class CitizenAppMutations:
     ) -> FingertipReceipt:
         actor, roles = _who(info)
         a = app(info)
-        base = _base_url(info)
+        given = _given(input.materials)
+        readable = await _readable(info, (i for _, i in given), MAX_SCANS)
         legal = bool(input.enterprise_name or input.uscc)
 
         def apply() -> FingertipReceipt:
-            materials = a.material_files(_given(input.materials), base)
+            materials = a.material_files(given, readable)
             application = FingertipApplication(
                 item=input.item,
                 applicant_type=LEGAL_PERSON if legal else NATURAL_PERSON,
@@ -319,6 +334,7 @@ class CitizenAppMutations:
                 uscc=input.uscc,
             )
             record, tracking = a.apply(application, actor, roles)
+            a.attach(record, [m.file_url for m in materials])
             return FingertipReceipt.of(record, tracking)
 
         return await _call(apply)
@@ -332,11 +348,13 @@ class CitizenAppMutations:
     ) -> FingertipReceipt:
         actor, roles = _who(info)
         a = app(info)
-        base = _base_url(info)
+        named = _given(materials)
+        readable = await _readable(info, (i for _, i in named), MAX_SCANS)
 
         def resupply() -> FingertipReceipt:
-            given = a.material_files(_given(materials), base)
+            given = a.material_files(named, readable)
             record = a.gov().resubmit(tracking_number, given, actor, roles)
+            a.attach(record, [m.file_url for m in given])
             return FingertipReceipt.of(record, tracking_number.strip())
 
         return await _call(resupply)

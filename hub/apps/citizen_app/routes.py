@@ -5,7 +5,10 @@
   is read further); JPEG, PNG or WebP by its bytes (415 otherwise, whatever the file name or
   declared type). 201 with ``{"id", "sha256", "contentType", "bytes", "width", "height",
   "url"}``; name the ``id`` in ``snapReport(input: {photoIds: [...]})``.
-* ``GET /citizen-app/v1/photos/{sha256}`` — the photo's bytes, with its checked type.
+* ``GET /citizen-app/v1/photos/{sha256}`` — the photo's bytes, with its checked type, to a
+  principal the policy lets read a case or application the photo is attached to (or who
+  uploaded it); to anyone else 404, as for a photo that does not exist. Every read and every
+  refusal is audited (``photo.read`` names the photo and the row it was read through).
 
 Both need a bearer token with ``graph:read``. Errors are ``{"error", "description"}``.
 """
@@ -20,11 +23,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Message
 
-from hub.apps.citizen_app.photos import MAX_PHOTO_BYTES, PhotoRefused
+from hub.apps.citizen_app.photo_access import read_right
+from hub.apps.citizen_app.photos import (
+    MAX_PHOTO_BYTES,
+    PHOTO_KIND,
+    UPLOADER,
+    PhotoRefused,
+    is_hash,
+)
 from hub.apps.citizen_app.resolvers import APP_NAME
 from hub.apps.citizen_app.services import PHOTO_ROUTE, CitizenApp
 from hub.auth.request import BearerRefused, bearer_principal
 from hub.auth.scopes import GRAPH_READ
+from hub.policy.enforce import PURPOSE_HEADER, PolicedRecordSource, RequestPolicy
+from hub.record_source import StoreRecordSource
 from hub.services import HubServices
 
 # room for the multipart boundaries and part headers around one photo
@@ -88,7 +100,7 @@ def routes(hub: HubServices) -> list[BaseRoute]:
             return _error(exc.status_code, "unauthorized", str(exc.detail), exc.headers)
         except PhotoRefused as exc:
             return _error(exc.status, "photo_refused", str(exc))
-        url = app.photo_url(str(request.base_url), photo)
+        url = app.photo_url(photo)  # the configured issuer's address, never the Host header
         body = {
             "id": photo.sha256,
             "sha256": photo.sha256,
@@ -102,17 +114,38 @@ def routes(hub: HubServices) -> list[BaseRoute]:
 
     async def download(request: Request) -> Response:
         try:
-            await bearer_principal(request, hub.tokens, GRAPH_READ)
+            who = await bearer_principal(request, hub.tokens, GRAPH_READ)
         except BearerRefused as exc:
             return _error(exc.status_code, "unauthorized", str(exc.detail), exc.headers)
         sha = str(request.path_params["sha256"]).lower()
-        found = await run_in_threadpool(lambda: citizen_app().photos.read(sha))
-        if found is None:
+        app = citizen_app()
+        purpose = request.headers.get(PURPOSE_HEADER)
+        # the request's policy, as a GraphQL read of the owning row would have it
+        policy = RequestPolicy(hub.policies, who, purpose, None)
+        records = PolicedRecordSource(StoreRecordSource(hub.store), policy)
+        right = await read_right(app.photos, sha, who.label, records, hub.classified)
+        found = await run_in_threadpool(lambda: app.photos.read(sha)) if right else None
+        ids = {PHOTO_KIND: [sha]} if is_hash(sha) else {}
+        if right is not None and right[0] != UPLOADER:
+            ids[right[0]] = [right[1]]
+        await run_in_threadpool(
+            lambda: hub.audit.append(
+                "photo.read" if found else "photo.refused",
+                principal=who.label,
+                client_id=who.client_id,
+                purpose=(purpose or "")[:128] or None,
+                types=sorted(ids),
+                ids=ids,
+                detail={"via": right[0]} if found and right else {"status": 404},
+            )
+        )
+        if found is None:  # the same answer whether it exists or not
             return _error(404, "not_found", f"no photo {sha[:80]!r}")
         info, data = found
         headers = {
             "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, max-age=86400, immutable",
+            # each read is checked and audited: a browser asks again rather than reusing it
+            "Cache-Control": "private, no-cache",
             "ETag": f'"{info.sha256}"',
         }
         return Response(data, 200, headers, media_type=info.content_type)

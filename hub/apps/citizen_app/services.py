@@ -7,7 +7,11 @@ through the hub's service registry (``HubServices.service``), never imported:
   filed as a snap-and-send case, followed to its result by tracking number;
 * 微资讯 — the media center's ``NewsItem`` records, newest first.
 
-Photos are kept by :mod:`hub.apps.citizen_app.photos` (size and real-type checks).
+Photos are kept by :mod:`hub.apps.citizen_app.photos` (size and real-type checks, metadata
+stripped) and served at URLs built from the hub's configured issuer, never from a request's
+``Host`` header. A photo named in a report or an application must be one the caller may read
+(:mod:`hub.apps.citizen_app.photo_access`, checked by the resolvers); once filed, it is
+attached to the case or application, whose policy then decides who reads it.
 """
 
 from __future__ import annotations
@@ -122,10 +126,25 @@ class CitizenApp:
 
     # -- 随手拍 ---------------------------------------------------------------------------------
 
-    def photo_url(self, base_url: str, photo: PhotoInfo) -> str:
-        return f"{base_url.rstrip('/')}{PHOTO_ROUTE}/{photo.sha256}"
+    @property
+    def issuer(self) -> str:
+        """The hub's configured public address (the OAuth issuer tokens are checked against)."""
+        return str(self.hub.tokens.issuer).rstrip("/")
 
-    def snap_photos(self, ids: list[str], base_url: str) -> list[tuple[PhotoInfo, str]]:
+    def photo_url(self, photo: PhotoInfo) -> str:
+        return f"{self.issuer}{PHOTO_ROUTE}/{photo.sha256}"
+
+    def attach(self, record: Record, urls: list[str | None]) -> None:
+        """Attach the hub's photos among ``urls`` to the row just filed with them: from now
+        on that row's policy decides who reads them."""
+        prefix = f"{self.issuer}{PHOTO_ROUTE}/"
+        for url in urls:
+            if url and url.startswith(prefix):
+                self.photos.attach(url.removeprefix(prefix), record.kind, record.key)
+
+    def snap_photos(self, ids: list[str], readable: set[str]) -> list[tuple[PhotoInfo, str]]:
+        """The photos of a report; ``readable``: the ids the caller may read (any other is
+        "no uploaded photo", as one that does not exist)."""
         if not ids:
             raise AppError("a 随手拍 report needs at least one photo (upload it first)")
         if len(ids) > MAX_PHOTOS:
@@ -134,10 +153,11 @@ class CitizenApp:
             raise AppError("a photo is named twice")
         out = []
         for i in ids:
-            found = self.photos.info(i.strip().lower())
+            sha = i.strip().lower()
+            found = self.photos.info(sha) if sha in readable else None
             if found is None:
                 raise AppError(f"no uploaded photo {i[:80]!r}")
-            out.append((found, self.photo_url(base_url, found)))
+            out.append((found, self.photo_url(found)))
         return out
 
     def file_snap(
@@ -175,17 +195,19 @@ class CitizenApp:
         return record, str(gov.tracking_number(record.key))
 
     def material_files(
-        self, given: list[tuple[str, str | None]], base_url: str
+        self, given: list[tuple[str, str | None]], readable: set[str]
     ) -> list[MaterialGiven]:
-        """Materials with their uploaded scans as URLs the hub serves."""
+        """Materials with their uploaded scans as URLs the hub serves; ``readable``: the
+        scans the caller may read (any other is "no uploaded file", as a missing one)."""
         out = []
         for name, photo_id in given:
             url = None
             if photo_id:
-                found = self.photos.info(photo_id.strip().lower())
+                sha = photo_id.strip().lower()
+                found = self.photos.info(sha) if sha in readable else None
                 if found is None:
                     raise AppError(f"no uploaded file {photo_id[:80]!r} for {name!r}")
-                url = self.photo_url(base_url, found)
+                url = self.photo_url(found)
             out.append(MaterialGiven(name=name, file_url=url))
         return out
 
