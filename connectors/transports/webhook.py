@@ -49,6 +49,7 @@ TOLERANCE_S = 300
 REPLAY_WINDOW_S = 2 * TOLERANCE_S
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a 500-event batch of the sandbox is well under 1 MiB
 MAX_DELIVERY_ID = 128
+PENDING_DELIVERIES = 4  # deliveries a subscription's receiver holds before the sync takes them
 
 
 class SignatureError(Exception):
@@ -200,7 +201,7 @@ def receiver_endpoint(
             )
         try:
             delivery = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
             return JSONResponse({"error": "body is not JSON"}, status_code=400)
         if not isinstance(delivery, dict) or not isinstance(delivery.get("events"), list):
             return JSONResponse({"error": "a delivery needs an events list"}, status_code=400)
@@ -254,7 +255,9 @@ class WebhookTransport(Transport):
             raise SourceUnavailable(f"{self.base_url}: HTTP {response.status_code}")
 
     async def pull(self, mapping: KindMapping, cursor: Any) -> AsyncIterator[Page]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        # bounded: a source pushing faster than the sync stores waits on its POST instead of
+        # piling deliveries up in memory
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(PENDING_DELIVERIES)
 
         async def take(system: str, delivery: dict[str, Any]) -> None:
             await queue.put(delivery)

@@ -243,3 +243,57 @@ async def test_a_delivery_that_could_not_be_taken_may_be_sent_again() -> None:
         statuses = [http.post(PATH, content=body, headers=headers).status_code for _ in range(3)]
     assert statuses == [503, 202, 409]
     assert len(taken) == 1
+
+
+async def test_a_fast_source_waits_for_the_sync_instead_of_piling_up() -> None:
+    """Attack (on memory): a source pushes its whole backlog at once while the sync is still
+    storing the first page, and the sync's loopback receiver queued every delivery. It now
+    holds a few (PENDING_DELIVERIES); the source's POSTs wait for the sync, and every
+    delivery still arrives, in order."""
+    import httpx
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    from connectors.mapping import KindMapping
+    from connectors.transports.localserver import LocalServer
+    from connectors.transports.webhook import PENDING_DELIVERIES, WebhookTransport
+
+    answered = 0
+    pushing: list[asyncio.Task[None]] = []
+
+    async def push(callback: str) -> None:
+        nonlocal answered
+        async with httpx.AsyncClient(timeout=30) as client:
+            for n in range(1, 31):
+                events = [{"id": f"T-{n}", "pad": "x" * 10_000}]
+                body = json.dumps(
+                    {"delivery": f"d-{n}", "sequence": n, "events": events, "final": n == 30}
+                ).encode()
+                await client.post(callback, content=body, headers=sign("k", body))
+                answered += 1
+
+    async def subscribe(request: Request) -> JSONResponse:
+        pushing.append(asyncio.create_task(push((await request.json())["callback"])))
+        return JSONResponse({"id": "s1"}, status_code=201)
+
+    async def unsubscribe(request: Request) -> Response:
+        return Response(status_code=204)
+
+    source = Starlette(
+        routes=[
+            Route("/subscriptions", subscribe, methods=["POST"]),
+            Route("/subscriptions/{sub}", unsubscribe, methods=["DELETE"]),
+        ]
+    )
+    mapping = KindMapping(kind="Thing", stream="things", key="id", source_id="id", fields={})
+    async with LocalServer(source) as server:
+        transport = WebhookTransport(server.url, "k", system="hotline", timeout_s=10)
+        pages = transport.pull(mapping, None)
+        first = await anext(pages)
+        await asyncio.sleep(1.0)  # the sync is busy storing its first page
+        assert answered <= PENDING_DELIVERIES + 2, answered
+        rest = [page async for page in pages]
+        await transport.close()
+    assert [first.cursor, *(p.cursor for p in rest)] == list(range(1, 31))
+    assert answered == 30
