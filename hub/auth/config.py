@@ -74,6 +74,16 @@ class AuthSettings(BaseSettings):
     )
     max_aliases: int = Field(30, ge=1, description="Most aliases in one GraphQL document")
     max_tokens: int = Field(2000, ge=50, description="Most tokens in one GraphQL document")
+    # step 9 item 1: checked before anything expands fragments (hub.auth.document_shape)
+    max_fragments: int = Field(32, ge=1, description="Most fragment definitions in a document")
+    max_spreads: int = Field(128, ge=1, description="Most fragment spreads in a document")
+    max_selections: int = Field(
+        10_000, ge=100, description="Most selections in a document once fragments are expanded"
+    )
+    # step 9 item 2: search texts have their own, smaller cap (hub.auth.string_limits)
+    max_string_chars: int = Field(
+        4096, ge=256, description="Longest string in a GraphQL argument or variable, characters"
+    )
     max_cost: int = Field(
         50_000, ge=1, description="Default cost budget of one request (a client may have its own)"
     )

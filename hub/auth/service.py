@@ -14,6 +14,7 @@ from hub.audit.extension import AuditExtension
 from hub.audit.log import AuditLog
 from hub.auth.accounts import AccountStore
 from hub.auth.config import AuthSettings, load_auth_settings
+from hub.auth.document_shape import ShapeLimits
 from hub.auth.gate import BearerGate
 from hub.auth.keys import KeyRing
 from hub.auth.limits import AccessLimits
@@ -103,6 +104,10 @@ class AuthService:
         return [
             lambda: MaxAliasesLimiter(max_alias_count=s.max_aliases),
             lambda: MaxTokensLimiter(max_token_count=s.max_tokens),
-            lambda: AccessLimits(max_cost=s.max_cost),
+            lambda: AccessLimits(
+                max_cost=s.max_cost,
+                shape=ShapeLimits(s.max_fragments, s.max_spreads, s.max_selections),
+                max_string_chars=s.max_string_chars,
+            ),
             lambda: AuditExtension(log=audit),
         ]

@@ -1,0 +1,106 @@
+"""Availability of the GraphQL endpoint (step 9, items 1 and 2): documents and arguments that
+make the hub work far more than their size suggests are refused before that work, and what is
+allowed never holds the event loop long enough to keep ``/healthz`` waiting."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from graphql import parse
+
+from hub.auth.document_shape import ShapeLimits, expanded_selections, shape_problem
+from hub.auth.limits import estimate_cost
+from tests.auth.conftest import Hub
+from tests.auth_helpers import bearer, fetch_token, register_client
+
+FAST_S = 1.0  # generous for a loaded CI machine; the refusals measure in milliseconds
+# GraphQL over HTTP: a request error is a 400 for this media type (200 for plain JSON)
+GRAPHQL_RESPONSE = {"Accept": "application/graphql-response+json"}
+
+
+def fragment_bomb(levels: int) -> str:
+    """Each fragment spreads the next one twice: 2^levels selections from ~40 bytes a level."""
+    lines = ["query Bomb { ...F0 }"]
+    lines += [f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)]
+    lines.append(f"fragment F{levels} on Query {{ __typename }}")
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def partner(hub: Hub) -> dict[str, str]:
+    client_id, secret = register_client(hub.app, "availability-partner", scopes=["graph:read"])
+    return bearer(fetch_token(hub.http, client_id, secret)) | GRAPHQL_RESPONSE
+
+
+def timed_post(hub: Hub, headers: dict[str, str], body: dict[str, Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    response = hub.http.post("/graphql", json=body, headers=headers)
+    return response, time.perf_counter() - started
+
+
+@pytest.mark.parametrize("levels", [22, 30])
+def test_fragment_bomb_is_refused_fast(hub: Hub, partner: dict[str, str], levels: int) -> None:
+    """Attack: a ~900-byte fragment bomb (22 levels, 2^22 selections; 30 levels, 2^30) made
+    the cost estimator and the depth / alias validators expand every spread on the event loop
+    (15 s at 22 levels before this change, doubling with each level)."""
+    query = fragment_bomb(levels)
+    assert len(query) < 1300
+    response, took = timed_post(hub, partner, {"query": query})
+    print(f"fragment bomb, {levels} levels ({len(query)} bytes): {took * 1000:.1f} ms")
+    assert response.status_code == 400, response.text
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "document_limit"
+    assert "selections once the document's fragments are expanded" in error["message"]
+    assert took < FAST_S
+
+
+def test_many_fragments_or_spreads_are_refused_before_validation(
+    hub: Hub, partner: dict[str, str]
+) -> None:
+    """Attack: a document of hundreds of fragments or spreads, which graphql-core's validation
+    (OverlappingFieldsCanBeMerged compares spread fragments pairwise) walks in super-linear
+    time: refused by a linear count first."""
+    many = "query { ...F0 } " + " ".join(
+        f"fragment F{i} on Query {{ __typename }}" for i in range(40)
+    )
+    response, took = timed_post(hub, partner, {"query": many})
+    assert response.status_code == 400, response.text
+    assert "40 fragments in one document; at most 32" in response.json()["errors"][0]["message"]
+    spreads = "query { " + "...F " * 200 + "} fragment F on Query { __typename }"
+    response, took = timed_post(hub, partner, {"query": spreads})
+    assert response.status_code == 400, response.text
+    assert "200 fragment spreads" in response.json()["errors"][0]["message"]
+    assert took < FAST_S
+
+
+def test_fragment_cycle_is_refused_by_validation(hub: Hub, partner: dict[str, str]) -> None:
+    """Attack: fragments that spread each other in a cycle (the estimator must not loop; the
+    standard NoFragmentCycles rule refuses the document)."""
+    cycle = (
+        "query { ...A } fragment A on Query { __typename ...B } "
+        "fragment B on Query { __typename ...A }"
+    )
+    response, took = timed_post(hub, partner, {"query": cycle})
+    assert response.status_code == 400, response.text
+    assert "Cannot spread fragment 'A' within itself" in response.text
+    assert took < FAST_S
+
+
+def test_each_fragment_is_costed_once() -> None:
+    """Attack: the 2^n bomb under the expansion cap of the shape check, priced by the
+    estimator alone: the cost is exact (2^n) and found in time linear in the document, and
+    with a budget the count stops as soon as it passes it."""
+    document = parse(fragment_bomb(60))
+    started = time.perf_counter()
+    assert estimate_cost(document, None, {}) == 2**60
+    assert 50_000 < estimate_cost(document, None, {}, limit=50_000) <= 2 * 50_000
+    assert expanded_selections(document, 10_000) == 10_001
+    assert shape_problem(document, ShapeLimits(100, 200, 10_000)) is not None
+    assert time.perf_counter() - started < 0.1
+    # a fragment reused in a page is scaled, as the estimator always did
+    paged = parse(
+        "{ gridCells(first: 10) { edges { node { ...C } } } } fragment C on GridCell { code name }"
+    )
+    assert estimate_cost(paged, None, {}) == 1 + 10 * (1 + 1 + 2)
