@@ -457,6 +457,7 @@ def _http(data: Path, store: Any, total: int) -> dict[str, Any]:
         scopes=["telemetry:write"],
         rate_per_minute=10**9,
         client_id="bench-tank-gateway",
+        devices=["tank.level:*"],  # the gateway of every tank's level sensor
     )
     assert secret is not None
     # a fresh stream from the same starting point: the served hub seeds its own TankWatch

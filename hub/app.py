@@ -30,6 +30,7 @@ from hub.graphql_schema import build_schema
 from hub.graphql_ws import limiter_rate_check
 from hub.ingest.sources import SourceSystems
 from hub.live import LiveBus
+from hub.log_redaction import redact_access_logs
 from hub.policy.enforce import Classified, PolicyExtension, classification_table
 from hub.policy.engine import PolicyEngine
 from hub.policy.workflow import RELOAD_CHANNEL, PolicyWorkflow
@@ -56,6 +57,7 @@ def create_app(
     """The hub. ``enforce_policies=False`` serves every field whole: for the overhead
     benchmark only, never for a served hub."""
     settings = settings or load_settings()
+    redact_access_logs()  # no api_key / access_token / code values in the access lines
     store = store or RecordStore.from_url(settings.store_url)
     graph = graph or open_graph(settings.graph_store_url)
     search = search or open_search(settings.search_store_url)

@@ -28,7 +28,9 @@ client_app = typer.Typer(
     help="OAuth clients: partners' and departments' apps.", no_args_is_help=True
 )
 user_app = typer.Typer(help="People with local accounts (argon2-hashed).", no_args_is_help=True)
-auth_app = typer.Typer(help="The authorization server's signing keys.", no_args_is_help=True)
+auth_app = typer.Typer(
+    help="The authorization server's signing keys; Open311 API keys.", no_args_is_help=True
+)
 audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
 
 DEMO_PASSWORDS = {
@@ -76,6 +78,14 @@ def client_create(
     ] = None,
     cost_budget: Annotated[int | None, typer.Option(min=1, help="Query cost budget")] = None,
     rate: Annotated[int | None, typer.Option(min=1, help="Requests per minute")] = None,
+    device: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--device",
+            help="A telemetry:write client's devices (repeat): KIND:ID-GLOB "
+            "(tank.level:TNK-0007-*), ID-GLOB, or '*' for every device",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Register a client; its secret is printed once and never stored in clear."""
@@ -92,8 +102,13 @@ def client_create(
             redirect_uris=redirect_uri,
             cost_budget=cost_budget,
             rate_per_minute=rate,
+            devices=device,
         )
-        _audit(store, "client.create", {"client_id": client.client_id, "scopes": scopes})
+        _audit(
+            store,
+            "client.create",
+            {"client_id": client.client_id, "scopes": scopes, "devices": client.devices},
+        )
     except AccountError as exc:
         _fail(str(exc))
     finally:
@@ -108,6 +123,8 @@ def client_create(
         out.print(f"client_secret: {secret}")
         out.print("(the secret is shown this once; the hub keeps only its hash)")
     out.print(f"scopes:        {' '.join(client.scopes)}")
+    if client.devices:
+        out.print(f"devices:       {' '.join(client.devices)}")
 
 
 @client_app.command("list")
@@ -148,6 +165,28 @@ def client_revoke(client_id: Annotated[str, typer.Argument()]) -> None:
     finally:
         store.close()
     out.print(f"client {client_id} revoked")
+
+
+@client_app.command("devices")
+def client_devices(
+    client_id: Annotated[str, typer.Argument()],
+    device: Annotated[
+        list[str],
+        typer.Option("--device", help="KIND:ID-GLOB, ID-GLOB or '*' (repeat); replaces the list"),
+    ],
+) -> None:
+    """Bind a telemetry:write client to the devices it may write readings for."""
+    from hub.cli import out
+
+    _, store = _store()
+    try:
+        client = AccountStore(store.engine).set_devices(client_id, device)
+        _audit(store, "client.devices", {"client_id": client_id, "devices": client.devices})
+    except AccountError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    out.print(f"client {client_id} writes for: {' '.join(client.devices or ())}")
 
 
 @user_app.command("create")
@@ -192,6 +231,25 @@ def rotate_keys() -> None:
     finally:
         store.close()
     out.print(f"new signing key {kid}" + (f"; removed {', '.join(pruned)}" if pruned else ""))
+
+
+@auth_app.command("open311-key")
+def open311_key(client_id: Annotated[str, typer.Argument(help="A confidential client")]) -> None:
+    """Issue the client's Open311 API key (the GeoReport v2 api_key), replacing any earlier
+    one. Printed once on stdout; the hub keeps only its SHA-256."""
+    from hub.auth.open311_keys import new_open311_key
+
+    key = new_open311_key()
+    _, store = _store()
+    try:
+        AccountStore(store.engine).set_open311_key(client_id, key)
+        _audit(store, "client.open311_key", {"client_id": client_id})
+    except AccountError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    sys.stdout.write(key + "\n")
+    sys.stderr.write("(the key is shown this once; the hub keeps only its hash)\n")
 
 
 @audit_app.command("verify")

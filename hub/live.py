@@ -187,6 +187,10 @@ Handler = Callable[[Sequence[Reading]], list[Alarm]]
 # An optional per-reading check of a kind (unknown tank, missing value, ...): the reason a
 # reading is refused, or None; refused readings are reported by index like unparsable ones.
 Check = Callable[[Reading], str | None]
+# Whether the sender may write (kind, device id): a telemetry client's devices
+# (hub.auth.devices.DeviceBinding.allows); None on paths with no client to bind.
+DeviceCheck = Callable[[str, str], bool]
+NOT_A_DEVICE_OF_THIS_CLIENT = "not a device of this client"
 
 
 @dataclass
@@ -243,9 +247,9 @@ class LiveBus:
 
             yield decoded()
 
-    def evaluate(self, items: Sequence[Any]) -> IngestResult:
-        """Parse and route a batch (CPU-bound: call from a thread). Bad readings are reported
-        by index; the rest still count."""
+    def evaluate(self, items: Sequence[Any], devices: DeviceCheck | None = None) -> IngestResult:
+        """Parse and route a batch (CPU-bound: call from a thread). Bad readings, and those
+        for devices the sender does not own, are reported by index; the rest still count."""
         if len(items) > MAX_BATCH:
             raise ReadingError(f"at most {MAX_BATCH} readings per batch")
         result = IngestResult()
@@ -260,6 +264,9 @@ class LiveBus:
                 rejected.append({"index": index, "error": str(exc)})
                 continue
             kind = reading.kind
+            if devices is not None and not devices(kind, reading.id):
+                rejected.append({"index": index, "error": NOT_A_DEVICE_OF_THIS_CLIENT})
+                continue
             if kind not in handlers:
                 rejected.append({"index": index, "error": f"no handler for kind {kind!r}"})
                 continue
@@ -278,8 +285,10 @@ class LiveBus:
             result.alarms.extend(handlers[kind](readings))
         return result
 
-    async def ingest(self, items: Sequence[Any]) -> IngestResult:
-        result = await run_in_threadpool(self.evaluate, items)
+    async def ingest(
+        self, items: Sequence[Any], devices: DeviceCheck | None = None
+    ) -> IngestResult:
+        result = await run_in_threadpool(self.evaluate, items, devices)
         await self.publish_alarms(result.alarms)
         return result
 

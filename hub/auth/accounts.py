@@ -18,9 +18,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 
+from hub.auth.devices import check_entries
 from hub.auth.scopes import (
     CLIENT_ROLES,
     ROLE_SCOPES,
+    TELEMETRY_WRITE,
     USER_ROLES,
     parse_scopes,
     unknown_scopes,
@@ -62,6 +64,9 @@ class Client:
     created_at: datetime
     revoked_at: datetime | None
     secret_hash: str | None = None
+    # a telemetry client's devices (hub.auth.devices); None: bound to none
+    devices: tuple[str, ...] | None = None
+    has_open311_key: bool = False
 
     @classmethod
     def of(cls, row: ClientRow) -> Client:
@@ -77,6 +82,8 @@ class Client:
             created_at=utc(row.created_at),
             revoked_at=utc(row.revoked_at) if row.revoked_at else None,
             secret_hash=row.secret_hash,
+            devices=tuple(row.devices) if row.devices is not None else None,
+            has_open311_key=row.open311_key_hash is not None,
         )
 
     def check_secret(self, secret: str) -> bool:
@@ -128,8 +135,10 @@ class AccountStore:
         rate_per_minute: int | None = None,
         client_id: str | None = None,
         secret: str | None = None,
+        devices: list[str] | None = None,
     ) -> tuple[Client, str | None]:
-        """A new client and its secret (None for public clients), shown to the caller once."""
+        """A new client and its secret (None for public clients), shown to the caller once.
+        A ``telemetry:write`` client needs its ``devices`` (hub.auth.devices)."""
         if not NAME.match(name):
             raise AccountError(f"client name {name!r}: use letters, digits, . _ - (max 63)")
         if role not in CLIENT_ROLES:
@@ -147,6 +156,7 @@ class AccountStore:
                 )
         if public and not uris:
             raise AccountError("a public client needs at least one --redirect-uri")
+        bound = _devices(scopes, devices)
         client_id = client_id or f"{name}-{secrets.token_hex(4)}"
         if not NAME.match(client_id):
             raise AccountError(f"client id {client_id!r}: use letters, digits, . _ -")
@@ -163,6 +173,8 @@ class AccountStore:
             rate_per_minute=rate_per_minute,
             created_at=now(),
             revoked_at=None,
+            devices=bound,
+            open311_key_hash=None,
         )
         try:
             with self.engine.begin() as conn:
@@ -182,6 +194,44 @@ class AccountStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(ClientRow).order_by(ClientRow.client_id)).all()
         return [Client.of(ClientRow(**r._mapping)) for r in rows]
+
+    def set_devices(self, client_id: str, devices: list[str]) -> Client:
+        """Bind a telemetry client to ``devices`` (replacing its list)."""
+        client = self.client(client_id)
+        if client is None:
+            raise AccountError(f"no client {client_id!r}")
+        bound = _devices(list(client.scopes), devices)
+        with self.engine.begin() as conn:
+            conn.execute(
+                ClientRow.__table__.update()
+                .where(ClientRow.client_id == client_id)
+                .values(devices=bound)
+            )
+        return self.client(client_id)  # type: ignore[return-value]
+
+    def set_open311_key(self, client_id: str, key: str) -> Client:
+        """Give a confidential, unrevoked client the Open311 API key ``key`` (replacing any
+        earlier one); only its SHA-256 is kept."""
+        client = self.client(client_id)
+        if client is None:
+            raise AccountError(f"no client {client_id!r}")
+        if client.public or client.revoked_at is not None:
+            raise AccountError(f"client {client_id!r} is public or revoked: no Open311 key")
+        with self.engine.begin() as conn:
+            conn.execute(
+                ClientRow.__table__.update()
+                .where(ClientRow.client_id == client_id)
+                .values(open311_key_hash=sha256(key))
+            )
+        return self.client(client_id)  # type: ignore[return-value]
+
+    def client_by_open311_key(self, key: str) -> Client | None:
+        """The client holding Open311 key ``key`` (looked up by its hash), or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(ClientRow).where(ClientRow.open311_key_hash == sha256(key))
+            ).one_or_none()
+        return Client.of(ClientRow(**row._mapping)) if row else None
 
     def revoke_client(self, client_id: str) -> Client:
         with self.engine.begin() as conn:
@@ -302,6 +352,23 @@ class AccountStore:
                 conn.execute(select(RevokedTokenRow.jti).where(RevokedTokenRow.jti == jti)).first()
                 is not None
             )
+
+
+def _devices(scopes: list[str], devices: list[str] | None) -> list[str] | None:
+    """A client's device list, checked: telemetry writers need one, nobody else has one."""
+    if TELEMETRY_WRITE not in scopes:
+        if devices:
+            raise AccountError(f"devices are for {TELEMETRY_WRITE} clients")
+        return None
+    if not devices:
+        raise AccountError(
+            f"a {TELEMETRY_WRITE} client needs its devices: --device KIND:ID-GLOB "
+            "(tank.level:TNK-0007-*), ID-GLOB, or '*' for every device"
+        )
+    try:
+        return check_entries(devices)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from None
 
 
 def _columns(row: ClientRow) -> dict[str, object]:

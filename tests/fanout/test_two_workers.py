@@ -68,7 +68,15 @@ def workers(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     _cityhub(env, "demo", "load", "--from", str(demo_dir))
     reader = _cityhub(env, "client", "create", "ops-wall", "--role", "department", "--json")
     device = _cityhub(
-        env, "client", "create", "tank-gateway", "--scope", "telemetry:write", "--json"
+        env,
+        "client",
+        "create",
+        "tank-gateway",
+        "--scope",
+        "telemetry:write",
+        "--device",
+        "*",
+        "--json",
     )
     servers: list[subprocess.Popen[str]] = []
     bases: list[str] = []

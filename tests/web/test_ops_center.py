@@ -105,7 +105,9 @@ def test_an_alarm_posted_to_telemetry_appears_without_reload(
     expect(page.locator("#feed-state")).to_have_class("live", timeout=15_000)
     before = page.locator("#alarm-feed li.alarm").count()
     with httpx.Client(base_url=web_hub.base) as http:
-        client_id, secret = register_client(web_hub.app, "web-gauge", scopes=["telemetry:write"])
+        client_id, secret = register_client(
+            web_hub.app, "web-gauge", scopes=["telemetry:write"], devices=["*"]
+        )
         token = fetch_token(http, client_id, secret)
         station = f"WS-{uuid.uuid4().hex[:6]}"
         posted = http.post(

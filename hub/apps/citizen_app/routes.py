@@ -11,6 +11,8 @@
   refusal is audited (``photo.read`` names the photo and the row it was read through).
 
 Both need a bearer token with ``graph:read``. Errors are ``{"error", "description"}``.
+Uploads are limited per principal (``CITYHUB_AUTH_PHOTO_UPLOAD_RATE``, e.g. ``20/hour``): over
+it 429 with ``Retry-After``, before the body is read; answers carry the ``RateLimit-*`` headers.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from hub.apps.citizen_app.photos import (
 )
 from hub.apps.citizen_app.resolvers import APP_NAME
 from hub.apps.citizen_app.services import PHOTO_ROUTE, CitizenApp
+from hub.auth.ratelimit import PHOTO_UPLOAD
 from hub.auth.request import BearerRefused, bearer_principal
 from hub.auth.scopes import GRAPH_READ
 from hub.policy.enforce import PURPOSE_HEADER, PolicedRecordSource, RequestPolicy
@@ -93,6 +96,10 @@ def routes(hub: HubServices) -> list[BaseRoute]:
     async def upload(request: Request) -> Response:
         try:
             who = await bearer_principal(request, hub.tokens, GRAPH_READ)
+            rate = await hub.limiter.hit_action(PHOTO_UPLOAD, who.label)
+            if not rate.allowed:
+                message = f"at most {rate.limit} photos in a row; retry in {rate.reset_s} s"
+                return _error(429, "rate_limited", message, dict(rate.headers()))
             data = await _photo_bytes(request)
             app = citizen_app()
             photo = await run_in_threadpool(lambda: app.photos.put(data, who.label))
@@ -110,7 +117,7 @@ def routes(hub: HubServices) -> list[BaseRoute]:
             "height": photo.height,
             "url": url,
         }
-        return JSONResponse(body, 201, {"Location": url})
+        return JSONResponse(body, 201, {"Location": url, **dict(rate.headers())})
 
     async def download(request: Request) -> Response:
         try:

@@ -10,10 +10,17 @@ one door as GraphQL's ``fileCase``, for citizen apps that speak the standard.
   ``address_string``, ``description``, optional ``first_name``, ``last_name``, ``phone``,
   ``email``, ``media_url``. Filed as a snap-and-send (随手拍) case.
 
-Authentication: the spec's ``api_key`` is the hub's OAuth access token — send it as
-``Authorization: Bearer TOKEN`` or as the ``api_key`` parameter; it needs ``graph:read``. The
-access policy for ``ServiceCase`` applies (rows it hides are not served; counts-only access
-reads nothing). Errors are the spec's ``[{"code", "description"}]`` / ``<errors>``.
+Authentication: an OAuth access token as ``Authorization: Bearer TOKEN`` (never in a URL), or
+the spec's ``api_key`` parameter holding an Open311 API key — a client credential of its own
+issued by ``cityhub auth open311-key CLIENT`` and kept hashed (``hub.auth.open311_keys``); an
+access token given as ``api_key`` is refused (400). Either needs ``graph:read``. The access
+policy for ``ServiceCase`` applies (rows it hides are not served; counts-only access reads
+nothing). Errors are the spec's ``[{"code", "description"}]`` / ``<errors>``.
+
+Rates: every request counts in its principal's request bucket (as on /graphql: per person,
+or per client for machine traffic); filings also in a filing bucket per principal
+(``CITYHUB_AUTH_OPEN311_FILING_RATE``) or per Open311 key (``..._OPEN311_KEY_FILING_RATE``).
+Over either: 429 with ``Retry-After``; answers carry the ``RateLimit-*`` headers.
 """
 
 from __future__ import annotations
@@ -44,7 +51,9 @@ from hub.apps.citizen_service.services import (
     reported_at,
     status_of,
 )
-from hub.auth.principal import Principal
+from hub.auth.open311_keys import looks_like_a_token, open311_key_principal
+from hub.auth.principal import Principal, TokenError
+from hub.auth.ratelimit import OPEN311_FILING, OPEN311_KEY_FILING, RateDecision
 from hub.auth.request import BearerRefused, bearer_principal
 from hub.auth.scopes import GRAPH_READ
 from hub.services import HubServices
@@ -117,16 +126,50 @@ def routes(hub: HubServices) -> list[BaseRoute]:
     async def principal(request: Request, form: dict[str, str]) -> Principal:
         api_key = form.get("api_key") or request.query_params.get("api_key")
         if api_key and "authorization" not in request.headers:
-            # the spec's api_key is an access token: verify it like a bearer token
-            request.scope["headers"] = [
-                *request.scope["headers"],
-                (b"authorization", f"Bearer {api_key}".encode()),
-            ]
-            request = Request(request.scope, request.receive)
+            who = await key_principal(api_key)
+        else:
+            try:
+                who = await bearer_principal(request, hub.tokens, GRAPH_READ)
+            except BearerRefused as exc:
+                headers = dict(exc.headers or {})
+                raise Open311Error(exc.status_code, str(exc.detail), headers) from None
+        rate = await hub.limiter.hit(who)
+        request.state.rate = rate
+        if not rate.allowed:
+            raise Open311Error(
+                429, f"rate limit: {rate.limit} requests per minute", dict(rate.headers())
+            )
+        return who
+
+    async def key_principal(api_key: str) -> Principal:
+        if looks_like_a_token(api_key):
+            # an access token in a URL ends up in logs and proxies: never accepted there
+            raise Open311Error(
+                400,
+                "api_key takes an Open311 API key, not an access token: send access tokens "
+                "as Authorization: Bearer",
+            )
         try:
-            return await bearer_principal(request, hub.tokens, GRAPH_READ)
-        except BearerRefused as exc:
-            raise Open311Error(exc.status_code, str(exc.detail), dict(exc.headers or {})) from None
+            who = await run_in_threadpool(open311_key_principal, hub.tokens.accounts, api_key)
+        except TokenError as exc:
+            raise Open311Error(401, exc.description) from None
+        if not who.has_scope(GRAPH_READ):
+            raise Open311Error(403, f"the key's client lacks {GRAPH_READ}")
+        return who
+
+    async def file_rate(who: Principal) -> RateDecision:
+        """One filing counted per Open311 key, or per principal; 429 over it."""
+        if who.token_id.startswith("open311-key:"):
+            rate = await hub.limiter.hit_action(OPEN311_KEY_FILING, who.client_id)
+        else:
+            rate = await hub.limiter.hit_action(OPEN311_FILING, who.label)
+        if not rate.allowed:
+            raise Open311Error(
+                429,
+                f"too many filings: at most {rate.limit} in a row; retry in {rate.reset_s} s",
+                dict(rate.headers()),
+            )
+        return rate
 
     def rows_for(who: Principal) -> Callable[[Record], bool]:
         decision = hub.policies.decide(who, CASE_KIND)
@@ -201,7 +244,11 @@ def routes(hub: HubServices) -> list[BaseRoute]:
                         )
                     parsed = await request.form()
                     form = {k: v for k, v in parsed.items() if isinstance(v, str)}
-                return await serve(request, fmt, form)  # type: ignore[no-any-return]
+                answer: Response = await serve(request, fmt, form)
+                rate = getattr(request.state, "rate", None)
+                if isinstance(rate, RateDecision) and "ratelimit-limit" not in answer.headers:
+                    answer.headers.update(dict(rate.headers()))
+                return answer
             except Open311Error as exc:
                 return _error(fmt, exc)
             except CaseNotFound as exc:
@@ -249,7 +296,10 @@ def routes(hub: HubServices) -> list[BaseRoute]:
     async def requests(request: Request, fmt: str, form: dict[str, str]) -> Response:
         who = await principal(request, form)
         if request.method == "POST":
-            return await post(who, fmt, form)
+            filing = await file_rate(who)
+            answer = await post(who, fmt, form)
+            answer.headers.update(dict(filing.headers()))  # the tighter bucket
+            return answer
         q = request.query_params
         visible = rows_for(who)
         c = centre()

@@ -27,6 +27,7 @@ import hub.apps.citizen_service as citizen_service
 import hub.apps.live as live
 from hub.app import create_app
 from hub.auth.accounts import AccountStore
+from hub.auth.open311_keys import new_open311_key
 from hub.config import load_settings
 from hub.store import RecordStore
 from schema.record import Record
@@ -602,10 +603,13 @@ def test_open311_services_post_and_get_back_in_json_and_xml(hub: Hub) -> None:
     assert float(request.findtext("lat") or 0) == pytest.approx(lat)
     assert "13611112222" not in xml.text
 
-    # the spec's api_key works as the token; filters narrow the list
+    # the spec's api_key is the client's Open311 key (never its token); filters narrow the list
+    keyed, _ = register_client(hub.app, "open311-keyed")
+    key = new_open311_key()
+    AccountStore(hub.store.engine).set_open311_key(keyed, key)
     listed_requests = hub.http.get(
         "/open311/v2/requests.json",
-        params={"api_key": token, "service_code": "C08-02", "status": "open"},
+        params={"api_key": key, "service_code": "C08-02", "status": "open"},
     )
     assert listed_requests.status_code == 200
     ids = [r["service_request_id"] for r in listed_requests.json()]

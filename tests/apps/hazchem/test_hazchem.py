@@ -76,7 +76,7 @@ def test_a_tank_over_high_high_raises_the_alarm_and_the_state(
 ) -> None:
     app, http = hub
     ops = token(app, http, "ops-hz", role="department")
-    device = token(app, http, "tank-gw", scopes=["telemetry:write"])
+    device = token(app, http, "tank-gw", scopes=["telemetry:write"], devices=["*"])
     tank = _quiet_tank(http, ops, 0)
     lim = tank["limits"]
     assert lim["lowM"] < lim["highM"] < lim["highHighM"]
@@ -123,7 +123,7 @@ def test_low_rate_and_stale_alarms_and_percent_readings(
 ) -> None:
     app, http = hub
     ops = token(app, http, "ops-hz2", role="department")
-    device = token(app, http, "tank-gw2", scopes=["telemetry:write"])
+    device = token(app, http, "tank-gw2", scopes=["telemetry:write"], devices=["*"])
     tank = _quiet_tank(http, ops, 1)
     lim, key = tank["limits"], tank["key"]
     t = T0 + 10_000
@@ -156,7 +156,7 @@ def test_malformed_readings_are_refused_by_index_and_the_good_ones_count(
 ) -> None:
     app, http = hub
     ops = token(app, http, "ops-hz3", role="department")
-    device = token(app, http, "mixed-gw", scopes=["telemetry:write"])
+    device = token(app, http, "mixed-gw", scopes=["telemetry:write"], devices=["*"])
     tank = _quiet_tank(http, ops, 2)
     key = tank["key"]
     good = (tank["limits"]["lowM"] + tank["limits"]["highM"]) / 2
@@ -208,7 +208,7 @@ def test_a_vehicle_entering_a_forbidden_zone_and_speeding(
 ) -> None:
     app, http = hub
     ops = token(app, http, "ops-hz4", role="department")
-    device = token(app, http, "gps-gw", scopes=["telemetry:write"])
+    device = token(app, http, "gps-gw", scopes=["telemetry:write"], devices=["*"])
     zones = gql(http, ops, ZONES)["hazchemForbiddenZones"]
     reasons = defaultdict(int)
     for z in zones:
@@ -413,7 +413,7 @@ async def _subscribe_and_raise(base: str, ops: str, device: str, key: str, over:
 def test_the_high_high_alarm_reaches_a_subscriber(hub: tuple[Starlette, TestClient]) -> None:
     app, http = hub
     ops = token(app, http, "ops-hz6", role="department")
-    device = token(app, http, "tank-gw6", scopes=["telemetry:write"])
+    device = token(app, http, "tank-gw6", scopes=["telemetry:write"], devices=["*"])
     tank = _quiet_tank(http, ops, 3)
     over = tank["limits"]["highHighM"] + 0.1
     with served(app) as base:

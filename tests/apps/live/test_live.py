@@ -91,7 +91,7 @@ def test_bad_readings_are_refused_by_index_and_the_rest_count(
     hub: tuple[Starlette, TestClient],
 ) -> None:
     app, http = hub
-    device = token(app, http, "gateway-1", scopes=["telemetry:write"])
+    device = token(app, http, "gateway-1", scopes=["telemetry:write"], devices=["*"])
     batch: list[Any] = [
         *readings(3, 12.5),
         {"kind": "test.level", "id": "S9", "at": "yesterday", "value": 1},
@@ -121,7 +121,7 @@ def test_bad_readings_are_refused_by_index_and_the_rest_count(
 
 def test_alarms_are_kept_and_readable(hub: tuple[Starlette, TestClient]) -> None:
     app, http = hub
-    device = token(app, http, "gateway-2", scopes=["telemetry:write"])
+    device = token(app, http, "gateway-2", scopes=["telemetry:write"], devices=["*"])
     posted = http.post(
         "/telemetry", json=readings(0, 40, at=1_790_000_000.0), headers=bearer(device)
     )
@@ -190,7 +190,7 @@ async def _subscribe_and_post(
 def test_an_alarm_reaches_a_subscriber(hub: tuple[Starlette, TestClient]) -> None:
     app, http = hub
     operator = token(app, http, "ops-live", role="department")
-    device = token(app, http, "gateway-3", scopes=["telemetry:write"])
+    device = token(app, http, "gateway-3", scopes=["telemetry:write"], devices=["*"])
     with served(app) as base:
         message = asyncio.run(
             _subscribe_and_post(base, operator, device, SUBSCRIBE_ALARMS, {"kinds": ["test"]}, 99.0)

@@ -171,7 +171,7 @@ VIOLATIONS = """query($kind: String, $truck: String) { muckViolations(kind: $kin
 
 def test_a_truck_off_its_corridor_in_its_hours_is_off_route_and_a_case(h: Hub) -> None:
     ops = token(h, "ops-muck1", role="department")
-    device = token(h, "muck-gw1", scopes=["telemetry:write"])
+    device = token(h, "muck-gw1", scopes=["telemetry:write"], devices=["*"])
     (r,) = _routes(h, ops, ["20:00-06:00"], 1, 0)
     assert _local(T0) == "22:13"
     on, off = r.along(0.5), r.aside(0.5, 1500.0)
@@ -213,7 +213,7 @@ def test_a_truck_off_its_corridor_in_its_hours_is_off_route_and_a_case(h: Hub) -
 
 def test_a_truck_on_its_route_outside_its_hours_is_out_at_the_wrong_hours(h: Hub) -> None:
     ops = token(h, "ops-muck2", role="department")
-    device = token(h, "muck-gw2", scopes=["telemetry:write"])
+    device = token(h, "muck-gw2", scopes=["telemetry:write"], devices=["*"])
     (r,) = _routes(h, ops, ["22:00-05:00"], 1, 0)
     t = T0 + DAY + 1000
     assert _local(t).startswith("10:")
@@ -231,7 +231,7 @@ def test_a_truck_on_its_route_outside_its_hours_is_out_at_the_wrong_hours(h: Hub
 
 def test_a_truck_keeping_to_its_permit_raises_nothing(h: Hub) -> None:
     ops = token(h, "ops-muck3", role="department")
-    device = token(h, "muck-gw3", scopes=["telemetry:write"])
+    device = token(h, "muck-gw3", scopes=["telemetry:write"], devices=["*"])
     routes = _routes(h, ops, ["20:00-06:00"], 2, 1) + _routes(h, ops, [], 1, 0)
     t = T0 + 5000  # 23:36
     batch = []
@@ -255,7 +255,7 @@ def test_a_truck_keeping_to_its_permit_raises_nothing(h: Hub) -> None:
 
 def test_a_loaded_truck_standing_outside_the_registered_sites_is_dumping(h: Hub) -> None:
     ops = token(h, "ops-muck4", role="department")
-    device = token(h, "muck-gw4", scopes=["telemetry:write"])
+    device = token(h, "muck-gw4", scopes=["telemetry:write"], devices=["*"])
     (r,) = _routes(h, ops, ["20:00-06:00"], 1, 3)
     t = T0 + 8000
     spot = r.along(0.5)
@@ -292,7 +292,7 @@ def test_a_loaded_truck_standing_outside_the_registered_sites_is_dumping(h: Hub)
 
 def test_malformed_fixes_are_refused_by_index_and_the_good_ones_count(h: Hub) -> None:
     ops = token(h, "ops-muck5", role="department")
-    device = token(h, "muck-gw5", scopes=["telemetry:write"])
+    device = token(h, "muck-gw5", scopes=["telemetry:write"], devices=["*"])
     (r,) = _routes(h, ops, ["20:00-06:00"], 1, 4)
     t = T0 + 20_000
     on = r.along(0.5)

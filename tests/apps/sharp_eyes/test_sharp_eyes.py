@@ -213,7 +213,7 @@ def _camera_with(h: Hub, capability: str, skip: int = 0) -> Any:
 
 def test_a_video_event_becomes_an_alarm_and_a_case_at_its_camera(h: Hub) -> None:
     ops = token(h, "ops-cam3", role="department")
-    platform = token(h, "video-platform", scopes=["telemetry:write"])
+    platform = token(h, "video-platform", scopes=["telemetry:write"], devices=["*"])
     cam = _camera_with(h, "烟火识别")
     event = {
         "kind": "video.event",
@@ -259,7 +259,7 @@ def test_a_video_event_becomes_an_alarm_and_a_case_at_its_camera(h: Hub) -> None
 
 def test_other_analytics_file_under_their_duties(h: Hub) -> None:
     ops = token(h, "ops-cam4", role="department")
-    platform = token(h, "video-platform4", scopes=["telemetry:write"])
+    platform = token(h, "video-platform4", scopes=["telemetry:write"], devices=["*"])
     expected = {
         "占道经营识别": ("video.street_vending", "C04", "占道经营"),
         "垃圾暴露识别": ("video.exposed_garbage", "C01", "暴露垃圾"),
@@ -279,7 +279,7 @@ def test_other_analytics_file_under_their_duties(h: Hub) -> None:
 
 
 def test_malformed_events_are_refused_by_index(h: Hub) -> None:
-    platform = token(h, "video-platform5", scopes=["telemetry:write"])
+    platform = token(h, "video-platform5", scopes=["telemetry:write"], devices=["*"])
     cam = _camera_with(h, "垃圾暴露识别", skip=2)
     lacking = next(c for c in cameras(h) if "烟火识别" not in c.attrs["ai_capabilities"])
     face = _camera_with(h, "人脸识别")

@@ -242,7 +242,7 @@ def test_station_classes_at_the_class_boundaries(
     hub: tuple[Starlette, TestClient], ops: str
 ) -> None:
     app, http = hub
-    device = token(app, http, "wq-analyser", scopes=["telemetry:write"])
+    device = token(app, http, "wq-analyser", scopes=["telemetry:write"], devices=["*"])
     river = gql(http, ops, '{ river(key: "RIV-HAIHE") { targetClass stations { key } } }')
     target = river["river"]["targetClass"]
     key = river["river"]["stations"][0]["key"]
@@ -316,7 +316,7 @@ def test_pump_and_gate_status(hub: tuple[Starlette, TestClient], ops: str, demo_
     )
     assert len(layer["pumpStations"]["edges"]) == 64
     # a running station fails: its status, the alarm, the figures
-    device = token(app, http, "scada-gw", scopes=["telemetry:write"])
+    device = token(app, http, "scada-gw", scopes=["telemetry:write"], devices=["*"])
     running = next(
         r["key"] for r in jsonl(demo_dir, "PumpStation") if r["attrs"]["status"] == "运行"
     )
@@ -368,7 +368,7 @@ def test_levels_over_their_thresholds_raise_flood_and_waterlogging_alarms(
     hub: tuple[Starlette, TestClient], ops: str, demo_dir: Path
 ) -> None:
     app, http = hub
-    device = token(app, http, "gauge-gw", scopes=["telemetry:write"])
+    device = token(app, http, "gauge-gw", scopes=["telemetry:write"], devices=["*"])
     key = "RIV-YONGDING"
     river = gql(http, ops, LEVEL, key=key)["river"]
     warning = river["warningLevelM"]
@@ -438,7 +438,7 @@ def test_malformed_readings_are_refused_by_index_and_the_good_ones_count(
     hub: tuple[Starlette, TestClient], ops: str
 ) -> None:
     app, http = hub
-    device = token(app, http, "water-mixed-gw", scopes=["telemetry:write"])
+    device = token(app, http, "water-mixed-gw", scopes=["telemetry:write"], devices=["*"])
     t = T0 + 40_000
     river = "RIV-DULIU"
     station = gql(http, ops, '{ river(key: "RIV-ZIYA") { stations { key } } }')["river"][
@@ -568,7 +568,7 @@ async def _subscribe_and_raise(base: str, ops: str, device: str, key: str, over:
 
 def test_the_flood_alarm_reaches_a_subscriber(hub: tuple[Starlette, TestClient], ops: str) -> None:
     app, http = hub
-    device = token(app, http, "gauge-gw2", scopes=["telemetry:write"])
+    device = token(app, http, "gauge-gw2", scopes=["telemetry:write"], devices=["*"])
     key = "RIV-JIYUN"
     warning = gql(http, ops, LEVEL, key=key)["river"]["warningLevelM"]
     with served(app) as base:
