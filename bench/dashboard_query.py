@@ -203,7 +203,7 @@ def _file_cases(store: Any, count: int) -> int:
     """Cases filed through the centre's own intake over the last three days."""
     from hub.apps.citizen_service.services import CitizenServiceCentre, Intake
 
-    centre = CitizenServiceCentre(store, "bench-secret")
+    centre = CitizenServiceCentre(store)
     index = centre.grid.index
     x0, y0, x1, y1 = index.bounds
     rng = random.Random(2019)

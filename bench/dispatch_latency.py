@@ -59,7 +59,7 @@ def _city(folder: Path) -> Any:
     for kind, rows in generate_grid(Context(2019)).items():
         report = store.ingest(rows, source_system=f"bench:{kind}")
         assert report.rejected == 0, report.errors[:3]
-    return store, CitizenServiceCentre(store, "bench-secret")
+    return store, CitizenServiceCentre(store)
 
 
 def main(quick: bool = False) -> int:

@@ -20,7 +20,7 @@ from starlette.routing import Route, WebSocketRoute
 from connectors.transports.webhook import receiver_endpoint
 from hub import __version__
 from hub.apps import App, load_apps
-from hub.audit.checkpoint import write_checkpoint
+from hub.audit.anchor import AuditAnchor
 from hub.auth.service import AuthService
 from hub.config import Settings, load_settings
 from hub.fanout import Broadcast, open_broadcast
@@ -58,12 +58,16 @@ def create_app(
     benchmark only, never for a served hub."""
     settings = settings or load_settings()
     redact_access_logs()  # no api_key / access_token / code values in the access lines
+    settings.check_serving()  # no guessable secret key beyond loopback
+    # the data folder 0700, its stores and secrets 0600
+    settings.secure_data_dir(*([str(store.engine.url)] if store is not None else []))
     store = store or RecordStore.from_url(settings.store_url)
     graph = graph or open_graph(settings.graph_store_url)
     search = search or open_search(settings.search_store_url)
     provider = tracer_provider(settings, span_exporter)
     tracing = span_exporter is not None or settings.telemetry_exporter != "none"
     auth = AuthService.build(settings, store)
+    anchor = AuditAnchor.from_settings(settings, auth.audit)
     policies = PolicyEngine(store.engine)
     table: Classified = {}
     extensions = auth.schema_extensions()
@@ -146,9 +150,7 @@ def create_app(
 
     def checkpoint_audit() -> None:
         try:
-            write_checkpoint(
-                auth.audit, settings.audit_checkpoint_path, settings.secret_key.get_secret_value()
-            )
+            anchor.checkpoint()
         except Exception as exc:  # the witness must not stop the hub; say so loudly
             log.error("audit checkpoint not written: %s", exc)
 
@@ -224,6 +226,7 @@ def create_app(
     app.state.tracer_provider = provider
     app.state.auth = auth
     app.state.audit = auth.audit
+    app.state.audit_anchor = anchor
     app.state.policies = policies
     app.state.policy_workflow = workflow
     app.state.broadcast = broadcast

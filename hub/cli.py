@@ -16,6 +16,7 @@ from rich.table import Table
 from hub import __version__
 from hub.cli_migrate import migrate_command
 from hub.config import ENV_PREFIX, ConfigError, Settings, load_settings
+from hub.private_files import private_umask
 from hub.store import RecordStore, StoreUnavailable
 
 app = typer.Typer(
@@ -76,6 +77,7 @@ def root(
 
 
 def open_store(settings: Settings, *, migrate: bool = True) -> RecordStore:
+    settings.secure_data_dir()
     store = RecordStore.from_url(settings.store_url)
     store.ping()
     if migrate:
@@ -98,7 +100,12 @@ def serve(
         if value is not None:
             os.environ[f"{ENV_PREFIX}{name}"] = str(value)
     settings = load_settings()
-    open_store(settings).close()
+    settings.check_serving()
+    store = open_store(settings)
+    try:
+        start_up_warnings(settings, store)
+    finally:
+        store.close()
     err.print(
         f"cityhub {__version__} on http://{settings.host}:{settings.port}/graphql "
         f"(store: {settings.public_view()['database_url']}, workers: {settings.workers})"
@@ -111,6 +118,25 @@ def serve(
         workers=settings.workers,
         log_level=settings.log_level,
     )
+
+
+def start_up_warnings(settings: Settings, store: RecordStore) -> None:
+    """What an operator must hear at every start: a guessable secret key, demo accounts."""
+    from hub.auth.accounts import AccountStore
+    from hub.demo import demo_accounts_in
+    from hub.secret_key import weakness
+
+    if settings.secret_key is not None:
+        why = weakness(settings.secret_key.get_secret_value())
+        if why:
+            err.print(f"[bold red]warning:[/] {ENV_PREFIX}SECRET_KEY {why}: loopback only")
+    demo = demo_accounts_in(AccountStore(store.engine))
+    if demo:
+        err.print(
+            f"[bold red]warning:[/] demo accounts with public credentials exist: "
+            f"{', '.join(demo)} (DEMO ONLY; remove them before real use)",
+            soft_wrap=True,
+        )
 
 
 @demo_app.command("generate")
@@ -178,7 +204,7 @@ def reindex(settings: Settings) -> None:
                 store,
                 graph,
                 search,
-                secret=settings.secret_key.get_secret_value(),
+                secret=settings.effective_secret(),
                 progress=lambda step: status.update(f"indexing: {step}"),
             )
     finally:
@@ -253,6 +279,8 @@ _register_policy(app)
 
 
 def main() -> None:
+    # the data folder's stores, keys and the sandbox's webhook secrets: this user's alone
+    private_umask()
     try:
         app()
     except (CliError, ConfigError, StoreUnavailable) as exc:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 from rich.table import Table
@@ -56,7 +57,7 @@ def _audit(store, action: str, detail: dict[str, object]) -> None:  # type: igno
     AuditLog(store.engine).append(action, principal="cli", detail=detail)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     from hub.cli import fail
 
     fail(message)
@@ -223,9 +224,11 @@ def rotate_keys() -> None:
     from hub.cli import out
 
     auth = load_auth_settings()
-    _, store = _store()
+    settings, store = _store()
     try:
-        ring = KeyRing(store.engine, alg=auth.key_alg, token_ttl=auth.access_token_ttl)
+        ring = KeyRing(
+            store.engine, alg=auth.key_alg, token_ttl=auth.access_token_ttl, kek=settings.kek()
+        )
         kid, pruned = ring.rotate()
         _audit(store, "keys.rotate", {"kid": kid, "pruned": pruned})
     finally:
@@ -253,50 +256,125 @@ def open311_key(client_id: Annotated[str, typer.Argument(help="A confidential cl
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the hash chain and check it against the signed checkpoints kept outside the
-    database; exit 2 naming the first edited, inserted or deleted entry."""
+def audit_verify(
+    public_key: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--public-key",
+            help="The audit public key (PEM, from `cityhub audit public-key`) kept apart from "
+            "the hub; repeat for rotated keys. Default: the key in the data folder",
+        ),
+    ] = None,
+    witness: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--witness",
+            help="A copy of the checkpoints kept outside the hub (CITYHUB_AUDIT_EXPORT); "
+            "every checkpoint in it must still match the chain",
+        ),
+    ] = None,
+) -> None:
+    """Recompute the hash chain and check it against the signed checkpoints: each must match
+    the chain, and every checkpoint the chain records must be in the checkpoint file. Exit 2
+    naming the first edited, inserted or deleted entry or checkpoint."""
     from hub.audit import AuditLog, ChainBroken
-    from hub.audit.checkpoint import CheckpointError, read_checkpoints, verify_checkpoints
+    from hub.audit.checkpoint import (
+        CheckpointError,
+        Checkpoints,
+        read_checkpoints,
+        recorded_checkpoints,
+        verify_checkpoints,
+        verify_complete,
+    )
+    from hub.audit.signer import AuditKeyError, AuditSigner, AuditVerifier
     from hub.cli import out
 
     settings, store = _store()
     path = settings.audit_checkpoint_path
-    secret = settings.secret_key.get_secret_value()
     try:
         log = AuditLog(store.engine)
         count = log.verify()
-        points = read_checkpoints(path, secret) if path.exists() else []
-        checked = verify_checkpoints(log, points)
+        if public_key:
+            verifier = AuditVerifier.from_pem_files(public_key)
+        elif settings.audit_key_path.exists():
+            verifier = AuditSigner.read_public(settings.audit_key_path)
+        elif recorded_checkpoints(log):
+            _fail(f"no audit key at {settings.audit_key_path}: pass --public-key")
+        else:
+            verifier = AuditVerifier({})
+        found = read_checkpoints(path, verifier) if path.exists() else Checkpoints()
+        checked = verify_checkpoints(log, found.points)
+        recorded = verify_complete(log, found.points, path)
+        witnessed = 0
+        for copy in witness or []:
+            if not copy.exists():
+                _fail(f"audit checkpoints: no witness copy at {copy}")
+            witnessed += verify_checkpoints(log, read_checkpoints(copy, verifier).points)
     except ChainBroken as exc:
         _fail(f"audit log broken: {exc}")
-    except CheckpointError as exc:
+    except (CheckpointError, AuditKeyError) as exc:
         _fail(f"audit checkpoints: {exc}")
     finally:
         store.close()
-    note = "" if checked else f" (no checkpoints at {path})"
-    out.print(f"audit log intact: {count:,} entries; {checked:,} checkpoints match{note}")
+    notes = []
+    if not checked:
+        notes.append(f"no checkpoints at {path}")
+    if found.legacy:
+        notes.append(f"{found.legacy} old HMAC lines not trusted")
+    if witness:
+        notes.append(f"{witnessed:,} witnessed outside match")
+    if not public_key:
+        notes.append("checked with the data folder's own audit key: pin it with --public-key")
+    out.print(
+        f"audit log intact: {count:,} entries; {checked:,} checkpoints match "
+        f"({recorded:,} recorded in the chain, all present)" + "".join(f"; {n}" for n in notes),
+        soft_wrap=True,
+    )
 
 
 @audit_app.command("checkpoint")
 def audit_checkpoint() -> None:
-    """Append the chain's head, signed, to the checkpoint file (CITYHUB_AUDIT_CHECKPOINTS)."""
+    """Sign the chain's head with the audit key, append it to the checkpoint file
+    (CITYHUB_AUDIT_CHECKPOINTS), record it in the chain, and export what is not exported yet
+    (CITYHUB_AUDIT_EXPORT)."""
     from hub.audit import AuditLog
-    from hub.audit.checkpoint import write_checkpoint
+    from hub.audit.anchor import AuditAnchor
     from hub.cli import out
 
     settings, store = _store()
     path = settings.audit_checkpoint_path
     try:
-        point = write_checkpoint(
-            AuditLog(store.engine), path, settings.secret_key.get_secret_value()
-        )
+        point = AuditAnchor.from_settings(settings, AuditLog(store.engine)).checkpoint()
     finally:
         store.close()
     if point is None:
         out.print("the audit log is empty: nothing to checkpoint")
     else:
         out.print(f"checkpoint: entry {point.seq:,} {point.hash[:16]}... -> {path}")
+
+
+@audit_app.command("public-key")
+def audit_public_key(
+    path: Annotated[
+        Path | None, typer.Argument(help="Write the PEM here instead of stdout")
+    ] = None,
+) -> None:
+    """The audit key's public half (PEM; made on first use): keep it apart from the hub and
+    verify with `cityhub audit verify --public-key FILE`."""
+    from hub.audit.signer import AuditKeyError, AuditSigner
+    from hub.config import load_settings
+
+    settings = load_settings()
+    settings.secure_data_dir()
+    try:
+        signer = AuditSigner.load_or_create(settings.audit_key_path, settings.kek())
+    except AuditKeyError as exc:
+        _fail(str(exc))
+    if path is None:
+        sys.stdout.write(signer.public_pem())
+    else:
+        path.write_text(signer.public_pem(), encoding="utf-8")
+    print(f"audit key {signer.kid}", file=sys.stderr)
 
 
 def demo_accounts() -> None:

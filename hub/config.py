@@ -22,6 +22,18 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from hub.private_files import make_private, private_dir, private_sqlite
+from hub.sealed import kek_from
+from hub.secret_key import (
+    DEV_SECRET,
+    SECRET_FILE,
+    Origin,
+    SecretFileError,
+    is_loopback,
+    read_or_create,
+    weakness,
+)
+
 ENV_PREFIX = "CITYHUB_"
 
 
@@ -110,8 +122,21 @@ class Settings(BaseSettings):
     demo_scale: int = Field(1, ge=1, le=1000, description="Multiplier of the demo city's counts")
     graphql_max_depth: int = Field(12, ge=2, le=64, description="Deepest query accepted")
     graphiql: bool = Field(True, description="Serve the GraphiQL IDE to browsers at /graphql")
-    secret_key: SecretStr = Field(
-        SecretStr("dev-only-change-me"), description="Signs the hub's own short-lived values"
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Keys person ids and seals the private keys at rest; empty: a random key "
+        "generated on first start into DATA_DIR/secret.key (0600). At least 32 bytes to serve "
+        "beyond loopback",
+    )
+    key_encryption_key: SecretStr | None = Field(
+        None,
+        description="Seals the signing and audit private keys at rest (AES-GCM, HKDF); empty: "
+        "derived from the secret key. Keep it outside the data folder",
+    )
+    audit_export: str = Field(
+        "",
+        description="Where each signed audit checkpoint is also sent, outside the hub: a file "
+        "path, or an http(s):// URL it is POSTed to (retried later on failure)",
     )
 
     @classmethod
@@ -126,6 +151,13 @@ class Settings(BaseSettings):
         # The file's [auth] table belongs to hub.auth.config.AuthSettings.
         table = {k: v for k, v in read_config_file().items() if k != "auth"}
         return (init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=table))
+
+    @field_validator("secret_key", "key_encryption_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -147,6 +179,66 @@ class Settings(BaseSettings):
     @property
     def audit_checkpoint_path(self) -> Path:
         return self.audit_checkpoints or self.data_dir / "audit-checkpoints.jsonl"
+
+    @property
+    def audit_key_path(self) -> Path:
+        """The audit checkpoints' Ed25519 key (private half sealed, file 0600)."""
+        return self.data_dir / "audit-key.json"
+
+    @property
+    def secret_file(self) -> Path:
+        return self.data_dir / SECRET_FILE
+
+    def secret_origin(self) -> Origin:
+        """configured (CITYHUB_SECRET_KEY or the file), generated (DATA_DIR/secret.key), or
+        default (the old built-in development value, configured by hand)."""
+        if self.secret_key is None:
+            return "generated"
+        return "default" if self.secret_key.get_secret_value() == DEV_SECRET else "configured"
+
+    def effective_secret(self) -> str:
+        """The configured secret key, else the generated one (made on first use)."""
+        return self._secret
+
+    @cached_property
+    def _secret(self) -> str:
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        private_dir(self.data_dir, tighten=True)
+        try:
+            return read_or_create(self.secret_file)
+        except SecretFileError as exc:
+            raise ConfigError(f"{ENV_PREFIX}SECRET_KEY: {exc}") from None
+
+    def kek(self) -> bytes:
+        """The 32-byte key-encryption key that seals private keys at rest."""
+        return self._kek
+
+    @cached_property
+    def _kek(self) -> bytes:
+        given = self.key_encryption_key
+        return kek_from(given.get_secret_value() if given else self.effective_secret())
+
+    def secure_data_dir(self, *store_urls: str) -> None:
+        """The data folder 0700 and the secrets and stores in it 0600 (see private_files);
+        ``store_urls``: stores opened elsewhere (SQLite files are made 0600 too)."""
+        private_dir(self.data_dir, tighten=True)
+        for url in (self.store_url, self.search_store_url, self.graph_store_url, *store_urls):
+            private_sqlite(url)
+        for path in (self.sources_file, self.audit_checkpoint_path, self.audit_key_path):
+            make_private(path)
+        make_private(self.secret_file)
+
+    def check_serving(self) -> None:
+        """Refuse to serve beyond loopback with a guessable secret key (one-line error)."""
+        if self.secret_key is None or is_loopback(self.host):
+            return
+        why = weakness(self.secret_key.get_secret_value())
+        if why:
+            raise ConfigError(
+                f"{ENV_PREFIX}SECRET_KEY {why}: refusing to serve on {self.host} (not loopback); "
+                f"set a random key of 32 bytes or more, or unset it to use {self.secret_file}"
+            )
 
     @cached_property
     def search_store_url(self) -> str:
@@ -170,7 +262,7 @@ class Settings(BaseSettings):
         shown: dict[str, Any] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if isinstance(value, SecretStr):
+            if name == "secret_key" or isinstance(value, SecretStr):
                 value = "********"
             elif name == "database_url":
                 value = mask_url(self.store_url)
@@ -179,6 +271,10 @@ class Settings(BaseSettings):
             elif isinstance(value, Path):
                 value = str(value)
             shown[name] = value
+        origin = self.secret_origin()
+        shown["secret_key_origin"] = (
+            f"generated ({self.secret_file})" if origin == "generated" else origin
+        )
         return shown
 
 

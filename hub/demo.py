@@ -7,13 +7,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import Progress
 
 from hub.store import RecordStore
 
+if TYPE_CHECKING:
+    from hub.auth.accounts import AccountStore
+
 _CHUNK = 2000
+# `cityhub demo accounts` makes these with public passwords / secret (hub/cli_auth.py)
+DEMO_USERS = ("demo-operator", "demo-steward", "demo-viewer")
+DEMO_CLIENTS = ("demo-partner",)
 
 
 @dataclass
@@ -76,3 +82,13 @@ def load(store: RecordStore, folder: Path, progress: Progress) -> LoadReport:
                 report.errors.extend(result.errors)
                 progress.advance(task, len(chunk))
     return report
+
+
+def demo_accounts_in(accounts: AccountStore) -> list[str]:
+    """The demo accounts (public credentials) this store still has: warned of at every start."""
+    found = [name for name in DEMO_USERS if accounts.user(name) is not None]
+    for client_id in DEMO_CLIENTS:
+        client = accounts.client(client_id)
+        if client is not None and client.revoked_at is None:
+            found.append(client_id)
+    return found

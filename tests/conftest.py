@@ -89,5 +89,5 @@ def demo_app(demo_store: RecordStore, tmp_path_factory: pytest.TempPathFactory):
     settings = load_settings(data_dir=folder)
     graph = open_graph(settings.graph_store_url)
     search = open_search(settings.search_store_url)
-    rebuild(demo_store, graph, search, secret=settings.secret_key.get_secret_value())
+    rebuild(demo_store, graph, search, secret=settings.effective_secret())
     return create_app(settings, store=demo_store, graph=graph, search=search)

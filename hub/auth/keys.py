@@ -4,10 +4,17 @@ The newest unretired key signs. ``rotate`` adds a key and retires the previous o
 nothing more but stay in the JWKS until every token they signed has expired
 (``retired_at + token lifetime + leeway``), then ``prune`` drops them. Every worker reloads the
 keys when a token names a ``kid`` it does not know, and at least every ``RELOAD_S`` seconds.
+
+Private keys are stored sealed (``hub.sealed``: AES-GCM under the key-encryption key, bound to
+the key's id), so the database and its backups hold no usable private key. A key stored in
+clear by an older hub is sealed the first time a hub with a key-encryption key loads it; a
+key that no longer opens (the key-encryption key changed) signs nothing more: a fresh key
+takes over and the old one retires.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -15,10 +22,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from joserfc.jwk import ECKey, KeySet, RSAKey
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, select, text, update
 
 from hub.auth.accounts import now, utc
 from hub.auth.tables import SigningKeyRow
+from hub.sealed import SealError, is_sealed, seal, unseal
+
+log = logging.getLogger(__name__)
 
 ALGORITHMS = ("ES256", "RS256")
 RELOAD_S = 60.0
@@ -35,17 +45,32 @@ def generate_key(alg: str) -> ECKey | RSAKey:
     raise ValueError(f"signing algorithm {alg!r}: one of {', '.join(ALGORITHMS)}")
 
 
+def _context(kid: str) -> str:
+    return f"signing-key:{kid}"
+
+
 class KeyRing:
-    def __init__(self, engine: Engine, *, alg: str = "ES256", token_ttl: int = 900) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        alg: str = "ES256",
+        token_ttl: int = 900,
+        kek: bytes | None = None,
+    ) -> None:
+        """``kek``: the key-encryption key private keys are sealed with (None: clear, for
+        tests that need no sealing)."""
         if alg not in ALGORITHMS:
             raise ValueError(f"signing algorithm {alg!r}: one of {', '.join(ALGORITHMS)}")
         self.engine = engine
         self.alg = alg
         self.token_ttl = token_ttl
+        self.kek = kek
         self._lock = threading.Lock()
         self._loaded_at = 0.0
         self._signing: ECKey | RSAKey | None = None
         self._public: dict[str, dict[str, Any]] = {}
+        self._unusable: list[str] = []
 
     # -- store ---------------------------------------------------------------------------
 
@@ -57,13 +82,23 @@ class KeyRing:
                 SigningKeyRow.__table__.insert().values(
                     kid=kid,
                     alg=self.alg,
-                    private_jwk=key.as_dict(private=True),
+                    private_jwk=self._stored(kid, key.as_dict(private=True)),
                     public_jwk=key.as_dict(private=False),
                     created_at=now(),
                     retired_at=None,
                 )
             )
         return kid
+
+    def _stored(self, kid: str, jwk: dict[str, Any]) -> dict[str, Any]:
+        return seal(self.kek, jwk, context=_context(kid)) if self.kek is not None else jwk
+
+    def _opened(self, kid: str, stored: dict[str, Any]) -> dict[str, Any]:
+        if not is_sealed(stored):
+            return stored
+        if self.kek is None:
+            raise SealError("a sealed private key, and no key-encryption key to open it")
+        return unseal(self.kek, stored, context=_context(kid))
 
     def rotate(self) -> tuple[str, list[str]]:
         """A new signing key; the previous ones retire (still published). Returns the new kid
@@ -93,14 +128,19 @@ class KeyRing:
         return kids
 
     def ensure_key(self) -> None:
-        """Create the first signing key if the store has none."""
-        with self.engine.connect() as conn:
-            has = conn.execute(
-                select(SigningKeyRow.kid).where(SigningKeyRow.retired_at.is_(None))
-            ).first()
-        if not has:
-            self.add_key()
+        """Create the first signing key if the store has none this hub can open."""
         self.reload()
+        if self._signing is None:
+            unusable = self._unusable
+            self.add_key()
+            if unusable:  # sealed under another key-encryption key: sign nothing more
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        update(SigningKeyRow)
+                        .where(SigningKeyRow.kid.in_(unusable), SigningKeyRow.retired_at.is_(None))
+                        .values(retired_at=now())
+                    )
+            self.reload()
 
     def reload(self) -> None:
         cutoff = now() - timedelta(seconds=self.token_ttl + 300)
@@ -108,18 +148,45 @@ class KeyRing:
             rows = conn.execute(select(SigningKeyRow).order_by(SigningKeyRow.created_at)).all()
         signing: ECKey | RSAKey | None = None
         public: dict[str, dict[str, Any]] = {}
+        unusable: list[str] = []
+        clear: list[tuple[str, dict[str, Any]]] = []
         for row in rows:
             retired: datetime | None = utc(row.retired_at) if row.retired_at else None
             if retired is not None and retired < cutoff:
                 continue
             public[row.kid] = dict(row.public_jwk)
+            stored = dict(row.private_jwk)
+            if self.kek is not None and not is_sealed(stored):
+                clear.append((row.kid, stored))
             if retired is None:
+                try:
+                    jwk = self._opened(row.kid, stored)
+                except SealError as exc:
+                    log.warning("signing key %s unusable: %s", row.kid, exc)
+                    unusable.append(row.kid)
+                    continue
                 cls = ECKey if row.alg == "ES256" else RSAKey
-                signing = cls.import_key(dict(row.private_jwk))
+                signing = cls.import_key(jwk)
+        if clear:
+            self._seal_clear(clear)
         with self._lock:
             self._signing = signing
             self._public = public
+            self._unusable = unusable
             self._loaded_at = time.monotonic()
+
+    def _seal_clear(self, clear: list[tuple[str, dict[str, Any]]]) -> None:
+        """Seal the keys an older hub stored in clear (the old bytes are zeroed on SQLite)."""
+        assert self.kek is not None
+        with self.engine.begin() as conn:
+            _secure_delete(conn)
+            for kid, jwk in clear:
+                conn.execute(
+                    update(SigningKeyRow)
+                    .where(SigningKeyRow.kid == kid)
+                    .values(private_jwk=self._stored(kid, jwk))
+                )
+        log.info("sealed %d signing key(s) stored in clear", len(clear))
 
     def _fresh(self) -> None:
         if time.monotonic() - self._loaded_at > RELOAD_S:
@@ -144,3 +211,9 @@ class KeyRing:
         if kid and kid not in self._public and time.monotonic() - self._loaded_at > MIN_RELOAD_S:
             self.reload()
         return KeySet.import_key_set({"keys": list(self._public.values())})
+
+
+def _secure_delete(conn: Connection) -> None:
+    # SQLite keeps a rewritten row's old bytes in free pages unless told to zero them
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("PRAGMA secure_delete = ON"))

@@ -54,7 +54,9 @@ class AuthService:
         auth = auth or load_auth_settings()
         issuer = issuer_of(settings, auth)
         accounts = AccountStore(store.engine)
-        keys = KeyRing(store.engine, alg=auth.key_alg, token_ttl=auth.access_token_ttl)
+        keys = KeyRing(
+            store.engine, alg=auth.key_alg, token_ttl=auth.access_token_ttl, kek=settings.kek()
+        )
         verifier = TokenVerifier(
             keys, accounts, issuer=issuer, audience=auth.audience, leeway=auth.leeway
         )

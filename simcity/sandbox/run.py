@@ -97,7 +97,9 @@ class Sandbox:
         unknown = self.down - {s for s in _catalog()}
         if unknown:
             raise ValueError(f"unknown system(s) for --down: {', '.join(sorted(unknown))}")
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        # the endpoints file holds the webhook secrets: this user's alone
+        self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.workdir.chmod(0o700)
         city = await asyncio.to_thread(ensure_city, self.city_dir, self.seed)
         self.log(f"demo city (seed {self.seed}) ready in {time.perf_counter() - t0:.1f} s")
         self.systems = await asyncio.to_thread(build, self.seed, city)
@@ -118,7 +120,10 @@ class Sandbox:
             "systems": systems,
         }
         tmp = self.endpoints_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.endpoints, ensure_ascii=False, indent=2), encoding="utf-8")
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(json.dumps(self.endpoints, ensure_ascii=False, indent=2))
         tmp.replace(self.endpoints_file)
         self.log(
             f"{len(systems)} systems up in {time.perf_counter() - t0:.1f} s "

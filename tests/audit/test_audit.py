@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
@@ -21,6 +22,7 @@ from hub.audit.checkpoint import (
     verify_checkpoints,
     write_checkpoint,
 )
+from hub.audit.signer import AuditSigner
 from hub.config import load_settings
 from hub.store import RecordStore
 from tests.auth_helpers import authorize
@@ -169,19 +171,21 @@ def test_deleting_the_newest_entries_is_caught_by_a_checkpoint(
 ) -> None:
     fill(log, 5)
     path = tmp_path / "witness" / "audit-checkpoints.jsonl"
-    first = write_checkpoint(log, path, "s3cret")
+    signer = AuditSigner(Ed25519PrivateKey.generate())
+    first = write_checkpoint(log, path, signer)
     assert first is not None and first.seq == 5
-    assert write_checkpoint(log, path, "s3cret") == first  # an unchanged head: no new line
-    fill(log, 2)
-    assert write_checkpoint(log, path, "s3cret").seq == 7  # type: ignore[union-attr]
-    points = read_checkpoints(path, "s3cret")
-    assert [p.seq for p in points] == [5, 7]
+    # an unchanged head (only the checkpoint's own record since): no new line
+    assert write_checkpoint(log, path, signer) == first
+    fill(log, 2)  # entry 6 records the first checkpoint; 7 and 8 are new
+    assert write_checkpoint(log, path, signer).seq == 8  # type: ignore[union-attr]
+    points = read_checkpoints(path, signer.verifier()).points
+    assert [p.seq for p in points] == [5, 8]
     assert verify_checkpoints(log, points) == 2
     # the tail is cut: the chain alone still verifies, the checkpoint does not
     with store.engine.begin() as conn:
-        conn.execute(text("DELETE FROM audit_log WHERE seq >= 6"))
-    assert log.verify() == 5
-    with pytest.raises(ChainBroken, match=r"audit entry 7: checkpointed at .* missing"):
+        conn.execute(text("DELETE FROM audit_log WHERE seq >= 7"))
+    assert log.verify() == 6
+    with pytest.raises(ChainBroken, match=r"audit entry 8: checkpointed at .* missing"):
         verify_checkpoints(log, points)
 
 
@@ -190,18 +194,20 @@ def test_a_rewritten_chain_and_a_forged_checkpoint_are_caught(
 ) -> None:
     fill(log, 3)
     path = tmp_path / "audit-checkpoints.jsonl"
-    write_checkpoint(log, path, "s3cret")
+    signer = AuditSigner(Ed25519PrivateKey.generate())
+    write_checkpoint(log, path, signer)
     # whoever rewrites the whole chain consistently still differs from the checkpoint
     with store.engine.begin() as conn:
         conn.execute(text("UPDATE audit_log SET hash = :h WHERE seq = 3"), {"h": "f" * 64})
     with pytest.raises(ChainBroken, match="audit entry 3: hash differs"):
-        verify_checkpoints(log, read_checkpoints(path, "s3cret"))
-    # and cannot write a checkpoint of their own without the hub's secret key
-    with pytest.raises(CheckpointError, match="signature does not match"):
-        read_checkpoints(path, "another-key")
+        verify_checkpoints(log, read_checkpoints(path, signer.verifier()).points)
+    # and a checkpoint signed with another audit key is not one the verifier trusts
+    other = AuditSigner(Ed25519PrivateKey.generate())
+    with pytest.raises(CheckpointError, match=r"signed by audit key .*, not a key given"):
+        read_checkpoints(path, other.verifier())
     path.write_text(path.read_text().replace('"seq": 3', '"seq": 2'))
     with pytest.raises(CheckpointError, match=":1: signature does not match"):
-        read_checkpoints(path, "s3cret")
+        read_checkpoints(path, signer.verifier())
 
 
 def test_cli_checkpoint_then_a_cut_tail_fails_verify(tmp_path: Path) -> None:
@@ -225,9 +231,10 @@ def test_cli_checkpoint_then_a_cut_tail_fails_verify(tmp_path: Path) -> None:
     made = cli("checkpoint")
     assert made.returncode == 0 and "entry 4" in made.stdout, made.stderr
     ok = cli("verify")
-    assert ok.returncode == 0 and "4 entries; 1 checkpoints match" in ok.stdout
+    # the checkpoint is itself entry 5 of the chain
+    assert ok.returncode == 0 and "5 entries; 1 checkpoints match" in ok.stdout, ok.stderr
     with store.engine.begin() as conn:
-        conn.execute(text("DELETE FROM audit_log WHERE seq = 4"))
+        conn.execute(text("DELETE FROM audit_log WHERE seq >= 4"))
     store.close()
     cut = cli("verify")
     assert cut.returncode == 2

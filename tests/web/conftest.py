@@ -119,7 +119,7 @@ def web_hub(web_store: RecordStore, tmp_path_factory: pytest.TempPathFactory) ->
     settings = load_settings(data_dir=tmp_path_factory.mktemp("web"), host="127.0.0.1", port=port)
     graph = open_graph(settings.graph_store_url)
     search = open_search(settings.search_store_url)
-    rebuild(web_store, graph, search, secret=settings.secret_key.get_secret_value())
+    rebuild(web_store, graph, search, secret=settings.effective_secret())
     app = create_app(settings, store=web_store, graph=graph, search=search)
     accounts = AccountStore(web_store.engine)
     for name, (role, password) in USERS.items():

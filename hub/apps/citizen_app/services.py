@@ -166,9 +166,8 @@ class CitizenApp:
         """File a report as a snap-and-send case; (case, updates to publish, tracking no.)."""
         if len(intake.description or "") > MAX_DESCRIPTION:
             raise AppError(f"the description is at most {MAX_DESCRIPTION} characters")
-        centre = self.centre()
-        record, updates = centre.file(intake, actor, roles)
-        return record, updates, str(centre.tracking_number(record.key))
+        filed = self.centre().file_tracked(intake, actor, roles)
+        return filed.record, filed.updates, str(filed.tracking_number)
 
     # -- 指尖办 ---------------------------------------------------------------------------------
 
@@ -190,9 +189,8 @@ class CitizenApp:
     def apply(
         self, application: FingertipApplication, actor: str, roles: tuple[str, ...]
     ) -> tuple[Record, str]:
-        gov = self.gov()
-        record = gov.submit(application, actor, roles)
-        return record, str(gov.tracking_number(record.key))
+        record, number = self.gov().submit_tracked(application, actor, roles)
+        return record, str(number)
 
     def material_files(
         self, given: list[tuple[str, str | None]], readable: set[str]

@@ -17,7 +17,7 @@ from hub.services import HubServices
 
 def _services(hub: HubServices) -> CitizenServiceCentre:
     # built lazily: the grid, catalog and inspectors are read on first use, not at start-up
-    return CitizenServiceCentre(hub.store, hub.settings.secret_key.get_secret_value())
+    return CitizenServiceCentre(hub.store)
 
 
 APP = App(

@@ -369,11 +369,13 @@ def routes(hub: HubServices) -> list[BaseRoute]:
             intake="open311",
         )
         c = centre()
-        record, updates = await run_in_threadpool(lambda: c.file(intake, who.label, who.roles))
+        record, updates, number = await run_in_threadpool(
+            lambda: c.file_tracked(intake, who.label, who.roles)
+        )
         for update in updates:
             await hub.live.publish_case(update)
         await audit(who, "open311.file", [record.key])
-        notice = f"跟踪号 {c.tracking_number(record.key)}"
+        notice = f"跟踪号 {number}"  # issued now, shown this once (the hub keeps its hash)
         if record.attrs.get("merged_into"):
             notice += f"；同一问题已在处理（{record.attrs['merged_into']}），您的反映已并入"
         row = {"service_request_id": record.key, "service_notice": notice, "account_id": None}

@@ -30,6 +30,7 @@ from hub.apps.citizen_service.types import (
     ServiceCircle,
 )
 from hub.auth.principal import principal_of
+from hub.policy.enforce import acted_on
 from hub.policy.engine import Decision, PolicyDenied
 from schema.connection import MAX_PAGE, decode_cursor, encode_cursor
 from schema.context import records
@@ -111,6 +112,7 @@ async def _step(
 ) -> ServiceCaseType:
     actor, roles = _who(info)
     c = centre(info)
+    await acted_on(records(info), CASE_KIND, str(case_id))  # hidden rows: "not found"
     record, updates = await _call(
         lambda: c.transition(str(case_id), action, actor, roles, **options)
     )
@@ -215,9 +217,9 @@ class CitizenServiceMutations:
             media_urls=list(input.media_urls or []),
             reported_at=input.reported_at,
         )
-        record, updates = await _call(lambda: c.file(intake, actor, roles))
+        record, updates, number = await _call(lambda: c.file_tracked(intake, actor, roles))
         await _publish(info, updates)
-        return ServiceCaseType.build(record, c)
+        return ServiceCaseType.build(record, c, tracking_number=number)
 
     @strawberry.mutation(description="Send the nearest on-duty inspector with the duty to verify")
     async def verify_case(
@@ -306,6 +308,7 @@ class CitizenServiceMutations:
     ) -> InspectorPosition:
         _, roles = _who(info)
         c = centre(info)
+        await acted_on(records(info), "Inspector", str(inspector_id))
         moved = await _call(lambda: c.move_inspector(str(inspector_id), lon, lat, on_duty, roles))
         a = moved.attrs
         return InspectorPosition(

@@ -16,8 +16,6 @@ way along streets is 1.3 times the straight line; so 15 minutes reach 2.88 km gr
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 import re
 import secrets
@@ -26,11 +24,12 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from core_ext import GridIndex, PointIndex, haversine_m_many
+from hub import tracking
 from hub.apps.citizen_service.catalog import Classification, DutyCatalog, SubCategory
 from hub.store import RecordStore
 from schema.record import Record
@@ -313,18 +312,24 @@ class GridMap:
     streets: dict[str, tuple[float, float]]  # street name -> centre, for address-only reports
 
 
+class Filed(NamedTuple):
+    """A case just filed, the updates to publish, and the tracking number issued for it."""
+
+    record: Record
+    updates: list[dict[str, Any]]
+    tracking_number: str
+
+
 class CitizenServiceCentre:
     """The rules of the citizen-service response system, one per hub process."""
 
     def __init__(
         self,
         store: RecordStore,
-        secret: str,
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
-        self._secret = secret.encode()
         self.clock = clock
         self._lock = threading.RLock()
         self._catalog: DutyCatalog | None = None
@@ -485,19 +490,14 @@ class CitizenServiceCentre:
             a.get("category"), a.get("subcategory")
         )
 
-    def tracking_number(self, key: str) -> str:
-        """The number a citizen follows the case by: the key and a check code only the hub
-        can make, so one citizen cannot guess another's case."""
-        return f"{key}-{self._check(key)}"
-
-    def _check(self, key: str) -> str:
-        return hmac.new(self._secret, key.encode(), hashlib.sha256).hexdigest()[:8].upper()
-
-    def key_of_tracking(self, number: str) -> str:
-        key, _, check = number.strip().rpartition("-")
-        if not key or not hmac.compare_digest(check.upper(), self._check(key)):
+    def by_tracking(self, number: str) -> Record:
+        """The case a tracking number was issued for (``hub.tracking``): the same answer
+        for an unknown case and a wrong number."""
+        key = tracking.key_of(number)
+        record = self.store.get(CASE_KIND, key) if key else None
+        if record is None or not tracking.matches(record.attrs, number):
             raise CaseNotFound("no case with this tracking number")
-        return key
+        return record
 
     # -- filtering and statistics ---------------------------------------------------------
 
@@ -798,17 +798,27 @@ class CitizenServiceCentre:
         self, intake: Intake, actor: str, roles: Sequence[str]
     ) -> tuple[Record, list[dict[str, Any]]]:
         """File a case: locate, classify, merge a duplicate. Returns the case and the
-        updates to publish."""
+        updates to publish (for callers that give the reporter no tracking number)."""
+        filed = self.file_tracked(intake, actor, roles)
+        return filed.record, filed.updates
+
+    def file_tracked(self, intake: Intake, actor: str, roles: Sequence[str]) -> Filed:
+        """File a case, and issue its tracking number: shown to the reporter in this answer
+        only, since the hub keeps just its hash."""
         self._require("file_open311" if intake.intake == "open311" else "file", roles)
         now = self.clock()
         when = self._validate(intake, now)
         lon, lat, precision, cell = self._locate(intake)
+        key = f"CASE-CH-{when:%Y%m%d}-{secrets.token_hex(4).upper()}"
+        number, number_hash = tracking.issue(key)
         if intake.channel in REQUEST_CHANNELS:
-            return self._file_request(intake, actor, now, when, lon, lat, precision, cell)
+            record, updates = self._file_request(
+                key, number_hash, intake, actor, now, when, lon, lat, precision, cell
+            )
+            return Filed(record, updates, number)
         category, sub, found = self._classify(intake)
         catalog = self.catalog
         hours = sub.time_limit_hours if sub else catalog.category_limit_hours(category)
-        key = f"CASE-CH-{when:%Y%m%d}-{secrets.token_hex(4).upper()}"
         channel = CHANNELS[intake.channel]
         reporter = {
             "name": intake.reporter_name,
@@ -853,6 +863,7 @@ class CitizenServiceCentre:
             "rating": None,
             "duplicates": [],
             "history": [],
+            tracking.TRACKING_HASH: number_hash,
         }
         with self._lock:
             original = self._duplicate_of(key, lon, lat, category, sub, when)
@@ -878,7 +889,7 @@ class CitizenServiceCentre:
                 self._store([record, merged])
                 updates.append(self._update(merged, status, oa["history"][-1]))
             updates.insert(0, self._update(record, None, attrs["history"][-1]))
-        return record, updates
+        return Filed(record, updates, number)
 
     def file_through(
         self, channel: str, actor: str, roles: Sequence[str], **fields: Any
@@ -893,6 +904,8 @@ class CitizenServiceCentre:
 
     def _file_request(
         self,
+        key: str,
+        number_hash: str,
         intake: Intake,
         actor: str,
         now: datetime,
@@ -903,7 +916,6 @@ class CitizenServiceCentre:
         cell: str,
     ) -> tuple[Record, list[dict[str, Any]]]:
         """A request channel's case: routed as the caller says, never merged."""
-        key = f"CASE-CH-{when:%Y%m%d}-{secrets.token_hex(4).upper()}"
         channel = REQUEST_CHANNELS[intake.channel]
         topic = str(intake.topic).strip()
         hours = float(intake.time_limit_hours or 0)
@@ -941,6 +953,7 @@ class CitizenServiceCentre:
                 "rating": None,
                 "duplicates": [],
                 "history": [],
+                tracking.TRACKING_HASH: number_hash,
             }
         )
         with self._lock:
@@ -1198,8 +1211,7 @@ class CitizenServiceCentre:
     def progress(self, number: str) -> dict[str, Any]:
         """Status, steps and result of the case behind a tracking number: no names, no
         phones, no other reporter's data, no staff ids."""
-        key = self.key_of_tracking(number)
-        record = self.case(key)
+        record = self.by_tracking(number)
         followed = record
         merged_into = record.attrs.get("merged_into")
         if merged_into:
@@ -1226,9 +1238,8 @@ class CitizenServiceCentre:
             "reported_at": iso(reported_at(record)),
             "due_at": iso(d) if (d := self.due_at(followed)) else None,
             "handling_department": a.get("handling_department"),
-            "merged_into_tracking": self.tracking_number(followed.key)
-            if followed is not record
-            else None,
+            # the earlier case's number is its own reporter's capability: never shown here
+            "merged_into_tracking": None,
             "steps": steps,
             "result": a.get("result") if status in DONE else None,
             "rating": a.get("rating"),

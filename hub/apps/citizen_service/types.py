@@ -80,8 +80,9 @@ class CaseEvent:
 )
 class ServiceCaseType:
     id: strawberry.ID = strawberry.field(metadata=classified("public"))
-    tracking_number: str = strawberry.field(
-        description="What the reporter follows the case by (a capability: keep it private)",
+    tracking_number: str | None = strawberry.field(
+        description="What the reporter follows the case by (a capability: keep it private). "
+        "Only in the answer to fileCase: the hub keeps just its hash, so it is null elsewhere",
         metadata=classified("sensitive"),
     )
     source_system: str = strawberry.field(
@@ -134,7 +135,9 @@ class ServiceCaseType:
     history: list[CaseEvent] = strawberry.field(metadata=classified("internal"))
 
     @classmethod
-    def build(cls, record: Record, centre: CitizenServiceCentre) -> ServiceCaseType:
+    def build(
+        cls, record: Record, centre: CitizenServiceCentre, *, tracking_number: str | None = None
+    ) -> ServiceCaseType:
         a = record.attrs
         status = status_of(a)
         due = centre.due_at(record)
@@ -146,7 +149,7 @@ class ServiceCaseType:
         rating = a.get("rating")
         return cls(
             id=strawberry.ID(record.key),
-            tracking_number=centre.tracking_number(record.key),
+            tracking_number=tracking_number,
             source_system=record.source_system,
             channel=channel,
             channel_code=CaseChannel(code) if code else None,
@@ -310,7 +313,9 @@ class CaseProgress:
     due_at: datetime | None = strawberry.field(metadata=classified("public"))
     handling_department: str | None = strawberry.field(metadata=classified("public"))
     merged_into_tracking: str | None = strawberry.field(
-        description="Your report joined this earlier case", metadata=classified("public")
+        description="Always null: the earlier case's tracking number is its own reporter's",
+        metadata=classified("public"),
+        deprecation_reason="a tracking number is shown only to the reporter it was issued to",
     )
     steps: list[ProgressStep] = strawberry.field(metadata=classified("public"))
     result: str | None = strawberry.field(metadata=classified("public"))

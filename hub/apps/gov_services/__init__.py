@@ -13,7 +13,7 @@ from hub.services import HubServices
 
 def _services(hub: HubServices) -> GovernmentServices:
     # built lazily: the catalogue and applications are read on first use, not at start-up
-    return GovernmentServices(hub.store, hub.settings.secret_key.get_secret_value())
+    return GovernmentServices(hub.store)
 
 
 APP = App(

@@ -37,6 +37,7 @@ from hub.apps.gov_services.types import (
     SubmitApplicationInput,
 )
 from hub.auth.principal import principal_of
+from hub.policy.enforce import acted_on
 from hub.policy.engine import Decision, PolicyDenied
 from schema.connection import MAX_PAGE, decode_cursor, encode_cursor
 from schema.context import records
@@ -127,6 +128,7 @@ async def _step(
 ) -> ServiceApplication:
     actor, roles = _who(info)
     g = gov(info)
+    await acted_on(records(info), APPLICATION_KIND, key)  # a hidden row answers as a missing one
     record = await _call(
         lambda: g.transition(key, action, actor, roles, note=note, missing=list(missing))
     )
@@ -268,8 +270,8 @@ class GovServicesMutations:
         actor, roles = _who(info)
         g = gov(info)
         wanted = submission(input)
-        record = await _call(lambda: g.submit(wanted, actor, roles))
-        return ApplicationReceipt.of(record, g)
+        record, number = await _call(lambda: g.submit_tracked(wanted, actor, roles))
+        return ApplicationReceipt.of(record, number)
 
     @strawberry.mutation(
         description="The applicant brings what a return asked for (by tracking number)"
@@ -281,7 +283,7 @@ class GovServicesMutations:
         g = gov(info)
         given = _materials(materials)
         record = await _call(lambda: g.resubmit(tracking_number, given, actor, roles))
-        return ApplicationReceipt.of(record, g)
+        return ApplicationReceipt.of(record, tracking_number.strip())
 
     @strawberry.mutation(
         description="Accept (受理) an application whose required materials are all there; the "

@@ -175,9 +175,11 @@ class SubmittedMaterial:
 class ServiceApplication(relay.Node, Sourced):
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key (APP-…)", metadata=PUBLIC)
-    tracking_number: str = strawberry.field(
-        description="What the applicant follows it by (a capability: keep it private)",
+    tracking_number: str | None = strawberry.field(
+        description="Always null: a tracking number is a capability shown only in the receipt "
+        "of submitApplication; the hub keeps just its hash",
         metadata=classified("sensitive"),
+        deprecation_reason="shown only in the receipt (ApplicationReceipt.trackingNumber)",
     )
     item: str | None = strawberry.field(description="Key of the service item", metadata=PUBLIC)
     item_name: str | None = strawberry.field(metadata=PUBLIC)
@@ -223,7 +225,7 @@ class ServiceApplication(relay.Node, Sourced):
         return cls(
             id=record.key,
             key=record.key,
-            tracking_number=gov.tracking_number(record.key),
+            tracking_number=None,
             item=a.get("item"),
             item_name=a.get("item_name"),
             department=gov.department(record),
@@ -307,11 +309,11 @@ class ApplicationReceipt:
     )
 
     @classmethod
-    def of(cls, record: Record, gov: GovernmentServices) -> ApplicationReceipt:
+    def of(cls, record: Record, tracking_number: str) -> ApplicationReceipt:
         status = status_of(record.attrs)
         return cls(
             key=record.key,
-            tracking_number=gov.tracking_number(record.key),
+            tracking_number=tracking_number,
             status=ApplicationStatus(status),
             status_label=STATUS_LABELS[status],
             item_name=record.attrs.get("item_name"),

@@ -77,7 +77,7 @@ def _file_here(c: CitizenServiceCentre, store: RecordStore) -> Record:
 
 def test_shared_stats_are_the_fresh_counts_shared_within_the_second(store: RecordStore) -> None:
     clock = Clock()
-    c = CitizenServiceCentre(store, "s", clock=clock)
+    c = CitizenServiceCentre(store, clock=clock)
     everything = CaseFilter()
     first = c.shared_stats(everything, _every, ("all",))
     assert first == _fresh(c, everything)
@@ -94,7 +94,7 @@ def test_shared_stats_are_the_fresh_counts_shared_within_the_second(store: Recor
 
 def test_a_changed_case_changes_the_shared_stats_at_once(store: RecordStore) -> None:
     clock = Clock()
-    c = CitizenServiceCentre(store, "s", clock=clock)
+    c = CitizenServiceCentre(store, clock=clock)
     everything = CaseFilter()
     before = c.shared_stats(everything, _every, ("all",))
     record = _file_here(c, store)  # same second: the centre's own change
@@ -103,7 +103,7 @@ def test_a_changed_case_changes_the_shared_stats_at_once(store: RecordStore) -> 
     assert _cell(filed)["open"] == _cell(before)["open"] + 1
     assert filed == _fresh(c, everything)
     # another worker closes it (dispatch, not confirmed), still in the same second
-    other = CitizenServiceCentre(store, "s", clock=clock)
+    other = CitizenServiceCentre(store, clock=clock)
     other.transition(record.key, "dispatch", "test", OPS, confirmed=False)
     closed = c.shared_stats(everything, _every, ("all",))
     assert _cell(closed)["open"] == _cell(before)["open"]
@@ -118,7 +118,7 @@ def test_a_changed_case_changes_the_shared_stats_at_once(store: RecordStore) -> 
 
 def test_the_clock_moves_cases_into_overdue(store: RecordStore) -> None:
     clock = Clock()
-    c = CitizenServiceCentre(store, "s", clock=clock)
+    c = CitizenServiceCentre(store, clock=clock)
     late = CaseFilter(overdue=True)
     record = _file_here(c, store)
     now = c.shared_stats(late, _every, ("all",))
@@ -132,7 +132,7 @@ def test_the_clock_moves_cases_into_overdue(store: RecordStore) -> None:
 
 def test_callers_seeing_different_rows_never_share_an_answer(store: RecordStore) -> None:
     clock = Clock()
-    c = CitizenServiceCentre(store, "s", clock=clock)
+    c = CitizenServiceCentre(store, clock=clock)
     everything = CaseFilter()
     streets = sorted({str(r.attrs.get("street")) for r in c.cases().values()})
     street = streets[0]
