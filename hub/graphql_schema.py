@@ -15,16 +15,20 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from opentelemetry.sdk.trace import TracerProvider
 from strawberry.extensions import QueryDepthLimiter, SchemaExtension
 from strawberry.extensions.tracing import OpenTelemetryExtension
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Key
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.info import Info
 
 from hub.apps import App, load_apps
+from hub.fair_execution import FairExecutionContext
+from hub.graphql_errors import log_errors
 from schema.query import TYPES, query_type
 from schema.scalars import SCALARS
 
@@ -43,6 +47,11 @@ class HubSchema(strawberry.federation.Schema):
     def __init__(self, **options: Any) -> None:
         super().__init__(federation_version=FEDERATION_VERSION, **options)
         self.entity_names = frozenset(_entity_types(self))
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_errors(errors, execution_context)  # a client's mistake is one line, not a traceback
 
     def entities_resolver(
         self, info: Info, representations: list[FederationAny]
@@ -141,6 +150,8 @@ def build_schema(
         types=_types(apps),
         extensions=extensions,
         config=CONFIG,
+        # the event loop has its turn every few ms however big the answer (step 9 item 2)
+        execution_context_class=FairExecutionContext,
     )
 
 

@@ -432,7 +432,9 @@ class HubAuthorizationServer(AuthorizationServer):
         try:
             client: OAuthClient = super().authenticate_client(request, methods, endpoint)
         except InvalidClientError:
-            known = self.accounts.client(claimed) if claimed else None
+            if not claimed:  # no credentials at all: nothing was guessed, nothing to count
+                raise InvalidClientError(status_code=401, description=CLIENT_AUTH_FAILED) from None
+            known = self.accounts.client(claimed)
             # A public client has no secret to guess: counting its failures would only let
             # anyone lock it for everybody (its id is public anyway). Unknown ids are counted
             # as confidential ones are, so a lock does not tell which exist.
