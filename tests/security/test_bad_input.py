@@ -8,7 +8,6 @@ import html
 import json
 import logging
 from collections.abc import Iterator
-from inspect import signature
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from sqlalchemy import func, inspect, select, table
 from starlette.testclient import TestClient
 
 from connectors.transports.webhook import receiver_app, sign
-from hub.auth.accounts import AccountStore
 from hub.graphql_errors import is_client_error
 from tests.auth.conftest import Hub
 from tests.auth_helpers import (
@@ -77,11 +75,8 @@ HOSTILE_VALUES = {
 @pytest.fixture(scope="module")
 def caller(hub: Hub) -> dict[str, Any]:
     """A partner that may read and write telemetry, and a confidential client's secret."""
-    # a telemetry client writes for the devices it is bound to (item 10), once clients have them
-    bindable = "devices" in signature(AccountStore.create_client).parameters
-    options: dict[str, Any] = {"devices": ["*"]} if bindable else {}
     client_id, secret = register_client(
-        hub.app, "bad-input", scopes=["graph:read", "telemetry:write"], **options
+        hub.app, "bad-input", scopes=["graph:read", "telemetry:write"], devices=["*"]
     )
     token = fetch_token(hub.http, client_id, secret)
     person_token(hub.http, hub.app, "bad-input-user", "operator", "graph:read")
