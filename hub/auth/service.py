@@ -22,6 +22,7 @@ from hub.auth.principal import TokenVerifier
 from hub.auth.ratelimit import OPEN311_FILING, OPEN311_KEY_FILING, PHOTO_UPLOAD, RateLimiter
 from hub.auth.routes import oauth_routes
 from hub.auth.server import HubAuthorizationServer
+from hub.auth.suggestions import HideSchemaSuggestions
 from hub.auth.throttle import Throttle
 from hub.config import Settings
 from hub.fanout import RateCounter, open_rate_counter
@@ -112,4 +113,6 @@ class AuthService:
                 max_string_chars=s.max_string_chars,
             ),
             lambda: AuditExtension(log=audit),
+            # no "did you mean" hints at the schema without graph:introspect
+            HideSchemaSuggestions,
         ]

@@ -27,6 +27,7 @@ from hub.apps.enterprise_services.types import (
     FileEnterpriseRequestInput,
 )
 from hub.auth.principal import principal_of
+from hub.policy.enforce import acted_on
 from schema.connection import DEFAULT_PAGE, MAX_PAGE, PageError, decode_cursor, encode_cursor
 from schema.context import records
 from schema.record import Record
@@ -91,6 +92,7 @@ async def _requests(info: strawberry.Info) -> tuple[list[Record], bool]:
 async def _step(info: strawberry.Info, key: str, step: str, **options: Any) -> EnterpriseRequest:
     actor, roles = _who(info)
     service = desk(info)
+    await acted_on(records(info), CASE_KIND, key)  # a hidden row answers as a missing one
     record, updates = await _call(lambda: service.step(key, step, actor, roles, **options))
     await _publish(info, updates)
     return EnterpriseRequest.of(record, service)

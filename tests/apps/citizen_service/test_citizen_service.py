@@ -287,7 +287,7 @@ def test_invalid_transitions_are_refused_clearly(hub: Hub, operator: str) -> Non
     )
     assert "verifies it on site first" in straight["errors"][0]["message"]
     bad_rating = hub.gql(operator, 'mutation { rateCase(caseId: "nope", rating: 9) { id } }')
-    assert "no service case" in bad_rating["errors"][0]["message"]
+    assert "no ServiceCase with key 'nope'" in bad_rating["errors"][0]["message"]
     # nothing changed
     still = hub.gql(operator, "query($id: ID!) { serviceCase(id: $id) { status } }", id=case["id"])
     assert still["data"]["serviceCase"]["status"] == "FILED"

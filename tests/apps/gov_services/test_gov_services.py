@@ -274,7 +274,8 @@ def test_invalid_transitions_and_bad_submissions_are_refused_clearly(
     reject = 'mutation($k: String!) { rejectApplication(key: $k, reason: " ") { key } }'
     no_reason = hub.error(department, reject, k=key)
     assert "gives its reason" in no_reason
-    assert "no application 'APP-NOPE'" in hub.error(department, approve, k="APP-NOPE")
+    missing = "no ServiceApplication with key 'APP-NOPE'"
+    assert missing in hub.error(department, approve, k="APP-NOPE")
     # the online-applications system's own applications are followed, not moved, here
     source = next(
         r
