@@ -5,6 +5,8 @@ the document is dressed up. Real tokens, real HTTP (and the real subscription so
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -181,10 +183,20 @@ TYPOS = {
     "query { ...F } fragment F on GridCel { code }": "'GridCell'",
     "{ serviceCases(filter: {statsu: [FILED]}) { totalCount } }": "'status'",
 }
+SUBSCRIPTION_TYPO = "subscription { alarmz { kind } }"
 VARIABLE_TYPO = (
     "query($f: CaseFilterInput) { serviceCases(filter: $f) { totalCount } }",
     {"f": {"statsu": ["FILED"]}},
 )
+
+
+@contextmanager
+def socket(hub: Hub, token: str) -> Iterator[Any]:
+    """A graphql-transport-ws socket, signed in with ``token``."""
+    with hub.http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        yield ws
 
 
 def messages(hub: Hub, token: str, query: str, variables: Any = None) -> str:
@@ -199,8 +211,8 @@ def test_no_did_you_mean_without_graph_introspect(hub: Hub) -> None:
     """Attack: schema discovery by typos. Introspection is refused without graph:introspect,
     but graphql-core's errors name the nearest real field, argument, type or input field
     ("Did you mean 'gridCells'?"), so a client can spell its way through the hidden schema.
-    Without the scope the hints are gone (validation and variable errors alike); with it
-    they stay."""
+    Without the scope the hints are gone (validation and variable errors alike, over HTTP
+    and over the subscription socket); with it they stay."""
     plain_id, plain_secret = register_client(hub.app, "typo-plain", scopes=["graph:read"])
     plain = fetch_token(hub.http, plain_id, plain_secret)
     seer_id, seer_secret = register_client(
@@ -215,6 +227,12 @@ def test_no_did_you_mean_without_graph_introspect(hub: Hub) -> None:
     hidden = messages(hub, plain, *VARIABLE_TYPO)
     assert "Did you mean" in messages(hub, seer, *VARIABLE_TYPO)
     assert "Did you mean" not in hidden and "'status'" not in hidden, hidden
+    # and over the subscription socket, where each result is sent before the operation ends
+    for token, hinted in ((plain, False), (seer, True)):
+        with socket(hub, token) as ws:
+            ws.send_json({"type": "subscribe", "id": "1", "payload": {"query": SUBSCRIPTION_TYPO}})
+            said = str(ws.receive_json()["payload"])
+        assert ("Did you mean 'alarms'" in said) is hinted, said
 
 
 # -- _service { sdl } ----------------------------------------------------------------------
@@ -257,9 +275,7 @@ def test_service_sdl_needs_graph_federate(hub: Hub, trick: str) -> None:
     assert body["errors"][0]["extensions"]["code"] == "insufficient_scope", body
     assert "type Query" not in str(body)
 
-    with hub.http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
-        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
-        assert ws.receive_json()["type"] == "connection_ack"
+    with socket(hub, token) as ws:
         ws.send_json({"type": "subscribe", "id": "1", "payload": payload})
         got = ws.receive_json()
         assert got["type"] == "error" or got["payload"].get("errors"), got
