@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from limits import RateLimitItem, RateLimitItemPerMinute, parse
 from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindow
@@ -82,14 +82,14 @@ def parse_rate(text: str) -> RateLimitItem:
         raise ValueError(f"not a rate like '20/hour': {text!r}") from None
 
 
-def _redis_storage_url(url: str) -> tuple[str, str]:
-    """(storage URI for ``limits``, key prefix) from a ``CITYHUB_FANOUT_URL``."""
+def _redis_storage_url(url: str) -> tuple[str, str, str]:
+    """(redis-py URL, storage URI for ``limits``, key prefix) from a ``CITYHUB_FANOUT_URL``."""
     from hub.fanout.redis_backend import _split
 
     target, prefix = _split(url)
     scheme, rest = target.split("://", 1)
     scheme = "redis+unix" if scheme == "unix" else scheme
-    return f"async+{scheme}://{rest}", f"{prefix}limits"
+    return target, f"async+{scheme}://{rest}", f"{prefix}limits"
 
 
 class RateLimiter:
@@ -109,13 +109,19 @@ class RateLimiter:
         scheme = url.split("://", 1)[0] if "://" in url else ""
         self._memory: MovingWindowRateLimiter | None = None
         self._shared: AsyncMovingWindow | None = None
+        self._pool: Any = None
         if scheme in {"", "memory"}:
             self._memory = MovingWindowRateLimiter(MemoryStorage())
         elif scheme in REDIS_SCHEMES:
+            import redis.asyncio as aioredis
             from limits.aio.storage import RedisStorage
 
-            uri, prefix = _redis_storage_url(url)
-            storage = RedisStorage(uri, implementation="redispy", key_prefix=prefix)
+            target, uri, prefix = _redis_storage_url(url)
+            # our own pool (redis-py, as the fan-out uses), so close() can let it go
+            self._pool = aioredis.ConnectionPool.from_url(target)
+            storage = RedisStorage(
+                uri, implementation="redispy", key_prefix=prefix, connection_pool=self._pool
+            )
             self._shared = AsyncMovingWindow(storage)
         else:
             raise ValueError(f"CITYHUB_FANOUT_URL: unsupported rate-limit backend {scheme!r}")
@@ -164,3 +170,5 @@ class RateLimiter:
     async def close(self) -> None:
         if self._memory is not None:
             self._memory.storage.reset()
+        if self._pool is not None:
+            await self._pool.aclose()

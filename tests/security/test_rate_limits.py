@@ -6,13 +6,17 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from hub.auth.principal import Principal
+from hub.auth.ratelimit import RateLimiter
 from tests.apps.citizen_app.test_citizen_app import png
 from tests.auth.conftest import Hub
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
+from tests.fanout.test_fanout_conformance import BACKENDS, backend_url
 from tests.security.small_hub import LAT, LON, small_hub
 
 QUERY = {"query": "{ __typename }"}
@@ -112,3 +116,29 @@ def test_the_31st_photo_upload_is_refused(hub: Hub) -> None:
         "/citizen-app/v1/photos", content=png(), headers=_client(hub, "phone") | image
     )
     assert other.status_code == 201, other.text
+
+
+def _person(name: str) -> Principal:
+    when = datetime.now(UTC)
+    return Principal(name, "ops-centre", "person", ("operator",), frozenset(), "j", when)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_every_worker_counts_in_the_same_personal_bucket(backend: str) -> None:
+    """Attack: spreading a flood over the hub's workers (each with its own counters) to get
+    the limit once per worker. Workers share each person's bucket (Redis between processes),
+    and one person's flood leaves another's bucket whole."""
+    url = backend_url(backend)
+    first = RateLimiter(url, person_rate_per_minute=4)
+    second = first if backend == "memory" else RateLimiter(url, person_rate_per_minute=4)
+    try:
+        flood = [await worker.hit(_person("vera")) for worker in (first, second) * 3]
+        assert [d.allowed for d in flood] == [True] * 4 + [False] * 2
+        assert [d.remaining for d in flood] == [3, 2, 1, 0, 0, 0]
+        assert 59 <= flood[-1].reset_s <= 60
+        other = await second.hit(_person("otto"))
+        assert other.allowed and other.remaining == 3
+    finally:
+        await first.close()
+        if second is not first:
+            await second.close()
