@@ -5,9 +5,11 @@ a few dozen fields each is tens of milliseconds to a second of pure Python: with
 ``/healthz`` and every other request wait for all of it. This execution context notes when the
 loop last had its turn; once a request has held it for more than ``SLICE_S``, the completion
 of every further object or list (never a plain scalar, which is cheap) is put off to a
-coroutine that waits for the loop's next turn first. Results, errors and their paths are the
-same as graphql-core's own: a put-off completion is an awaitable value, which graphql-core
-already handles everywhere (an async resolver returns one too).
+coroutine that waits its turn: a request's put-off completions resume one at a time, each at a
+later iteration of the loop, so other requests are read and served in between. Results,
+errors and their paths are the same as graphql-core's own: a put-off completion is an
+awaitable value, which graphql-core already handles everywhere (an async resolver returns one
+too).
 
 Executions outside a running event loop (``execute_sync``) are left as they are.
 """
@@ -15,6 +17,7 @@ Executions outside a running event loop (``execute_sync``) are left as they are.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from time import perf_counter
 from typing import Any
 
@@ -25,26 +28,41 @@ SLICE_S = 0.01  # longest the loop is held by one request between turns, about
 
 
 class LoopTurns:
-    """When the running loop last had a turn for the others: a turn is noted by a callback
-    that runs at the loop's next iteration, after the sockets ready by then were read."""
+    """One request's clock and queue: ``due`` once it has held the loop over ``SLICE_S``;
+    then completions wait in ``turn`` and resume one at a time, each at a later iteration of
+    the loop (after the sockets ready by then were read), first come first served."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.since = perf_counter()
-        self.asked = False
+        self.waiting: deque[asyncio.Future[None]] = deque()
+        self.passing = False  # a waiter has been let on and has not yet passed on
 
     def due(self) -> bool:
-        """Whether the loop should have its turn now (and a turn is noted when it does)."""
-        if perf_counter() - self.since <= SLICE_S:
-            return False
-        if not self.asked:
-            self.asked = True
-            self.loop.call_soon(self._turned)
-        return True
+        return perf_counter() - self.since > SLICE_S
 
-    def _turned(self) -> None:
+    async def turn(self) -> None:
+        waiter: asyncio.Future[None] = self.loop.create_future()
+        self.waiting.append(waiter)
+        if not self.passing:
+            self.passing = True
+            self.loop.call_soon(self.pass_on)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.pass_on()  # let on, then cancelled: the next one goes instead
+            raise
         self.since = perf_counter()
-        self.asked = False
+
+    def pass_on(self) -> None:
+        """Let the next waiter on (it runs at the loop's next iteration), if any."""
+        while self.waiting:
+            waiter = self.waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.passing = False
 
 
 class FairExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -87,11 +105,13 @@ class FairExecutionContext(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> Any:
-        while turns.due():
-            await asyncio.sleep(0)
-        completed = super().complete_value(
-            return_type, field_details_list, info, path, result, position_context
-        )
+        await turns.turn()
+        try:
+            completed = super().complete_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        finally:
+            turns.pass_on()  # its own synchronous part is done; what it awaits may overlap
         if self.is_awaitable(completed):
             completed = await completed
         return completed

@@ -4,14 +4,19 @@ allowed never holds the event loop long enough to keep ``/healthz`` waiting."""
 
 from __future__ import annotations
 
+import base64
+import io
 import time
 from typing import Any
 
 import pytest
 from graphql import parse
+from PIL import Image
 
 from hub.auth.document_shape import ShapeLimits, expanded_selections, shape_problem
+from hub.auth.field_costs import FIELD_COSTS
 from hub.auth.limits import estimate_cost
+from hub.graphql_schema import build_schema
 from tests.auth.conftest import Hub
 from tests.auth_helpers import bearer, fetch_token, register_client
 
@@ -104,3 +109,88 @@ def test_each_fragment_is_costed_once() -> None:
         "{ gridCells(first: 10) { edges { node { ...C } } } } fragment C on GridCell { code name }"
     )
     assert estimate_cost(paged, None, {}) == 1 + 10 * (1 + 1 + 2)
+
+
+def test_declared_costs_name_fields_of_the_schema() -> None:
+    """Attack: an expensive field renamed or moved, so its declared cost silently falls back
+    to 1 point and aliases of it pass the budget again."""
+    schema = build_schema(max_depth=12, tracer_provider=None)._schema
+    for name in FIELD_COSTS:
+        type_name, field = name.split(".")
+        owner = schema.get_type(type_name)
+        assert owner is not None and field in owner.fields, name
+
+
+def stats_aliases(count: int) -> str:
+    fields = "applications decided averageHours byDepartment { department applications }"
+    return "{ " + " ".join(f"s{i}: govServiceStats {{ {fields} }}" for i in range(count)) + " }"
+
+
+def test_aliases_of_statistics_over_the_budget_are_refused(
+    hub: Hub, partner: dict[str, str]
+) -> None:
+    """Attack: a statistic over whole tables that cost a few points, asked for under many
+    aliases (3 aliases of govServiceStats took 23 s): each now costs what it reads, so the
+    budget refuses the document before any of it runs."""
+    response, took = timed_post(hub, partner, {"query": stats_aliases(11)})
+    assert response.status_code == 400, response.text
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "cost_limit"
+    assert error["extensions"]["cost"] > 50_000
+    assert took < FAST_S
+    one, _ = timed_post(hub, partner, {"query": stats_aliases(1)})
+    assert one.status_code == 200 and "errors" not in one.json(), one.text
+
+
+SEARCH = "query($q: String!) { search(query: $q, first: 5) { totalCount } }"
+
+
+def test_oversized_strings_are_refused(hub: Hub, partner: dict[str, str]) -> None:
+    """Attack: a 180 KB search string passed as a variable (4-5 s of CPU per alias), and
+    long strings in any other argument, literal or nested in an input object."""
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"query": SEARCH, "variables": {"q": "路口" * 90 + "x" * 180_000}}, "Query.search.query"),
+        ({"query": SEARCH, "variables": {"q": "x" * 257}}, "longer than 256 characters"),
+        ({"query": '{ search(query: "%s") { totalCount } }' % ("y" * 300)}, "Query.search.query"),
+        ({"query": '{ gridCell(key: "%s") { code } }' % ("k" * 5000)}, "longer than 4096"),
+        (
+            {
+                "query": "query($f: ServiceItemFilterInput) { serviceItems(filter: $f) "
+                "{ totalCount } }",
+                "variables": {"f": {"text": "t" * 1000}},
+            },
+            "ServiceItemFilterInput.text is longer than 256",
+        ),
+    ]
+    for body, needle in cases:
+        response, took = timed_post(hub, partner, body)
+        assert response.status_code == 400, response.text
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "string_limit", error
+        assert needle in error["message"]
+        assert "路路" not in response.text and "kkk" not in response.text  # never echoed
+        assert took < FAST_S
+    ok, _ = timed_post(hub, partner, {"query": SEARCH, "variables": {"q": "滨海" * 100}})
+    assert ok.status_code == 200 and "errors" not in ok.json(), ok.text
+
+
+def test_a_photo_may_be_longer_than_the_general_string_cap(
+    hub: Hub, partner: dict[str, str]
+) -> None:
+    """The citizen app's base64 photo is meant to exceed 4 KiB (the body limit and the photo
+    checks bound it): the string cap must not refuse it."""
+    noise = Image.effect_noise((64, 64), 80).convert("RGB")
+    png = io.BytesIO()
+    noise.save(png, format="PNG")
+    photo = base64.b64encode(png.getvalue()).decode()
+    assert len(photo) > 8192
+    response = hub.http.post(
+        "/graphql",
+        json={
+            "query": "mutation($p: String!) { uploadSnapPhoto(contentBase64: $p) { bytes } }",
+            "variables": {"p": photo},
+        },
+        headers=partner,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["uploadSnapPhoto"]["bytes"] > 0

@@ -210,11 +210,16 @@ class GovServicesQueries:
         page, more = _page(found, first, after)
         # the page's rows read through the policed source, fresh from the store
         rows = await records(info).load_many(APPLICATION_KIND, [r.key for r in page])
-        edges = [
-            ServiceApplicationEdge(cursor=encode_cursor(r.key), node=ServiceApplication.build(r, g))
-            for r in rows
-            if r is not None
-        ]
+        # each application's department and due date look its item up: off the event loop
+        edges = await run_in_threadpool(
+            lambda: [
+                ServiceApplicationEdge(
+                    cursor=encode_cursor(r.key), node=ServiceApplication.build(r, g)
+                )
+                for r in rows
+                if r is not None
+            ]
+        )
         return ServiceApplicationConnection(
             edges=edges,
             total_count=len(found),
