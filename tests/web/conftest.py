@@ -29,6 +29,7 @@ SCREENS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
 USERS = {
     "ops-oscar": ("operator", "oscar-pw-123"),
     "ops-stella": ("steward", "stella-pw-123"),
+    "ops-sven": ("steward", "sven-pw-123"),  # the second pair of eyes (four eyes)
     "ops-petra": ("partner-viewer", "petra-pw-123"),
 }
 

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from hub.live import Alarm, Reading
 from tests.auth_helpers import fetch_token, register_client
+from tests.policy_helpers import publish_approved
 from tests.web.conftest import WebHub, screenshot, sign_in
 
 PARTNER_REVEALED = """name = "partner-viewer"
@@ -131,7 +132,9 @@ def test_a_steward_publishes_a_policy_and_the_partner_sees_a_phone_masked(
 ) -> None:
     workflow = web_hub.app.state.policy_workflow
     draft = workflow.draft(PARTNER_REVEALED, author="user:ops-stella", reason="partners call")
-    workflow.publish("partner-viewer", draft.version, author="user:ops-stella", reason="go")
+    publish_approved(
+        workflow, "partner-viewer", draft.version, author="user:ops-stella", reason="go"
+    )
 
     partner = sign_in(browser, web_hub, "ops-petra")
     cells = partner.locator("path.grid-cell")
@@ -172,15 +175,37 @@ def test_a_steward_publishes_a_policy_and_the_partner_sees_a_phone_masked(
     steward.click(".filters button[type=submit]")
     expect(steward.locator("#audit-entries table").first).to_contain_text("user:ops-stella")
     screenshot(steward, "audit-log")
-    # and rolled back from the editor, the phone is whole again
+    # rolled back from the editor: back to the wider version, so it awaits a second
+    # steward (four eyes) — its author cannot approve it, another steward can
     steward.click("nav a[data-view=policies]")
     steward.click("li[data-policy=partner-viewer]")
     steward.fill("#policy-reason", "partners need to call")
     steward.click("#policy-rollback")
-    expect(steward.locator("#policy-status")).to_contain_text("已回滚")
+    expect(steward.locator("#policy-status")).to_contain_text(
+        "待另一名数据管理员批准", timeout=15_000
+    )
+    expect(steward.locator("#policy-status")).to_contain_text("revealed: phone")
+    steward.locator("#policy-pending .policy-approve").click()
+    expect(steward.locator("#policy-status")).to_contain_text(
+        "another steward must approve it", timeout=15_000
+    )
+    cells.nth(100).dispatch_event("click")
+    expect(phone).to_have_text(re.compile(r"\*"))  # not in force
+
+    second = sign_in(browser, web_hub, "ops-sven")
+    second.click("nav a[data-view=policies]")
+    expect(second.locator("li[data-policy=partner-viewer] .badge.pending")).to_be_visible(
+        timeout=15_000
+    )
+    second.click("li[data-policy=partner-viewer]")
+    expect(second.locator("#policy-pending")).to_contain_text("user:ops-stella", timeout=15_000)
+    screenshot(second, "policy-pending")
+    second.fill("#policy-reason", "agreed: partners call inspectors")
+    second.locator("#policy-pending .policy-approve").click()
+    expect(second.locator("#policy-status")).to_contain_text("已批准并发布", timeout=15_000)
     cells.nth(100).dispatch_event("click")
     expect(phone).to_have_text(whole)
-    for page in (partner, steward):
+    for page in (partner, steward, second):
         assert page.errors == []  # type: ignore[attr-defined]
         page.context.close()
 

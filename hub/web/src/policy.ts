@@ -1,16 +1,23 @@
-// The stewards' policy editor (edit, dry-run diff, publish, roll back) and the audit log.
+// The stewards' policy editor (edit, dry-run diff, publish, roll back, approve another
+// steward's widening change: four eyes) and the audit log.
 import { gql } from "./gql";
 import { t } from "./i18n";
 import { clear, errorBox, h, table, when } from "./ui";
 
 const POLICIES = "{ policies { name version status subject source author reason publishedAt } }";
-const VERSIONS = "query($name: String) { policyVersions(name: $name) { version status author createdAt reason publishedAt } }";
+const VERSIONS = "query($name: String) { policyVersions(name: $name) { version status author createdAt reason publishedAt approvedBy } }";
+const PENDING = "{ pendingPolicies { name version status subject source author reason widens } }";
+const APPROVE = "mutation($name: String!, $v: Int!, $reason: String!) { policyApprove(name: $name, version: $v, reason: $reason) { version status } }";
 const DRAFT = "mutation($doc: String!, $reason: String!) { policyDraft(document: $doc, reason: $reason) { name version status } }";
 const VALIDATE = "mutation($name: String!, $v: Int!) { policyValidate(name: $name, version: $v) { ok problems } }";
 const DRY_RUN = `mutation($name: String!, $v: Int!) { policyDryRun(name: $name, version: $v) { principals
   changes { principal type accessBefore accessAfter fieldsGained fieldsLost maskedBefore maskedAfter rowsBefore rowsAfter } } }`;
-const PUBLISH = "mutation($name: String!, $v: Int!, $reason: String!) { policyPublish(name: $name, version: $v, reason: $reason) { version status } }";
-const ROLLBACK = "mutation($name: String!, $reason: String!) { policyRollback(name: $name, reason: $reason) { version status } }";
+const PUBLISH = "mutation($name: String!, $v: Int!, $reason: String!) { policyPublish(name: $name, version: $v, reason: $reason) { version status widens } }";
+const ROLLBACK = "mutation($name: String!, $reason: String!) { policyRollback(name: $name, reason: $reason) { version status widens } }";
+
+// A publish or rollback that widens access is not in force: it awaits another steward.
+const outcome = (d: any, done: string): string =>
+  d.status === "pending" ? `${t("awaitingApproval")} ${d.version} (${d.widens.join("; ")})` : `${t(done)} ${d.version}`;
 
 export function policyView(): HTMLElement {
   const names = h("ul", { class: "policy-names", id: "policy-names" });
@@ -26,6 +33,7 @@ export function policyView(): HTMLElement {
     const status = h("div", { id: "policy-status", class: "status" });
     const diff = h("div", { id: "policy-diff" });
     const versions = h("div", { id: "policy-versions" });
+    const pending = h("div", { id: "policy-pending" });
     const why = () => reason.value.trim() || "ops centre";
     const run = (fn: () => Promise<void>) => async () => {
       clear(status, t("loading"));
@@ -72,22 +80,50 @@ export function policyView(): HTMLElement {
       if (draftVersion === null) await draft();
       if (draftVersion === null) return;
       const d = await gql(PUBLISH, { name: p.name, v: draftVersion, reason: why() });
-      clear(status, `${t("published")} ${d.policyPublish.version}`);
+      clear(status, outcome(d.policyPublish, "published"));
       draftVersion = null;
       await loadVersions();
     });
     const rollback = run(async () => {
       const d = await gql(ROLLBACK, { name: p.name, reason: why() });
-      clear(status, `${t("rolledBack")} ${d.policyRollback.version}`);
+      clear(status, outcome(d.policyRollback, "rolledBack"));
       draftVersion = null;
       await loadVersions();
       const fresh = await gql(POLICIES);
       source.value = fresh.policies.find((x: any) => x.name === p.name)?.source ?? source.value;
     });
     source.addEventListener("input", () => (draftVersion = null)); // an edit needs a new draft
+    const approve = (v: any) =>
+      run(async () => {
+        const d = await gql(APPROVE, { name: p.name, v: v.version, reason: why() });
+        clear(status, `${t("approved")} ${d.policyApprove.version}`);
+        await loadVersions();
+      });
     const loadVersions = async () => {
       const d = await gql(VERSIONS, { name: p.name });
       clear(versions, h("h4", {}, t("versions")), table(d.policyVersions.map((v: any) => ({ ...v, createdAt: when(v.createdAt), publishedAt: when(v.publishedAt) }))));
+      // another steward's widening change, to approve (the hub refuses its author)
+      const waiting = (await gql(PENDING)).pendingPolicies.filter((v: any) => v.name === p.name);
+      clear(
+        pending,
+        waiting.length
+          ? [
+              h("h4", {}, t("pendingChanges")),
+              h(
+                "ul",
+                { class: "policy-pending" },
+                waiting.map((v: any) =>
+                  h(
+                    "li",
+                    { "data-version": v.version },
+                    `v${v.version} · ${v.author} · ${v.reason} — ${t("widensCol")}: ${v.widens.join("; ")} `,
+                    h("button", { class: "policy-approve primary", onclick: approve(v) }, t("approve")),
+                  ),
+                ),
+              ),
+            ]
+          : [],
+      );
     };
     clear(
       editor,
@@ -103,21 +139,33 @@ export function policyView(): HTMLElement {
         h("button", { id: "policy-rollback", onclick: rollback }, t("rollback")),
       ),
       status,
+      pending,
       diff,
       versions,
     );
     await loadVersions().catch((e) => versions.append(errorBox(e)));
   };
 
-  gql(POLICIES)
-    .then((d) =>
+  Promise.all([gql(POLICIES), gql(PENDING)])
+    .then(([d, w]) => {
+      const waiting = new Set(w.pendingPolicies.map((v: any) => v.name));
+      // a new policy awaiting approval has no published version: list it by its pending one
+      const fresh = w.pendingPolicies.filter((v: any, i: number, all: any[]) =>
+        !d.policies.some((p: any) => p.name === v.name) && all.findIndex((x: any) => x.name === v.name) === i);
       clear(
         names,
-        d.policies.map((p: any) =>
-          h("li", { "data-policy": p.name, onclick: () => select(p) }, h("strong", {}, p.name), h("br"), h("small", {}, `${p.subject} v${p.version}`)),
+        [...d.policies, ...fresh].map((p: any) =>
+          h(
+            "li",
+            { "data-policy": p.name, onclick: () => select(p) },
+            h("strong", {}, p.name),
+            waiting.has(p.name) ? [" ", h("span", { class: "badge pending" }, t("pendingBadge"))] : null,
+            h("br"),
+            h("small", {}, `${p.subject} v${p.version}`),
+          ),
         ),
-      ),
-    )
+      );
+    })
     .catch((e) => clear(names, errorBox(e)));
   return element;
 }
