@@ -31,6 +31,7 @@ from hub.graphql_ws import limiter_rate_check
 from hub.ingest.sources import SourceSystems
 from hub.live import LiveBus
 from hub.log_redaction import redact_access_logs
+from hub.loop_fairness import share_the_interpreter
 from hub.policy.enforce import Classified, PolicyExtension, classification_table
 from hub.policy.engine import PolicyEngine
 from hub.policy.workflow import RELOAD_CHANNEL, PolicyWorkflow
@@ -163,6 +164,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        share_the_interpreter()  # the loop is not kept waiting by worker threads (step 9)
         running = [
             *([asyncio.create_task(hub.sources.run_schedule())] if schedule else []),
             asyncio.create_task(follow_policy_changes()),
