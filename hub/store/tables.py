@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -33,6 +33,9 @@ class RecordRow(Base):
     attrs: Mapped[dict[str, Any]] = mapped_column(JsonType)
     geometry: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
     datum: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # (migration 0007) bumped by every write of the row: a workflow step names the version it
+    # acts on, and a stale one is a conflict, not a lost update
+    version: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
 
 
 class RejectedRow(Base):
@@ -45,3 +48,69 @@ class RejectedRow(Base):
     raw: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class FeedRow(Base):
+    """The change feed (migration 0007): every write appends here in its own transaction, in
+    commit order; workers follow it by ``seq`` (never by time) to refresh their read models."""
+
+    __tablename__ = "change_feed"
+    __table_args__ = (Index("ix_change_feed_topic_seq", "topic", "seq"),)
+
+    seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    topic: Mapped[str] = mapped_column(String(64))  # "record", "reading", "case.step", ...
+    kind: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    op: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+
+
+class DeviceStateRow(Base):
+    """The latest state of each device (tank, vehicle, station, pump, gate, camera), as the
+    hub last accepted it (migration 0007)."""
+
+    __tablename__ = "device_state"
+    __table_args__ = (Index("ix_device_state_kind", "kind", "device_id"),)
+
+    device_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    geometry: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeviceReadingRow(Base):
+    """Every accepted reading, as a time series (migration 0007; a BRIN index on ``at`` on
+    PostgreSQL)."""
+
+    __tablename__ = "device_readings"
+    __table_args__ = (
+        Index("ix_device_readings_device_at", "device_id", "at"),
+        Index("ux_device_readings_idempotency", "device_id", "idempotency_key", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    values: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class IdempotencyRow(Base):
+    """A write's idempotency key and its answer (migration 0007): a client's retry of the same
+    key gets the first answer, never a second row."""
+
+    __tablename__ = "idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    principal: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
