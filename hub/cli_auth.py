@@ -37,6 +37,8 @@ audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args
 DEMO_PASSWORDS = {
     "demo-operator": "operator-demo-pw",
     "demo-steward": "steward-demo-pw",
+    # a second steward: a change that widens access needs another steward's approval
+    "demo-steward2": "steward2-demo-pw",
     # a partner agency's person: the ops centre shows what partners see (personal data masked)
     "demo-viewer": "viewer-demo-pw",
 }
@@ -388,6 +390,7 @@ def demo_accounts() -> None:
         for username, role in (
             ("demo-operator", OPERATOR),
             ("demo-steward", STEWARD),
+            ("demo-steward2", STEWARD),
             ("demo-viewer", PARTNER_VIEWER),
         ):
             if accounts.user(username) is None:
@@ -443,7 +446,7 @@ def demo_accounts() -> None:
         "v.encode()).digest()).rstrip(b'=').decode())\"",
         soft_wrap=True,
     )
-    for username in ("demo-operator", "demo-steward", "demo-viewer"):
+    for username in DEMO_PASSWORDS:
         out.print(
             f"{username} / {DEMO_PASSWORDS[username]} (authorization code + PKCE, "
             f"public client demo-ops-center): open in a browser\n"
@@ -457,7 +460,8 @@ def demo_accounts() -> None:
         )
     out.print(
         f"operations centre: open {base}/ in a browser and sign in as demo-operator, "
-        "demo-steward (policies, audit log) or demo-viewer (a partner's view)",
+        "demo-steward (policies, audit log; demo-steward2 approves what demo-steward widens) or "
+        "demo-viewer (a partner's view)",
         soft_wrap=True,
     )
     out.print(

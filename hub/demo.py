@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 _CHUNK = 2000
 # `cityhub demo accounts` makes these with public passwords / secret (hub/cli_auth.py)
-DEMO_USERS = ("demo-operator", "demo-steward", "demo-viewer")
+DEMO_USERS = ("demo-operator", "demo-steward", "demo-steward2", "demo-viewer")
 DEMO_CLIENTS = ("demo-partner",)
 
 
