@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from hub import feed
 from hub.store.engine import create_store_engine, ping
 from hub.store.tables import RecordRow, RejectedRow
 from schema.record import Record, RecordError
@@ -95,6 +96,10 @@ class RecordStore:
                     batch = []
             if batch:
                 written += self._write(conn, insert, batch)
+            # last, so the feed's lock (PostgreSQL) is held for the commit only
+            feed.append_many(
+                conn, ({"topic": "record", "kind": k, "key": key} for k, key in sorted(latest))
+            )
         return written
 
     @staticmethod
