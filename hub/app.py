@@ -38,6 +38,14 @@ from hub.policy.workflow import RELOAD_CHANNEL, PolicyWorkflow
 from hub.search import SearchIndex, open_search
 from hub.services import HubServices
 from hub.store import RecordStore, StoreUnavailable
+from hub.store.engine import probe_write
+from hub.store.errors import (
+    STORE_UNAVAILABLE,
+    UNAVAILABLE,
+    failed_recently,
+    failure_body,
+    note_failure,
+)
 from hub.telemetry import tracer_provider
 from hub.web.routes import web_routes
 
@@ -125,11 +133,32 @@ def create_app(
         return JSONResponse({"status": "ok", "version": __version__})
 
     async def readyz(_: Request) -> JSONResponse:
+        # Ready means able to write: every read writes its audit entry, and a hub that cannot
+        # audit refuses to serve. A real write (not one rolled back: SQLite lets a read-only
+        # file begin those), and no request met a failing store in the last seconds (a full
+        # disk fails only the writes that need new pages).
         try:
-            await run_in_threadpool(store.ping)
+            await run_in_threadpool(probe_write, store.engine, hub.sources.holder)
         except StoreUnavailable as exc:
-            return JSONResponse({"status": "unavailable", "store": str(exc)}, status_code=503)
+            return JSONResponse(
+                {"status": "unavailable", "store": str(exc), "code": STORE_UNAVAILABLE},
+                status_code=503,
+            )
+        if failed_recently(store.engine):
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "store": "requests met a failing store in the last seconds",
+                    "code": STORE_UNAVAILABLE,
+                },
+                status_code=503,
+            )
         return JSONResponse({"status": "ready", "store": store.dialect})
+
+    async def store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        note_failure(store.engine, exc)
+        log.error("store unavailable: %s", type(exc).__name__)
+        return JSONResponse(failure_body(), status_code=503)
 
     async def follow_policy_changes() -> None:
         # Another worker published or rolled back a policy: read the versions again.
@@ -222,6 +251,8 @@ def create_app(
         ],
         middleware=middleware,
         lifespan=lifespan,
+        # a failing store is a 503 with a code on every route, never the driver's text
+        exception_handlers=dict.fromkeys(UNAVAILABLE, store_unavailable),
     )
     app.state.settings = settings
     app.state.store = store

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "", description="SQLAlchemy URL of the store; empty means SQLite in data_dir"
     )
+    statement_timeout_s: float = Field(
+        30.0,
+        ge=0,
+        le=86400,
+        description="PostgreSQL: longest a store statement may run before the server cancels "
+        "it (a hung server or lock must not hold requests for good); 0: no limit",
+    )
     search_url: str = Field(
         "", description="Search backend URL; empty means SQLite FTS5 in data_dir"
     )

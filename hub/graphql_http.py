@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cross_web import HTTPException
-from graphql import ExecutionResult
+from graphql import ExecutionResult, GraphQLError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -46,6 +46,8 @@ from hub.record_source import StoreRecordSource
 from hub.search import SearchIndex
 from hub.services import HubServices
 from hub.store import RecordStore
+from hub.store.errors import MESSAGE as STORE_MESSAGE
+from hub.store.errors import STORE_UNAVAILABLE, note_failure
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -92,6 +94,21 @@ def negotiate(accept: str | None) -> str | None:
 def is_request_error(result: ExecutionResult) -> bool:
     """True when execution never started: no data and no error tied to a field path."""
     return result.data is None and bool(result.errors) and all(not e.path for e in result.errors)
+
+
+def store_failures(result: ExecutionResult, store: RecordStore) -> bool:
+    """Errors caused by a failing store become STORE_UNAVAILABLE without the driver's text
+    (hub.store.errors decides by class); True if there was one."""
+    found = False
+    for index, error in enumerate(result.errors or ()):
+        if note_failure(store.engine, error.original_error):
+            found = True
+            result.errors[index] = GraphQLError(  # type: ignore[index]
+                STORE_MESSAGE,
+                path=error.path,
+                extensions={"code": STORE_UNAVAILABLE},
+            )
+    return found
 
 
 class HubGraphQL(GraphQL):
@@ -250,12 +267,15 @@ class HubGraphQL(GraphQL):
     async def process_result(
         self, request: Request | WebSocket, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
+        unavailable = store_failures(result, self.store)
         data = await super().process_result(request, result)
         if isinstance(request, Request) and is_request_error(result):
             data.pop("data", None)  # type: ignore[misc]
             sub_response: Response = request.state.graphql_sub_response
             if sub_response.media_type == GRAPHQL_RESPONSE:
                 sub_response.status_code = 400
+        if isinstance(request, Request) and unavailable:
+            request.state.graphql_sub_response.status_code = 503
         return data
 
     def create_response(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_store_engine(url: str) -> Engine:
+def create_store_engine(url: str, *, statement_timeout_s: float | None = None) -> Engine:
+    """``statement_timeout_s`` (PostgreSQL): the server cancels a statement running longer;
+    None: the ``statement_timeout_s`` setting (default 30 s), 0: no limit."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -41,8 +44,17 @@ def create_store_engine(url: str) -> Engine:
         if parsed.drivername == "postgresql":
             # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
             parsed = parsed.set(drivername="postgresql+psycopg")
+        if statement_timeout_s is None:
+            from hub.config import load_settings
+
+            statement_timeout_s = load_settings().statement_timeout_s
+        connect: dict[str, Any] = {"connect_timeout": 5}
+        if statement_timeout_s > 0:
+            # A hung server or a held lock must not hold a request (and its worker thread) for
+            # good: the server cancels the statement, the request gets STORE_UNAVAILABLE.
+            connect["options"] = f"-c statement_timeout={round(statement_timeout_s * 1000)}"
         return create_engine(
-            parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5}, json_serializer=_json
+            parsed, pool_pre_ping=True, connect_args=connect, json_serializer=_json
         )
     raise StoreUnavailable(
         f"{ENV_PREFIX}DATABASE_URL: unsupported database {parsed.get_backend_name()!r} "
@@ -61,3 +73,24 @@ def ping(engine: Engine) -> None:
         raise StoreUnavailable(
             f"{ENV_PREFIX}DATABASE_URL: cannot connect to {shown}: {reason}"
         ) from None
+
+
+# One row in the lease table (migration 0005) that readiness rewrites: a real committed write,
+# since SQLite opens a read-only file, or a connection set query_only, and happily runs a
+# write transaction that is rolled back.
+_PROBE = text(
+    "INSERT INTO sync_lease (name, holder, expires_at) VALUES ('readiness', :holder, :at) "
+    "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at"
+)
+
+
+def probe_write(engine: Engine, holder: str) -> None:
+    """Raise StoreUnavailable when the store cannot take a write now (read-only, full, gone,
+    not migrated). The message is one line without the driver's text."""
+    ping(engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(_PROBE, {"holder": holder[:128], "at": datetime.now(UTC)})
+    except SQLAlchemyError as exc:
+        kind = type(getattr(exc, "orig", None) or exc).__name__
+        raise StoreUnavailable(f"the store does not take writes ({kind})") from None
