@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from hub.graph.model import Entity, Member, Relation, Subgraph
+from hub.graph.model import Entity, GraphChange, Member, Relation, Subgraph
 
 
 class GraphStore(Protocol):
@@ -15,10 +15,18 @@ class GraphStore(Protocol):
         """Swap the whole graph for this one, atomically."""
         ...
 
+    def update(self, change: GraphChange) -> None:
+        """Apply an incremental change atomically (what the feed follower writes)."""
+        ...
+
     def entity(self, entity_id: str) -> Entity | None: ...
 
     def entity_of(self, kind: str, key: str) -> Entity | None:
         """The entity a stored record belongs to."""
+        ...
+
+    def entity_ids_of(self, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The entity id of each stored record (kind, key) the graph holds."""
         ...
 
     def members(self, entity_id: str) -> list[Member]: ...

@@ -45,3 +45,19 @@ class Relation:
 class Subgraph:
     entities: dict[str, Entity] = field(default_factory=dict)
     relations: list[Relation] = field(default_factory=list)
+
+
+@dataclass
+class GraphChange:
+    """An incremental change, applied atomically in this order: the relations stated by
+    ``sources`` are dropped, ``gone_members`` and ``gone_entities`` (with every relation
+    touching them) removed, ``entities`` and ``members`` written over those of the same id or
+    (kind, key), and ``relations`` added where both ends exist afterwards."""
+
+    # (entity id the record belonged to, kind, key): a record whose stated relations are redone
+    sources: list[tuple[str, str, str]] = field(default_factory=list)
+    gone_members: list[tuple[str, str]] = field(default_factory=list)
+    gone_entities: list[str] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    members: list[Member] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from neo4j import Driver, GraphDatabase, RoutingControl
 
-from hub.graph.model import Entity, Member, Relation, Subgraph
+from hub.graph.model import Entity, GraphChange, Member, Relation, Subgraph
 from hub.graph.walk import neighbourhood
 
 _BATCH = 2000
@@ -74,6 +74,34 @@ _CREATE_RELATIONS: LiteralString = (
     "MATCH (a:Entity {g: $g, id: r.src}) MATCH (b:Entity {g: $g, id: r.dst}) "
     "CREATE (a)-[:$(r.rel) {source_system: r.source_system, source_kind: r.source_kind, "
     "source_key: r.source_key, confidence: r.confidence, seq: r.seq}]->(b)"
+)
+# Incremental changes (the feed follower's), into the active generation.
+_DROP_STATED: LiteralString = (
+    "UNWIND $rows AS s MATCH (:Entity {g: $g, id: s.entity_id})-[r]-() "
+    "WHERE r.source_kind = s.kind AND r.source_key = s.key DELETE r"
+)
+_DROP_MEMBERS: LiteralString = (
+    "UNWIND $rows AS s MATCH (m:Member {g: $g, kind: s.kind, key: s.key}) DELETE m"
+)
+_DROP_ENTITIES: LiteralString = "UNWIND $ids AS id MATCH (e:Entity {g: $g, id: id}) DETACH DELETE e"
+_MERGE_ENTITIES: LiteralString = (
+    "UNWIND $rows AS r MERGE (e:Entity {g: $g, id: r.id}) SET e.type = r.type, "
+    "e.label = r.label, e.resolved_by = r.resolved_by, e.confidence = r.confidence"
+)
+_MERGE_MEMBERS: LiteralString = (
+    "UNWIND $rows AS r MERGE (m:Member {g: $g, kind: r.kind, key: r.key}) "
+    "SET m.entity_id = r.entity_id, m.source_system = r.source_system, m.method = r.method, "
+    "m.confidence = r.confidence"
+)
+_MERGE_RELATIONS: LiteralString = (
+    "UNWIND $rows AS r "
+    "MATCH (a:Entity {g: $g, id: r.src}) MATCH (b:Entity {g: $g, id: r.dst}) "
+    "MERGE (a)-[x:$(r.rel) {source_kind: r.source_kind, source_key: r.source_key}]->(b) "
+    "ON CREATE SET x.source_system = r.source_system, x.confidence = r.confidence, x.seq = r.seq"
+)
+_MEMBERS_OF: LiteralString = (
+    "UNWIND $rows AS s MATCH (m:Member {g: $g, kind: s.kind, key: s.key}) "
+    "RETURN m.kind AS kind, m.key AS key, m.entity_id AS entity_id"
 )
 _ENTITY: LiteralString = "MATCH (e:Entity {g: $g, id: $id}) RETURN e"
 _ENTITIES: LiteralString = "UNWIND $ids AS id MATCH (e:Entity {g: $g, id: id}) RETURN e"
@@ -217,6 +245,40 @@ class Neo4jGraph:
         old = records[0]["old"] if records else None
         self._active = (new, time.monotonic())
         self._delete_generation(old or self.graph)
+
+    def update(self, change: GraphChange) -> None:
+        # the head read afresh: a rebuild in another worker may have flipped it a moment ago
+        records, _, _ = self.driver.execute_query(
+            _HEAD, name=self.graph, database_=self.database, routing_=RoutingControl.READ
+        )
+        g = records[0]["active"] if records else self.graph
+        # after every edge a rebuild wrote (those are numbered from 0), in the order written
+        seq = time.time_ns()
+        steps: list[tuple[LiteralString, dict[str, Any]]] = [
+            (_DROP_STATED, {"rows": [{"entity_id": e, "kind": k, "key": key}
+                                     for e, k, key in change.sources]}),
+            (_DROP_MEMBERS, {"rows": [{"kind": k, "key": key} for k, key in change.gone_members]}),
+            (_DROP_ENTITIES, {"ids": list(change.gone_entities)}),
+            (_MERGE_ENTITIES, {"rows": [e.__dict__ for e in change.entities]}),
+            (_MERGE_MEMBERS, {"rows": [m.__dict__ for m in change.members]}),
+            (_MERGE_RELATIONS, {"rows": [{**r.__dict__, "seq": seq + i}
+                                         for i, r in enumerate(change.relations)]}),
+        ]  # fmt: skip
+
+        def work(tx: Any) -> None:
+            for statement, params in steps:
+                if next(iter(params.values())):
+                    tx.run(statement, g=g, **params).consume()
+
+        with self.driver.session(database=self.database) as session:
+            session.execute_write(work)
+
+    def entity_ids_of(self, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        rows = [{"kind": k, "key": key} for k, key in dict.fromkeys(refs)]
+        if not rows:
+            return {}
+        found = self._read(_MEMBERS_OF, rows=rows)
+        return {(r["kind"], r["key"]): r["entity_id"] for r in found}
 
     def _delete_generation(self, generation: str) -> None:
         with self.driver.session(database=self.database) as session:

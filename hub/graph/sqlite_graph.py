@@ -13,6 +13,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    and_,
     create_engine,
     delete,
     event,
@@ -22,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from hub.graph.model import Entity, Member, Relation, Subgraph
+from hub.graph.model import Entity, GraphChange, Member, Relation, Subgraph
 from hub.graph.walk import neighbourhood
 
 metadata = MetaData()
@@ -110,6 +111,74 @@ class SqliteGraph:
                 conn.execute(members.insert(), chunk)
             for chunk in _chunks(r.__dict__ for r in new_relations):
                 conn.execute(edges.insert(), chunk)
+
+    def update(self, change: GraphChange) -> None:
+        with self.engine.begin() as conn:
+            for entity_id, kind, key in change.sources:
+                conn.execute(
+                    delete(edges).where(
+                        or_(edges.c.src == entity_id, edges.c.dst == entity_id),
+                        edges.c.source_kind == kind,
+                        edges.c.source_key == key,
+                    )
+                )
+            for kind, key in change.gone_members:
+                conn.execute(delete(members).where(members.c.kind == kind, members.c.key == key))
+            for chunk in _chunks(change.gone_entities):
+                conn.execute(
+                    delete(edges).where(or_(edges.c.src.in_(chunk), edges.c.dst.in_(chunk)))
+                )
+                conn.execute(delete(entities).where(entities.c.id.in_(chunk)))
+            for entity in change.entities:
+                conn.execute(delete(entities).where(entities.c.id == entity.id))
+            for chunk in _chunks(e.__dict__ for e in change.entities):
+                conn.execute(entities.insert(), chunk)
+            for m in change.members:
+                conn.execute(
+                    delete(members).where(members.c.kind == m.kind, members.c.key == m.key)
+                )
+            for chunk in _chunks(m.__dict__ for m in change.members):
+                conn.execute(members.insert(), chunk)
+            ends = list({e for r in change.relations for e in (r.src, r.dst)})
+            present: set[str] = set()
+            for chunk in _chunks(ends):
+                present.update(conn.scalars(select(entities.c.id).where(entities.c.id.in_(chunk))))
+            # the same relation stated by the same record once, as a rebuild writes it
+            new = {
+                (r.src, r.rel, r.dst, r.source_kind, r.source_key): r
+                for r in change.relations
+                if r.src in present and r.dst in present
+            }
+            for src, rel, dst, kind, key in list(new):
+                if conn.execute(
+                    select(edges.c.id).where(
+                        and_(
+                            edges.c.src == src,
+                            edges.c.rel == rel,
+                            edges.c.dst == dst,
+                            edges.c.source_kind == kind,
+                            edges.c.source_key == key,
+                        )
+                    )
+                ).first():
+                    del new[(src, rel, dst, kind, key)]
+            for chunk in _chunks(r.__dict__ for r in new.values()):
+                conn.execute(edges.insert(), chunk)
+
+    def entity_ids_of(self, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        found: dict[tuple[str, str], str] = {}
+        by_kind: dict[str, list[str]] = {}
+        for kind, key in refs:
+            by_kind.setdefault(kind, []).append(key)
+        with self.engine.connect() as conn:
+            for kind, keys in by_kind.items():
+                for chunk in _chunks(dict.fromkeys(keys)):
+                    query = select(members.c.key, members.c.entity_id).where(
+                        members.c.kind == kind, members.c.key.in_(chunk)
+                    )
+                    for key, entity_id in conn.execute(query):
+                        found[(kind, key)] = entity_id
+        return found
 
     def entity(self, entity_id: str) -> Entity | None:
         with self.engine.connect() as conn:

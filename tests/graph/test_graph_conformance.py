@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hub.graph import Entity, GraphStore, Member, Relation, open_graph
+from hub.graph.model import GraphChange
 
 NEO4J_URL = os.environ.get("CITYHUB_TEST_NEO4J_URL", "")
 
@@ -129,3 +130,55 @@ def test_shortest_path(city: GraphStore) -> None:
 def test_replace_is_whole(city: GraphStore) -> None:
     city.replace([firm("Z", "新")], [], [])
     assert city.entity("Firm:A") is None and city.counts()["entities"] == 1
+
+
+def test_entity_ids_of_many_records(city: GraphStore) -> None:
+    found = city.entity_ids_of([("Enterprise", "ENT-1"), ("Complaint", "CMP-9"), ("X", "nope")])
+    assert found == {("Enterprise", "ENT-1"): "Firm:A", ("Complaint", "CMP-9"): "Firm:A"}
+    assert city.entity_ids_of([]) == {}
+
+
+def test_update_moves_a_record_and_restates_its_relations(city: GraphStore) -> None:
+    # the complaint's firm turns out to be C: it leaves A, and A's relation it stated goes
+    city.update(
+        GraphChange(
+            sources=[("Firm:A", "Enterprise", "a")],
+            members=[Member("Firm:C", "Complaint", "CMP-9", "complaints", "name", 0.8)],
+            entities=[firm("C", "丙公司（新名）")],
+            relations=[
+                Relation(
+                    "Firm:C", "LOCATED_IN", "GridCell:cell2", "market-registry", "Enterprise", "c"
+                ),
+                # an end that does not exist: left out, as a rebuild leaves it out
+                Relation("Firm:C", "CONCERNS", "Firm:nope", "complaints", "Complaint", "CMP-9"),
+            ],
+        )
+    )
+    assert city.entity_of("Complaint", "CMP-9") == firm("C", "丙公司（新名）")
+    assert {m.key for m in city.members("Firm:A")} == {"ENT-1", "FIN-1"}
+    assert city.relations(["Firm:A"]) == []
+    assert [(r.src, r.dst) for r in city.relations(["Firm:C"])] == [("Firm:C", "GridCell:cell2")]
+    assert city.counts() == {"entities": 6, "members": 3, "relations": 4}
+    assert city.path("Firm:C", "Firm:B") is not None
+
+
+def test_update_is_idempotent(city: GraphStore) -> None:
+    change = GraphChange(
+        entities=[firm("D", "丁公司")],
+        members=[Member("Firm:D", "Enterprise", "ENT-4", "market-registry", "uscc", 1.0)],
+        relations=[rel("Firm:D", "LOCATED_IN", "GridCell:cell1", "d")],
+    )
+    city.update(change)
+    city.update(change)
+    assert city.counts() == {"entities": 7, "members": 4, "relations": 5}
+    assert city.neighbourhood("Firm:D", 2).entities.keys() >= {"Firm:A", "Firm:B"}
+
+
+def test_update_removes_entities_with_their_relations(city: GraphStore) -> None:
+    city.update(
+        GraphChange(gone_members=[("Enterprise", "ENT-1")], gone_entities=["Vehicle:津A12345"])
+    )
+    assert city.entity("Vehicle:津A12345") is None
+    assert city.entity_of("Enterprise", "ENT-1") is None
+    assert city.relations(["Firm:B"]) == [rel("Firm:B", "LOCATED_IN", "GridCell:cell1", "b")]
+    assert city.counts() == {"entities": 5, "members": 2, "relations": 2}
