@@ -100,7 +100,12 @@ def create_app(
         audit=auth.audit,
         policies=policies,
         tokens=auth.verifier,
-        live=LiveBus(broadcast, store),
+        live=LiveBus(
+            broadcast,
+            store,
+            max_ahead_s=settings.telemetry_max_ahead_s,
+            max_behind_s=settings.telemetry_max_behind_s,
+        ),
         sources=SourceSystems(settings, store),
         limiter=auth.limiter,
         classified=table,

@@ -116,6 +116,17 @@ class Settings(BaseSettings):
         description="MQTT broker (mqtt://host:port) whose cityhub/telemetry/# readings the hub "
         "ingests; empty: readings come over HTTP only",
     )
+    telemetry_max_ahead_s: float = Field(
+        86_400.0,
+        gt=0,
+        description="A reading more than this far ahead of the hub's clock is refused (epoch "
+        "milliseconds sent for seconds are)",
+    )
+    telemetry_max_behind_s: float = Field(
+        30 * 86_400.0,
+        ge=0,
+        description="A reading more than this far behind the hub's clock is refused; 0: no limit",
+    )
     host: str = Field("127.0.0.1", description="Address `cityhub serve` binds")
     port: int = Field(8000, ge=1, le=65535, description="Port `cityhub serve` binds")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")

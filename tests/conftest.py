@@ -14,6 +14,10 @@ from sqlalchemy.engine import make_url
 from hub.store import RecordStore
 
 POSTGRES_URL = os.environ.get("CITYHUB_TEST_POSTGRES_URL", "")
+# The tests' readings carry fixed times (after the demo city's data, 2026-05-31): no limit on
+# how far behind the clock a reading may be, or they would fail a month after they were
+# written. tests/hub/test_device_state.py sets the window it tests explicitly.
+os.environ.setdefault("CITYHUB_TELEMETRY_MAX_BEHIND_S", "0")
 
 
 def _postgres_database() -> Iterator[str]:

@@ -8,6 +8,7 @@ figures over the rows its row filter lets through, never the rows themselves."""
 from __future__ import annotations
 
 import strawberry
+from starlette.concurrency import run_in_threadpool
 
 from hub.apps.hazchem.services import (
     hazchem_stats,
@@ -25,7 +26,6 @@ from hub.apps.hazchem.types import (
     StockMovement,
     Tank,
     load_all,
-    tank_watch,
     vehicle_watch,
 )
 from hub.live import ALARM_KIND
@@ -112,7 +112,8 @@ class HazchemQueries:
 
     @strawberry.field(description="Tanks with a level alarm in force (high-high, high, low)")
     async def hazchem_tanks_in_alarm(self, info: strawberry.Info) -> list[Tank]:
-        keys = (await tank_watch(info)).in_alarm()
+        service = info.context.hub.service("hazchem")
+        keys = await run_in_threadpool(service.tanks_in_alarm)
         return await load_all(info, "Tank", keys, Tank.from_record)
 
     @strawberry.field(description="Real-name warehouse check-in / check-out slips")

@@ -15,8 +15,11 @@
 * **Statistics** — firms, sites, tanks, storage and vehicles by firm category and by
   industrial park; warehouse stock by hazard class from the real-name in / out slips.
 
-The state lives in each hub process (built lazily from the store on first use); alarms go to
-the store and to every worker's subscribers through the live bus.
+Every accepted reading is stored by the live bus (``hub.state``) with what the tank rules say
+of it (level in metres, rate, alarms in force and since when), and the tanks' levels are
+served from there, so every worker answers alike. The monitors in each hub process are a read
+model, warmed on first use from the stored states (else the sensors' last values); alarms go
+to the store and to every worker's subscribers through the live bus.
 """
 
 from __future__ import annotations
@@ -45,7 +48,9 @@ from core_ext import (
     TankLimits,
     TankMonitor,
 )
+from hub import state
 from hub.live import Alarm, Reading
+from hub.state import DeviceState
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -119,7 +124,12 @@ class TankSpec:
 class TankWatch:
     """Live tank levels and their alarms (thread-safe: handlers run in worker threads)."""
 
-    def __init__(self, tanks: Iterable[Record], level_sensors: dict[str, Record]) -> None:
+    def __init__(
+        self,
+        tanks: Iterable[Record],
+        level_sensors: dict[str, Record],
+        stored: dict[str, DeviceState] | None = None,
+    ) -> None:
         self.specs: dict[str, TankSpec] = {}
         for tank in tanks:
             self.specs[tank.key] = _tank_spec(tank, level_sensors.get(f"{tank.key}-L"))
@@ -133,12 +143,20 @@ class TankWatch:
         # and the per-reading check reads this dict instead.
         self.last_at: dict[str, float] = {}
         self.lock = threading.Lock()
-        self._seed(level_sensors)
+        self._seed(level_sensors, stored or {})
 
-    def _seed(self, level_sensors: dict[str, Record]) -> None:
-        """Start from the sensors' last values (no alarms: that is the state as loaded)."""
+    def _seed(self, level_sensors: dict[str, Record], stored: dict[str, DeviceState]) -> None:
+        """Start from each tank's stored state, else its sensor's last value (no alarms: that
+        is the state as loaded)."""
         ids, values, times = [], [], []
         for key in self.specs:
+            kept = stored.get(key)
+            level = kept.state.get("level_m") if kept is not None else None
+            if kept is not None and isinstance(level, int | float):
+                ids.append(key)
+                values.append(float(level))
+                times.append(kept.at.timestamp())
+                continue
             sensor = level_sensors.get(f"{key}-L")
             if sensor is None:
                 continue
@@ -149,6 +167,10 @@ class TankWatch:
                 times.append(datetime.fromisoformat(when).timestamp())
         if ids:
             self._evaluate(ids, values, times, raise_alarms=False)
+        for key, kept in stored.items():  # when the alarm state in force began
+            since = kept.state.get("alarm_since")
+            if key in self.state and isinstance(since, int | float):
+                self.since[key] = float(since)
 
     def check(self, reading: Reading) -> str | None:
         spec = self.specs.get(reading.id)
@@ -285,6 +307,37 @@ class TankWatch:
             rate_m_per_min=rate if rate is not None and math.isfinite(rate) else None,
             active=tuple(FLAG_NAMES[b] for b in (TANK_HIGH_HIGH, TANK_HIGH, TANK_LOW) if held & b),
             since=_at(since) if since is not None and held else None,
+        )
+
+    def describe(self, reading: Reading) -> dict[str, Any]:
+        """What the rules say of a tank after its latest reading: stored in device_state."""
+        tid = reading.id
+        with self.lock:
+            held = self.state.get(tid, 0)
+            since = self.since.get(tid)
+            rate = self.rates.get(tid)
+        return {
+            "level_m": self.level_m(reading),
+            "rate_m_per_min": rate if rate is not None and math.isfinite(rate) else None,
+            "alarms": [FLAG_NAMES[b] for b in (TANK_HIGH_HIGH, TANK_HIGH, TANK_LOW) if held & b],
+            "alarm_since": since if held else None,
+        }
+
+    def level_of(self, kept: DeviceState) -> TankLevel | None:
+        """A tank's level as stored (``describe``'s account of its latest reading)."""
+        spec = self.specs.get(kept.id)
+        s = kept.state
+        value = s.get("level_m", s.get("value"))
+        if spec is None or not isinstance(value, int | float):
+            return None
+        rate, since = s.get("rate_m_per_min"), s.get("alarm_since")
+        return TankLevel(
+            value_m=float(value),
+            at=kept.at,
+            percent=100.0 * value / spec.level_height_m if spec.level_height_m > 0 else None,
+            rate_m_per_min=float(rate) if isinstance(rate, int | float) else None,
+            active=tuple(str(a) for a in s.get("alarms") or ()),
+            since=_at(since) if isinstance(since, int | float) else None,
         )
 
     def of_site(self, site: str) -> list[str]:
@@ -761,7 +814,8 @@ class HazchemServices:
                 if self._tanks is None:
                     tanks = list(self.store.scan("Tank"))
                     sensors = self.store.get_many("Sensor", [f"{t.key}-L" for t in tanks])
-                    self._tanks = TankWatch(tanks, sensors)
+                    stored = state.latest_of_kind(self.store.engine, TANK_LEVEL)
+                    self._tanks = TankWatch(tanks, sensors, stored)
         return self._tanks
 
     @property
@@ -790,6 +844,18 @@ class HazchemServices:
     def on_tank_levels(self, readings: Sequence[Reading]) -> list[Alarm]:
         return self.tanks.evaluate(readings)
 
+    def describe_tank_level(self, reading: Reading) -> dict[str, Any]:
+        return self.tanks.describe(reading)
+
+    def tanks_in_alarm(self) -> list[str]:
+        """Tanks with a threshold alarm in force, in key order: as stored, else as loaded
+        from the sensors (the same in every worker)."""
+        watch = self.tanks
+        stored = state.latest_of_kind(self.store.engine, TANK_LEVEL)
+        held = {k for k, s in stored.items() if s.state.get("alarms") and k in watch.specs}
+        held.update(k for k in watch.in_alarm() if k not in stored)
+        return sorted(held)
+
     def check_vehicle_fix(self, reading: Reading) -> str | None:
         return self.vehicles.check(reading)
 
@@ -799,6 +865,6 @@ class HazchemServices:
 
 def services(hub: HubServices) -> HazchemServices:
     app = HazchemServices(hub.store)
-    hub.live.register(TANK_LEVEL, app.on_tank_levels, app.check_tank_level)
+    hub.live.register(TANK_LEVEL, app.on_tank_levels, app.check_tank_level, app.describe_tank_level)
     hub.live.register(VEHICLE_FIX, app.on_vehicle_fixes, app.check_vehicle_fix)
     return app

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry import relay
 
 from hub.apps.hazchem.services import (
+    TANK_LEVEL,
     ForbiddenZone,
     GroupStats,
     HazchemServices,
@@ -25,6 +26,8 @@ from hub.apps.hazchem.services import (
     VehicleWatch,
     WarehouseStock,
 )
+from hub.apps.live.history import ReadingBucket, reading_history
+from hub.state.loader import device_state
 from schema.classification import classified
 from schema.context import records
 from schema.federation import reference_record, representation_key
@@ -362,8 +365,25 @@ class Tank(relay.Node, Located, Sourced):
 
     @strawberry.field(description="The latest level reading and alarm state", metadata=INTERNAL)
     async def level(self, info: strawberry.Info) -> TankLevelNow | None:
-        level = (await tank_watch(info)).level(str(self.id))
+        watch = await tank_watch(info)
+        kept = await device_state(info, TANK_LEVEL, str(self.id))
+        # stored: the same in every worker; none yet: the level sensor's last value
+        level = watch.level_of(kept) if kept is not None else watch.level(str(self.id))
         return TankLevelNow.of(level) if level else None
+
+    @strawberry.field(
+        description="Its level readings in [from, to) by buckets of `every` seconds (aligned "
+        "on the epoch; empty buckets left out), downsampled in the store",
+        metadata=INTERNAL,
+    )
+    async def history(
+        self,
+        info: strawberry.Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        every: int = 60,
+    ) -> list[ReadingBucket]:
+        return await reading_history(info, TANK_LEVEL, str(self.id), from_, to, every)
 
     @strawberry.field(metadata=INTERNAL)
     async def site(self, info: strawberry.Info) -> HazchemSite | None:

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import aiomqtt
+from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.transports.mqtt import broker_address
 from hub.services import HubServices
@@ -48,7 +49,11 @@ async def _handle(hub: HubServices, topic: str, payload: object) -> None:
         log.warning("telemetry on %s: not JSON, dropped", topic)
         return
     items = body if isinstance(body, list) else [body]
-    result = await hub.live.ingest(items)
+    try:
+        result = await hub.live.ingest(items)
+    except SQLAlchemyError as exc:  # not stored: the broker's QoS 1 is no help once acked
+        log.error("telemetry on %s: %d readings not stored: %s", topic, len(items), exc)
+        return
     if result.rejected:
         log.warning(
             "telemetry on %s: %d of %d readings refused (first: %s)",

@@ -1,6 +1,9 @@
 """Telemetry ingest over HTTP: ``POST /telemetry`` with a JSON array of readings (or
 ``{"readings": [...]}``), a bearer token with ``telemetry:write``. Answers what was accepted,
-which readings were refused and why (by index), and the alarms raised.
+which readings were refused and why (by index), and the alarms raised. A batch is answered
+only once it is stored (``hub.state``): a store that cannot take it gets the hub's 503
+(``STORE_UNAVAILABLE``), and a reading sent again with the same ``readingId`` is counted among
+``duplicates``, not applied twice.
 
 The client writes only for its own devices (``hub.auth.devices``): readings for others are
 refused by index ("not a device of this client"); a client bound to no devices gets 403."""
@@ -66,6 +69,7 @@ def routes(hub: HubServices) -> list[BaseRoute]:
         return JSONResponse(
             {
                 "accepted": result.accepted,
+                "duplicates": result.duplicates,
                 "rejected": result.rejected[:1000],
                 "rejectedCount": len(result.rejected),
                 "alarms": [json.loads(a.to_json()) for a in result.alarms[:1000]],

@@ -1,0 +1,199 @@
+"""Writing the live state: each accepted batch of readings goes to the store in one
+transaction — every reading to ``device_readings`` (the history), the latest of each device to
+``device_state``, the alarms they raised to the records, and one ``reading`` entry to the change
+feed — so what the hub acknowledges is stored, and the other workers learn of it in order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hub import feed
+from hub.store import RecordStore
+from hub.store.tables import DeviceReadingRow, DeviceStateRow
+from schema.record import Record
+
+# rows per statement: under SQLite's bound-parameter limit with room to spare
+_SLICE = 500
+
+
+class StoredReading(Protocol):
+    """What the state store needs of a reading (hub.live.Reading)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def at(self) -> float: ...
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def lon(self) -> float | None: ...
+    @property
+    def lat(self) -> float | None: ...
+    @property
+    def speed_kmh(self) -> float | None: ...
+    @property
+    def extra(self) -> dict[str, Any]: ...
+    @property
+    def reading_id(self) -> str | None: ...
+
+
+def device_id(kind: str, ident: str) -> str:
+    """The device's key in the state tables: a reading kind names one stream of one device
+    (a tank's level, a station's water level), so the same id under two kinds is two rows."""
+    return f"{kind}:{ident}"
+
+
+def _values(r: StoredReading) -> dict[str, Any] | None:
+    """What a reading says besides its value, kept with it in the history."""
+    out: dict[str, Any] = {}
+    if r.lon is not None:
+        out["lon"], out["lat"] = r.lon, r.lat
+    if r.speed_kmh is not None:
+        out["speedKmh"] = r.speed_kmh
+    if r.extra:
+        out.update(r.extra)
+    return out or None
+
+
+def _when(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+@dataclass
+class StateWrite:
+    """One ingested batch's writes: the accepted readings, what the apps' rules say of each
+    device's latest reading (a tank's alarm state: kept in ``device_state.state``), the
+    alarms raised."""
+
+    readings: Sequence[StoredReading]
+    states: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    alarms: Sequence[Record] = ()
+
+
+def _insert(conn: Connection) -> Any:
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def seen(engine: Engine, keys: Iterable[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """Of (kind, device id, reading id), those already stored: a client's retry."""
+    wanted = {(device_id(k, i), r): (k, i, r) for k, i, r in keys}
+    if not wanted:
+        return set()
+    found: set[tuple[str, str, str]] = set()
+    pairs = list(wanted)
+    column = tuple_(DeviceReadingRow.device_id, DeviceReadingRow.idempotency_key)
+    with engine.connect() as conn:
+        for start in range(0, len(pairs), _SLICE):
+            query = select(DeviceReadingRow.device_id, DeviceReadingRow.idempotency_key).where(
+                column.in_(pairs[start : start + _SLICE])
+            )
+            found.update(wanted[(d, k)] for d, k in conn.execute(query))
+    return found
+
+
+def write_batch(engine: Engine, batch: StateWrite) -> None:
+    """Store one batch in one transaction (nothing of it when any part fails)."""
+    readings = batch.readings
+    if not readings and not batch.alarms:
+        return
+    history: list[dict[str, Any]] = []
+    newest: dict[str, StoredReading] = {}
+    for r in readings:
+        dev = device_id(r.kind, r.id)
+        values = None if r.lon is None and r.speed_kmh is None and not r.extra else _values(r)
+        history.append(
+            {
+                "device_id": dev,
+                "kind": r.kind,
+                "at": _when(r.at),
+                "value": r.value,
+                "values": values,
+                "idempotency_key": r.reading_id,
+            }
+        )
+        before = newest.get(dev)
+        if before is None or r.at >= before.at:
+            newest[dev] = r
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        insert = _insert(conn)
+        if history:
+            # a retried reading (same device, same reading id) is a no-op
+            conn.execute(
+                insert(DeviceReadingRow).on_conflict_do_nothing(
+                    index_elements=["device_id", "idempotency_key"]
+                ),
+                history,
+            )
+        _write_states(conn, insert, newest, batch.states, now)
+        if batch.alarms:
+            rows = [RecordStore._row(a, now) for a in batch.alarms]
+            for start in range(0, len(rows), _SLICE):
+                RecordStore._write(conn, insert, rows[start : start + _SLICE])
+        entries: list[dict[str, Any]] = []
+        if readings:
+            entries.append(
+                {
+                    "topic": "reading",
+                    "payload": {
+                        "devices": sorted(newest),
+                        "kinds": sorted({r.kind for r in readings}),
+                    },
+                }
+            )
+        for a in batch.alarms:
+            entries.append({"topic": "record", "kind": a.kind, "key": a.key})
+            entries.append({"topic": "alarm", "kind": a.kind, "key": a.key})
+        # last, so the feed's lock (PostgreSQL) is held for the commit only
+        feed.append_many(conn, entries)
+
+
+def _write_states(
+    conn: Connection,
+    insert: Any,
+    newest: dict[str, StoredReading],
+    states: dict[tuple[str, str], dict[str, Any]],
+    now: datetime,
+) -> None:
+    rows = []
+    for dev in sorted(newest):  # key order: workers lock rows in the same order
+        r = newest[dev]
+        state: dict[str, Any] = {"value": r.value}
+        if r.speed_kmh is not None:
+            state["speedKmh"] = r.speed_kmh
+        if r.extra:
+            state["extra"] = r.extra
+        state.update(states.get((r.kind, r.id), {}))
+        geometry = None
+        if r.lon is not None and r.lat is not None:
+            geometry = {"type": "Point", "coordinates": [r.lon, r.lat]}
+        rows.append(
+            {
+                "device_id": dev,
+                "kind": r.kind,
+                "at": _when(r.at),
+                "state": state,
+                "geometry": geometry,
+                "updated_at": now,
+            }
+        )
+    for start in range(0, len(rows), _SLICE):
+        stmt = insert(DeviceStateRow).values(rows[start : start + _SLICE])
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["device_id"],
+                set_={
+                    c: stmt.excluded[c] for c in ("kind", "at", "state", "geometry", "updated_at")
+                },
+                # a batch another worker stored later may hold a newer reading: never go back
+                where=DeviceStateRow.at <= stmt.excluded.at,
+            )
+        )

@@ -1,0 +1,277 @@
+"""Live state is data (step 10): every reading the hub accepts is stored — each device's latest
+state and its history — and GraphQL serves both from the store, so two hub instances on one
+store answer alike and a new one (a restart) serves what was acknowledged. And the telemetry
+fault: a reading with its time in milliseconds costs only itself."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from hub.app import create_app
+from hub.config import load_settings
+from hub.store import RecordStore
+from schema.record import Record
+from tests.auth_helpers import bearer, fetch_token, register_client
+from tests.hub.city import WHEN, small_city
+
+NOW = time.time()
+HIGH, HIGH_HIGH, LOW, HEIGHT = 8.0, 9.0, 1.0, 10.0
+TANKS = [f"TK-{i:02d}" for i in range(6)]
+
+LEVEL = """query($key: String!) { hazchemTank(key: $key) {
+  level { valueM percent at rateMPerMin alarms alarmSince } } }"""
+HISTORY = """query($key: String!, $from: DateTime!, $to: DateTime!, $every: Int!) {
+  hazchemTank(key: $key) { history(from: $from, to: $to, every: $every) {
+    start count average minimum maximum firstAt lastAt } } }"""
+IN_ALARM = "{ hazchemTanksInAlarm { key } }"
+ALARMS = "{ alarms(last: 100) { edges { node { kind subjectKey value } } } }"
+
+
+def tank_city() -> list[Record]:
+    out = small_city()
+    for i, key in enumerate(TANKS):
+        out.append(
+            Record(
+                kind="Tank",
+                key=key,
+                source_system="hazchem-supervision",
+                source_id=key,
+                fetched_at=WHEN,
+                attrs={
+                    "tank_no": f"T{i}",
+                    "tank_type": "内浮顶罐",
+                    "height_m": HEIGHT,
+                    "level_thresholds_m": {"high": HIGH, "high_high": HIGH_HIGH, "low": LOW},
+                    "substance": {"name": "甲醇"},
+                    "site": "SITE-1",
+                    "grid_cell": "BH-T-000",
+                },
+                geometry={"type": "Point", "coordinates": [117.70 + i / 100, 39.00]},
+                datum="GCJ-02",
+            )
+        )
+        out.append(
+            Record(
+                kind="Sensor",
+                key=f"{key}-L",
+                source_system="hazchem-supervision",
+                source_id=f"{key}-L",
+                fetched_at=WHEN,
+                # a 1 h sampling interval: the tests' minutes apart never count as stale
+                attrs={"sampling_interval_s": 3600},
+            )
+        )
+    return out
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Iterator[RecordStore]:
+    store = RecordStore.from_url(f"sqlite:///{tmp_path / 'hub.db'}")
+    store.migrate()
+    store.upsert(tank_city())
+    yield store
+    store.close()
+
+
+class Hub:
+    """One hub instance (a worker) on the shared store, with a device token and an
+    operator's token."""
+
+    def __init__(self, store: RecordStore, folder: Path, name: str) -> None:
+        settings = load_settings(
+            data_dir=folder,
+            telemetry_max_ahead_s=86_400.0,
+            telemetry_max_behind_s=30 * 86_400.0,
+        )
+        self.app: Starlette = create_app(settings, store=store)
+        self.http = TestClient(self.app)
+        self.http.__enter__()
+        self.device = self._token(f"gw-{name}", scopes=["telemetry:write"], devices=["*"])
+        self.ops = self._token(f"ops-{name}", role="department")
+
+    def _token(self, name: str, **options: Any) -> str:
+        client_id, secret = register_client(self.app, f"{name}-{time.monotonic_ns()}", **options)
+        return fetch_token(self.http, client_id, secret)
+
+    def post(self, readings: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+        answer = self.http.post(
+            "/telemetry", json={"readings": readings}, headers=bearer(self.device)
+        )
+        return answer.status_code, dict(answer.json())
+
+    def gql(self, query: str, **variables: Any) -> dict[str, Any]:
+        answer = self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=bearer(self.ops)
+        )
+        body = answer.json()
+        assert answer.status_code == 200 and "errors" not in body, body
+        return dict(body["data"])
+
+    def close(self) -> None:
+        self.http.__exit__(None, None, None)
+
+
+@pytest.fixture()
+def hubs(store: RecordStore, tmp_path: Path) -> Iterator[list[Hub]]:
+    made: list[Hub] = []
+
+    def make(name: str) -> Hub:  # workers of one deployment: one store, one configuration
+        made.append(Hub(store, tmp_path, name))
+        return made[-1]
+
+    yield make  # type: ignore[misc]
+    for hub in made:
+        hub.close()
+
+
+def level(key: str, value: float, at: float, **more: Any) -> dict[str, Any]:
+    return {"kind": "tank.level", "id": key, "at": at, "value": value, **more}
+
+
+def iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat()
+
+
+def test_two_hubs_on_one_store_serve_the_same_state_and_history(hubs: Any) -> None:
+    a, b = hubs("a"), hubs("b")
+    # readings half an hour apart: no rate alarm, only the threshold's
+    t0 = NOW - 3 * 3600
+    status, body = a.post([level(TANKS[0], 5.0, t0), level(TANKS[0], 9.5, t0 + 1800)])
+    assert status == 200 and body["accepted"] == 2, body
+    assert [x["kind"] for x in body["alarms"]] == ["tank.high_high"]
+    on_a = a.gql(LEVEL, key=TANKS[0])["hazchemTank"]["level"]
+    on_b = b.gql(LEVEL, key=TANKS[0])["hazchemTank"]["level"]
+    assert on_a == on_b
+    assert on_b["valueM"] == 9.5 and on_b["alarms"] == ["high_high", "high"]
+    assert on_b["percent"] == pytest.approx(95.0)
+    assert datetime.fromisoformat(on_b["alarmSince"]).timestamp() == pytest.approx(t0 + 1800)
+    # the tank B never saw a reading of is in alarm on B too, and its history is the same
+    assert {"key": TANKS[0]} in b.gql(IN_ALARM)["hazchemTanksInAlarm"]
+    window = {"key": TANKS[0], "from": iso(t0 - 60), "to": iso(t0 + 3000), "every": 3600}
+    assert a.gql(HISTORY, **window) == b.gql(HISTORY, **window)
+    buckets = b.gql(HISTORY, **window)["hazchemTank"]["history"]
+    assert sum(x["count"] for x in buckets) == 2
+    # a later reading to B moves the state both serve, in the store
+    status, body = b.post([level(TANKS[0], 4.0, t0 + 3600)])
+    assert status == 200 and body["accepted"] == 1
+    assert a.gql(LEVEL, key=TANKS[0]) == b.gql(LEVEL, key=TANKS[0])
+    assert a.gql(LEVEL, key=TANKS[0])["hazchemTank"]["level"]["alarms"] == []
+
+
+def test_a_new_hub_on_the_store_serves_the_last_state_and_keeps_its_alarm_state(
+    hubs: Any,
+) -> None:
+    first = hubs("first")
+    t0 = NOW - 4 * 3600
+    status, body = first.post([level(TANKS[1], 9.2, t0), level(TANKS[2], 3.0, t0)])
+    assert status == 200 and body["alarmCount"] == 1, body
+    before = first.gql(LEVEL, key=TANKS[1])
+    first.close()
+    again = hubs("again")  # a restart: nothing of the first instance's memory
+    assert again.gql(LEVEL, key=TANKS[1]) == before
+    assert again.gql(IN_ALARM)["hazchemTanksInAlarm"] == [{"key": TANKS[1]}]
+    # its monitor was warmed from the store: the tank still over high-high raises no new
+    # high-high (it is in that state already), and falling back then rising raises one
+    status, body = again.post([level(TANKS[1], 9.4, t0 + 60)])
+    assert status == 200 and body["alarms"] == [], body
+    status, body = again.post([level(TANKS[1], 5.0, t0 + 1800), level(TANKS[1], 9.6, t0 + 3600)])
+    assert [x["kind"] for x in body["alarms"]] == ["tank.high_high"]
+
+
+def test_history_is_downsampled_as_an_independent_computation_says(hubs: Any) -> None:
+    hub = hubs("h")
+    rng = random.Random(14)
+    start = int(NOW - 6 * 3600)
+    points = sorted(
+        (start + rng.uniform(0, 5 * 3600), round(rng.uniform(2.0, 7.5), 3)) for _ in range(600)
+    )
+    for i in range(0, len(points), 150):
+        status, body = hub.post([level(TANKS[3], v, t) for t, v in points[i : i + 150]])
+        assert status == 200 and body["accepted"] == 150, body
+    every = 900
+    lo, hi = start + 1000, start + 4 * 3600 + 17
+    expected: dict[int, list[float]] = defaultdict(list)
+    for t, v in points:
+        if lo <= t < hi:
+            expected[int(t // every) * every].append(v)
+    got = hub.gql(HISTORY, key=TANKS[3], **{"from": iso(lo), "to": iso(hi), "every": every})
+    buckets = got["hazchemTank"]["history"]
+    assert [datetime.fromisoformat(x["start"]).timestamp() for x in buckets] == sorted(expected)
+    for x in buckets:
+        values = expected[int(datetime.fromisoformat(x["start"]).timestamp())]
+        assert x["count"] == len(values)
+        assert x["average"] == pytest.approx(sum(values) / len(values))
+        assert (x["minimum"], x["maximum"]) == (min(values), max(values))
+    bad = hub.http.post(
+        "/graphql",
+        json={
+            "query": HISTORY,
+            "variables": {"key": TANKS[3], "from": iso(lo), "to": iso(hi), "every": 0},
+        },
+        headers=bearer(hub.ops),
+    ).json()
+    assert "every must be at least 1 second" in bad["errors"][0]["message"]
+
+
+def test_a_reading_in_milliseconds_costs_only_itself(hubs: Any) -> None:
+    """The fault: one reading with its time in milliseconds made the whole batch a 500, the
+    high-high alarms of the others were neither stored nor published while their tanks stayed
+    "in alarm", and the offending tank refused every later reading until a restart."""
+    hub = hubs("fault")
+    t0 = NOW - 3 * 3600
+    batch = [level(k, 9.5, t0 + i) for i, k in enumerate(TANKS[:4])]
+    batch.insert(2, level(TANKS[4], 9.7, (t0 + 10) * 1000))  # milliseconds
+    batch.append(level(TANKS[5], 5.0, NOW + 3 * 86_400))  # three days ahead
+    batch.append(level(TANKS[5], 5.0, NOW - 40 * 86_400))  # forty days behind
+    status, body = hub.post(batch)
+    assert status == 200, body
+    assert body["accepted"] == 4
+    assert [r["index"] for r in body["rejected"]] == [2, 5, 6]
+    assert "milliseconds" in body["rejected"][0]["error"]
+    assert "ahead" in body["rejected"][1]["error"] and "behind" in body["rejected"][2]["error"]
+    raised = sorted(x["subject_key"] for x in body["alarms"] if x["kind"] == "tank.high_high")
+    assert raised == TANKS[:4]
+    # the alarms are stored (and so readable), the tanks in alarm exactly those four
+    stored = hub.gql(ALARMS)["alarms"]["edges"]
+    assert sorted(e["node"]["subjectKey"] for e in stored) == TANKS[:4]
+    assert hub.gql(IN_ALARM)["hazchemTanksInAlarm"] == [{"key": k} for k in TANKS[:4]]
+    # the offending tank takes its next reading (seconds), and raises its alarm
+    status, body = hub.post([level(TANKS[4], 9.7, t0 + 1800)])
+    assert status == 200 and body["accepted"] == 1, body
+    assert [x["kind"] for x in body["alarms"]] == ["tank.high_high"]
+    assert hub.gql(LEVEL, key=TANKS[4])["hazchemTank"]["level"]["valueM"] == 9.7
+    # the four, back to normal and over again, raise their alarm again
+    status, body = hub.post(
+        [level(k, 5.0, t0 + 3600) for k in TANKS[:4]]
+        + [level(k, 9.8, t0 + 5400) for k in TANKS[:4]]
+    )
+    assert sorted(x["subject_key"] for x in body["alarms"]) == TANKS[:4]
+    assert {x["kind"] for x in body["alarms"]} == {"tank.high_high"}
+
+
+def test_a_retried_reading_is_stored_once(hubs: Any, store: RecordStore) -> None:
+    hub = hubs("retry")
+    t0 = NOW - 300
+    batch = [
+        level(TANKS[0], 9.5, t0, readingId="gw-1/0001"),
+        level(TANKS[1], 2.0, t0, readingId="gw-1/0002"),
+    ]
+    status, body = hub.post(batch)
+    assert status == 200 and body["accepted"] == 2 and body["duplicates"] == 0
+    assert len(body["alarms"]) == 1
+    status, body = hub.post(batch)  # the gateway never saw the answer and sends it again
+    assert status == 200, body
+    assert body["accepted"] == 2 and body["duplicates"] == 2 and body["alarms"] == []
+    window = {"from": iso(t0 - 10), "to": iso(t0 + 10), "every": 60}
+    buckets = hub.gql(HISTORY, key=TANKS[0], **window)["hazchemTank"]["history"]
+    assert [x["count"] for x in buckets] == [1]
