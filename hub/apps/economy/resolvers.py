@@ -74,11 +74,11 @@ class EconomyQueries:
         def build() -> list[EconomyFirm]:
             yearly = [p for p in service.periods(indicators) if p.isdigit()]
             chosen = period or (yearly[-1] if yearly else None)
-            by_uscc, by_name = service.joiner(firms)
+            linker = service.linker(firms)
             figures: dict[str, Record] = {}
             for ind in indicators:
                 if ind.attrs.get("subject_type") == "firm" and ind.attrs.get("period") == chosen:
-                    f = service.firm_of(ind, by_uscc, by_name)
+                    f = service.firm_of(ind, linker)
                     if f is not None:
                         figures[f.key] = ind
             out = []

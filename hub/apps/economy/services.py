@@ -4,8 +4,8 @@ bureau's ``EconomicIndicator`` records (经济运行监测).
 
 A firm is an ``Enterprise`` of the market registry at its registered point; its grid cell is
 found with the core's ``GridIndex``, its park by the ``IndustrialPark`` outlines (shapely). A
-firm-level indicator joins its firm by credit code, else by normalised name
-(``hub.graph.names.name_key``), as the knowledge graph does. Size follows the industrial row
+firm-level indicator joins its firm by credit code, else by normalised name, as the
+knowledge graph links it (``hub.graph.linking.FirmLinker``). Size follows the industrial row
 of 《统计上大中小微型企业划分办法（2017）》 (employees and revenue) for every industry — a
 simplification: the other rows have other thresholds.
 
@@ -17,7 +17,6 @@ null), so the groups sum to the district total.
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,7 @@ import shapely
 from shapely.geometry import shape
 
 from core_ext import GridIndex
-from hub.graph.names import name_key
+from hub.graph.linking import FirmLinker
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -134,24 +133,18 @@ class EconomyServices:
         return found
 
     @staticmethod
-    def joiner(firms: Iterable[Record]) -> tuple[dict[str, Record], dict[str, Record]]:
-        by_uscc: dict[str, Record] = {}
-        names: dict[str, list[Record]] = defaultdict(list)
-        for f in firms:
-            code = f.attrs.get("uscc")
-            if isinstance(code, str) and code:
-                by_uscc[code.upper()] = f
-            names[name_key(str(f.attrs.get("name") or ""))].append(f)
-        return by_uscc, {k: v[0] for k, v in names.items() if k and len(v) == 1}
+    def linker(firms: Iterable[Record]) -> FirmLinker:
+        return FirmLinker(firms)
 
     @staticmethod
-    def firm_of(
-        ind: Record, by_uscc: dict[str, Record], by_name: dict[str, Record]
-    ) -> Record | None:
-        code = ind.attrs.get("uscc")
-        if isinstance(code, str) and code.upper() in by_uscc:
-            return by_uscc[code.upper()]
-        return by_name.get(name_key(str(ind.attrs.get("subject_name") or "")))
+    def firm_of(ind: Record, firms: FirmLinker) -> Record | None:
+        """The firm a firm-level indicator is about: by credit code, else by a name only one
+        firm bears (the trade name alone is too weak to move a firm's figures)."""
+        a = ind.attrs
+        link = firms.link(
+            kind=FIRM_KIND, uscc=a.get("uscc"), name=a.get("subject_name"), by_brand=False
+        )
+        return firms.records.get((FIRM_KIND, link.key)) if link and link.key else None
 
     @staticmethod
     def periods(indicators: Iterable[Record], subject_type: str = "firm") -> list[str]:
@@ -172,7 +165,7 @@ class EconomyServices:
             raise EconomyError(f"group by {by!r}: one of {', '.join(GROUPINGS)}")
         yearly = [p for p in self.periods(indicators) if p.isdigit()]
         period = period or (yearly[-1] if yearly else None)
-        by_uscc, by_name = self.joiner(firms)
+        linker = self.linker(firms)
         parks = self.park_names()
         total = Figures("district", "全区")
         groups: dict[str | None, Figures] = {}
@@ -180,7 +173,7 @@ class EconomyServices:
             a = ind.attrs
             if a.get("subject_type") != "firm" or str(a.get("period")) != period:
                 continue
-            firm = self.firm_of(ind, by_uscc, by_name)
+            firm = self.firm_of(ind, linker)
             place = self.place(firm) if firm else Place(None, None)
             if by == "cell":
                 key, name = place.cell, place.cell or "未定位"

@@ -15,7 +15,7 @@ to the score). This module derives each firm's five **raw** values from the conn
   credit code (``uscc``) — a firm facet, as the knowledge graph joins it;
 * ``Complaint`` rows (the complaints system) naming the firm as respondent, ``OpinionItem`` rows
   (public-opinion monitor, ``mentioned_firms``) and ``NewsItem`` rows (``mentions``). These carry
-  no credit code, so they are joined as the knowledge graph joins them (:mod:`hub.graph.names`):
+  no credit code, so they are joined as the knowledge graph joins them (:mod:`hub.graph.linking`):
   by the normalised name, else the trade name, and only when exactly one firm matches.
 
 Derivations (the core's default transforms in brackets):
@@ -63,7 +63,7 @@ from typing import Any
 import numpy as np
 
 from core_ext.risk import SMOKE_DIMENSIONS, SmokeIndexConfig, smoke_index
-from hub.graph.names import brand_key, name_key
+from hub.graph.linking import FirmLinker
 from hub.live import Alarm
 from hub.store import RecordStore
 from schema.record import Record
@@ -171,62 +171,26 @@ class Evidence:
     news: list[Record] = field(default_factory=list)
 
 
-class FirmLinker:
-    """Which firm a row means: by key or credit code, else a unique name, else a unique trade
-    name (the knowledge graph's rules, :mod:`hub.graph.resolution`)."""
-
-    def __init__(self, firms: Sequence[Record]) -> None:
-        self.by_uscc: dict[str, str] = {}
-        by_name: dict[str, set[str]] = defaultdict(set)
-        by_brand: dict[str, set[str]] = defaultdict(set)
-        for firm in firms:
-            uscc = str(firm.attrs.get("uscc") or "").upper()
-            if uscc:
-                self.by_uscc[uscc] = firm.key
-            name = str(firm.attrs.get("name") or "")
-            if name:
-                by_name[name_key(name)].add(firm.key)
-                by_brand[brand_key(name)].add(firm.key)
-        self.keys = {f.key for f in firms}
-        self.by_name = dict(by_name)
-        self.by_brand = dict(by_brand)
-
-    def named(self, name: str) -> str | None:
-        for index, folded in ((self.by_name, name_key(name)), (self.by_brand, brand_key(name))):
-            found = index.get(folded, set())
-            if len(found) == 1:
-                return next(iter(found))
-            if len(found) > 1:
-                return None  # ambiguous: no link rather than a wrong one
-        return None
-
-    def coded(self, key: Any, uscc: Any) -> str | None:
-        if isinstance(key, str) and key in self.keys:
-            return key
-        return self.by_uscc.get(str(uscc or "").upper()) if uscc else None
-
-
 def gather_evidence(store: RecordStore, linker: FirmLinker) -> dict[str, Evidence]:
+    def firm(key: Any = None, uscc: Any = None, name: Any = None) -> str | None:
+        link = linker.link(kind=FIRM_KIND, key=key, uscc=uscc, name=name)
+        return link.key if link else None
+
     out: dict[str, Evidence] = defaultdict(Evidence)
     for r in all_of(store, REPORT_KIND):
-        firm = linker.coded(r.attrs.get("finance_firm"), r.attrs.get("uscc"))
-        if firm is None and r.attrs.get("firm_name"):
-            firm = linker.named(str(r.attrs["firm_name"]))
-        if firm:
-            out[firm].reports.append(r)
+        a = r.attrs
+        if found := firm(a.get("finance_firm"), a.get("uscc"), a.get("firm_name")):
+            out[found].reports.append(r)
     for r in all_of(store, COMPLAINT_KIND):
-        firm = linker.coded(None, r.attrs.get("respondent_uscc"))
-        if firm is None and r.attrs.get("respondent_name"):
-            firm = linker.named(str(r.attrs["respondent_name"]))
-        if firm:
-            out[firm].complaints.append(r)
+        if found := firm(None, r.attrs.get("respondent_uscc"), r.attrs.get("respondent_name")):
+            out[found].complaints.append(r)
     for kind, attr in ((OPINION_KIND, "mentioned_firms"), (NEWS_KIND, "mentions")):
         for r in all_of(store, kind):
             names = r.attrs.get(attr)
-            named = {linker.named(str(n)) for n in names if n} if isinstance(names, list) else set()
-            for firm in named - {None}:
-                assert firm is not None
-                bucket = out[firm]
+            named = {firm(name=n) for n in names if n} if isinstance(names, list) else set()
+            for found in named - {None}:
+                assert found is not None
+                bucket = out[found]
                 (bucket.opinions if kind == OPINION_KIND else bucket.news).append(r)
     return dict(out)
 

@@ -2,7 +2,7 @@
 
 Cases are the ``EnforcementCase`` records of the law-enforcement system (执法监督系统). Each is
 linked to its firm (``Enterprise``) by unified social credit code, else by the normalised
-name (``hub.graph.names.name_key``, the knowledge graph's fallback identity), to its place
+name, as the knowledge graph links it (``hub.graph.linking.FirmLinker``), to its place
 (grid cell, street, point) and to the service cases filed about the same firm.
 
 * **Deadline** — the source's ``due_on`` when it sends one, else filing date + the legal time
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from hub.graph.linking import FirmLinker
 from hub.graph.names import name_key
 from schema.record import Record
 
@@ -97,43 +98,28 @@ def evidence_count(a: dict[str, Any]) -> int | None:
 
 
 class FirmDirectory:
-    """Enterprise keys by credit code and by normalised name (a name two firms share links
-    to neither), read from the market registry once and refreshed when it grows."""
+    """Enterprise keys by credit code, else by normalised name (a name two firms share links
+    to neither), linked as the knowledge graph links them (:mod:`hub.graph.linking`); read from
+    the market registry once and again when it grows."""
 
     def __init__(self, store: RecordStore) -> None:
         self.store = store
         self._lock = threading.Lock()
         self._count = -1
-        self.by_uscc: dict[str, str] = {}
-        self.by_name: dict[str, str] = {}
+        self.linker = FirmLinker([])
 
     def _load(self) -> None:
         count = self.store.count(FIRM_KIND)
-        if count == self._count:
-            return
-        by_uscc: dict[str, str] = {}
-        names: dict[str, set[str]] = defaultdict(set)
-        for r in self.store.scan(FIRM_KIND):
-            code = r.attrs.get("uscc")
-            if isinstance(code, str) and code:
-                by_uscc[code.upper()] = r.key
-            if r.attrs.get("name"):
-                names[name_key(str(r.attrs["name"]))].add(r.key)
-        self.by_uscc = by_uscc
-        self.by_name = {k: next(iter(v)) for k, v in names.items() if len(v) == 1 and k}
-        self._count = count
+        if count != self._count:
+            self.linker, self._count = FirmLinker(self.store.scan(FIRM_KIND)), count
 
     def resolve(self, uscc: Any, name: Any) -> tuple[str | None, str | None]:
         """(Enterprise key, how: "uscc" | "name") or (None, None)."""
         with self._lock:
             self._load()
-        if isinstance(uscc, str) and uscc.upper() in self.by_uscc:
-            return self.by_uscc[uscc.upper()], "uscc"
-        if isinstance(name, str) and name:
-            found = self.by_name.get(name_key(name))
-            if found:
-                return found, "name"
-        return None, None
+            linker = self.linker
+        link = linker.link(kind=FIRM_KIND, uscc=uscc, name=name, by_brand=False)
+        return (link.key, link.how) if link else (None, None)
 
 
 class ServiceCaseLinks:
