@@ -10,8 +10,10 @@ entry alarm, and a rate alarm each way). The hub's path is the live bus's
 per-reading check, then its batch handler: ``TankWatch.evaluate`` over the core's
 ``TankMonitor``, state transitions, alarm objects), measured
 
-* in-process, in batches of 1,000 / 5,000 / 10,000 readings (``evaluate``; and ``ingest``,
-  which also stores and publishes the alarms), and
+* in-process, in batches of 1,000 / 5,000 / 10,000 readings (``evaluate``: in memory), and
+  ``ingest``, which also stores every reading (``hub.state``: the history, each tank's latest
+  state, the alarms and a feed entry, one transaction per batch) and publishes the alarms,
+  against ``evaluate`` on the same size of batch in the same run, and
 * end to end: ``POST /telemetry`` with a real ``telemetry:write`` token against the hub served
   by uvicorn in a child process (one worker: tank state lives in the process), a few
   concurrent gateways each posting batches of its own tanks.
@@ -274,6 +276,15 @@ class PythonTanks:
 # The runs
 
 
+def _stored_readings(store: Any) -> int:
+    from sqlalchemy import func, select
+
+    from hub.store.tables import DeviceReadingRow
+
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(DeviceReadingRow)).scalar())
+
+
 def _rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else math.inf
 
@@ -296,9 +307,15 @@ def _in_process(store: Any, total: int, profile: bool) -> dict[str, Any]:
     from hub.fanout import open_broadcast
     from hub.live import LiveBus
 
-    bus = LiveBus(open_broadcast(""), store)
+    # the stream goes on from the demo city's last readings (May 2026): no window behind
+    bus = LiveBus(open_broadcast(""), store, max_behind_s=0)
     hazchem = HazchemServices(store)
-    bus.register(TANK_LEVEL, hazchem.on_tank_levels, hazchem.check_tank_level)
+    bus.register(
+        TANK_LEVEL,
+        hazchem.on_tank_levels,
+        hazchem.check_tank_level,
+        hazchem.describe_tank_level,
+    )
     t0 = time.perf_counter()
     watch = hazchem.tanks
     built_s = time.perf_counter() - t0
@@ -369,8 +386,26 @@ def _in_process(store: Any, total: int, profile: bool) -> dict[str, Any]:
             stored += len(result.alarms)
         return time.perf_counter() - t0, stored
 
+    before = _stored_readings(store)
     seconds, stored = asyncio.run(ingest_all())
-    out["ingest"] = {"readings": n, "hub": _rate(n, seconds), "alarms": stored}
+    kept = _stored_readings(store) - before
+    # the same size of batch, in memory only (evaluate: no store), on the next stretch of
+    # the stream, right after: the rate the stored path is measured against
+    memory = stream.batches(total, HTTP_BATCH)
+    for b in memory:
+        np_tanks.evaluate(b)
+        py_tanks.evaluate(b)
+    t0 = time.perf_counter()
+    for b in memory:
+        bus.evaluate(b)
+    memory_s = time.perf_counter() - t0
+    out["ingest"] = {
+        "readings": n,
+        "hub": _rate(n, seconds),
+        "alarms": stored,
+        "stored": kept,
+        "memory": _rate(sum(len(b) for b in memory), memory_s),
+    }
 
     # the kernels alone: arrays in, flags out, on one more stretch of the stream
     out["kernel"] = _kernels(stream, keys, limits, total)
@@ -482,7 +517,11 @@ def _http(data: Path, store: Any, total: int) -> dict[str, Any]:
 
     warm = bodies(stream.take(len(keys)))
     timed = bodies(stream.take(total))
-    env = {"CITYHUB_DATA_DIR": str(data), "CITYHUB_LOG_LEVEL": "warning"}
+    env = {
+        "CITYHUB_DATA_DIR": str(data),
+        "CITYHUB_LOG_LEVEL": "warning",
+        "CITYHUB_TELEMETRY_MAX_BEHIND_S": "0",  # the stream follows the demo city's data
+    }
     with served_process("hub.app:create_app", env, max_seconds=120 + total / 5_000) as base:
         token_answer = httpx.post(
             f"{base}/oauth/token",
@@ -545,7 +584,7 @@ def main(quick: bool = False) -> int:
         store.close()
         profile = local.get("profile")
         missed = min(s["hub"] for s in local["sizes"].values()) < TARGET_PER_S
-        missed = missed or http["hub"] < TARGET_PER_S
+        missed = missed or http["hub"] < TARGET_PER_S or local["ingest"]["hub"] < TARGET_PER_S
 
     print(
         f"telemetry ingest: {local['tanks']:,} tanks ({counts.get('Sensor', 0):,} level sensors), "
@@ -563,9 +602,11 @@ def main(quick: bool = False) -> int:
         if not s["agree"]:
             print(f"      ALARMS DIFFER hub / numpy / python: {s['detail']}")
     ing = local["ingest"]
-    print(f"  in-process, LiveBus.ingest (+ store and publish alarms), batches of {HTTP_BATCH:,}: "
-          f"{ing['hub']:,.0f} readings/s ({ing['readings']:,} readings, "
-          f"{ing['alarms']} alarms)")  # fmt: skip
+    print(f"  in-process, LiveBus.ingest, readings stored (history, latest state, alarms, feed; "
+          f"one transaction per batch), batches of {HTTP_BATCH:,}: {ing['hub']:,.0f} readings/s "
+          f"against {ing['memory']:,.0f} in memory only (evaluate, same batches, same run; "
+          f"stored x{ing['hub'] / ing['memory']:.2f}) [{ing['readings']:,} readings, "
+          f"{ing['stored']:,} rows in device_readings, {ing['alarms']} alarms]")  # fmt: skip
     k = local["kernel"]
     print(f"  kernels alone (arrays in, flags out), batches of 5,000: TankMonitor "
           f"{k['core']:,.0f}/s   numpy {k['numpy']:,.0f}/s (core x{k['core'] / k['numpy']:.2f})"
@@ -582,6 +623,7 @@ def main(quick: bool = False) -> int:
     if missed and profile:
         print(profile)
     ok = local["agree"] and bool(k["agree"]) and http["accepted"] == http["readings"]
+    ok = ok and ing["stored"] == ing["readings"]  # every accepted reading is in the history
     if not ok:
         print("  baselines disagree with the hub, or readings were refused")
         return 1

@@ -5,6 +5,7 @@ feed — so what the hub acknowledges is stored, and the other workers learn of 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ from schema.record import Record
 
 # rows per statement: under SQLite's bound-parameter limit with room to spare
 _SLICE = 500
+_READINGS = DeviceReadingRow.__table__
+_STATES = DeviceStateRow.__table__
 
 
 class StoredReading(Protocol):
@@ -104,21 +107,12 @@ def write_batch(engine: Engine, batch: StateWrite) -> None:
     readings = batch.readings
     if not readings and not batch.alarms:
         return
-    history: list[dict[str, Any]] = []
+    history: list[tuple[str, str, float, float | None, dict[str, Any] | None, str | None]] = []
     newest: dict[str, StoredReading] = {}
     for r in readings:
-        dev = device_id(r.kind, r.id)
+        dev = f"{r.kind}:{r.id}"  # device_id(), inline: this loop runs for every reading
         values = None if r.lon is None and r.speed_kmh is None and not r.extra else _values(r)
-        history.append(
-            {
-                "device_id": dev,
-                "kind": r.kind,
-                "at": _when(r.at),
-                "value": r.value,
-                "values": values,
-                "idempotency_key": r.reading_id,
-            }
-        )
+        history.append((dev, r.kind, r.at, r.value, values, r.reading_id))
         before = newest.get(dev)
         if before is None or r.at >= before.at:
             newest[dev] = r
@@ -126,13 +120,7 @@ def write_batch(engine: Engine, batch: StateWrite) -> None:
     with engine.begin() as conn:
         insert = _insert(conn)
         if history:
-            # a retried reading (same device, same reading id) is a no-op
-            conn.execute(
-                insert(DeviceReadingRow).on_conflict_do_nothing(
-                    index_elements=["device_id", "idempotency_key"]
-                ),
-                history,
-            )
+            _write_history(conn, history)
         _write_states(conn, insert, newest, batch.states, now)
         if batch.alarms:
             rows = [RecordStore._row(a, now) for a in batch.alarms]
@@ -185,15 +173,89 @@ def _write_states(
                 "updated_at": now,
             }
         )
-    for start in range(0, len(rows), _SLICE):
-        stmt = insert(DeviceStateRow).values(rows[start : start + _SLICE])
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["device_id"],
-                set_={
-                    c: stmt.excluded[c] for c in ("kind", "at", "state", "geometry", "updated_at")
-                },
-                # a batch another worker stored later may hold a newer reading: never go back
-                where=DeviceStateRow.at <= stmt.excluded.at,
-            )
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            _SQLITE_STATES,
+            [
+                (
+                    d["device_id"],
+                    d["kind"],
+                    _sqlite_time(d["at"]),
+                    _dumps(d["state"]),
+                    None if d["geometry"] is None else _dumps(d["geometry"]),
+                    _sqlite_time(d["updated_at"]),
+                )
+                for d in rows
+            ],
         )
+        return
+    # one statement executed for every row: compiled once and cached (a VALUES list of
+    # hundreds of rows is compiled anew each time)
+    stmt = insert(_STATES)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["device_id"],
+            set_={c: stmt.excluded[c] for c in ("kind", "at", "state", "geometry", "updated_at")},
+            # a batch another worker stored later may hold a newer reading: never go back
+            where=_STATES.c.at <= stmt.excluded.at,
+        ),
+        rows,
+    )
+
+
+def _write_history(
+    conn: Connection,
+    rows: list[tuple[str, str, float, float | None, dict[str, Any] | None, str | None]],
+) -> None:
+    """Append readings; a retried one (same device, same reading id) is a no-op."""
+    if conn.dialect.name == "sqlite":
+        # the driver's executemany with the values as SQLAlchemy would bind them: the type
+        # processors per value cost more than SQLite's insert itself
+        conn.exec_driver_sql(
+            _SQLITE_HISTORY,
+            [
+                (d, k, _sqlite_time(_when(t)), v, None if x is None else _dumps(x), key)
+                for d, k, t, v, x, key in rows
+            ],
+        )
+        return
+    conn.execute(
+        postgresql.insert(_READINGS).on_conflict_do_nothing(
+            index_elements=["device_id", "idempotency_key"]
+        ),
+        [
+            {
+                "device_id": d,
+                "kind": k,
+                "at": _when(t),
+                "value": v,
+                "values": x,
+                "idempotency_key": key,
+            }
+            for d, k, t, v, x, key in rows
+        ],
+    )
+
+
+def _sqlite_time(value: datetime) -> str:
+    # SQLAlchemy's SQLite DateTime text (UTC, six digits of microseconds), so the values sort
+    # and compare with those it binds
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+_SQLITE_HISTORY = (
+    'INSERT INTO device_readings (device_id, kind, at, value, "values", idempotency_key) '
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, idempotency_key) DO NOTHING"
+)
+_SQLITE_STATES = (
+    "INSERT INTO device_state (device_id, kind, at, state, geometry, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET kind = excluded.kind, "
+    "at = excluded.at, state = excluded.state, geometry = excluded.geometry, "
+    "updated_at = excluded.updated_at WHERE device_state.at <= excluded.at"
+)

@@ -275,3 +275,60 @@ def test_a_retried_reading_is_stored_once(hubs: Any, store: RecordStore) -> None
     window = {"from": iso(t0 - 10), "to": iso(t0 + 10), "every": 60}
     buckets = hub.gql(HISTORY, key=TANKS[0], **window)["hazchemTank"]["history"]
     assert [x["count"] for x in buckets] == [1]
+
+
+def test_the_state_store_on_every_backend(store_url: str) -> None:
+    """hub.state itself on SQLite and PostgreSQL: one transaction per batch, the latest state
+    never moved back by an older batch, a retried reading a no-op, history by buckets."""
+    from hub import feed, state
+    from hub.live import Reading
+
+    store = RecordStore.from_url(store_url)
+    store.migrate()
+    t0 = float(int(NOW) // 3600 * 3600 - 7200)  # on an hour: the buckets' edges are known
+
+    def reading(ident: str, at: float, value: float, **more: Any) -> Reading:
+        return Reading(kind="water.level", id=ident, at=at, value=value, **more)
+
+    first = [reading("WS-1", t0 + i * 60, float(i), reading_id=f"r{i}") for i in range(90)]
+    first.append(reading("WS-2", t0, 1.5, lon=117.7, lat=39.0, extra={"unit": "m"}))
+    head = feed.head(store.engine)
+    state.write_batch(
+        store.engine, state.StateWrite(readings=first, states={("water.level", "WS-1"): {"x": 1}})
+    )
+    entries = feed.read_after(store.engine, head)
+    assert [(e.topic, e.payload) for e in entries] == [
+        ("reading", {"devices": ["water.level:WS-1", "water.level:WS-2"], "kinds": ["water.level"]})
+    ]
+    now = state.latest(store.engine, "water.level", ["WS-1", "WS-2", "WS-3"])
+    assert set(now) == {"WS-1", "WS-2"}
+    assert now["WS-1"].value == 89.0 and now["WS-1"].state["x"] == 1
+    assert now["WS-1"].at.timestamp() == pytest.approx(t0 + 89 * 60)
+    assert now["WS-2"].point == (117.7, 39.0) and now["WS-2"].state["extra"] == {"unit": "m"}
+    # an older batch (another worker's, committed later) leaves the latest state alone, and
+    # its retried readings are not stored twice
+    state.write_batch(
+        store.engine,
+        state.StateWrite(readings=[reading("WS-1", t0 + 30, 99.0, reading_id="r0"), first[5]]),
+    )
+    assert state.latest(store.engine, "water.level", ["WS-1"])["WS-1"].value == 89.0
+    assert state.seen(
+        store.engine, [("water.level", "WS-1", "r3"), ("water.level", "WS-1", "zz")]
+    ) == {("water.level", "WS-1", "r3")}
+    buckets = state.history(
+        store.engine, "water.level", "WS-1", datetime.fromtimestamp(t0, UTC),
+        datetime.fromtimestamp(t0 + 7200, UTC), 1800,
+    )  # fmt: skip
+    assert [b.count for b in buckets] == [30, 30, 30]
+    assert [b.minimum for b in buckets] == [0.0, 30.0, 60.0]
+    assert [b.maximum for b in buckets] == [29.0, 59.0, 89.0]
+    assert [b.average for b in buckets] == pytest.approx([14.5, 44.5, 74.5])
+    assert [b.start.timestamp() for b in buckets] == [t0, t0 + 1800, t0 + 3600]
+    assert buckets[0].first_at.timestamp() == pytest.approx(t0)
+    assert buckets[2].last_at.timestamp() == pytest.approx(t0 + 89 * 60)
+    with pytest.raises(ValueError, match="buckets"):
+        state.history(
+            store.engine, "water.level", "WS-1", datetime.fromtimestamp(0, UTC),
+            datetime.fromtimestamp(t0, UTC), 1,
+        )  # fmt: skip
+    store.close()
