@@ -3,17 +3,27 @@ the latest state of each device and the history of its readings, in the store (m
 0007's ``device_state`` and ``device_readings``), written by telemetry ingest and read by the
 apps and GraphQL, so every worker answers the same and a restart loses nothing acknowledged."""
 
-from hub.state.queries import DeviceState, HistoryBucket, history, latest, latest_of_kind
+from hub.state.queries import (
+    DeviceState,
+    HistoryBucket,
+    PastReading,
+    history,
+    latest,
+    latest_of_kind,
+    recent,
+)
 from hub.state.store import StateWrite, device_id, seen, write_batch
 
 __all__ = [
     "DeviceState",
     "HistoryBucket",
+    "PastReading",
     "StateWrite",
     "device_id",
     "history",
     "latest",
     "latest_of_kind",
+    "recent",
     "seen",
     "write_batch",
 ]

@@ -151,3 +151,36 @@ def history(
 def _datetime(value: Any) -> datetime:
     # min()/max() of a DateTime come back as text on SQLite
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+@dataclass(frozen=True)
+class PastReading:
+    """One reading as the history keeps it."""
+
+    at: datetime
+    value: float | None
+    values: dict[str, Any]  # lon / lat / speedKmh and the reading's other fields
+
+    @property
+    def point(self) -> tuple[float, float] | None:
+        lon, lat = self.values.get("lon"), self.values.get("lat")
+        if isinstance(lon, int | float) and isinstance(lat, int | float):
+            return float(lon), float(lat)
+        return None
+
+
+def recent(engine: Engine, kind: str, ident: str, limit: int) -> list[PastReading]:
+    """The device's ``limit`` most recent readings, oldest first (a vehicle's trajectory)."""
+    r = DeviceReadingRow.__table__.c
+    query = (
+        select(r.at, r.value, r["values"])
+        .where(r.device_id == device_id(kind, ident))
+        .order_by(r.at.desc(), r.id.desc())
+        .limit(max(limit, 0))
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        PastReading(at=_utc(at), value=value, values=dict(values or {}))
+        for at, value, values in reversed(rows)
+    ]

@@ -74,11 +74,42 @@ def tank_city() -> list[Record]:
     return out
 
 
+VEHICLES = ["HCV-1", "HCV-2"]
+SCHOOL = (117.80, 39.05)  # a school-gate camera: a forbidden zone of 200 m around it
+
+
+def vehicle_city() -> list[Record]:
+    out = [
+        Record(
+            kind="HazchemVehicle",
+            key=key,
+            source_system="hazchem-gps",
+            source_id=key,
+            fetched_at=WHEN,
+            attrs={"plate": f"津A{i}0001", "owner_firm": "F-1"},
+        )
+        for i, key in enumerate(VEHICLES)
+    ]
+    out.append(
+        Record(
+            kind="Camera",
+            key="CAM-1",
+            source_system="video-network",
+            source_id="CAM-1",
+            fetched_at=WHEN,
+            attrs={"name": "滨海小学学校门口"},
+            geometry={"type": "Point", "coordinates": list(SCHOOL)},
+            datum="GCJ-02",
+        )
+    )
+    return out
+
+
 @pytest.fixture()
 def store(tmp_path: Path) -> Iterator[RecordStore]:
     store = RecordStore.from_url(f"sqlite:///{tmp_path / 'hub.db'}")
     store.migrate()
-    store.upsert(tank_city())
+    store.upsert(tank_city() + vehicle_city())
     yield store
     store.close()
 
@@ -132,6 +163,49 @@ def hubs(store: RecordStore, tmp_path: Path) -> Iterator[list[Hub]]:
     yield make  # type: ignore[misc]
     for hub in made:
         hub.close()
+
+
+VEHICLE = """query($key: String!) { hazchemVehicle(key: $key) {
+  position { at lon lat speedKmh } trajectory(last: 10) { at lon lat speedKmh }
+  inForbiddenZones { id } } }"""
+
+
+def fix(key: str, at: float, lon: float, lat: float, speed: float) -> dict[str, Any]:
+    return {"kind": "vehicle.fix", "id": key, "at": at, "lon": lon, "lat": lat, "speedKmh": speed}
+
+
+def test_vehicle_positions_trajectories_and_zones_come_from_the_store(hubs: Any) -> None:
+    a, b = hubs("va"), hubs("vb")
+    t0 = NOW - 3600
+    away = (SCHOOL[0] + 0.05, SCHOOL[1])
+    fixes = [fix(VEHICLES[0], t0 + i * 10, away[0] - i * 0.01, away[1], 50.0) for i in range(5)]
+    fixes.append(fix(VEHICLES[0], t0 + 60, *SCHOOL, 72.0))  # in the zone, and speeding
+    status, body = a.post(fixes)
+    assert status == 200 and body["accepted"] == 6, body
+    assert sorted(x["kind"] for x in body["alarms"]) == ["geofence.forbidden", "vehicle.speeding"]
+    on_a, on_b = a.gql(VEHICLE, key=VEHICLES[0]), b.gql(VEHICLE, key=VEHICLES[0])
+    assert on_a == on_b
+    v = on_b["hazchemVehicle"]
+    assert (v["position"]["lon"], v["position"]["lat"], v["position"]["speedKmh"]) == (
+        *SCHOOL,
+        72.0,
+    )
+    assert [p["speedKmh"] for p in v["trajectory"]] == [50.0] * 5 + [72.0]
+    assert [z["id"] for z in v["inForbiddenZones"]] == ["school:CAM-1"]
+    # a restart: the new hub knows the vehicle is in the zone and speeding, so its next fix
+    # there raises nothing again; leaving and coming back raises the zone once more
+    a.close()
+    again = hubs("vc")
+    assert again.gql(VEHICLE, key=VEHICLES[0]) == on_b
+    status, body = again.post([fix(VEHICLES[0], t0 + 70, SCHOOL[0], SCHOOL[1] + 1e-4, 75.0)])
+    assert status == 200 and body["alarms"] == [], body
+    status, body = again.post(
+        [
+            fix(VEHICLES[0], t0 + 80, *away, 40.0),
+            fix(VEHICLES[0], t0 + 90, *SCHOOL, 40.0),
+        ]
+    )
+    assert [x["kind"] for x in body["alarms"]] == ["geofence.forbidden"]
 
 
 def level(key: str, value: float, at: float, **more: Any) -> dict[str, Any]:

@@ -9,9 +9,11 @@
   shows them. The monitor starts from the level sensors' last values in the store.
 * **Vehicles** — fixes (``vehicle.fix``: lon, lat, speedKmh) through the core's
   ``GeofenceSet`` of forbidden zones — buffers around the schools (the school-gate cameras of
-  the video network, 学校门口) and along the rivers — and a speed limit; each vehicle keeps its
-  latest position and a bounded trajectory (a ring buffer). Speeding raises one alarm per
-  episode (when the speed goes over the limit), a zone one alarm per entry.
+  the video network, 学校门口) and along the rivers — and a speed limit. Positions,
+  trajectories and the zones a vehicle is in are served from the stored fixes; the watch keeps
+  a ring buffer of recent fixes for the positions the GPS platform reported before any fix.
+  Speeding raises one alarm per episode (when the speed goes over the limit), a zone one alarm
+  per entry.
 * **Statistics** — firms, sites, tanks, storage and vehicles by firm category and by
   industrial park; warehouse stock by hazard class from the real-name in / out slips.
 
@@ -460,6 +462,7 @@ class VehicleWatch:
         zones: Sequence[ForbiddenZone],
         grid: GridIndex | None = None,
         speed_limit_kmh: float = SPEED_LIMIT_KMH,
+        stored: dict[str, DeviceState] | None = None,
     ) -> None:
         records = list(vehicles)
         self.keys = [r.key for r in records]
@@ -475,18 +478,34 @@ class VehicleWatch:
         self.last_time = np.full(n, -np.inf)
         self.speeding = np.zeros(n, dtype=bool)
         self.zones = list(zones)
+        self.zone_index = {z.id: i for i, z in enumerate(self.zones)}
         self.fences = GeofenceSet()
         for i, zone in enumerate(self.zones):
             self.fences.add_forbidden_zone(i, zone.geometry)
         self.grid = grid
         self.speed_limit = speed_limit_kmh
         self.lock = threading.Lock()
-        self._seed(records)
+        self._seed(records, stored or {})
 
-    def _seed(self, records: list[Record]) -> None:
-        """The positions the GPS platform last reported (no zone or speed check on them)."""
+    def _seed(self, records: list[Record], stored: dict[str, DeviceState]) -> None:
+        """The fixes the hub stored last, else the positions the GPS platform last reported
+        (no alarm on them); a stored fix also restores whether the vehicle was speeding and
+        which forbidden zones it was in, so a restart raises no alarm twice."""
         idx, rows = [], []
         for i, r in enumerate(records):
+            kept = stored.get(r.key)
+            if kept is not None and kept.point is not None:
+                speed = kept.state.get("speedKmh")
+                idx.append(i)
+                rows.append(
+                    (
+                        kept.at.timestamp(),
+                        *kept.point,
+                        float(speed) if isinstance(speed, int | float) else np.nan,
+                    )
+                )
+                self.speeding[i] = bool(kept.state.get("speeding"))
+                continue
             point, when = _point(r), r.attrs.get("last_gps_at")
             if point is None or not isinstance(when, str):
                 continue
@@ -501,6 +520,27 @@ class VehicleWatch:
             )
         if idx:
             self._append(np.asarray(idx), np.asarray(rows))
+        warm = [i for i in idx if self.keys[i] in stored]
+        if warm:  # the fences learn where those vehicles are; what they would raise is old
+            at = np.asarray([rows[idx.index(i)] for i in warm])
+            self.fences.check(np.asarray(warm), at[:, 1], at[:, 2], at[:, 0])
+
+    def describe(self, reading: Reading) -> dict[str, Any]:
+        """Whether the vehicle is speeding and the zones it is in after its latest fix:
+        stored with it in device_state."""
+        i = self.index[reading.id]
+        with self.lock:
+            speeding = bool(self.speeding[i])
+            try:
+                inside = self.fences.state(i)
+            except KeyError:
+                inside = []
+        return {"speeding": speeding, "zones": [self.zones[int(f)].id for f in inside]}
+
+    def zones_of(self, kept: DeviceState) -> list[ForbiddenZone]:
+        """The forbidden zones a stored state says the vehicle is in."""
+        ids = kept.state.get("zones") or []
+        return [self.zones[self.zone_index[z]] for z in ids if z in self.zone_index]
 
     def check(self, reading: Reading) -> str | None:
         i = self.index.get(reading.id)
@@ -834,6 +874,7 @@ class HazchemServices:
                         zones,
                         GridIndex(cells) if cells else None,
                         self.speed_limit_kmh,
+                        state.latest_of_kind(self.store.engine, VEHICLE_FIX),
                     )
         return self._vehicles
 
@@ -862,9 +903,14 @@ class HazchemServices:
     def on_vehicle_fixes(self, readings: Sequence[Reading]) -> list[Alarm]:
         return self.vehicles.evaluate(readings)
 
+    def describe_vehicle_fix(self, reading: Reading) -> dict[str, Any]:
+        return self.vehicles.describe(reading)
+
 
 def services(hub: HubServices) -> HazchemServices:
     app = HazchemServices(hub.store)
     hub.live.register(TANK_LEVEL, app.on_tank_levels, app.check_tank_level, app.describe_tank_level)
-    hub.live.register(VEHICLE_FIX, app.on_vehicle_fixes, app.check_vehicle_fix)
+    hub.live.register(
+        VEHICLE_FIX, app.on_vehicle_fixes, app.check_vehicle_fix, app.describe_vehicle_fix
+    )
     return app

@@ -14,8 +14,10 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry import relay
 
+from hub import state
 from hub.apps.hazchem.services import (
     TANK_LEVEL,
+    VEHICLE_FIX,
     ForbiddenZone,
     GroupStats,
     HazchemServices,
@@ -557,7 +559,12 @@ class HazchemVehicle(relay.Node, Located, Sourced):
 
     @strawberry.field(description="Its latest position, live", metadata=INTERNAL)
     async def position(self, info: strawberry.Info) -> VehiclePosition | None:
-        fix = (await vehicle_watch(info)).position(str(self.id))
+        kept = await device_state(info, VEHICLE_FIX, str(self.id))
+        if kept is not None and kept.point is not None:  # stored: the same in every worker
+            speed = kept.state.get("speedKmh")
+            lon, lat = kept.point
+            return VehiclePosition(at=kept.at, lon=lon, lat=lat, speed_kmh=speed)
+        fix = (await vehicle_watch(info)).position(str(self.id))  # the GPS platform's last
         return VehiclePosition.of(fix) if fix else None
 
     @strawberry.field(
@@ -567,12 +574,22 @@ class HazchemVehicle(relay.Node, Located, Sourced):
     async def trajectory(self, info: strawberry.Info, last: int = 100) -> list[VehiclePosition]:
         if not 1 <= last <= 256:
             raise ValueError("last must be between 1 and 256")
+        engine = info.context.hub.store.engine
+        stored = await run_in_threadpool(state.recent, engine, VEHICLE_FIX, str(self.id), last)
+        if stored:
+            return [
+                VehiclePosition(at=f.at, lon=p[0], lat=p[1], speed_kmh=f.values.get("speedKmh"))
+                for f in stored
+                if (p := f.point) is not None
+            ]
         fixes = (await vehicle_watch(info)).trajectory(str(self.id), last)
         return [VehiclePosition.of(f) for f in fixes]
 
     @strawberry.field(description="The forbidden zones it is in now", metadata=INTERNAL)
     async def in_forbidden_zones(self, info: strawberry.Info) -> list[HazchemForbiddenZone]:
-        zones = (await vehicle_watch(info)).inside(str(self.id))
+        watch = await vehicle_watch(info)
+        kept = await device_state(info, VEHICLE_FIX, str(self.id))
+        zones = watch.zones_of(kept) if kept is not None else watch.inside(str(self.id))
         return [HazchemForbiddenZone.of(z) for z in zones]
 
     @strawberry.field(metadata=INTERNAL)
