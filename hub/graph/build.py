@@ -41,18 +41,21 @@ def build_graph(
     say("resolving entities")
     resolution = resolve(records, secret=secret)
     # A relation may point at an entity only known by code (a case about an unregistered
-    # firm); keep just the ones whose both ends exist.
+    # firm): it waits, pending, until that entity arrives through the feed.
     known = {e.id for e in resolution.entities}
     say("reading relations")
-    edges = [
-        r
-        for r in relations(
-            records, resolution.entity_of, FIRM_KINDS, VEHICLE_KINDS, resolution.firm_named
-        )
-        if r.src in known and r.dst in known
-    ]
+    stated = relations(
+        records,
+        resolution.entity_of,
+        FIRM_KINDS,
+        VEHICLE_KINDS,
+        resolution.firm_named,
+        unresolved=True,
+    )
+    edges = [r for r in stated if r.src in known and r.dst in known]
+    pending = [r for r in stated if r.src not in known or r.dst not in known]
     say("writing graph")
-    graph.replace(resolution.entities, resolution.members, edges)
+    graph.replace(resolution.entities, resolution.members, edges, pending)
     return BuildReport(
         records=len(records),
         entities=len(resolution.entities),

@@ -8,8 +8,8 @@ over the store's firm records), refreshed from the store whenever a firm record 
 
 Every update is computed from the store's current rows, never from the feed entry, so
 applying the same records twice, or two workers applying them at once, ends in the same graph.
-Relations from older records to an entity that did not exist when they were read (a case
-filed about a firm registered later) appear at the next full rebuild (``cityhub index``).
+Relations from older records to an entity that did not exist yet (a case filed about a firm
+registered later) wait in the graph as pending, and become relations when it arrives.
 """
 
 from __future__ import annotations
@@ -147,8 +147,14 @@ class GraphUpdater:
         ]
         # a relation is stated by a record at either end; the new entity's end is redone too
         change.sources += [(known[r], *r) for r in sources if r in known]
+        change.sources += [(before[r], *r) for r in change.gone_members]
         change.relations = relations(
-            stated_by, entity_of, FIRM_KINDS, VEHICLE_KINDS, firms.resolution.firm_named
+            stated_by,
+            entity_of,
+            FIRM_KINDS,
+            VEHICLE_KINDS,
+            firms.resolution.firm_named,
+            unresolved=True,
         )
         self.graph.update(change)
         return GraphUpdate(

@@ -10,13 +10,19 @@ from hub.graph.model import Entity, GraphChange, Member, Relation, Subgraph
 
 class GraphStore(Protocol):
     def replace(
-        self, entities: Iterable[Entity], members: Iterable[Member], relations: Iterable[Relation]
+        self,
+        entities: Iterable[Entity],
+        members: Iterable[Member],
+        relations: Iterable[Relation],
+        pending: Iterable[Relation] = (),
     ) -> None:
-        """Swap the whole graph for this one, atomically."""
+        """Swap the whole graph for this one, atomically. ``pending``: relations stated about
+        entities not held yet, made relations by the :meth:`update` that brings the entity."""
         ...
 
     def update(self, change: GraphChange) -> None:
-        """Apply an incremental change atomically (what the feed follower writes)."""
+        """Apply an incremental change atomically (what the feed follower writes). Relations
+        with an end not held are kept pending, as are the ones :meth:`replace` was given."""
         ...
 
     def entity(self, entity_id: str) -> Entity | None: ...

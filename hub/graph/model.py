@@ -52,7 +52,8 @@ class GraphChange:
     """An incremental change, applied atomically in this order: the relations stated by
     ``sources`` are dropped, ``gone_members`` and ``gone_entities`` (with every relation
     touching them) removed, ``entities`` and ``members`` written over those of the same id or
-    (kind, key), and ``relations`` added where both ends exist afterwards."""
+    (kind, key), and ``relations`` added where both ends exist afterwards (kept pending until
+    the missing end arrives otherwise; pending ones stated by ``sources`` are dropped)."""
 
     # (entity id the record belonged to, kind, key): a record whose stated relations are redone
     sources: list[tuple[str, str, str]] = field(default_factory=list)

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from neo4j import Driver, GraphDatabase, RoutingControl
 
 from hub.graph.model import Entity, GraphChange, Member, Relation, Subgraph
+from hub.graph.relations import record_ref
 from hub.graph.walk import neighbourhood
 
 _BATCH = 2000
@@ -41,6 +42,10 @@ _SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX cityhub_member_entity IF NOT EXISTS FOR (m:Member) ON (m.g, m.entity_id)",
     "CREATE INDEX cityhub_entity_graph IF NOT EXISTS FOR (e:Entity) ON (e.g)",
     "CREATE INDEX cityhub_member_graph IF NOT EXISTS FOR (m:Member) ON (m.g)",
+    "CREATE INDEX cityhub_pending_src IF NOT EXISTS FOR (p:PendingRelation) ON (p.g, p.src)",
+    "CREATE INDEX cityhub_pending_dst IF NOT EXISTS FOR (p:PendingRelation) ON (p.g, p.dst)",
+    "CREATE INDEX cityhub_pending_source IF NOT EXISTS "
+    "FOR (p:PendingRelation) ON (p.g, p.source_kind, p.source_key)",
     "CREATE CONSTRAINT cityhub_graph_head IF NOT EXISTS FOR (h:GraphHead) REQUIRE h.name IS UNIQUE",
 )
 # The head names the generation a graph's readers use; a rebuild writes a new one beside it.
@@ -58,6 +63,7 @@ _REL_FIELDS: LiteralString = (
 
 _DELETE: tuple[LiteralString, ...] = (
     "MATCH (n:Member {g: $g}) WITH n LIMIT $n DELETE n RETURN count(*) AS gone",
+    "MATCH (n:PendingRelation {g: $g}) WITH n LIMIT $n DELETE n RETURN count(*) AS gone",
     "MATCH (n:Entity {g: $g}) WITH n LIMIT $n DETACH DELETE n RETURN count(*) AS gone",
 )
 _CREATE_ENTITIES: LiteralString = (
@@ -78,10 +84,10 @@ _CREATE_RELATIONS: LiteralString = (
 # Incremental changes (the feed follower's), into the active generation.
 _DROP_STATED: LiteralString = (
     "UNWIND $rows AS s MATCH (:Entity {g: $g, id: s.entity_id})-[r]-() "
-    "WHERE r.source_kind = s.kind AND r.source_key = s.key DELETE r"
+    "WHERE r.source_kind = s.kind AND r.source_key = s.key WITH DISTINCT r DELETE r"
 )
 _DROP_MEMBERS: LiteralString = (
-    "UNWIND $rows AS s MATCH (m:Member {g: $g, kind: s.kind, key: s.key}) DELETE m"
+    "UNWIND $rows AS s MATCH (m:Member {g: $g, kind: s.kind, key: s.key}) WITH DISTINCT m DELETE m"
 )
 _DROP_ENTITIES: LiteralString = "UNWIND $ids AS id MATCH (e:Entity {g: $g, id: id}) DETACH DELETE e"
 _MERGE_ENTITIES: LiteralString = (
@@ -102,6 +108,42 @@ _MERGE_RELATIONS: LiteralString = (
 _MEMBERS_OF: LiteralString = (
     "UNWIND $rows AS s MATCH (m:Member {g: $g, kind: s.kind, key: s.key}) "
     "RETURN m.kind AS kind, m.key AS key, m.entity_id AS entity_id"
+)
+# Relations stated about an entity not held yet: (:PendingRelation) nodes, made relationships
+# when the entity arrives (a case about a firm registered later).
+_CREATE_PENDING: LiteralString = (
+    "UNWIND $rows AS r CREATE (:PendingRelation {g: $g, src: r.src, rel: r.rel, dst: r.dst, "
+    "source_system: r.source_system, source_kind: r.source_kind, source_key: r.source_key, "
+    "confidence: r.confidence})"
+)
+_DROP_PENDING: LiteralString = (
+    "UNWIND $rows AS s MATCH (p:PendingRelation {g: $g, source_kind: s.kind, source_key: s.key}) "
+    "WITH DISTINCT p REMOVE p:PendingRelation SET p:RetiredRelation"
+)
+_PARK_PENDING: LiteralString = (
+    "UNWIND $rows AS r WITH r WHERE NOT EXISTS { MATCH (:Entity {g: $g, id: r.src}) } "
+    "OR NOT EXISTS { MATCH (:Entity {g: $g, id: r.dst}) } "
+    "CREATE (:PendingRelation {g: $g, src: r.src, rel: r.rel, dst: r.dst, "
+    "source_system: r.source_system, source_kind: r.source_kind, source_key: r.source_key, "
+    "confidence: r.confidence})"
+)
+_REBIND: tuple[LiteralString, ...] = (
+    "UNWIND $rows AS m MATCH (p:PendingRelation {g: $g, src: m.ref}) SET p.src = m.id",
+    "UNWIND $rows AS m MATCH (p:PendingRelation {g: $g, dst: m.ref}) SET p.dst = m.id",
+)
+# A node deleted by one statement of a transaction can still be found through an index by a
+# later one (which then fails on it): pending relations done with are relabelled, not deleted,
+# and deleted by label in the transaction's last statement.
+_RETIRE: LiteralString = "MATCH (p:RetiredRelation {g: $g}) DELETE p"
+_PROMOTE: LiteralString = (
+    "UNWIND $ids AS id CALL (id) { MATCH (p:PendingRelation {g: $g, src: id}) RETURN p "
+    "UNION MATCH (p:PendingRelation {g: $g, dst: id}) RETURN p } WITH DISTINCT p "
+    "MATCH (a:Entity {g: $g, id: p.src}) MATCH (b:Entity {g: $g, id: p.dst}) "
+    "WITH p, a, b, p.rel AS rel, p.source_kind AS kind, p.source_key AS key, "
+    "p.source_system AS system, p.confidence AS confidence "
+    "MERGE (a)-[x:$(rel) {source_kind: kind, source_key: key}]->(b) "
+    "ON CREATE SET x.source_system = system, x.confidence = confidence, x.seq = $seq "
+    "WITH DISTINCT p REMOVE p:PendingRelation SET p:RetiredRelation"
 )
 _ENTITY: LiteralString = "MATCH (e:Entity {g: $g, id: $id}) RETURN e"
 _ENTITIES: LiteralString = "UNWIND $ids AS id MATCH (e:Entity {g: $g, id: id}) RETURN e"
@@ -220,6 +262,7 @@ class Neo4jGraph:
         new_entities: Iterable[Entity],
         new_members: Iterable[Member],
         new_relations: Iterable[Relation],
+        new_pending: Iterable[Relation] = (),
     ) -> None:
         # The new graph goes into a fresh generation in batches of small transactions (one
         # giant transaction outgrows the heap and the transaction timeout at city size), then
@@ -233,6 +276,7 @@ class Neo4jGraph:
                     _CREATE_RELATIONS,
                     ({**r.__dict__, "seq": i} for i, r in enumerate(new_relations)),
                 ),
+                (_CREATE_PENDING, (r.__dict__ for r in new_pending)),
             ):
                 for chunk in _chunks(rows):
                     self.driver.execute_query(statement, rows=chunk, g=new, database_=self.database)
@@ -256,19 +300,29 @@ class Neo4jGraph:
         seq = time.time_ns()
         steps: list[tuple[LiteralString, dict[str, Any]]] = [
             (_DROP_STATED, {"rows": [{"entity_id": e, "kind": k, "key": key}
-                                     for e, k, key in change.sources]}),
+                                     for e, k, key in dict.fromkeys(change.sources)]}),
             (_DROP_MEMBERS, {"rows": [{"kind": k, "key": key} for k, key in change.gone_members]}),
             (_DROP_ENTITIES, {"ids": list(change.gone_entities)}),
             (_MERGE_ENTITIES, {"rows": [e.__dict__ for e in change.entities]}),
             (_MERGE_MEMBERS, {"rows": [m.__dict__ for m in change.members]}),
+            (_DROP_PENDING, {"rows": [{"kind": k, "key": key}
+                                      for k, key in {(k, key) for _e, k, key in change.sources}]}),
             (_MERGE_RELATIONS, {"rows": [{**r.__dict__, "seq": seq + i}
                                          for i, r in enumerate(change.relations)]}),
+            *((rebind, {"rows": [{"ref": record_ref(m.kind, m.key), "id": m.entity_id}
+                                 for m in change.members]})
+              for rebind in _REBIND),
+            (_PROMOTE, {"ids": list({*(e.id for e in change.entities),
+                                     *(m.entity_id for m in change.members)}),
+                        "seq": seq - 1}),
+            (_PARK_PENDING, {"rows": [r.__dict__ for r in dict.fromkeys(change.relations)]}),
         ]  # fmt: skip
 
         def work(tx: Any) -> None:
             for statement, params in steps:
                 if next(iter(params.values())):
                     tx.run(statement, g=g, **params).consume()
+            tx.run(_RETIRE, g=g).consume()
 
         with self.driver.session(database=self.database) as session:
             session.execute_write(work)

@@ -50,6 +50,13 @@ CONCERNS_FIRM = ("uscc", "firm_uscc", "party_uscc")
 CONCERNS_VEHICLE = ("plate", "vehicle_plate")
 # ...or only by its name, as a complaint names the firm complained about.
 CONCERNS_FIRM_NAMED = ("respondent_name", "party_name", "firm_name", "subject_name")
+# An end that names a record the graph does not hold yet ("ref:Enterprise:ENT-3"): such a
+# relation waits, pending, until the record arrives and takes its entity's place.
+REF = "ref:"
+
+
+def record_ref(kind: str, key: str) -> str:
+    return f"{REF}{kind}:{key}"
 
 
 def _rules(record: Record) -> Iterator[tuple[str, Rule]]:
@@ -65,8 +72,11 @@ def relations(
     firm_kinds: frozenset[str],
     vehicle_kinds: frozenset[str],
     firm_named: Callable[[str], tuple[str, str] | None] = lambda _name: None,
+    *,
+    unresolved: bool = False,
 ) -> list[Relation]:
-    """Relations between entities that the records state, each with its record as source."""
+    """Relations between entities that the records state, each with its record as source;
+    with ``unresolved``, also those to records not held (their end a :func:`record_ref`)."""
     out: dict[tuple[str, str, str, str, str], Relation] = {}
 
     def add(src: str, rel: str, dst: str, record: Record, confidence: float = 1.0) -> None:
@@ -85,6 +95,8 @@ def relations(
             values = record.attrs[attr]
             for value in values if isinstance(values, list) else [values]:
                 other = entity_of.get((rule.target_kind, str(value))) if value else None
+                if other is None and value and unresolved:
+                    other = record_ref(rule.target_kind, str(value))
                 if other:
                     add(other, rule.rel, me, record) if rule.reverse else add(
                         me, rule.rel, other, record

@@ -20,10 +20,12 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    update,
 )
 from sqlalchemy.engine import Engine
 
 from hub.graph.model import Entity, GraphChange, Member, Relation, Subgraph
+from hub.graph.relations import record_ref
 from hub.graph.walk import neighbourhood
 
 metadata = MetaData()
@@ -59,6 +61,24 @@ edges = Table(
     Column("confidence", Float, nullable=False),
     Index("ix_graph_edges_src", "src"),
     Index("ix_graph_edges_dst", "dst"),
+)
+
+# Relations a record states about an entity the graph does not hold yet (a case about a firm
+# not yet registered): kept aside, and made edges when that entity arrives.
+pending = Table(
+    "graph_pending",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("src", String(200), nullable=False),
+    Column("rel", String(64), nullable=False),
+    Column("dst", String(200), nullable=False),
+    Column("source_system", String(64), nullable=False),
+    Column("source_kind", String(64), nullable=False),
+    Column("source_key", String(128), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Index("ix_graph_pending_src", "src"),
+    Index("ix_graph_pending_dst", "dst"),
+    Index("ix_graph_pending_source", "source_kind", "source_key"),
 )
 
 _BATCH = 500
@@ -101,10 +121,13 @@ class SqliteGraph:
         new_entities: Iterable[Entity],
         new_members: Iterable[Member],
         new_relations: Iterable[Relation],
+        new_pending: Iterable[Relation] = (),
     ) -> None:
         with self.engine.begin() as conn:
-            for table in (edges, members, entities):
+            for table in (edges, pending, members, entities):
                 conn.execute(delete(table))
+            for chunk in _chunks(r.__dict__ for r in new_pending):
+                conn.execute(pending.insert(), chunk)
             for chunk in _chunks(e.__dict__ for e in new_entities):
                 conn.execute(entities.insert(), chunk)
             for chunk in _chunks(m.__dict__ for m in new_members):
@@ -139,14 +162,37 @@ class SqliteGraph:
                 )
             for chunk in _chunks(m.__dict__ for m in change.members):
                 conn.execute(members.insert(), chunk)
-            ends = list({e for r in change.relations for e in (r.src, r.dst)})
+            for _entity_id, kind, key in change.sources:
+                conn.execute(
+                    delete(pending).where(
+                        pending.c.source_kind == kind, pending.c.source_key == key
+                    )
+                )
+            # relations waiting for a record that has now arrived take its entity as their end
+            for m in change.members:
+                ref = record_ref(m.kind, m.key)
+                for end in (pending.c.src, pending.c.dst):
+                    conn.execute(update(pending).where(end == ref).values({end.name: m.entity_id}))
+            # relations waiting for an entity that has now arrived
+            arrived = list(
+                {*(e.id for e in change.entities), *(m.entity_id for m in change.members)}
+            )
+            waiting: list[Relation] = []
+            for chunk in _chunks(arrived):
+                rows = conn.execute(
+                    select(pending).where(or_(pending.c.src.in_(chunk), pending.c.dst.in_(chunk)))
+                ).all()
+                waiting.extend(_relation(r) for r in rows)
+                conn.execute(delete(pending).where(pending.c.id.in_([r.id for r in rows])))
+            stated = [*dict.fromkeys([*change.relations, *waiting])]
+            ends = list({e for r in stated for e in (r.src, r.dst)})
             present: set[str] = set()
             for chunk in _chunks(ends):
                 present.update(conn.scalars(select(entities.c.id).where(entities.c.id.in_(chunk))))
             # the same relation stated by the same record once, as a rebuild writes it
             new = {
                 (r.src, r.rel, r.dst, r.source_kind, r.source_key): r
-                for r in change.relations
+                for r in stated
                 if r.src in present and r.dst in present
             }
             for src, rel, dst, kind, key in list(new):
@@ -164,6 +210,9 @@ class SqliteGraph:
                     del new[(src, rel, dst, kind, key)]
             for chunk in _chunks(r.__dict__ for r in new.values()):
                 conn.execute(edges.insert(), chunk)
+            later = [r for r in stated if r.src not in present or r.dst not in present]
+            for chunk in _chunks(r.__dict__ for r in dict.fromkeys(later)):
+                conn.execute(pending.insert(), chunk)
 
     def entity_ids_of(self, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
         found: dict[tuple[str, str], str] = {}

@@ -14,7 +14,7 @@ import pytest
 
 from hub import feed
 from hub.graph import Entity, GraphStore, Member, Relation, SqliteGraph, build_graph, open_graph
-from hub.graph.sqlite_graph import edges, entities, members
+from hub.graph.sqlite_graph import edges, entities, members, pending
 from hub.indexing import IndexFollower, reindex_search
 from hub.search import SearchIndex, open_search
 from hub.store import RecordStore
@@ -58,6 +58,9 @@ BUILT = [
         grid_cell="C2",
     ),
     rec("ServiceCase", "CASE-1", "hotline", description="亚洲路油罐异味", firm_uscc=YINHAO),
+    # about a firm, and of a firm, the hub does not know yet: these relations wait
+    rec("ServiceCase", "CASE-0", "hotline", description="工地扬尘", firm_uscc=XINGANG),
+    rec("MuckTruck", "TRK-0", "muck-trucks", plate="津G·10001", company="ENT-3"),
 ]
 # Then, batch by batch, as syncs and webhook pushes write them.
 BATCHES = [
@@ -125,7 +128,7 @@ BATCHES = [
 ]
 
 
-Snapshot = tuple[set[Entity], set[Member], set[Relation]]
+Snapshot = tuple[set[Entity], set[Member], set[Relation], set[Relation]]
 
 
 def snapshot(graph: GraphStore) -> Snapshot:
@@ -133,13 +136,16 @@ def snapshot(graph: GraphStore) -> Snapshot:
         with graph.engine.connect() as conn:
             ents = {Entity(**r._mapping) for r in conn.execute(entities.select())}
             mems = {Member(**r._mapping) for r in conn.execute(members.select())}
-            rels = {
-                Relation(**{k: v for k, v in r._mapping.items() if k != "id"})
-                for r in conn.execute(edges.select())
-            }
-        return ents, mems, rels
+            rels, waiting = (
+                {
+                    Relation(**{k: v for k, v in r._mapping.items() if k != "id"})
+                    for r in conn.execute(table.select())
+                }
+                for table in (edges, pending)
+            )
+        return ents, mems, rels, waiting
     ents_l, mems_l, rels_l = graph.dump()  # type: ignore[attr-defined]
-    return set(ents_l), set(mems_l), set(rels_l)
+    return set(ents_l), set(mems_l), set(rels_l), set()
 
 
 def open_pair(backend: str, tmp_path: Path) -> tuple[GraphStore, GraphStore]:
@@ -199,6 +205,9 @@ def test_following_the_feed_ends_where_a_full_rebuild_does(
     about = {(r.rel, r.src, r.dst) for r in followed.relations([new_firm])}
     assert ("OWNS_VEHICLE", new_firm, "Vehicle:津G53486") in about
     assert ("CONCERNS", "ServiceCase:CASE-2", new_firm) in about
+    # relations stated before the firm was known, made when it arrived
+    assert ("CONCERNS", "ServiceCase:CASE-0", new_firm) in about
+    assert ("OWNS_VEHICLE", new_firm, "Vehicle:津G10001") in about
     assert ("LOCATED_IN", new_firm, "GridCell:C2") in about
     assert {m.key for m in followed.members("Vehicle:津G53486")} == {"TRK-1", "HV-7"}
     moved = followed.entity(f"Firm:{YUANTIAN}")

@@ -182,3 +182,34 @@ def test_update_removes_entities_with_their_relations(city: GraphStore) -> None:
     assert city.entity_of("Enterprise", "ENT-1") is None
     assert city.relations(["Firm:B"]) == [rel("Firm:B", "LOCATED_IN", "GridCell:cell1", "b")]
     assert city.counts() == {"entities": 5, "members": 2, "relations": 2}
+
+
+def test_relations_wait_for_the_entity_or_record_they_name(city: GraphStore) -> None:
+    later = Relation("Firm:A", "CONCERNS", "Firm:D", "complaints", "Complaint", "CMP-9")
+    to_record = Relation("Firm:E", "OWNS_VEHICLE", "ref:MuckTruck:T-1", "muck", "MuckTruck", "T-1")
+    city.update(GraphChange(relations=[later, to_record]))
+    assert city.counts()["relations"] == 4 and city.relations(["Firm:D", "Firm:E"]) == []
+    # the firm arrives: the relation about it is made
+    city.update(GraphChange(entities=[firm("D", "丁公司")]))
+    assert city.relations(["Firm:D"]) == [later]
+    # the truck's record and its owner arrive: the relation takes the truck's entity
+    city.update(
+        GraphChange(
+            entities=[firm("E", "戊公司"), Entity("Vehicle:津G1", "Vehicle", "津G1", "plate", 1.0)],
+            members=[Member("Vehicle:津G1", "MuckTruck", "T-1", "muck", "plate", 1.0)],
+        )
+    )
+    made = city.relations(["Firm:E"])
+    assert [(r.src, r.rel, r.dst) for r in made] == [("Firm:E", "OWNS_VEHICLE", "Vehicle:津G1")]
+    assert city.counts()["relations"] == 6
+    # restating the record drops what it stated, made or still waiting
+    city.update(GraphChange(sources=[("Firm:A", "Complaint", "CMP-9")]))
+    assert city.relations(["Firm:D"]) == []
+
+
+def test_a_rebuild_keeps_relations_waiting(graph: GraphStore) -> None:
+    waiting = rel("Firm:A", "LOCATED_IN", "GridCell:cell9", "a")
+    graph.replace([firm("A", "甲公司")], [], [], [waiting])
+    assert graph.counts()["relations"] == 0
+    graph.update(GraphChange(entities=[place("cell9")]))
+    assert graph.relations(["Firm:A"]) == [waiting]
