@@ -3,9 +3,10 @@
 Strawberry logs every error of a result at ERROR, with the traceback of the exception behind it.
 Most are the client's doing: a query that does not parse or validate, a limit, a refusal by
 the policy (PermissionError), bad input (ValueError), something that is not there
-(LookupError) — the hub's resolvers raise these on purpose. Those get one INFO line (no
-traceback: a hostile client must not fill the log); anything else, and the exceptions that
-usually mean a bug (KeyError, IndexError, UnicodeError), keeps strawberry's traceback.
+(LookupError), a step on a version changed meanwhile (VersionConflict) — the hub's resolvers
+raise these on purpose. Those get one INFO line (no traceback: a hostile client must not fill
+the log); anything else, and the exceptions that usually mean a bug (KeyError, IndexError,
+UnicodeError), keeps strawberry's traceback.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
-CLIENT_FAULTS = (PermissionError, ValueError, LookupError)
+from hub.store.errors import VersionConflict
+
+CLIENT_FAULTS = (PermissionError, ValueError, LookupError, VersionConflict)
 BUGS = (KeyError, IndexError, UnicodeError)
 MAX_LINE = 300
 # a quoted value in a message (graphql-core quotes literals and names): a value is never

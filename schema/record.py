@@ -51,6 +51,12 @@ class Record(BaseModel):
     attrs: dict[str, Any] = Field(default_factory=dict)
     geometry: dict[str, Any] | None = None
     datum: Datum | None = None
+    version: int | None = Field(
+        None,
+        ge=1,
+        description="The stored row's version, bumped by every write of it (set when read "
+        "from the store): a workflow step names the version it acts on",
+    )
 
     @field_validator("kind")
     @classmethod

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub import feed
 from hub.store.engine import create_store_engine, ping
+from hub.store.errors import VersionConflict
 from hub.store.tables import RecordRow, RejectedRow
 from schema.record import Record, RecordError
 
@@ -47,6 +48,7 @@ def _to_record(row: RecordRow) -> Record:
         attrs=row.attrs,
         geometry=row.geometry,
         datum=row.datum,
+        version=row.version,
     )
 
 
@@ -119,9 +121,72 @@ class RecordStore:
     @staticmethod
     def _write(conn: Any, insert: Any, rows: list[dict[str, Any]]) -> int:
         stmt = insert(RecordRow).values(rows)
-        updated = {c: stmt.excluded[c] for c in rows[0] if c not in ("kind", "key")}
+        updated: dict[str, Any] = {c: stmt.excluded[c] for c in rows[0] if c not in ("kind", "key")}
+        updated["version"] = RecordRow.version + 1  # every write of a row is a new version
         conn.execute(stmt.on_conflict_do_update(index_elements=["kind", "key"], set_=updated))
         return len(rows)
+
+    def write_versioned(
+        self, records: Sequence[Record], *, events: Sequence[dict[str, Any]] = ()
+    ) -> list[Record]:
+        """Write each record only if the stored row is still the version it carries (the
+        version it was read at; ``None``: the row must not exist yet) — all of them in one
+        transaction, or none and :class:`VersionConflict`. Returns them as stored, each with
+        its new version, in the order given (each (kind, key) once). ``events`` are feed
+        entries (``hub.feed.append_many``'s dicts: a workflow step's) appended in the same
+        transaction, after the records' own.
+
+        The check is in the write itself (``UPDATE ... WHERE version = :expected``, an insert
+        that does nothing on an existing key), so of two workers' read-modify-writes of one
+        row exactly one succeeds: on PostgreSQL the second UPDATE waits for the first's row
+        lock and re-checks the condition against the committed row; SQLite runs one writer
+        at a time."""
+        now = datetime.now(UTC)
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stored: dict[tuple[str, str], Record] = {}
+        with self.engine.begin() as conn:
+            # key order, as in ``upsert``: two multi-row writes lock rows in the same order
+            for record in sorted(records, key=lambda r: (r.kind, r.key)):
+                row = self._row(record, now)
+                stmt: Any
+                if record.version is None:
+                    stmt = insert(RecordRow).values({**row, "version": 1})
+                    stmt = stmt.on_conflict_do_nothing()
+                else:
+                    stmt = (
+                        update(RecordRow)
+                        .where(
+                            RecordRow.kind == record.kind,
+                            RecordRow.key == record.key,
+                            RecordRow.version == record.version,
+                        )
+                        .values(
+                            {c: v for c, v in row.items() if c not in ("kind", "key")}
+                            | {"version": RecordRow.version + 1}
+                        )
+                    )
+                # RETURNING says whether the row was written (psycopg's rowcount of an
+                # INSERT ... ON CONFLICT DO NOTHING is -1)
+                written = conn.execute(stmt.returning(RecordRow.version)).scalar()
+                if written is None:
+                    now_at = conn.execute(
+                        select(RecordRow.version).where(
+                            RecordRow.kind == record.kind, RecordRow.key == record.key
+                        )
+                    ).scalar()
+                    raise VersionConflict(record.kind, record.key, record.version, now_at)
+                stored[(record.kind, record.key)] = record.model_copy(
+                    update={"ingested_at": row["ingested_at"], "version": written}
+                )
+            # last, as in ``upsert``: the feed's lock (PostgreSQL) is held for the commit only
+            feed.append_many(
+                conn,
+                [
+                    *({"topic": "record", "kind": kind, "key": key} for kind, key in stored),
+                    *events,
+                ],
+            )
+        return [stored[(r.kind, r.key)] for r in records]
 
     def ingest(self, items: Iterable[Any], *, source_system: str) -> IngestReport:
         """Validate raw items (JSON text or decoded objects) and store the good ones.

@@ -380,6 +380,44 @@ def test_a_step_taken_elsewhere_reaches_the_open_case_live(
     page.context.close()
 
 
+def test_a_step_on_a_case_changed_meanwhile_is_refused_and_the_case_reloaded(
+    browser: object, web_hub: WebHub
+) -> None:
+    page = sign_in(browser, web_hub, "ops-oscar")
+    _, lon, lat = cell_point(web_hub, 300)
+    report = {"channel": "GRID", "description": "窨井盖松动", "lon": lon, "lat": lat}
+    case_id = graphql(page, FILE_CASE, input=report)["fileCase"]["id"]
+    page.goto(f"{web_hub.base}/#/cases/{case_id}")
+    timeline = page.locator("#case-timeline li")
+    expect(timeline).to_have_count(1, timeout=15_000)
+    # the case changes under the open board with no step published (as a sync or another
+    # worker's write would): the board still shows version 1
+    store = web_hub.app.state.store
+    shown = store.get("ServiceCase", case_id)
+    assert shown is not None and shown.version == 1
+    store.upsert(
+        [shown.model_copy(update={"attrs": {**shown.attrs, "title": "窨井盖松动（已核实）"}})]
+    )
+    page.locator("form[data-step=dispatch] input[name=note]").fill("请处置")
+    page.click("#act-dispatch")
+    # refused as stale: the case is read again and drawn as it is now, and the board says so
+    notice = page.locator("#case-conflict")
+    expect(notice).to_be_visible(timeout=15_000)
+    expect(notice).to_contain_text("已被他人更新")
+    expect(page.locator("#case-detail .case-title")).to_have_text("窨井盖松动（已核实）")
+    expect(page.locator("#case-status")).to_have_text("已立案")
+    expect(timeline).to_have_count(1)
+    screenshot(page, "case-conflict")
+    # taken again on what it shows now, the step goes through, once
+    page.click("#act-dispatch")
+    expect(timeline).to_have_count(2)
+    expect(page.locator("#case-conflict")).to_have_count(0)
+    served = graphql(page, HISTORY, id=case_id)["serviceCase"]
+    assert [e["action"] for e in served["history"]] == ["file", "dispatch"]
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()
+
+
 def test_a_steward_reads_cases_but_takes_no_steps(browser: object, web_hub: WebHub) -> None:
     page = sign_in(browser, web_hub, "ops-stella")
     page.click("nav a[data-view=cases]")

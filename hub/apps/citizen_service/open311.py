@@ -310,8 +310,9 @@ def routes(hub: HubServices) -> list[BaseRoute]:
         code = q.get("service_code")
         start, end = _time("start_date", q.get("start_date")), _time("end_date", q.get("end_date"))
         if ids:
+            cases = await run_in_threadpool(c.cases)  # once: each call is a snapshot
             found = await run_in_threadpool(
-                lambda: [r for i in ids if (r := c.cases().get(i)) is not None and visible(r)]
+                lambda: [r for i in ids if (r := cases.get(i)) is not None and visible(r)]
             )
         else:
             if start is None and end is None:
@@ -340,7 +341,7 @@ def routes(hub: HubServices) -> list[BaseRoute]:
         await audit(who, "open311.read", [key])
         return _render(fmt, "service_requests", "request", [request_row(c, record)])
 
-    async def post(who: Principal, fmt: str, form: dict[str, str]) -> Response:
+    async def post(who: Principal, form: dict[str, str]) -> dict[str, Any]:
         code = (form.get("service_code") or "").strip()
         if not code:
             raise Open311Error(400, "service_code is required")
@@ -378,8 +379,7 @@ def routes(hub: HubServices) -> list[BaseRoute]:
         notice = f"跟踪号 {number}"  # issued now, shown this once (the hub keeps its hash)
         if record.attrs.get("merged_into"):
             notice += f"；同一问题已在处理（{record.attrs['merged_into']}），您的反映已并入"
-        row = {"service_request_id": record.key, "service_notice": notice, "account_id": None}
-        return _render(fmt, "service_requests", "request", [row], 201)
+        return {"service_request_id": record.key, "service_notice": notice, "account_id": None}
 
     return [
         Route(f"{PREFIX}/services.{{fmt}}", handler(services), methods=["GET"]),

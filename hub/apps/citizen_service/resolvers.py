@@ -29,6 +29,7 @@ from hub.apps.citizen_service.types import (
     ServiceCaseType,
     ServiceCircle,
 )
+from hub.apps.expected_version import ExpectedVersion
 from hub.auth.principal import principal_of
 from hub.policy.enforce import acted_on
 from hub.policy.engine import Decision, PolicyDenied
@@ -108,13 +109,19 @@ async def _publish(info: strawberry.Info, updates: list[dict[str, Any]]) -> None
 
 
 async def _step(
-    info: strawberry.Info, case_id: str, action: str, **options: Any
+    info: strawberry.Info,
+    case_id: str,
+    action: str,
+    expected_version: int | None,
+    **options: Any,
 ) -> ServiceCaseType:
     actor, roles = _who(info)
     c = centre(info)
     await acted_on(records(info), CASE_KIND, str(case_id))  # hidden rows: "not found"
     record, updates = await _call(
-        lambda: c.transition(str(case_id), action, actor, roles, **options)
+        lambda: c.transition(
+            str(case_id), action, actor, roles, expected_version=expected_version, **options
+        )
     )
     await _publish(info, updates)
     return ServiceCaseType.build(record, c)
@@ -223,9 +230,13 @@ class CitizenServiceMutations:
 
     @strawberry.mutation(description="Send the nearest on-duty inspector with the duty to verify")
     async def verify_case(
-        self, info: strawberry.Info, case_id: strawberry.ID, note: str | None = None
+        self,
+        info: strawberry.Info,
+        case_id: strawberry.ID,
+        note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> ServiceCaseType:
-        return await _step(info, case_id, "verify", note=note)
+        return await _step(info, case_id, "verify", expected_version, note=note)
 
     @strawberry.mutation(
         description="Dispatch to the responsible department (the catalog's unless named); "
@@ -238,9 +249,16 @@ class CitizenServiceMutations:
         department: str | None = None,
         confirmed: bool = True,
         note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> ServiceCaseType:
         return await _step(
-            info, case_id, "dispatch", department=department, confirmed=confirmed, note=note
+            info,
+            case_id,
+            "dispatch",
+            expected_version,
+            department=department,
+            confirmed=confirmed,
+            note=note,
         )
 
     @strawberry.mutation(description="Transfer to another department")
@@ -250,26 +268,41 @@ class CitizenServiceMutations:
         case_id: strawberry.ID,
         department: str,
         note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> ServiceCaseType:
-        return await _step(info, case_id, "transfer", department=department, note=note)
+        return await _step(
+            info, case_id, "transfer", expected_version, department=department, note=note
+        )
 
     @strawberry.mutation(description="A department returns a case that is not its own")
     async def return_misrouted_case(
-        self, info: strawberry.Info, case_id: strawberry.ID, note: str
+        self,
+        info: strawberry.Info,
+        case_id: strawberry.ID,
+        note: str,
+        expected_version: ExpectedVersion = None,
     ) -> ServiceCaseType:
-        return await _step(info, case_id, "return_misrouted", note=note)
+        return await _step(info, case_id, "return_misrouted", expected_version, note=note)
 
     @strawberry.mutation(description="The department starts handling (departments, operators)")
     async def start_handling_case(
-        self, info: strawberry.Info, case_id: strawberry.ID, note: str | None = None
+        self,
+        info: strawberry.Info,
+        case_id: strawberry.ID,
+        note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> ServiceCaseType:
-        return await _step(info, case_id, "start_handling", note=note)
+        return await _step(info, case_id, "start_handling", expected_version, note=note)
 
     @strawberry.mutation(description="The department reports what was done")
     async def resolve_case(
-        self, info: strawberry.Info, case_id: strawberry.ID, result: str
+        self,
+        info: strawberry.Info,
+        case_id: strawberry.ID,
+        result: str,
+        expected_version: ExpectedVersion = None,
     ) -> ServiceCaseType:
-        return await _step(info, case_id, "resolve", result=result)
+        return await _step(info, case_id, "resolve", expected_version, result=result)
 
     @strawberry.mutation(description="The centre calls the citizen back; reopen if not solved")
     async def return_visit_case(
@@ -278,8 +311,11 @@ class CitizenServiceMutations:
         case_id: strawberry.ID,
         note: str | None = None,
         reopen: bool = False,
+        expected_version: ExpectedVersion = None,
     ) -> ServiceCaseType:
-        return await _step(info, case_id, "return_visit", note=note, reopen=reopen)
+        return await _step(
+            info, case_id, "return_visit", expected_version, note=note, reopen=reopen
+        )
 
     @strawberry.mutation(description="The citizen's rating, 1 to 5")
     async def rate_case(
@@ -288,14 +324,19 @@ class CitizenServiceMutations:
         case_id: strawberry.ID,
         rating: int,
         note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> ServiceCaseType:
-        return await _step(info, case_id, "rate", rating=rating, note=note)
+        return await _step(info, case_id, "rate", expected_version, rating=rating, note=note)
 
     @strawberry.mutation(description="Close the case")
     async def close_case(
-        self, info: strawberry.Info, case_id: strawberry.ID, note: str | None = None
+        self,
+        info: strawberry.Info,
+        case_id: strawberry.ID,
+        note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> ServiceCaseType:
-        return await _step(info, case_id, "close", note=note)
+        return await _step(info, case_id, "close", expected_version, note=note)
 
     @strawberry.mutation(description="An inspector's position (GCJ-02) and on-duty state")
     async def move_inspector(

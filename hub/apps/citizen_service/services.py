@@ -32,6 +32,7 @@ from core_ext import GridIndex, PointIndex, haversine_m_many
 from hub import tracking
 from hub.apps.citizen_service.catalog import Classification, DutyCatalog, SubCategory
 from hub.store import RecordStore
+from hub.store.errors import VersionConflict
 from schema.record import Record
 
 CASE_KIND = "ServiceCase"
@@ -98,6 +99,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "close": (frozenset({"visited", "rated"}), "closed"),
 }
 
+# a filing merged into a case that a step changed meanwhile merges into the new version
+MERGE_ATTEMPTS = 3
 DUPLICATE_RADIUS_M = 150.0
 DUPLICATE_WINDOW = timedelta(hours=72)
 MAX_TEXT = 2000
@@ -422,7 +425,9 @@ class CitizenServiceCentre:
                 self._facts.pop(r.key, None)
                 self._cases[r.key] = r
                 self._version += 1
-            return self._cases
+            # a snapshot: callers iterate it outside the lock while other requests catch up
+            # ("dictionary changed size during iteration" failed every list after a restart)
+            return dict(self._cases)
 
     def case(self, key: str) -> Record:
         record = self.store.get(CASE_KIND, key)
@@ -871,7 +876,7 @@ class CitizenServiceCentre:
             if original is None:
                 self._event(attrs, now, actor, "file", None, "filed", f"filed via {channel}")
                 record = self._record(key, attrs, lon, lat, now)
-                self._store([record])
+                (record,) = self._store([record])
             else:
                 attrs["merged_into"] = original.key
                 why = (
@@ -880,13 +885,22 @@ class CitizenServiceCentre:
                 )
                 self._event(attrs, now, actor, "file", None, "merged", why)
                 record = self._record(key, attrs, lon, lat, now)
-                oa = dict(original.attrs)
-                oa["reporters"] = [*_reporters(original), reporter]
-                oa["duplicates"] = [*(oa.get("duplicates") or []), key]
-                status = status_of(oa)
-                self._event(oa, now, actor, "merge", status, status, f"duplicate {key} merged")
-                merged = original.model_copy(update={"attrs": oa, "fetched_at": now})
-                self._store([record, merged])
+                for attempt in range(MERGE_ATTEMPTS):
+                    # the stored version, not the one in memory: the merge is written over
+                    # it, read again when a step on another worker wrote it first
+                    original = self.case(original.key)
+                    oa = dict(original.attrs)
+                    oa["reporters"] = [*_reporters(original), reporter]
+                    oa["duplicates"] = [*(oa.get("duplicates") or []), key]
+                    status = status_of(oa)
+                    self._event(oa, now, actor, "merge", status, status, f"duplicate {key} merged")
+                    merged = original.model_copy(update={"attrs": oa, "fetched_at": now})
+                    try:
+                        record, merged = self._store([record, merged])
+                        break
+                    except VersionConflict:
+                        if attempt == MERGE_ATTEMPTS - 1:
+                            raise
                 updates.append(self._update(merged, status, oa["history"][-1]))
             updates.insert(0, self._update(record, None, attrs["history"][-1]))
         return Filed(record, updates, number)
@@ -959,7 +973,7 @@ class CitizenServiceCentre:
         with self._lock:
             self._event(attrs, now, actor, "file", None, "filed", f"filed via {channel}")
             record = self._record(key, attrs, lon, lat, now)
-            self._store([record])
+            (record,) = self._store([record])
         return record, [self._update(record, None, attrs["history"][-1])]
 
     def _duplicate_of(
@@ -1012,8 +1026,14 @@ class CitizenServiceCentre:
         result: str | None = None,
         reopen: bool = False,
         rating: int | None = None,
+        expected_version: int | None = None,
     ) -> tuple[Record, list[dict[str, Any]]]:
-        """Move a case one step; a step the case cannot take now is a :class:`CaseError`."""
+        """Move a case one step; a step the case cannot take now is a :class:`CaseError`.
+
+        ``expected_version`` is the version the caller saw (the board's): another version
+        stored is a :class:`VersionConflict` before anything else is judged. Without it the
+        step acts on the version read here, and the store writes it only if that is still
+        the stored one: of two steps racing on two workers, one is refused, none lost."""
         if action not in TRANSITIONS:
             raise CaseError(f"unknown step {action!r}")
         self._require(action, roles)
@@ -1022,6 +1042,8 @@ class CitizenServiceCentre:
         now = self.clock()
         with self._lock:
             record = self.case(key)
+            if expected_version is not None and record.version != expected_version:
+                raise VersionConflict(CASE_KIND, key, expected_version, record.version)
             a = dict(record.attrs)
             a["history"] = list(a.get("history") or [])
             current = status_of(a)
@@ -1084,8 +1106,12 @@ class CitizenServiceCentre:
             a["status"] = STATUS_LABELS[target]
             event = self._event(a, now, actor, action, current, target, text)
             changed = record.model_copy(update={"attrs": a, "fetched_at": now})
-            self._store([changed])
-        return changed, [self._update(changed, current, event)]
+            update = self._update(changed, current, event)
+            # the step on the feed, in the write's transaction (an enterprise request's apart)
+            topic = "request.step" if a.get("channel") in REQUEST_CHANNELS.values() else "case.step"
+            step = {"topic": topic, "kind": CASE_KIND, "key": key, "op": action, "payload": update}
+            (changed,) = self._store([changed], events=[step])
+        return changed, [update]
 
     def _assign(self, record: Record, a: dict[str, Any], note: str | None) -> str:
         pos = point_of(record)
@@ -1180,13 +1206,17 @@ class CitizenServiceCentre:
             datum="GCJ-02",
         )
 
-    def _store(self, records: list[Record]) -> None:
+    def _store(self, records: list[Record], events: Sequence[dict[str, Any]] = ()) -> list[Record]:
+        """Write cases, each only over the version it was read at (a new one only if its key
+        is free): a case another worker changed meanwhile is a :class:`VersionConflict`.
+        ``events``: feed entries written with them."""
         fresh = [r.model_copy(update={"ingested_at": None}) for r in records]
-        self.store.upsert(fresh)
-        for r in fresh:
+        stored = self.store.write_versioned(fresh, events=events)
+        for r in stored:
             self._cases[r.key] = r
             self._facts.pop(r.key, None)
         self._version += 1
+        return stored
 
     def _update(
         self, record: Record, previous: str | None, event: dict[str, Any]

@@ -94,6 +94,11 @@ class ServiceCaseType:
     channel_code: CaseChannel | None = strawberry.field(metadata=classified("public"))
     status: CaseStatus = strawberry.field(metadata=classified("public"))
     status_label: str = strawberry.field(metadata=classified("public"))
+    version: int = strawberry.field(
+        description="The version this shows (bumped by every write of it): name it in a step's "
+        "expectedVersion, and a step taken meanwhile makes yours a CONFLICT",
+        metadata=classified("public"),
+    )
     title: str | None = strawberry.field(metadata=classified("public"))
     description: str | None = strawberry.field(metadata=classified("internal"))
     category: str | None = strawberry.field(metadata=classified("public"))
@@ -155,6 +160,7 @@ class ServiceCaseType:
             channel_code=CaseChannel(code) if code else None,
             status=CaseStatus(status),
             status_label=STATUS_LABELS[status],
+            version=record.version or 1,
             title=a.get("title"),
             description=a.get("content"),
             category=a.get("category"),

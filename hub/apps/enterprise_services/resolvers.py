@@ -26,6 +26,7 @@ from hub.apps.enterprise_services.types import (
     EnterpriseRequestTypeCount,
     FileEnterpriseRequestInput,
 )
+from hub.apps.expected_version import ExpectedVersion
 from hub.auth.principal import principal_of
 from hub.policy.enforce import acted_on
 from schema.connection import DEFAULT_PAGE, MAX_PAGE, PageError, decode_cursor, encode_cursor
@@ -89,11 +90,15 @@ async def _requests(info: strawberry.Info) -> tuple[list[Record], bool]:
         after = rows[-1].key
 
 
-async def _step(info: strawberry.Info, key: str, step: str, **options: Any) -> EnterpriseRequest:
+async def _step(
+    info: strawberry.Info, key: str, step: str, expected_version: int | None, **options: Any
+) -> EnterpriseRequest:
     actor, roles = _who(info)
     service = desk(info)
     await acted_on(records(info), CASE_KIND, key)  # a hidden row answers as a missing one
-    record, updates = await _call(lambda: service.step(key, step, actor, roles, **options))
+    record, updates = await _call(
+        lambda: service.step(key, step, actor, roles, expected_version=expected_version, **options)
+    )
     await _publish(info, updates)
     return EnterpriseRequest.of(record, service)
 
@@ -195,41 +200,71 @@ class EnterpriseServiceMutations:
         key: str,
         department: str | None = None,
         note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> EnterpriseRequest:
-        return await _step(info, key, "assign", department=department, note=note)
+        return await _step(info, key, "assign", expected_version, department=department, note=note)
 
     @strawberry.mutation(description="Transfer to another department")
     async def transfer_enterprise_request(
-        self, info: strawberry.Info, key: str, department: str, note: str | None = None
+        self,
+        info: strawberry.Info,
+        key: str,
+        department: str,
+        note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> EnterpriseRequest:
-        return await _step(info, key, "transfer", department=department, note=note)
+        return await _step(
+            info, key, "transfer", expected_version, department=department, note=note
+        )
 
     @strawberry.mutation(description="The department starts handling it")
     async def start_enterprise_request(
-        self, info: strawberry.Info, key: str, note: str | None = None
+        self,
+        info: strawberry.Info,
+        key: str,
+        note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> EnterpriseRequest:
-        return await _step(info, key, "start", note=note)
+        return await _step(info, key, "start", expected_version, note=note)
 
     @strawberry.mutation(description="The department reports what was done")
     async def resolve_enterprise_request(
-        self, info: strawberry.Info, key: str, result: str
+        self,
+        info: strawberry.Info,
+        key: str,
+        result: str,
+        expected_version: ExpectedVersion = None,
     ) -> EnterpriseRequest:
-        return await _step(info, key, "resolve", result=result)
+        return await _step(info, key, "resolve", expected_version, result=result)
 
     @strawberry.mutation(description="The platform calls the firm back; reopen if not solved")
     async def return_visit_enterprise_request(
-        self, info: strawberry.Info, key: str, reopen: bool = False, note: str | None = None
+        self,
+        info: strawberry.Info,
+        key: str,
+        reopen: bool = False,
+        note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> EnterpriseRequest:
-        return await _step(info, key, "return_visit", reopen=reopen, note=note)
+        return await _step(info, key, "return_visit", expected_version, reopen=reopen, note=note)
 
     @strawberry.mutation(description="The firm's rating, 1 to 5")
     async def rate_enterprise_request(
-        self, info: strawberry.Info, key: str, rating: int, note: str | None = None
+        self,
+        info: strawberry.Info,
+        key: str,
+        rating: int,
+        note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> EnterpriseRequest:
-        return await _step(info, key, "rate", rating=rating, note=note)
+        return await _step(info, key, "rate", expected_version, rating=rating, note=note)
 
     @strawberry.mutation(description="Close the request")
     async def close_enterprise_request(
-        self, info: strawberry.Info, key: str, note: str | None = None
+        self,
+        info: strawberry.Info,
+        key: str,
+        note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> EnterpriseRequest:
-        return await _step(info, key, "close", note=note)
+        return await _step(info, key, "close", expected_version, note=note)

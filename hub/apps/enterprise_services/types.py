@@ -62,6 +62,11 @@ class EnterpriseRequest:
         metadata=PUBLIC,
     )
     status_label: str | None = strawberry.field(metadata=PUBLIC)
+    version: int = strawberry.field(
+        description="The version this shows (bumped by every write of it): name it in a step's "
+        "expectedVersion, and a step taken meanwhile makes yours a CONFLICT",
+        metadata=PUBLIC,
+    )
     filed_at: datetime | None = strawberry.field(metadata=PUBLIC)
     due_at: datetime | None = strawberry.field(metadata=PUBLIC)
     overdue: bool = strawberry.field(metadata=PUBLIC)
@@ -91,6 +96,7 @@ class EnterpriseRequest:
             department=a.get("handling_department"),
             status=status_of(r),
             status_label=a.get("status"),
+            version=r.version or 1,
             filed_at=_time(a.get("reported_at")),
             due_at=_time(a.get("due_at")),
             overdue=service.overdue(r),

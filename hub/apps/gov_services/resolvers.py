@@ -9,6 +9,7 @@ from typing import TypeVar
 import strawberry
 from starlette.concurrency import run_in_threadpool
 
+from hub.apps.expected_version import ExpectedVersion
 from hub.apps.gov_services.services import (
     APPLICATION_KIND,
     ITEM_KIND,
@@ -125,12 +126,22 @@ async def _step(
     action: str,
     note: str | None = None,
     missing: Sequence[str] = (),
+    *,
+    expected_version: int | None,
 ) -> ServiceApplication:
     actor, roles = _who(info)
     g = gov(info)
     await acted_on(records(info), APPLICATION_KIND, key)  # a hidden row answers as a missing one
     record = await _call(
-        lambda: g.transition(key, action, actor, roles, note=note, missing=list(missing))
+        lambda: g.transition(
+            key,
+            action,
+            actor,
+            roles,
+            note=note,
+            missing=list(missing),
+            expected_version=expected_version,
+        )
     )
     return ServiceApplication.build(record, g)
 
@@ -295,9 +306,13 @@ class GovServicesMutations:
         "promised time limit starts"
     )
     async def accept_application(
-        self, info: strawberry.Info, key: str, note: str | None = None
+        self,
+        info: strawberry.Info,
+        key: str,
+        note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> ServiceApplication:
-        return await _step(info, key, "accept", note)
+        return await _step(info, key, "accept", note, expected_version=expected_version)
 
     @strawberry.mutation(
         description="Return an application for missing or deficient materials (退回补正); the "
@@ -309,23 +324,38 @@ class GovServicesMutations:
         key: str,
         missing: list[str] | None = None,
         note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> ServiceApplication:
-        return await _step(info, key, "return", note, missing or [])
+        return await _step(
+            info, key, "return", note, missing or [], expected_version=expected_version
+        )
 
     @strawberry.mutation(description="Start the review (审核) of an accepted application")
     async def start_review_application(
-        self, info: strawberry.Info, key: str, note: str | None = None
+        self,
+        info: strawberry.Info,
+        key: str,
+        note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> ServiceApplication:
-        return await _step(info, key, "start_review", note)
+        return await _step(info, key, "start_review", note, expected_version=expected_version)
 
     @strawberry.mutation(description="Approve: the decision (办结), with what was granted")
     async def approve_application(
-        self, info: strawberry.Info, key: str, note: str | None = None
+        self,
+        info: strawberry.Info,
+        key: str,
+        note: str | None = None,
+        expected_version: ExpectedVersion = None,
     ) -> ServiceApplication:
-        return await _step(info, key, "approve", note)
+        return await _step(info, key, "approve", note, expected_version=expected_version)
 
     @strawberry.mutation(description="Reject (不予办理), with the reason")
     async def reject_application(
-        self, info: strawberry.Info, key: str, reason: str
+        self,
+        info: strawberry.Info,
+        key: str,
+        reason: str,
+        expected_version: ExpectedVersion = None,
     ) -> ServiceApplication:
-        return await _step(info, key, "reject", reason)
+        return await _step(info, key, "reject", reason, expected_version=expected_version)

@@ -38,6 +38,7 @@ from typing import Any
 
 from hub import tracking
 from hub.store import RecordStore
+from hub.store.errors import VersionConflict
 from schema.record import Record
 from schema.uscc import USCCError, validate_uscc
 
@@ -535,8 +536,14 @@ class GovernmentServices:
         note: str | None = None,
         missing: Sequence[str] = (),
         materials: Sequence[Material] = (),
+        expected_version: int | None = None,
     ) -> Record:
-        """Move an application one step; a step it cannot take now is an ApplicationError."""
+        """Move an application one step; a step it cannot take now is an ApplicationError.
+
+        ``expected_version`` is the version the caller saw: another version stored is a
+        :class:`VersionConflict` before anything else is judged. Without it the step acts on
+        the version read here, written only if that is still the stored one, so of two
+        steps racing on two workers one is refused and none lost."""
         if action not in TRANSITIONS:
             raise ApplicationError(f"unknown step {action!r}")
         self._require(action, roles)
@@ -545,6 +552,8 @@ class GovernmentServices:
         now = self.clock()
         with self._lock:
             record = self.application(key)
+            if expected_version is not None and record.version != expected_version:
+                raise VersionConflict(APPLICATION_KIND, key, expected_version, record.version)
             if record.source_system != HUB_SYSTEM:
                 raise ApplicationError(
                     f"application {key} is handled in its own system ({record.source_system}); "
@@ -619,14 +628,25 @@ class GovernmentServices:
                 a["decision"] = (note or "准予办理").strip()
             _event(a, now, actor, action, current, target, text)
             changed = record.model_copy(update={"attrs": a, "fetched_at": now})
-            self._store(changed)
+            step = {
+                "topic": "application.step",
+                "kind": APPLICATION_KIND,
+                "key": key,
+                "op": action,
+                "payload": {"application": key, "from": current, "to": target, "at": iso(now)},
+            }
+            changed = self._store(changed, events=[step])
         return changed
 
-    def _store(self, record: Record) -> None:
+    def _store(self, record: Record, events: Sequence[dict[str, Any]] = ()) -> Record:
+        """Write an application only over the version it was read at (a new one only if its
+        key is free): one another worker changed meanwhile is a :class:`VersionConflict`.
+        ``events``: feed entries written with it."""
         fresh = record.model_copy(update={"ingested_at": None})
-        self.store.upsert([fresh])
+        (stored,) = self.store.write_versioned([fresh], events=events)
         with self._lock:
-            self._records[APPLICATION_KIND][fresh.key] = fresh
+            self._records[APPLICATION_KIND][stored.key] = stored
+        return stored
 
     # -- what the applicant sees ---------------------------------------------------------------
 

@@ -189,6 +189,11 @@ class ServiceApplication(relay.Node, Sourced):
     )
     status: ApplicationStatus = strawberry.field(metadata=PUBLIC)
     status_label: str = strawberry.field(metadata=PUBLIC)
+    version: int = strawberry.field(
+        description="The version this shows (bumped by every write of it): name it in a step's "
+        "expectedVersion, and a step taken meanwhile makes yours a CONFLICT",
+        metadata=PUBLIC,
+    )
     applicant_type: str | None = strawberry.field(description="自然人 or 法人", metadata=PUBLIC)
     applicant_name: str | None = strawberry.field(
         description="The applicant (a person, or a firm's contact person)",
@@ -232,6 +237,7 @@ class ServiceApplication(relay.Node, Sourced):
             channel=a.get("channel"),
             status=ApplicationStatus(status),
             status_label=STATUS_LABELS[status],
+            version=record.version or 1,
             applicant_type=a.get("applicant_type"),
             # a source system's firm application names the firm as its applicant
             applicant_name=a.get("applicant") if natural or a.get("enterprise_name") else None,

@@ -23,7 +23,6 @@ from hub.apps.water.types import (
     WaterBodyFigures,
     WaterQualityStats,
     WaterStation,
-    gauge_level,
     level_watch,
     quality_watch,
     scada_watch,
@@ -184,16 +183,15 @@ class WaterQueries:
         if kind is not None and kind not in kinds:
             raise PageError(f"kind {kind!r}: flood or waterlogging")
         watch = await level_watch(info)
-        service = info.context.hub.service("water")
         out: list[FloodWarning] = []
         for subject_type in [kinds[kind]] if kind else list(WARNING_KINDS):
-            keys = await run_in_threadpool(service.gauges_in_warning, subject_type)
+            keys = watch.in_warning(subject_type)
             # only the rows the policy lets the request see
             found = await records(info).load_many(subject_type, keys)
             for record in found:
                 if record is None:
                     continue
-                gauge, level = watch.gauges[record.key], await gauge_level(info, record.key)
+                gauge, level = watch.gauges[record.key], watch.level(record.key)
                 if level is None:
                     continue
                 point = (

@@ -2,7 +2,9 @@
 // cell and department; a case's facts and timeline (its history); and the closed loop's
 // steps (verify, dispatch, transfer, start handling, resolve, return visit, rate, close) as
 // buttons, shown only when the case's status allows the step and your role may take it.
-// The hub checks both again: the buttons only spare you a refusal.
+// The hub checks both again: the buttons only spare you a refusal. A step names the version
+// of the case it was taken on; if the case changed meanwhile (another desk, another worker)
+// the hub refuses it with CONFLICT, and the board reloads the case and says so.
 import { gql, request, Subscription, subscribe } from "./gql";
 import { t } from "./i18n";
 import { clear, errorBox, h, text, when } from "./ui";
@@ -13,7 +15,7 @@ const CHANNELS = ["HOTLINE", "GRID", "SNAP", "MAILBOX", "ZERO_DISTANCE"];
 const PAGE = 50;
 
 const ROW_FIELDS = "id title status statusLabel channel channelCode categoryName subcategoryName gridCell street department reportedAt dueAt overdue";
-const CASE_FIELDS = `${ROW_FIELDS} trackingNumber sourceSystem description category subcategory classifiedBy address
+const CASE_FIELDS = `${ROW_FIELDS} version trackingNumber sourceSystem description category subcategory classifiedBy address
   reporterName reporterPhone reporters inspector inspectorDistanceM mergedInto duplicates result rating mediaUrls
   history { at actor action fromStatus toStatus note }`;
 const LIST = `query($filter: CaseFilterInput, $first: Int!, $after: String) {
@@ -176,8 +178,9 @@ export function caseBoard(roles: string[], initial?: string): { element: HTMLEle
   // -- one case ------------------------------------------------------------------------
   let openId: string | null = null;
   let shownVersion = "";
-  const version = (c: Row) => `${c.id}|${c.status}|${(c.history ?? []).length}|${c.department}`;
-  const show = (c: Row) => {
+  const version = (c: Row) => `${c.id}|${c.version}`;
+  /** Draw a case; ``notice`` says why it was drawn again (a step refused as stale). */
+  const show = (c: Row, notice?: string) => {
     openId = String(c.id);
     shownVersion = version(c);
     tbody.querySelectorAll("tr.selected").forEach((tr) => tr.classList.remove("selected"));
@@ -231,6 +234,7 @@ export function caseBoard(roles: string[], initial?: string): { element: HTMLEle
     clear(
       detail,
       h("h3", {}, h("span", { id: "case-id" }, c.id), " ", h("span", { class: `badge st-${String(c.status).toLowerCase()}`, id: "case-status" }, c.statusLabel)),
+      notice ? h("p", { class: "error conflict", id: "case-conflict", role: "alert" }, notice) : null,
       c.title ? h("p", { class: "case-title" }, c.title) : null,
       c.description ? h("p", { class: "case-description" }, c.description) : null,
       facts,
@@ -317,7 +321,7 @@ export function caseBoard(roles: string[], initial?: string): { element: HTMLEle
     );
     formEl.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const variables: Row = { id: c.id };
+      const variables: Row = { id: c.id, expectedVersion: c.version };
       for (const [input, control] of controls) {
         if (control instanceof HTMLInputElement && control.type === "checkbox") variables[input.name] = control.checked;
         else if (input.kind === "rating") variables[input.name] = parseInt(control.value, 10);
@@ -328,13 +332,23 @@ export function caseBoard(roles: string[], initial?: string): { element: HTMLEle
         const input = step.inputs.find((i) => i.name === n)!;
         return VAR_TYPES[input.kind] + (input.required ? "!" : "");
       };
-      const decl = names.map((n) => `$${n}: ${n === "id" ? "ID!" : typeOf(n)}`).join(", ");
-      const pass = names.map((n) => `${n === "id" ? "caseId" : n}: $${n}`).join(", ");
+      const decl = ["$expectedVersion: Int", ...names.map((n) => `$${n}: ${n === "id" ? "ID!" : typeOf(n)}`)].join(", ");
+      const pass = ["expectedVersion: $expectedVersion", ...names.map((n) => `${n === "id" ? "caseId" : n}: $${n}`)].join(", ");
       button.disabled = true;
       clear(result, t("loading"));
       try {
-        const d = await gql(`mutation(${decl}) { ${step.mutation}(${pass}) { ${CASE_FIELDS} } }`, variables);
-        const changed = d[step.mutation];
+        const r = await request(`mutation(${decl}) { ${step.mutation}(${pass}) { ${CASE_FIELDS} } }`, variables);
+        if (r.errors.some((e) => e.extensions?.code === "CONFLICT")) {
+          // changed since it was drawn: show what it is now, and take no step on a guess
+          const fresh = await fetchCase(String(c.id));
+          if (destroyed || openId !== String(c.id)) return;
+          if (!fresh) return clear(detail, errorBox(`${t("noSuchCase")} ${c.id}`));
+          show(fresh, t("caseConflict"));
+          refreshRow(fresh);
+          return;
+        }
+        if (r.errors.length) throw new Error(r.errors.map((e) => e.message).join("; "));
+        const changed = r.data[step.mutation];
         if (!destroyed && openId === String(c.id)) show(changed);
         refreshRow(changed);
       } catch (e) {

@@ -6,7 +6,7 @@ export class GraphQLError extends Error {}
 
 export interface Result<T = any> {
   data: T | null;
-  errors: { message: string; path?: (string | number)[] }[];
+  errors: { message: string; path?: (string | number)[]; extensions?: { code?: string; [key: string]: unknown } }[];
 }
 
 export async function request<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<Result<T>> {

@@ -87,6 +87,10 @@ const TEXT: Record<string, [string, string]> = {
   noHistory: ["暂无流转记录", "No steps yet"],
   noSteps: ["当前状态下您的角色无可执行的处置", "Nothing your role may do in this status"],
   noSuchCase: ["未找到案件", "No such case"],
+  caseConflict: [
+    "该案件在您查看后已被他人更新，已重新载入最新状态，请确认后再操作",
+    "This case was changed after you opened it; the latest is shown now: check it and try again",
+  ],
   st_filed: ["已立案", "Filed"],
   st_verifying: ["核查中", "Verifying"],
   st_dispatched: ["已批转", "Dispatched"],
