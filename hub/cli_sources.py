@@ -172,7 +172,12 @@ def sync(
 
     settings, connectors = _connectors(systems)
     store = open_store(settings)
-    engine = SyncEngine(store, RecordValidator(binhai_area()))
+    engine = SyncEngine(
+        store,
+        RecordValidator(binhai_area()),
+        call_timeout_s=settings.sync_call_timeout_s,
+        run_timeout_s=settings.sync_run_timeout_s,
+    )
     start = time.perf_counter()
     try:
         with progress_bar() as bar:

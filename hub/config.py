@@ -105,6 +105,19 @@ class Settings(BaseSettings):
         description="Seconds between scheduled incremental syncs of the pull-mode source "
         "systems (one worker at a time runs them); 0: only `cityhub sync` syncs",
     )
+    sync_call_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        le=3600,
+        description="Deadline of one call to a source system during a sync (one page), "
+        "however slowly it trickles; past it the run is marked down",
+    )
+    sync_run_timeout_s: float = Field(
+        1800.0,
+        gt=0,
+        le=86400,
+        description="Deadline of one source system's whole sync run",
+    )
     policy_poll_s: float = Field(
         5.0,
         gt=0,

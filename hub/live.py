@@ -341,7 +341,11 @@ class LiveBus:
                 rejected.append({"index": index, "error": f"no handler for kind {kind!r}"})
                 continue
             check = checks.get(kind)
-            problem = check(reading) if check is not None else None
+            try:
+                problem = check(reading) if check is not None else None
+            except Exception:  # a bug of the hub's check: this reading only, never the batch
+                log.exception("telemetry check for %s failed on %r", kind, reading.id)
+                problem = f"the hub could not check this {kind} reading"
             if problem is not None:
                 rejected.append({"index": index, "error": problem})
                 continue

@@ -17,11 +17,8 @@ import logging
 import os
 import socket
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, update
-from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from connectors.connector import Connector
@@ -30,8 +27,8 @@ from connectors.passthrough import LiveValue
 from connectors.transports.webhook import DeliveryError
 from hub.config import Settings
 from hub.ingest.deliveries import StoreLedger
+from hub.ingest.lease import Lease
 from hub.ingest.sync import RunReport, SyncEngine
-from hub.ingest.tables import sync_lease
 from hub.store import RecordStore
 
 log = logging.getLogger(__name__)
@@ -85,7 +82,12 @@ class SourceSystems:
             from connectors.binhai import binhai_area
             from connectors.validate import RecordValidator
 
-            self._engine = SyncEngine(self.store, RecordValidator(binhai_area()))
+            self._engine = SyncEngine(
+                self.store,
+                RecordValidator(binhai_area()),
+                call_timeout_s=self.settings.sync_call_timeout_s,
+                run_timeout_s=self.settings.sync_run_timeout_s,
+            )
         return self._engine
 
     # -- push ----------------------------------------------------------------------------
@@ -149,27 +151,7 @@ class SourceSystems:
     def take_lease(self, seconds: float) -> bool:
         """Hold the scheduled-sync lease for ``seconds`` (renew if held); False if another
         worker holds a live one."""
-        now = datetime.now(UTC)
-        until = now + timedelta(seconds=seconds)
-        with self.store.engine.begin() as conn:
-            taken = conn.execute(
-                update(sync_lease)
-                .where(
-                    sync_lease.c.name == LEASE,
-                    or_(sync_lease.c.holder == self.holder, sync_lease.c.expires_at < now),
-                )
-                .values(holder=self.holder, expires_at=until)
-            ).rowcount
-        if taken:
-            return True
-        try:
-            with self.store.engine.begin() as conn:
-                conn.execute(
-                    insert(sync_lease).values(name=LEASE, holder=self.holder, expires_at=until)
-                )
-        except IntegrityError:  # another worker holds it
-            return False
-        return True
+        return Lease(self.store.engine, LEASE, self.holder).take(seconds)
 
     async def sync_pulls(self) -> list[RunReport]:
         """One scheduled pass: every pull-mode system in the endpoints file."""
@@ -194,7 +176,13 @@ class SourceSystems:
         while True:
             try:
                 if await run_in_threadpool(self.take_lease, interval * 2):
-                    reports = await self.sync_pulls()
+                    # held for the whole pass, however long (each run has its deadline)
+                    lease = Lease(self.store.engine, LEASE, self.holder)
+                    renewing = asyncio.create_task(lease.renew_every(interval / 2, interval * 2))
+                    try:
+                        reports = await self.sync_pulls()
+                    finally:
+                        renewing.cancel()
                     down = [r.connector for r in reports if r.status != "ok"]
                     log.info(
                         "scheduled sync: %d systems, %d records new or changed%s",

@@ -12,6 +12,12 @@
   clear status in ``connector_state``; the other connectors go on.
 * **Incremental**: each stream's cursor (updated-at, file hashes, delivery sequence) is kept
   in ``connector_state`` and handed back to the transport on the next run.
+* **Deadlines**: every call to a source (the health check, each page) has an overall deadline,
+  and each run one more: a source that trickles a byte at a time (under any read timeout)
+  fails its own run as ``down``, never holds the others (each runs under its own deadlines).
+* **No run left "running"**: a run holds a lease (``run:<id>`` in ``sync_lease``) renewed
+  while it goes on; at the start of every run, runs still "running" whose lease ran out (their
+  process was killed) are marked failed.
 """
 
 from __future__ import annotations
@@ -20,25 +26,32 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
+import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.connector import Connector
 from connectors.errors import ConnectorError, MappingError, SourceUnavailable
 from connectors.mapping import KindMapping
 from connectors.validate import RecordValidator
-from hub.ingest.tables import connector_state, quarantine, record_lineage, sync_runs
+from hub.ingest.lease import Lease, live_names
+from hub.ingest.tables import connector_state, quarantine, record_lineage, sync_lease, sync_runs
 from hub.store import RecordStore
 from hub.store.tables import RecordRow
 from schema.record import Record
 
 _BATCH = 500
+CALL_TIMEOUT_S = 120.0  # one call to a source (one page): above transports' own 60 s waits
+RUN_TIMEOUT_S = 1800.0  # one connector's whole run
+RUN_LEASE_S = 30.0  # a run's lease; renewed every third of it while the run goes on
+ABANDONED = "abandoned: the process running it stopped before it finished"
 
 Progress = Callable[[str, int], None]
 """progress(connector id, rows read so far)"""
@@ -93,10 +106,17 @@ class SyncEngine:
         validator: RecordValidator | None = None,
         *,
         concurrency: int = 4,
+        call_timeout_s: float = CALL_TIMEOUT_S,
+        run_timeout_s: float = RUN_TIMEOUT_S,
+        run_lease_s: float = RUN_LEASE_S,
     ) -> None:
         self.store = store
         self.validator = validator or RecordValidator()
         self.concurrency = concurrency
+        self.call_timeout_s = call_timeout_s
+        self.run_timeout_s = run_timeout_s
+        self.run_lease_s = run_lease_s
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._write_lock = asyncio.Lock()
 
     # -- running -------------------------------------------------------------------------
@@ -128,34 +148,78 @@ class SyncEngine:
         start = time.perf_counter()
         report = RunReport(connector.id)
         report.run_id = await asyncio.to_thread(self._start_run, connector.id)
-        state = await asyncio.to_thread(self.state, connector.id)
-        cursors: dict[str, Any] = dict((state or {}).get("cursor") or {})
-        health = await connector.health()
-        report.latency_ms = health.latency_ms
+        lease = Lease(self.store.engine, f"run:{report.run_id}", self.holder)
+        renewing = asyncio.create_task(lease.renew_every(self.run_lease_s / 3, self.run_lease_s))
         try:
-            if health.status == "down":
-                raise SourceUnavailable(health.error or "down")
-            described = connector.descriptor.as_record(datetime.now(UTC), connector.kinds)
-            await self._store(report, connector.id, [described], [])
-            for mapping in connector.mappings:
-                name = f"{mapping.kind}:{mapping.stream}"
-                cursor = cursors.get(name)
-                async for page in connector.pull(mapping, cursor):
-                    await self._take(report, connector.id, mapping, page.rows)
-                    cursor = page.cursor if page.cursor is not None else cursor
-                    if progress is not None:
-                        progress(connector.id, report.fetched)
-                cursors[name] = cursor
+            state = await asyncio.to_thread(self.state, connector.id)
+            cursors: dict[str, Any] = dict((state or {}).get("cursor") or {})
+            await self._run(connector, report, cursors, progress)
+        finally:
+            renewing.cancel()
+        report.duration_ms = round((time.perf_counter() - start) * 1000, 1)
+        await asyncio.to_thread(self._finish_run, report, cursors)
+        return report
+
+    async def _run(
+        self,
+        connector: Connector,
+        report: RunReport,
+        cursors: dict[str, Any],
+        progress: Progress | None,
+    ) -> None:
+        # wait_for, not asyncio.timeout: on Python 3.11 a timeout that fires as the awaited
+        # call completes leaves its cancellation pending, to hit the next await instead
+        began = time.monotonic()
+        try:
+            await asyncio.wait_for(
+                self._steps(connector, report, cursors, progress), self.run_timeout_s
+            )
             report.status = "ok"
+        except TimeoutError as exc:
+            if time.monotonic() - began < self.run_timeout_s:  # a transport's own timeout
+                report.status, report.error = "failed", f"TimeoutError: {exc}"
+            else:
+                report.status = "down"
+                report.error = f"the run passed its {self.run_timeout_s:g} s deadline"
         except SourceUnavailable as exc:
             report.status, report.error = "down", str(exc)
         except ConnectorError as exc:
             report.status, report.error = "failed", str(exc)
         except Exception as exc:  # a connector bug must not stop the others
             report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
-        report.duration_ms = round((time.perf_counter() - start) * 1000, 1)
-        await asyncio.to_thread(self._finish_run, report, cursors)
-        return report
+
+    async def _steps(
+        self,
+        connector: Connector,
+        report: RunReport,
+        cursors: dict[str, Any],
+        progress: Progress | None,
+    ) -> None:
+        call_s = self.call_timeout_s
+        health = await connector.health(min(5.0, call_s))
+        report.latency_ms = health.latency_ms
+        if health.status == "down":
+            raise SourceUnavailable(health.error or "down")
+        described = connector.descriptor.as_record(datetime.now(UTC), connector.kinds)
+        await self._store(report, connector.id, [described], [])
+        for mapping in connector.mappings:
+            name = f"{mapping.kind}:{mapping.stream}"
+            cursor = cursors.get(name)
+            pages = aiter(connector.pull(mapping, cursor))
+            while True:
+                try:
+                    page = await asyncio.wait_for(anext(pages), call_s)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise SourceUnavailable(
+                        f"{mapping.stream}: no page within the {call_s:g} s deadline"
+                    ) from None
+                await self._take(report, connector.id, mapping, page.rows)
+                cursor = page.cursor if page.cursor is not None else cursor
+                if progress is not None:
+                    progress(connector.id, report.fetched)
+            cursors[name] = cursor
 
     async def push(
         self, connector: Connector, rows: Sequence[Any], stream: str | None = None
@@ -216,13 +280,46 @@ class SyncEngine:
         return postgresql.insert if self.store.dialect == "postgresql" else sqlite.insert
 
     def _start_run(self, connector: str) -> int:
+        """A new run, holding its lease from the start (so no live run is ever without one);
+        runs whose lease ran out while "running" are marked failed first."""
+        now = datetime.now(UTC)
         with self.store.engine.begin() as conn:
+            self._fail_abandoned(conn, now)
             result = conn.execute(
-                insert(sync_runs).values(
-                    connector=connector, started_at=datetime.now(UTC), status="running"
+                insert(sync_runs).values(connector=connector, started_at=now, status="running")
+            )
+            run_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            conn.execute(
+                insert(sync_lease).values(
+                    name=f"run:{run_id}",
+                    holder=self.holder,
+                    expires_at=now + timedelta(seconds=self.run_lease_s),
                 )
             )
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+            return run_id
+
+    @staticmethod
+    def _fail_abandoned(conn: Connection, now: datetime) -> list[int]:
+        running = list(
+            conn.execute(select(sync_runs.c.id).where(sync_runs.c.status == "running")).scalars()
+        )
+        alive = live_names(conn, [f"run:{i}" for i in running], now)
+        gone = [i for i in running if f"run:{i}" not in alive]
+        if gone:
+            conn.execute(
+                update(sync_runs)
+                .where(sync_runs.c.id.in_(gone), sync_runs.c.status == "running")
+                .values(status="failed", finished_at=now, error=ABANDONED)
+            )
+            conn.execute(
+                delete(sync_lease).where(sync_lease.c.name.in_([f"run:{i}" for i in gone]))
+            )
+        return gone
+
+    def fail_abandoned(self) -> list[int]:
+        """Mark failed the runs left "running" by a process that stopped (at start-up)."""
+        with self.store.engine.begin() as conn:
+            return self._fail_abandoned(conn, datetime.now(UTC))
 
     def _apply(
         self, report: RunReport, connector: str, records: list[Record], rejects: list[_Reject]
@@ -349,6 +446,7 @@ class SyncEngine:
     def _finish_run(self, report: RunReport, cursors: dict[str, Any]) -> None:
         now = datetime.now(UTC)
         with self.store.engine.begin() as conn:
+            conn.execute(delete(sync_lease).where(sync_lease.c.name == f"run:{report.run_id}"))
             conn.execute(
                 update(sync_runs)
                 .where(sync_runs.c.id == report.run_id)

@@ -102,6 +102,18 @@ def vehicle_city() -> list[Record]:
             datum="GCJ-02",
         )
     )
+    out.append(
+        Record(
+            kind="River",
+            key="RV-1",
+            source_system="water-affairs",
+            source_id="RV-1",
+            fetched_at=WHEN,
+            attrs={"name": "蓟运河", "warning_level_m": 3.5, "water_level_m": 2.0},
+            geometry={"type": "Point", "coordinates": [117.72, 39.10]},
+            datum="GCJ-02",
+        )
+    )
     return out
 
 
@@ -206,6 +218,32 @@ def test_vehicle_positions_trajectories_and_zones_come_from_the_store(hubs: Any)
         ]
     )
     assert [x["kind"] for x in body["alarms"]] == ["geofence.forbidden"]
+
+
+RIVER = """{ river(key: "RV-1") { waterLevel { valueM at warningM overWarning since } }
+  floodWarnings { subjectKey levelM since at } }"""
+
+
+def test_river_levels_and_flood_warnings_come_from_the_store(hubs: Any) -> None:
+    a, b = hubs("ra"), hubs("rb")
+    t0 = NOW - 1800
+    before = b.gql(RIVER)  # b loads its gauges from the records before any reading
+    assert before["river"]["waterLevel"]["valueM"] == 2.0 and before["floodWarnings"] == []
+    status, body = a.post([{"kind": "water.level", "id": "RV-1", "at": t0, "value": 3.8}])
+    assert status == 200 and [x["kind"] for x in body["alarms"]] == ["water.flood"], body
+    on_a, on_b = a.gql(RIVER), b.gql(RIVER)
+    assert on_a == on_b
+    assert on_b["river"]["waterLevel"]["overWarning"] is True
+    assert [w["subjectKey"] for w in on_b["floodWarnings"]] == ["RV-1"]
+    assert datetime.fromisoformat(on_b["floodWarnings"][0]["since"]).timestamp() == pytest.approx(
+        t0
+    )
+    # b's monitor never saw that reading, yet a restart of a knows the river is over
+    a.close()
+    again = hubs("rc")
+    assert again.gql(RIVER) == on_b
+    status, body = again.post([{"kind": "water.level", "id": "RV-1", "at": t0 + 60, "value": 3.9}])
+    assert status == 200 and body["alarms"] == [], body
 
 
 def level(key: str, value: float, at: float, **more: Any) -> dict[str, Any]:
@@ -406,3 +444,38 @@ def test_the_state_store_on_every_backend(store_url: str) -> None:
             datetime.fromtimestamp(t0, UTC), 1,
         )  # fmt: skip
     store.close()
+
+
+def test_a_failing_rule_costs_only_its_own_readings(hubs: Any) -> None:
+    """A rule of the hub that raises (a bug, not the sender's fault) refuses the readings it
+    was given, by index; the other kinds' readings are applied, stored and their alarms kept."""
+    hub = hubs("boom")
+    live = hub.app.state.hub.live
+
+    def explode(readings: Any) -> list[Any]:
+        raise RuntimeError("a bug in a rule")
+
+    def picky(reading: Any) -> str | None:
+        if reading.id == "B-2":
+            raise RuntimeError("a bug in a check")
+        return None
+
+    live.register("test.boom", explode)
+    live.register("test.picky", lambda readings: [], picky)
+    t0 = NOW - 600
+    status, body = hub.post(
+        [
+            {"kind": "test.boom", "id": "B-1", "at": t0, "value": 1.0},
+            level(TANKS[0], 9.5, t0),
+            {"kind": "test.picky", "id": "B-2", "at": t0, "value": 1.0},
+            {"kind": "test.picky", "id": "B-3", "at": t0, "value": 1.0},
+        ]
+    )
+    assert status == 200, body
+    assert body["accepted"] == 2
+    assert [r["index"] for r in body["rejected"]] == [0, 2]
+    assert "could not evaluate test.boom" in body["rejected"][0]["error"]
+    assert "could not check" in body["rejected"][1]["error"]
+    assert [x["subject_key"] for x in body["alarms"]] == [TANKS[0]]
+    assert hub.gql(IN_ALARM)["hazchemTanksInAlarm"] == [{"key": TANKS[0]}]
+    assert [e["node"]["subjectKey"] for e in hub.gql(ALARMS)["alarms"]["edges"]] == [TANKS[0]]

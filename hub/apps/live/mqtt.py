@@ -1,22 +1,41 @@
 """Telemetry over MQTT: the hub subscribes to ``cityhub/telemetry/#`` on the configured
 broker (``CITYHUB_MQTT_URL``); each message is one reading or a JSON array of readings, routed
-like ``POST /telemetry``. A broker that goes away is retried with back-off, never fatal."""
+like ``POST /telemetry``. A broker that goes away is retried with back-off, never fatal.
+
+One worker consumes at a time (each reading is evaluated once: one alarm, one case): the one
+holding the ``mqtt-telemetry`` lease in the store, renewed while it consumes; the others wait
+and take over when it stops (released at shutdown, or expired when it dies). The subscription
+is one persistent MQTT session per store (a fixed client id, QoS 1, no clean session), so the
+broker keeps what is published while no worker holds it and hands it to the next holder."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
 
 import aiomqtt
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from connectors.transports.mqtt import broker_address
+from hub.ingest.lease import Lease
 from hub.services import HubServices
 
 TOPIC = "cityhub/telemetry/#"
+LEASE = "mqtt-telemetry"
+LEASE_S = 15.0  # a dead holder's lease runs out in this; renewed every third of it
 log = logging.getLogger(__name__)
+
+
+def session_id(hub: HubServices) -> str:
+    """The MQTT client id every worker on this store uses (so the broker keeps one session
+    for them all); the store URL hashed, never shown."""
+    digest = hashlib.sha256(str(hub.store.engine.url).encode()).hexdigest()[:16]
+    return f"cityhub-telemetry-{digest}"
 
 
 def tasks(hub: HubServices) -> list[Callable[[], Awaitable[None]]]:
@@ -25,11 +44,13 @@ def tasks(hub: HubServices) -> list[Callable[[], Awaitable[None]]]:
         return []
     host, port = broker_address(url)
 
-    async def consume() -> None:
+    async def subscribe() -> None:
         delay = 1.0
         while True:
             try:
-                async with aiomqtt.Client(hostname=host, port=port) as client:
+                async with aiomqtt.Client(
+                    hostname=host, port=port, identifier=session_id(hub), clean_session=False
+                ) as client:
                     await client.subscribe(TOPIC, qos=1)
                     delay = 1.0
                     async for message in client.messages:
@@ -38,6 +59,31 @@ def tasks(hub: HubServices) -> list[Callable[[], Awaitable[None]]]:
                 log.warning("telemetry broker %s:%s: %s; retry in %.0f s", host, port, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
+
+    async def consume() -> None:
+        lease = Lease(hub.store.engine, LEASE, hub.sources.holder)
+        try:
+            while True:
+                try:
+                    held = await run_in_threadpool(lease.take, LEASE_S)
+                except Exception as exc:  # a store hiccup: nobody consumes until it is back
+                    log.warning("telemetry lease: %s", type(exc).__name__)
+                    held = False
+                if not held:
+                    await asyncio.sleep(LEASE_S / 3)
+                    continue
+                log.info("telemetry: this worker consumes %s", TOPIC)
+                consuming = asyncio.create_task(subscribe())
+                renewing = asyncio.create_task(lease.renew_every(LEASE_S / 3, LEASE_S))
+                # until the lease is lost (another worker took it over after a stall)
+                await asyncio.wait({consuming, renewing}, return_when=asyncio.FIRST_COMPLETED)
+                for task in (consuming, renewing):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(run_in_threadpool(lease.release))
 
     return [consume]
 

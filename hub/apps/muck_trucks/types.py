@@ -14,13 +14,16 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry import relay
 
+from hub import state
 from hub.apps.muck_trucks.services import (
+    MUCK_FIX,
     MuckPermit,
     MuckServices,
     TruckFix,
     TruckWatch,
     window_text,
 )
+from hub.state.loader import device_state
 from schema.classification import classified
 from schema.context import records
 from schema.federation import reference_record, representation_key
@@ -290,7 +293,12 @@ class MuckTruck(relay.Node, Located, Sourced):
 
     @strawberry.field(description="Its latest position, live", metadata=INTERNAL)
     async def position(self, info: strawberry.Info) -> MuckTruckPosition | None:
-        fix = (await truck_watch(info)).position(str(self.id))
+        kept = await device_state(info, MUCK_FIX, str(self.id))
+        if kept is not None and kept.point is not None:  # stored: the same in every worker
+            lon, lat = kept.point
+            speed = kept.state.get("speedKmh")
+            return MuckTruckPosition(at=kept.at, lon=lon, lat=lat, speed_kmh=speed)
+        fix = (await truck_watch(info)).position(str(self.id))  # as loaded from the records
         return MuckTruckPosition.of(fix) if fix else None
 
     @strawberry.field(
@@ -300,6 +308,14 @@ class MuckTruck(relay.Node, Located, Sourced):
     async def trajectory(self, info: strawberry.Info, last: int = 100) -> list[MuckTruckPosition]:
         if not 1 <= last <= 256:
             raise ValueError("last must be between 1 and 256")
+        engine = info.context.hub.store.engine
+        stored = await run_in_threadpool(state.recent, engine, MUCK_FIX, str(self.id), last)
+        if stored:
+            return [
+                MuckTruckPosition(at=f.at, lon=p[0], lat=p[1], speed_kmh=f.values.get("speedKmh"))
+                for f in stored
+                if (p := f.point) is not None
+            ]
         fixes = (await truck_watch(info)).trajectory(str(self.id), last)
         return [MuckTruckPosition.of(f) for f in fixes]
 

@@ -23,6 +23,7 @@ from hub.apps.water.types import (
     WaterBodyFigures,
     WaterQualityStats,
     WaterStation,
+    gauge_level,
     level_watch,
     quality_watch,
     scada_watch,
@@ -183,15 +184,16 @@ class WaterQueries:
         if kind is not None and kind not in kinds:
             raise PageError(f"kind {kind!r}: flood or waterlogging")
         watch = await level_watch(info)
+        service = info.context.hub.service("water")
         out: list[FloodWarning] = []
         for subject_type in [kinds[kind]] if kind else list(WARNING_KINDS):
-            keys = watch.in_warning(subject_type)
+            keys = await run_in_threadpool(service.gauges_in_warning, subject_type)
             # only the rows the policy lets the request see
             found = await records(info).load_many(subject_type, keys)
             for record in found:
                 if record is None:
                     continue
-                gauge, level = watch.gauges[record.key], watch.level(record.key)
+                gauge, level = watch.gauges[record.key], await gauge_level(info, record.key)
                 if level is None:
                     continue
                 point = (

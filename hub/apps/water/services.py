@@ -38,7 +38,9 @@ import shapely
 from shapely.geometry import shape
 
 from core_ext import TANK_HIGH, GridIndex, TankLimits, TankMonitor
+from hub import state
 from hub.live import Alarm, Reading
+from hub.state import DeviceState
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -539,8 +541,13 @@ class LevelWatch:
     """River stages and ponding depths against their thresholds (thread-safe)."""
 
     def __init__(
-        self, rivers: Iterable[Record], ponding: Iterable[Record], grid: GridIndex | None
+        self,
+        rivers: Iterable[Record],
+        ponding: Iterable[Record],
+        grid: GridIndex | None,
+        stored: dict[str, DeviceState] | None = None,
     ) -> None:
+        stored = stored or {}
         self.gauges: dict[str, Gauge] = {}
         seeds: list[tuple[str, float, float]] = []
         for r in rivers:
@@ -581,9 +588,19 @@ class LevelWatch:
         )
         self.over: dict[str, float] = {}  # gauge -> since when it is at or over its threshold
         self.lock = threading.Lock()
+        # the levels the hub stored last win over the records' (no alarm: the state as loaded)
+        seeds = [x for x in seeds if x[0] not in stored]
+        for key, kept in stored.items():
+            level = kept.state.get("level_m")
+            if key in self.gauges and isinstance(level, int | float):
+                seeds.append((key, float(level), kept.at.timestamp()))
         if seeds:
             ids, values, times = zip(*seeds, strict=True)
             self._evaluate(list(ids), list(values), list(times), raise_alarms=False)
+        for key, kept in stored.items():  # since when a gauge is over its threshold
+            since = kept.state.get("since")
+            if key in self.over and isinstance(since, int | float):
+                self.over[key] = float(since)
 
     def check(self, reading: Reading) -> str | None:
         gauge = self.gauges.get(reading.id)
@@ -679,6 +696,26 @@ class LevelWatch:
             warning_m=g.warning_m,
             over=since is not None,
             since=_at(since) if since is not None else None,
+        )
+
+    def describe(self, reading: Reading) -> dict[str, Any]:
+        """A gauge's state after its latest reading: stored with it in device_state."""
+        with self.lock:
+            since = self.over.get(reading.id)
+        return {"level_m": self.metres(reading), "over": since is not None, "since": since}
+
+    def level_of(self, kept: DeviceState) -> GaugeLevel | None:
+        """A gauge's level as stored (``describe``'s account of its latest reading)."""
+        g = self.gauges.get(kept.id)
+        value, since = kept.state.get("level_m"), kept.state.get("since")
+        if g is None or not isinstance(value, int | float):
+            return None
+        return GaugeLevel(
+            value_m=float(value),
+            at=kept.at,
+            warning_m=g.warning_m,
+            over=bool(kept.state.get("over")),
+            since=_at(since) if isinstance(since, int | float) else None,
         )
 
     def in_warning(self, subject_type: str | None = None) -> list[str]:
@@ -972,6 +1009,7 @@ class WaterServices:
                         self.store.scan("River"),
                         self.store.scan("PondingPoint"),
                         GridIndex(cells) if cells else None,
+                        state.latest_of_kind(self.store.engine, WATER_LEVEL),
                     )
         return self._levels
 
@@ -991,6 +1029,23 @@ class WaterServices:
 
     def on_levels(self, readings: Sequence[Reading]) -> list[Alarm]:
         return self.levels.evaluate(readings)
+
+    def describe_level(self, reading: Reading) -> dict[str, Any]:
+        return self.levels.describe(reading)
+
+    def gauges_in_warning(self, subject_type: str) -> list[str]:
+        """Gauges at or over their threshold, in key order: as stored, else as loaded from
+        the records (the same in every worker)."""
+        watch = self.levels
+        stored = state.latest_of_kind(self.store.engine, WATER_LEVEL)
+        over = {
+            k
+            for k, s in stored.items()
+            if s.state.get("over") and k in watch.gauges
+            and watch.gauges[k].subject_type == subject_type
+        }  # fmt: skip
+        over.update(k for k in watch.in_warning(subject_type) if k not in stored)
+        return sorted(over)
 
     def check_quality(self, reading: Reading) -> str | None:
         return self.quality.check(reading)
@@ -1013,7 +1068,7 @@ class WaterServices:
 
 def services(hub: HubServices) -> WaterServices:
     app = WaterServices(hub.store)
-    hub.live.register(WATER_LEVEL, app.on_levels, app.check_level)
+    hub.live.register(WATER_LEVEL, app.on_levels, app.check_level, app.describe_level)
     hub.live.register(WATER_QUALITY, app.on_quality, app.check_quality)
     hub.live.register(PUMP_STATE, app.on_pumps, app.check_pump)
     hub.live.register(GATE_STATE, app.on_gates, app.check_gate)

@@ -22,6 +22,7 @@ from hub.apps.water.services import (
     PH,
     REPORTED_ONLY,
     ROMAN,
+    WATER_LEVEL,
     BodyFigures,
     GateState,
     GaugeLevel,
@@ -34,6 +35,7 @@ from hub.apps.water.services import (
     item_code,
     limit_for,
 )
+from hub.state.loader import device_state
 from schema.classification import classified
 from schema.context import records
 from schema.grid import provenance
@@ -55,6 +57,14 @@ def water(info: strawberry.Info) -> WaterServices:
 async def quality_watch(info: strawberry.Info) -> QualityWatch:
     service = water(info)
     return await run_in_threadpool(lambda: service.quality)  # first use loads from the store
+
+
+async def gauge_level(info: strawberry.Info, key: str) -> GaugeLevel | None:
+    """A river's stage or a ponding point's depth: as stored (the same in every worker), else
+    as loaded from its record."""
+    watch = await level_watch(info)
+    kept = await device_state(info, WATER_LEVEL, key)
+    return watch.level_of(kept) if kept is not None else watch.level(key)
 
 
 async def level_watch(info: strawberry.Info) -> LevelWatch:
@@ -268,7 +278,7 @@ class River(relay.Node, Located, Sourced):
 
     @strawberry.field(description="Its latest stage against the warning level", metadata=INTERNAL)
     async def water_level(self, info: strawberry.Info) -> WaterLevelNow | None:
-        level = (await level_watch(info)).level(str(self.id))
+        level = await gauge_level(info, str(self.id))
         return WaterLevelNow.of(level) if level else None
 
     @strawberry.field(description="Its water-quality stations (sections)", metadata=PUBLIC)
@@ -657,7 +667,7 @@ class PondingPoint(relay.Node, Located, Sourced):
         return await nodes("PondingPoint", cls.from_record, info, node_ids, required)
 
     async def _level(self, info: strawberry.Info) -> GaugeLevel | None:
-        return (await level_watch(info)).level(str(self.id))
+        return await gauge_level(info, str(self.id))
 
     @strawberry.field(description="Water depth on the road now (cm)", metadata=PUBLIC)
     async def depth_cm(self, info: strawberry.Info) -> float | None:
