@@ -341,7 +341,7 @@ def routes(hub: HubServices) -> list[BaseRoute]:
         await audit(who, "open311.read", [key])
         return _render(fmt, "service_requests", "request", [request_row(c, record)])
 
-    async def post(who: Principal, form: dict[str, str]) -> dict[str, Any]:
+    async def post(who: Principal, fmt: str, form: dict[str, str]) -> Response:
         code = (form.get("service_code") or "").strip()
         if not code:
             raise Open311Error(400, "service_code is required")
@@ -379,7 +379,8 @@ def routes(hub: HubServices) -> list[BaseRoute]:
         notice = f"跟踪号 {number}"  # issued now, shown this once (the hub keeps its hash)
         if record.attrs.get("merged_into"):
             notice += f"；同一问题已在处理（{record.attrs['merged_into']}），您的反映已并入"
-        return {"service_request_id": record.key, "service_notice": notice, "account_id": None}
+        row = {"service_request_id": record.key, "service_notice": notice, "account_id": None}
+        return _render(fmt, "service_requests", "request", [row], 201)
 
     return [
         Route(f"{PREFIX}/services.{{fmt}}", handler(services), methods=["GET"]),
