@@ -41,6 +41,7 @@ from connectors.connector import Connector
 from connectors.errors import ConnectorError, MappingError, SourceUnavailable
 from connectors.mapping import KindMapping
 from connectors.validate import RecordValidator
+from hub import feed
 from hub.ingest.lease import Lease, live_names
 from hub.ingest.tables import connector_state, quarantine, record_lineage, sync_lease, sync_runs
 from hub.store import RecordStore
@@ -377,6 +378,11 @@ class SyncEngine:
                     )
                 )
             self._quarantine(conn, report, connector, rejects, now)
+            # the records this run changed, on the change feed (the graph, search and every
+            # worker's read models follow it); last, so the feed's lock is held for the commit
+            feed.append_many(
+                conn, ({"topic": "record", "kind": r["kind"], "key": r["key"]} for r in rows)
+            )
 
     @staticmethod
     def _known_hashes(

@@ -62,6 +62,7 @@ _BODIES: dict[str, Callable[[dict[str, Any]], str]] = {
         " ".join(m.get("name", "") for m in a.get("materials") or []),
     ),
     "ServiceCase": lambda a: _join(
+        a.get("content"),  # what the citizen reported, as every channel files it
         a.get("description"),
         a.get("category_name"),
         a.get("address"),
