@@ -212,6 +212,10 @@ Check = Callable[[Reading], str | None]
 # An optional account of a device's state after the handler took its latest reading (a
 # tank's level in metres and alarms in force), stored with it in device_state.
 Describe = Callable[[Reading], dict[str, Any]]
+# An optional catch-up of a kind's read model with the states another worker stored (the
+# feed's "reading" entries name the devices): the monitors then judge the next reading as the
+# worker that took the last one would have.
+Refresh = Callable[[dict[str, "state.DeviceState"]], None]
 # Whether the sender may write (kind, device id): a telemetry client's devices
 # (hub.auth.devices.DeviceBinding.allows); None on paths with no client to bind.
 DeviceCheck = Callable[[str, str], bool]
@@ -257,6 +261,7 @@ class LiveBus:
         self.handlers: dict[str, Handler] = {}
         self.checks: dict[str, Check] = {}
         self.describers: dict[str, Describe] = {}
+        self.refreshers: dict[str, Refresh] = {}
         self.max_ahead_s = max_ahead_s
         self.max_behind_s = max_behind_s  # 0: no limit behind
         self.clock = clock
@@ -267,6 +272,7 @@ class LiveBus:
         handler: Handler,
         check: Check | None = None,
         describe: Describe | None = None,
+        refresh: Refresh | None = None,
     ) -> None:
         if kind in self.handlers:
             raise ValueError(f"a telemetry handler for {kind!r} is registered already")
@@ -275,6 +281,8 @@ class LiveBus:
             self.checks[kind] = check
         if describe is not None:
             self.describers[kind] = describe
+        if refresh is not None:
+            self.refreshers[kind] = refresh
 
     async def publish_alarms(self, alarms: Sequence[Alarm]) -> None:
         if not alarms:
@@ -340,6 +348,17 @@ class LiveBus:
             if kind not in handlers:
                 rejected.append({"index": index, "error": f"no handler for kind {kind!r}"})
                 continue
+            valid.append((index, reading))
+        # a retry is known by its reading id before any check: the first time it was taken,
+        # so "older than the last reading" is no reason to refuse it now
+        retried = self._retried(valid)
+        by_kind: dict[str, list[tuple[int, Reading]]] = {}
+        late = False  # refused after the readings above: the refusals need sorting
+        for index, reading in valid:
+            kind = reading.kind
+            if retried and (kind, reading.id, reading.reading_id) in retried:
+                result.duplicates += 1
+                continue
             check = checks.get(kind)
             try:
                 problem = check(reading) if check is not None else None
@@ -348,17 +367,11 @@ class LiveBus:
                 problem = f"the hub could not check this {kind} reading"
             if problem is not None:
                 rejected.append({"index": index, "error": problem})
+                late = True
                 continue
-            valid.append((index, reading))
-        retried = self._retried(valid)
-        by_kind: dict[str, list[tuple[int, Reading]]] = {}
-        for index, reading in valid:
-            if retried and (reading.kind, reading.id, reading.reading_id) in retried:
-                result.duplicates += 1
-                continue
-            bucket = by_kind.get(reading.kind)
+            bucket = by_kind.get(kind)
             if bucket is None:
-                bucket = by_kind[reading.kind] = []
+                bucket = by_kind[kind] = []
             bucket.append((index, reading))
         accepted = result.duplicates
         failed = False
@@ -381,7 +394,7 @@ class LiveBus:
             result.states.update(states)
             result.readings.extend(readings)
             accepted += len(readings)
-        if failed:
+        if (late and len(rejected) > 1) or failed:
             rejected.sort(key=lambda r: r["index"])
         result.accepted = accepted
         return result
@@ -413,6 +426,19 @@ class LiveBus:
                 alarms=[a.to_record() for a in result.alarms],
             ),
         )
+
+    def refresh(self, entries: Sequence[feed.FeedEntry]) -> None:
+        """Bring the kinds' read models up to the devices' stored states named by the feed's
+        ``reading`` entries (call from a thread: it reads the store). A read model skips what
+        it has seen already (its own worker's readings)."""
+        by_kind: dict[str, set[str]] = {}
+        for entry in entries:
+            for device in (entry.payload or {}).get("devices") or ():
+                kind, _, ident = str(device).partition(":")
+                if kind in self.refreshers:
+                    by_kind.setdefault(kind, set()).add(ident)
+        for kind, ids in by_kind.items():
+            self.refreshers[kind](state.latest(self.store.engine, kind, sorted(ids)))
 
     def ingest_sync(self, items: Sequence[Any], devices: DeviceCheck | None = None) -> IngestResult:
         result = self.evaluate(items, devices)

@@ -4,6 +4,7 @@ the latest state of each device and the history of its readings, in the store (m
 apps and GraphQL, so every worker answers the same and a restart loses nothing acknowledged."""
 
 from hub.state.queries import (
+    SAME_TIME_S,
     DeviceState,
     HistoryBucket,
     PastReading,
@@ -15,6 +16,7 @@ from hub.state.queries import (
 from hub.state.store import StateWrite, device_id, seen, write_batch
 
 __all__ = [
+    "SAME_TIME_S",
     "DeviceState",
     "HistoryBucket",
     "PastReading",

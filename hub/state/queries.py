@@ -16,6 +16,9 @@ from hub.store.tables import DeviceReadingRow, DeviceStateRow
 
 # at most this many buckets per history request: a wide range asks for a coarser ``every``
 MAX_BUCKETS = 10_000
+# the store keeps times to the microsecond: a stored time within this of a read model's own is
+# the same reading (its own worker's), not a newer one
+SAME_TIME_S = 1e-5
 
 
 def _utc(value: datetime) -> datetime:

@@ -479,3 +479,36 @@ def test_a_failing_rule_costs_only_its_own_readings(hubs: Any) -> None:
     assert [x["subject_key"] for x in body["alarms"]] == [TANKS[0]]
     assert hub.gql(IN_ALARM)["hazchemTanksInAlarm"] == [{"key": TANKS[0]}]
     assert [e["node"]["subjectKey"] for e in hub.gql(ALARMS)["alarms"]["edges"]] == [TANKS[0]]
+
+
+def test_workers_follow_each_others_readings_and_raise_an_alarm_once(hubs: Any) -> None:
+    """Each worker's monitors follow the feed's readings: a tank another worker put in alarm
+    is in alarm here too, so its next reading here raises no second high-high; a river
+    likewise."""
+    a, b = hubs("fa"), hubs("fb")
+    b.gql(LEVEL, key=TANKS[0])  # b has loaded its tank monitor before a's reading
+    b.gql(RIVER)
+    t0 = NOW - 3 * 3600
+    status, body = a.post(
+        [level(TANKS[0], 9.5, t0), {"kind": "water.level", "id": "RV-1", "at": t0, "value": 3.8}]
+    )
+    assert sorted(x["kind"] for x in body["alarms"]) == ["tank.high_high", "water.flood"], body
+    services = b.app.state.hub.apps
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        tanks, gauges = services["hazchem"].tanks, services["water"].levels
+        if TANKS[0] in tanks.in_alarm() and "RV-1" in gauges.in_warning():
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("worker b's monitors did not follow a's readings")
+    status, body = b.post(
+        [
+            level(TANKS[0], 9.6, t0 + 1800),
+            {"kind": "water.level", "id": "RV-1", "at": t0 + 1800, "value": 3.9},
+        ]
+    )
+    assert status == 200 and body["accepted"] == 2 and body["alarms"] == [], body
+    # and when it falls back and rises again, b raises it (once)
+    status, body = b.post([level(TANKS[0], 5.0, t0 + 3600), level(TANKS[0], 9.7, t0 + 5400)])
+    assert [x["kind"] for x in body["alarms"]] == ["tank.high_high"]

@@ -311,6 +311,30 @@ class TankWatch:
             since=_at(since) if since is not None and held else None,
         )
 
+    def refresh(self, stored: dict[str, DeviceState]) -> None:
+        """Take in the tanks' states stored by other workers (newer than what this one saw);
+        no alarm: the worker that took the reading raised it."""
+        ids, values, times = [], [], []
+        for key, kept in stored.items():
+            level, at = kept.state.get("level_m"), kept.at.timestamp()
+            last = self.last_at.get(key)
+            if (
+                key in self.specs
+                and isinstance(level, int | float)
+                and (last is None or at > last + state.SAME_TIME_S)
+            ):
+                ids.append(key)
+                values.append(float(level))
+                times.append(at)
+        if not ids:
+            return
+        self._evaluate(ids, values, times, raise_alarms=False)
+        with self.lock:
+            for key in ids:
+                since = stored[key].state.get("alarm_since")
+                if key in self.state and isinstance(since, int | float):
+                    self.since[key] = float(since)
+
     def describe(self, reading: Reading) -> dict[str, Any]:
         """What the rules say of a tank after its latest reading: stored in device_state."""
         tid = reading.id
@@ -536,6 +560,34 @@ class VehicleWatch:
             except KeyError:
                 inside = []
         return {"speeding": speeding, "zones": [self.zones[int(f)].id for f in inside]}
+
+    def refresh(self, stored: dict[str, DeviceState]) -> None:
+        """Take in the fixes other workers stored (newer than this one's last): the fences
+        learn where the vehicles are, the speeding episodes go on; no alarm is raised here."""
+        idx, rows, speeding = [], [], []
+        for key, kept in stored.items():
+            i, point = self.index.get(key), kept.point
+            if i is None or point is None:
+                continue
+            if kept.at.timestamp() <= self.last_time[i] + state.SAME_TIME_S:
+                continue
+            speed = kept.state.get("speedKmh")
+            idx.append(i)
+            rows.append(
+                (
+                    kept.at.timestamp(),
+                    *point,
+                    float(speed) if isinstance(speed, int | float) else np.nan,
+                )
+            )
+            speeding.append(bool(kept.state.get("speeding")))
+        if not idx:
+            return
+        at, where = np.asarray(idx), np.asarray(rows)
+        with self.lock:
+            self.fences.check(at, where[:, 1], where[:, 2], where[:, 0])
+            self._append(at, where)
+            self.speeding[at] = speeding
 
     def zones_of(self, kept: DeviceState) -> list[ForbiddenZone]:
         """The forbidden zones a stored state says the vehicle is in."""
@@ -888,6 +940,14 @@ class HazchemServices:
     def describe_tank_level(self, reading: Reading) -> dict[str, Any]:
         return self.tanks.describe(reading)
 
+    def refresh_tanks(self, stored: dict[str, DeviceState]) -> None:
+        if self._tanks is not None:  # not loaded yet: it will load the stored states
+            self._tanks.refresh(stored)
+
+    def refresh_vehicles(self, stored: dict[str, DeviceState]) -> None:
+        if self._vehicles is not None:
+            self._vehicles.refresh(stored)
+
     def tanks_in_alarm(self) -> list[str]:
         """Tanks with a threshold alarm in force, in key order: as stored, else as loaded
         from the sensors (the same in every worker)."""
@@ -909,8 +969,18 @@ class HazchemServices:
 
 def services(hub: HubServices) -> HazchemServices:
     app = HazchemServices(hub.store)
-    hub.live.register(TANK_LEVEL, app.on_tank_levels, app.check_tank_level, app.describe_tank_level)
     hub.live.register(
-        VEHICLE_FIX, app.on_vehicle_fixes, app.check_vehicle_fix, app.describe_vehicle_fix
+        TANK_LEVEL,
+        app.on_tank_levels,
+        app.check_tank_level,
+        app.describe_tank_level,
+        app.refresh_tanks,
+    )
+    hub.live.register(
+        VEHICLE_FIX,
+        app.on_vehicle_fixes,
+        app.check_vehicle_fix,
+        app.describe_vehicle_fix,
+        app.refresh_vehicles,
     )
     return app

@@ -698,6 +698,29 @@ class LevelWatch:
             since=_at(since) if since is not None else None,
         )
 
+    def refresh(self, stored: dict[str, DeviceState]) -> None:
+        """Take in the gauges' states stored by other workers (newer than what this one saw);
+        no alarm: the worker that took the reading raised it."""
+        ids, values, times = [], [], []
+        for key, kept in stored.items():
+            level, at = kept.state.get("level_m"), kept.at.timestamp()
+            if key not in self.gauges or not isinstance(level, int | float):
+                continue
+            with self.lock:  # the monitor is borrowed mutably while it evaluates
+                last = self.monitor.last_reading(key)
+            if last is None or at > last[1] + state.SAME_TIME_S:
+                ids.append(key)
+                values.append(float(level))
+                times.append(at)
+        if not ids:
+            return
+        self._evaluate(ids, values, times, raise_alarms=False)
+        with self.lock:
+            for key in ids:
+                since = stored[key].state.get("since")
+                if key in self.over and isinstance(since, int | float):
+                    self.over[key] = float(since)
+
     def describe(self, reading: Reading) -> dict[str, Any]:
         """A gauge's state after its latest reading: stored with it in device_state."""
         with self.lock:
@@ -1033,6 +1056,10 @@ class WaterServices:
     def describe_level(self, reading: Reading) -> dict[str, Any]:
         return self.levels.describe(reading)
 
+    def refresh_levels(self, stored: dict[str, DeviceState]) -> None:
+        if self._levels is not None:  # not loaded yet: it will load the stored states
+            self._levels.refresh(stored)
+
     def gauges_in_warning(self, subject_type: str) -> list[str]:
         """Gauges at or over their threshold, in key order: as stored, else as loaded from
         the records (the same in every worker)."""
@@ -1068,7 +1095,9 @@ class WaterServices:
 
 def services(hub: HubServices) -> WaterServices:
     app = WaterServices(hub.store)
-    hub.live.register(WATER_LEVEL, app.on_levels, app.check_level, app.describe_level)
+    hub.live.register(
+        WATER_LEVEL, app.on_levels, app.check_level, app.describe_level, app.refresh_levels
+    )
     hub.live.register(WATER_QUALITY, app.on_quality, app.check_quality)
     hub.live.register(PUMP_STATE, app.on_pumps, app.check_pump)
     hub.live.register(GATE_STATE, app.on_gates, app.check_gate)
