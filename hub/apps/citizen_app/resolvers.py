@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
@@ -42,6 +42,7 @@ from hub.apps.citizen_app.types import (
     SnapReportInput,
 )
 from hub.auth.principal import principal_of
+from hub.idempotency import filed_once
 from hub.policy.engine import Decision, PolicyDenied
 from schema.connection import MAX_PAGE
 from schema.context import records, search
@@ -271,7 +272,7 @@ class CitizenAppMutations:
         ids = [str(i) for i in input.photo_ids]
         readable = await _readable(info, ids, MAX_PHOTOS)
 
-        def file() -> tuple[SnapReceipt, list[dict[str, object]]]:
+        def file() -> tuple[Record, str, list[dict[str, object]], list[str]]:
             photos = a.snap_photos(ids, readable)
             intake = SnapIntake(
                 channel="snap",
@@ -287,9 +288,17 @@ class CitizenAppMutations:
             )
             record, updates, tracking = a.file_snap(intake, actor, roles)
             a.attach(record, list(intake.media_urls))
+            return record, tracking, updates, [p.sha256 for p, _ in photos]
+
+        def receipt(key: str, tracking: str, shas: list[str]) -> SnapReceipt:
+            # the photos the report was filed with (now read under the case's policy, which a
+            # retry's caller may no longer pass: they are the ones this caller uploaded)
+            infos = [a.photos.info(sha) for sha in shas]
+            photos = [(p, a.photo_url(p)) for p in infos if p is not None]
+            record = a.centre().case(key)
             attrs = record.attrs
             status = str(attrs.get("loop_status") or "filed")
-            receipt = SnapReceipt(
+            return SnapReceipt(
                 tracking_number=tracking,
                 status=status,
                 status_label=str(attrs.get("status") or ""),
@@ -301,12 +310,18 @@ class CitizenAppMutations:
                 merged=status == "merged",
                 photos=[SnapPhoto.of(p, url) for p, url in photos],
             )
-            return receipt, updates
 
-        receipt, updates = await _call(file)
-        for update in updates:
-            await info.context.hub.live.publish_case(update)
-        return receipt
+        async def filed() -> dict[str, Any]:
+            record, tracking, updates, shas = await _call(file)
+            for update in updates:
+                await info.context.hub.live.publish_case(update)
+            return {"case": record.key, "tracking_number": tracking, "photos": shas}
+
+        hub = info.context.hub
+        answer = await filed_once(hub, "snap.report", actor, input.idempotency_key, filed)
+        return await _call(
+            lambda: receipt(answer["case"], answer["tracking_number"], answer["photos"])
+        )
 
     @strawberry.mutation(
         description="指尖办: apply online with the materials (scans uploaded like photos); a "

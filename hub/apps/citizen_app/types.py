@@ -11,6 +11,7 @@ import strawberry
 
 from hub.apps.citizen_app.photos import PhotoInfo
 from hub.apps.citizen_app.services import published_at
+from hub.idempotency import IDEMPOTENCY_KEY_HELP
 from schema.classification import classified
 from schema.record import Record
 
@@ -67,6 +68,7 @@ class SnapReportInput:
     )
     reporter_name: str | None = None
     reporter_phone: str | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="What the citizen gets back on filing a 随手拍 report.")

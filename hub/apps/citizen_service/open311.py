@@ -56,6 +56,8 @@ from hub.auth.principal import Principal, TokenError
 from hub.auth.ratelimit import OPEN311_FILING, OPEN311_KEY_FILING, RateDecision
 from hub.auth.request import BearerRefused, bearer_principal
 from hub.auth.scopes import GRAPH_READ
+from hub.idempotency import HEADER as IDEMPOTENCY_HEADER
+from hub.idempotency import Idempotency, IdempotencyError, InProgress
 from hub.services import HubServices
 from schema.record import Record
 
@@ -297,7 +299,20 @@ def routes(hub: HubServices) -> list[BaseRoute]:
         who = await principal(request, form)
         if request.method == "POST":
             filing = await file_rate(who)
-            answer = await post(who, fmt, form)
+            # a retry with the same Idempotency-Key gets the first answer, files nothing
+            keys = Idempotency(hub.store.engine, hub.settings.kek())
+            try:
+                row, _ = await keys.once(
+                    "open311.file",
+                    who.label,
+                    request.headers.get(IDEMPOTENCY_HEADER),
+                    lambda: post(who, form),
+                )
+            except InProgress as exc:
+                raise Open311Error(409, str(exc)) from None
+            except IdempotencyError as exc:
+                raise Open311Error(400, str(exc)) from None
+            answer = _render(fmt, "service_requests", "request", [row], 201)
             answer.headers.update(dict(filing.headers()))  # the tighter bucket
             return answer
         q = request.query_params
@@ -341,7 +356,7 @@ def routes(hub: HubServices) -> list[BaseRoute]:
         await audit(who, "open311.read", [key])
         return _render(fmt, "service_requests", "request", [request_row(c, record)])
 
-    async def post(who: Principal, fmt: str, form: dict[str, str]) -> Response:
+    async def post(who: Principal, form: dict[str, str]) -> dict[str, Any]:
         code = (form.get("service_code") or "").strip()
         if not code:
             raise Open311Error(400, "service_code is required")
@@ -379,8 +394,7 @@ def routes(hub: HubServices) -> list[BaseRoute]:
         notice = f"跟踪号 {number}"  # issued now, shown this once (the hub keeps its hash)
         if record.attrs.get("merged_into"):
             notice += f"；同一问题已在处理（{record.attrs['merged_into']}），您的反映已并入"
-        row = {"service_request_id": record.key, "service_notice": notice, "account_id": None}
-        return _render(fmt, "service_requests", "request", [row], 201)
+        return {"service_request_id": record.key, "service_notice": notice, "account_id": None}
 
     return [
         Route(f"{PREFIX}/services.{{fmt}}", handler(services), methods=["GET"]),

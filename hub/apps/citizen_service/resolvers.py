@@ -31,6 +31,7 @@ from hub.apps.citizen_service.types import (
 )
 from hub.apps.expected_version import ExpectedVersion
 from hub.auth.principal import principal_of
+from hub.idempotency import filed_once
 from hub.policy.enforce import acted_on
 from hub.policy.engine import Decision, PolicyDenied
 from schema.connection import MAX_PAGE, decode_cursor, encode_cursor
@@ -224,9 +225,16 @@ class CitizenServiceMutations:
             media_urls=list(input.media_urls or []),
             reported_at=input.reported_at,
         )
-        record, updates, number = await _call(lambda: c.file_tracked(intake, actor, roles))
-        await _publish(info, updates)
-        return ServiceCaseType.build(record, c, tracking_number=number)
+
+        async def file() -> dict[str, Any]:
+            record, updates, number = await _call(lambda: c.file_tracked(intake, actor, roles))
+            await _publish(info, updates)
+            return {"case": record.key, "tracking_number": number}
+
+        hub = info.context.hub
+        answer = await filed_once(hub, "case.file", actor, input.idempotency_key, file)
+        record = await _call(lambda: c.case(answer["case"]))
+        return ServiceCaseType.build(record, c, tracking_number=answer["tracking_number"])
 
     @strawberry.mutation(description="Send the nearest on-duty inspector with the duty to verify")
     async def verify_case(

@@ -15,6 +15,7 @@ from hub.apps.citizen_service.services import (
     reported_at,
     status_of,
 )
+from hub.idempotency import IDEMPOTENCY_KEY_HELP
 from schema.classification import classified
 from schema.federation import reference_record, representation_key
 from schema.record import Record
@@ -376,6 +377,7 @@ class FileCaseInput:
     reported_at: datetime | None = strawberry.field(
         default=None, description="When the channel received it (default: now)"
     )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="Which cases")

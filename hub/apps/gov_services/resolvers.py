@@ -4,7 +4,7 @@ the request's policed record source, figures over the rows the policy lets a req
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
@@ -38,6 +38,7 @@ from hub.apps.gov_services.types import (
     SubmitApplicationInput,
 )
 from hub.auth.principal import principal_of
+from hub.idempotency import filed_once
 from hub.policy.enforce import acted_on
 from hub.policy.engine import Decision, PolicyDenied
 from schema.connection import MAX_PAGE, decode_cursor, encode_cursor
@@ -286,8 +287,15 @@ class GovServicesMutations:
         actor, roles = _who(info)
         g = gov(info)
         wanted = submission(input)
-        record, number = await _call(lambda: g.submit_tracked(wanted, actor, roles))
-        return ApplicationReceipt.of(record, number)
+
+        async def file() -> dict[str, Any]:
+            record, number = await _call(lambda: g.submit_tracked(wanted, actor, roles))
+            return {"application": record.key, "tracking_number": number}
+
+        hub = info.context.hub
+        answer = await filed_once(hub, "application.submit", actor, input.idempotency_key, file)
+        record = await _call(lambda: g.application(answer["application"]))
+        return ApplicationReceipt.of(record, answer["tracking_number"])
 
     @strawberry.mutation(
         description="The applicant brings what a return asked for (by tracking number)"

@@ -24,6 +24,7 @@ from hub.apps.gov_services.services import (
     status_of,
     submitted_at,
 )
+from hub.idempotency import IDEMPOTENCY_KEY_HELP
 from schema.classification import classified
 from schema.grid import provenance
 from schema.interfaces import Sourced
@@ -461,6 +462,7 @@ class SubmitApplicationInput:
     uscc: str | None = strawberry.field(default=None, description="A legal person's credit code")
     channel: str = "滨海掌上行"
     street: str | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="Which applications")

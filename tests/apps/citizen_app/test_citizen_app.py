@@ -435,3 +435,22 @@ def test_fingertip_apply_with_scans_and_follow_to_the_decision(hub: Hub, phone_a
         "submitted", "returned", "submitted", "accepted", "under_review", "approved"
     ]  # fmt: skip
     assert "刘丹雪" not in json.dumps(done, ensure_ascii=False)
+
+
+def test_a_retried_snap_report_files_once_and_answers_the_same(hub: Hub, phone_app: str) -> None:
+    """Issue 14: a retry of a report whose answer was lost filed a second case. The same
+    ``idempotencyKey`` from the same app gets the first receipt again and files nothing."""
+    photo = upload(hub, phone_app, png(16, 12, (10, 120, 200))).json()
+    lon, lat = cell_point(hub, "BH-TAIDA-010")
+    report = {
+        "description": "路口的井盖丢了，车开过去很危险",
+        "photoIds": [photo["id"]],
+        "lon": lon + 0.0002,
+        "lat": lat,
+        "idempotencyKey": f"snap-{time.time_ns()}",
+    }
+    before = hub.store.count("ServiceCase")
+    first = hub.ok(phone_app, SNAP, input=report)["snapReport"]
+    again = hub.ok(phone_app, SNAP, input=report)["snapReport"]
+    assert again == first and first["trackingNumber"]
+    assert hub.store.count("ServiceCase") == before + 1

@@ -472,3 +472,15 @@ def test_counts_only_partner_gets_counts_and_no_rows(hub: Hub, department: str) 
     counted = hub.ok(counter, figures)["govServiceStats"]
     assert counted == hub.ok(department, figures)["govServiceStats"]
     assert counted["applications"] >= 3000
+
+
+def test_a_retried_submission_files_one_application(hub: Hub, citizen_app: str) -> None:
+    """Issue 14: a retry of a submission whose answer was lost filed a second application.
+    The same ``idempotencyKey`` from the same caller gets the first receipt again."""
+    item = personal_item(hub)
+    wanted = application(item, required(item), idempotencyKey=f"apply-{time.time_ns()}")
+    before = hub.store.count("ServiceApplication")
+    first = hub.ok(citizen_app, SUBMIT, input=wanted)["submitApplication"]
+    again = hub.ok(citizen_app, SUBMIT, input=wanted)["submitApplication"]
+    assert again == first and first["trackingNumber"]
+    assert hub.store.count("ServiceApplication") == before + 1

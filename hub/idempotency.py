@@ -1,0 +1,171 @@
+"""Idempotency keys on filings: a client's retry of the same key gets the first answer, and no
+second case or application is filed.
+
+A filing names a key (``Idempotency-Key`` header on HTTP routes, ``idempotencyKey`` in a
+GraphQL input). The key is claimed in ``idempotency_keys`` (migration 0007) before the filing,
+and the answer kept with it after; a retry from the same principal finds the answer and gets
+it again, a retry while the first is still running is told so (``IDEMPOTENCY_IN_PROGRESS``).
+Keys are per principal (stored as a hash of principal and key) and per scope (what was
+filed). Answers hold tracking numbers, which the hub otherwise keeps only as hashes: they are
+sealed (AES-GCM under the key-encryption key, hub.sealed).
+
+A filing that fails gives its claim up, so the retry files. A claim left without an answer
+for ``STALE_S`` (its worker died between claiming and answering) is taken again; a worker
+that died after the filing committed but before its answer was kept leaves that one retry to
+file again — the window is the few milliseconds between the two commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from hub.sealed import seal, unseal
+from hub.store.tables import IdempotencyRow
+
+HEADER = "Idempotency-Key"
+MAX_KEY = 128
+STALE_S = 60.0
+
+Answer = dict[str, Any]
+
+
+class IdempotencyError(ValueError):
+    """A key that cannot be used (empty, too long, not printable ASCII)."""
+
+    code = "BAD_IDEMPOTENCY_KEY"
+
+
+class InProgress(IdempotencyError):
+    """The same key's first filing is still running."""
+
+    code = "IDEMPOTENCY_IN_PROGRESS"
+
+
+def checked(key: str | None) -> str | None:
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY or not key.isascii() or not key.isprintable():
+        raise IdempotencyError(f"an idempotency key is 1 to {MAX_KEY} printable ASCII characters")
+    return key
+
+
+class Idempotency:
+    def __init__(self, engine: Engine, kek: bytes) -> None:
+        self.engine = engine
+        self.kek = kek
+
+    @staticmethod
+    def _id(principal: str, key: str) -> str:
+        return hashlib.sha256(f"{principal}\n{key}".encode()).hexdigest()
+
+    def claim(self, scope: str, principal: str, key: str) -> Answer | None:
+        """None: the key is ours now, file. Else the first filing's answer."""
+        ident = self._id(principal, key)
+        now = datetime.now(UTC)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(IdempotencyRow).values(
+                        scope=scope, key=ident, principal=principal[:128], created_at=now
+                    )
+                )
+            return None
+        except IntegrityError:
+            pass
+        where = (IdempotencyRow.scope == scope, IdempotencyRow.key == ident)
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(IdempotencyRow.result, IdempotencyRow.created_at).where(*where)
+            ).first()
+            if row is None:  # given up in between: ours now
+                conn.execute(
+                    insert(IdempotencyRow).values(
+                        scope=scope, key=ident, principal=principal[:128], created_at=now
+                    )
+                )
+                return None
+            if row.result is not None:
+                return unseal(self.kek, row.result, context=f"idempotency:{scope}:{ident}")
+            claimed = row.created_at
+            claimed = claimed if claimed.tzinfo else claimed.replace(tzinfo=UTC)
+            if now - claimed > timedelta(seconds=STALE_S):
+                taken = conn.execute(
+                    update(IdempotencyRow)
+                    .where(*where, IdempotencyRow.created_at == row.created_at)
+                    .values(created_at=now)
+                ).rowcount
+                if taken:
+                    return None
+        raise InProgress("the first request with this idempotency key is still running")
+
+    def keep(self, scope: str, principal: str, key: str, answer: Answer) -> None:
+        ident = self._id(principal, key)
+        sealed = seal(self.kek, answer, context=f"idempotency:{scope}:{ident}")
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(IdempotencyRow)
+                .where(IdempotencyRow.scope == scope, IdempotencyRow.key == ident)
+                .values(result=sealed)
+            )
+
+    def give_up(self, scope: str, principal: str, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(IdempotencyRow).where(
+                    IdempotencyRow.scope == scope,
+                    IdempotencyRow.key == self._id(principal, key),
+                    IdempotencyRow.result.is_(None),
+                )
+            )
+
+    async def once(
+        self,
+        scope: str,
+        principal: str,
+        key: str | None,
+        file: Callable[[], Awaitable[Answer]],
+    ) -> tuple[Answer, bool]:
+        """(answer, replayed): ``file()``'s answer, or the first one's for a key seen before.
+        Without a key, ``file()`` runs as it always did."""
+        key = checked(key)
+        if key is None:
+            return await file(), False
+        first = await run_in_threadpool(self.claim, scope, principal, key)
+        if first is not None:
+            return first, True
+        try:
+            answer = await file()
+        except BaseException:
+            await run_in_threadpool(self.give_up, scope, principal, key)
+            raise
+        await run_in_threadpool(self.keep, scope, principal, key, answer)
+        return answer, False
+
+
+async def filed_once(
+    hub: Any, scope: str, principal: str, key: str | None, file: Callable[[], Awaitable[Answer]]
+) -> Answer:
+    """``Idempotency.once`` on the hub's store for a GraphQL mutation: a bad key or one still
+    running is a GraphQL error with its code."""
+    from graphql import GraphQLError
+
+    keys = Idempotency(hub.store.engine, hub.settings.kek())
+    try:
+        answer, _ = await keys.once(scope, principal, key, file)
+    except IdempotencyError as exc:
+        raise GraphQLError(str(exc), extensions={"code": exc.code}) from None
+    return answer
+
+
+IDEMPOTENCY_KEY_HELP = (
+    "Names this filing so a retry never files twice: the same key from the same caller gets "
+    f"the first answer again (1 to {MAX_KEY} printable ASCII characters, e.g. a UUID)"
+)
