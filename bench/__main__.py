@@ -14,6 +14,7 @@ HUB_BENCHES: dict[str, str] = {
     "dispatch": "bench.dispatch_latency",
     "ingest": "bench.telemetry_ingest",
     "dashboard": "bench.dashboard_query",
+    "feed": "bench.feed_lag",
 }
 
 

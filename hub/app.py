@@ -24,6 +24,7 @@ from hub.audit.anchor import AuditAnchor
 from hub.auth.service import AuthService
 from hub.config import Settings, load_settings
 from hub.fanout import Broadcast, open_broadcast
+from hub.feed import FeedFollower
 from hub.graph import GraphStore, open_graph
 from hub.graphql_http import HubGraphQL
 from hub.graphql_schema import build_schema
@@ -107,6 +108,7 @@ def create_app(
             max_behind_s=settings.telemetry_max_behind_s,
         ),
         sources=SourceSystems(settings, store),
+        feed=FeedFollower(store.engine),
         limiter=auth.limiter,
         classified=table,
     )
@@ -201,6 +203,7 @@ def create_app(
         share_the_interpreter()  # the loop is not kept waiting by worker threads (step 9)
         running = [
             *([asyncio.create_task(hub.sources.run_schedule())] if schedule else []),
+            asyncio.create_task(hub.feed.run(broadcast)),  # woken on cityhub.feed
             asyncio.create_task(follow_policy_changes()),
             asyncio.create_task(poll_policy_changes()),
             asyncio.create_task(checkpoint_audit_every_minute()),

@@ -18,12 +18,15 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, event, func, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from hub.store.tables import FeedRow
 
@@ -53,6 +56,36 @@ class FeedEntry:
 def _lock(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+    # the pool's check-in, after the commit, tells this process's listeners (see on_commit)
+    conn.connection.info[_APPENDED] = True
+
+
+_APPENDED = "cityhub.feed.appended"
+_listeners: weakref.WeakKeyDictionary[Engine, list[Callable[[], None]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def on_commit(engine: Engine, listener: Callable[[], None]) -> Callable[[], None]:
+    """Call ``listener`` (in the writer's thread) after each transaction on ``engine`` that
+    appended to the feed has ended: the moment to wake followers. Returns the undo."""
+    if engine not in _listeners:
+        _listeners[engine] = []
+        event.listen(engine, "checkin", partial(_checked_in, weakref.ref(engine)))
+    _listeners[engine].append(listener)
+    return lambda: _listeners.get(engine, []).remove(listener)
+
+
+def _checked_in(engine: weakref.ref[Engine], _dbapi: Any, record: Any) -> None:
+    # a connection goes back to the pool after its commit (or rollback: a spare wake-up)
+    if record is None or not record.info.pop(_APPENDED, False):
+        return
+    found = engine()
+    for listener in list(_listeners.get(found, ())) if found is not None else ():
+        try:
+            listener()
+        except Exception:  # a wake-up must never fail the write that has committed
+            log.exception("feed commit listener failed")
 
 
 def append(
@@ -158,6 +191,8 @@ class FeedFollower:
     Each handler keeps its own position: a handler that raises is logged and given the same
     entries again (after a growing pause, at most 30 s), never skipped, while the others go on.
     Woken through the fan-out (``cityhub.feed``) after writes, polling every ``poll_s`` too.
+    A plain handler runs in a worker thread (it may read the store); a coroutine function runs
+    on the event loop.
     """
 
     engine: Engine
@@ -170,7 +205,10 @@ class FeedFollower:
 
     def __post_init__(self) -> None:
         if self.start is None:
-            self.start = head(self.engine)
+            try:
+                self.start = head(self.engine)
+            except SQLAlchemyError:  # a store not migrated yet: its feed starts empty
+                self.start = 0
 
     @property
     def position(self) -> int:
@@ -200,19 +238,28 @@ class FeedFollower:
             return 0
         low = min(f.position for f in due)
         topics = sorted({f.topic for f in due})
-        entries = await asyncio.to_thread(
-            read_after, self.engine, low, limit=self.batch, topics=topics
-        )
-        if not entries:
-            return 0
-        last = entries[-1].seq
+
+        def read() -> tuple[int, list[FeedEntry]]:
+            # the head first: every entry up to it has committed (seq order is commit order),
+            # so a short read means these topics hold nothing more up to it
+            top = head(self.engine)
+            return top, read_after(self.engine, low, limit=self.batch, topics=topics)
+
+        top, entries = await asyncio.to_thread(read)
+        if len(entries) >= self.batch:
+            last = entries[-1].seq
+        else:
+            last = max(top, low, entries[-1].seq if entries else 0)
         for f in due:
             mine = [e for e in entries if e.seq > f.position and e.topic == f.topic]
             try:
                 if mine:
-                    result = f.handler(mine)
-                    if inspect.isawaitable(result):
-                        await result
+                    if inspect.iscoroutinefunction(f.handler):
+                        await f.handler(mine)
+                    else:  # store work: off the loop
+                        result = await asyncio.to_thread(f.handler, mine)
+                        if inspect.isawaitable(result):
+                            await result
             except Exception:
                 f.failures += 1
                 pause = min(30.0, 0.1 * 2 ** min(f.failures, 9))
@@ -221,7 +268,7 @@ class FeedFollower:
                     "feed handler %s failed on %s entries from seq %s; retrying in %.1f s",
                     getattr(f.handler, "__qualname__", f.handler),
                     f.topic,
-                    mine[0].seq if mine else "?",
+                    mine[0].seq,
                     pause,
                 )
                 continue
@@ -235,6 +282,8 @@ class FeedFollower:
     async def caught_up(self, seq: int | None = None, *, timeout: float = 10.0) -> None:
         """Wait until every handler has taken the feed up to ``seq`` (the head when None)."""
         wanted = await asyncio.to_thread(head, self.engine) if seq is None else seq
+        if not self._followers:
+            return
         self.wake()
         if self._taken is None:  # not running: do the work here
             while self.position < wanted:
@@ -245,26 +294,51 @@ class FeedFollower:
             await self._taken.wait_for(lambda: self.position >= wanted)
 
     async def run(self, wake_ups: Any = None) -> None:
-        """Follow the feed until cancelled. ``wake_ups`` is a fan-out Broadcast: a message on
-        ``cityhub.feed`` (from any worker) makes the follower look at once."""
+        """Follow the feed until cancelled. ``wake_ups`` is the fan-out (a Broadcast): after
+        each of this process's writes to the feed commits, a message on ``cityhub.feed`` wakes
+        the followers of every worker, this one included."""
+        loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._taken = asyncio.Condition()
+        announcing: list[asyncio.Task[None]] = []
+
+        async def announce_once() -> None:
+            try:
+                await announce(wake_ups)
+            except Exception as exc:  # the fan-out is away: the others poll meanwhile
+                log.warning("feed wake-up not sent: %s", str(exc).splitlines()[0][:200])
+            finally:
+                announcing.clear()
+
+        def committed() -> None:  # on the loop: a write of this process has committed
+            self.wake()
+            if wake_ups is not None and not announcing:
+                # writes arriving while a message is out ask for one more, not one each
+                announcing.append(loop.create_task(announce_once()))
+
+        def from_writer() -> None:  # in the writer's thread, after its commit
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody to wake
+                loop.call_soon_threadsafe(committed)
+
+        forget = on_commit(self.engine, from_writer)
         listener = asyncio.create_task(self._listen(wake_ups)) if wake_ups is not None else None
         try:
             while True:
+                self._wake.clear()  # before reading: a wake-up during the read is kept
                 try:
                     read = await self.step()
                 except Exception as exc:  # the store is away: keep the position, try again
                     log.warning("feed: %s", str(exc).splitlines()[0][:200])
                     read = 0
-                if read >= self.batch:
-                    continue  # more waiting: no sleep between full batches
                 if read:
-                    continue
-                self._wake.clear()
+                    continue  # more may be waiting
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                # that lands as the wake-up does, and the follower would never stop
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                    async with asyncio.timeout(self.poll_s):
+                        await self._wake.wait()
         finally:
+            forget()
             if listener is not None:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

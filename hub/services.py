@@ -11,6 +11,7 @@ from hub.auth.principal import TokenVerifier
 from hub.auth.ratelimit import RateLimiter
 from hub.config import Settings
 from hub.fanout import Broadcast
+from hub.feed import FeedFollower
 from hub.graph import GraphStore
 from hub.ingest.sources import SourceSystems
 from hub.live import LiveBus
@@ -31,6 +32,7 @@ class HubServices:
     tokens: TokenVerifier  # for the apps' own HTTP routes (Open311, telemetry)
     sources: SourceSystems  # webhook pushes, live pass-through, scheduled syncs
     live: LiveBus  # alarms and case updates to subscribers; telemetry handlers by kind
+    feed: FeedFollower  # this worker's follower of the store's change feed (hub.feed)
     # rates per person / client / action (Open311 filings, photo uploads) for the apps' routes
     limiter: RateLimiter = field(default_factory=RateLimiter)
     apps: dict[str, Any] = field(default_factory=dict)  # each app's services, by app name

@@ -19,6 +19,8 @@ from schema.record import Record, RecordError
 
 # Upserts go in slices so one statement stays under SQLite's bound-parameter limit.
 _BATCH = 500
+# feed entries read per query when catching up on a kind's changes
+_FEED_CHUNK = 5000
 
 
 @dataclass
@@ -270,23 +272,30 @@ class RecordStore:
             rows.reverse()
         return [_to_record(row) for row in rows]  # type: ignore[arg-type]
 
-    def ingested_since(
-        self, kind: str, since: datetime | None
-    ) -> tuple[list[Record], datetime | None]:
-        """Records of ``kind`` stored (by any worker) at or after ``since`` (all when None), and
-        the newest ingestion time among them: the ``since`` of the next call. "At or after",
-        so a record written in the same instant as the last one seen is not missed (callers
-        key what they hold by record key, so one seen twice changes nothing)."""
-        query = select(RecordRow).where(RecordRow.kind == kind)
-        if since is not None:
-            query = query.where(RecordRow.ingested_at >= since)
-        with self.engine.connect() as conn:
-            rows = list(conn.execute(query))
-        found = [_to_record(row) for row in rows]  # type: ignore[arg-type]
-        for record in found:
-            if since is None or record.ingested_at > since:
-                since = record.ingested_at
-        return found, since
+    def changed_since(self, kind: str, seq: int | None) -> tuple[list[Record], int]:
+        """Records of ``kind`` written (by any worker) after position ``seq`` of the change
+        feed (every record of the kind when None), as stored now, in the order they were
+        written; and the position to pass next. By the feed's sequence, never by time: rows
+        commit out of timestamp order, and a catch-up by time skipped them for good."""
+        # the head first: everything up to it has committed (the feed's sequence order is
+        # commit order), so what is read after it is at least that new
+        top = feed.head(self.engine)
+        if seq is None:
+            return list(self.scan(kind)), top
+        keys: dict[str, None] = {}
+        while True:
+            entries = feed.read_after(
+                self.engine, seq, limit=_FEED_CHUNK, topics=["record"], kinds=[kind]
+            )
+            for entry in entries:
+                keys.pop(entry.key or "", None)  # written again: ordered by its last write
+                keys[entry.key or ""] = None
+            if len(entries) < _FEED_CHUNK:
+                break
+            seq = entries[-1].seq
+        found = self.get_many(kind, list(keys))
+        position = max(top, seq, entries[-1].seq if entries else 0)
+        return [found[k] for k in keys if k in found], position
 
     def scan(self, kind: str, *, chunk: int = 1000) -> Iterator[Record]:
         """Every stored record of ``kind`` in key order, read ``chunk`` rows at a time."""

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import inspect
 
+from hub import feed
 from hub.store import RecordStore, StoreUnavailable
 from schema.record import Record, RecordError
 
@@ -77,19 +78,24 @@ def test_keyset_pages_cover_everything_once(store: RecordStore) -> None:
     assert not store.any_from("GridCell", "025", forward=True)
 
 
-def test_scan_and_what_was_ingested_since(store: RecordStore) -> None:
+def test_scan_and_what_changed_since_a_feed_position(store: RecordStore) -> None:
     store.upsert(cell(f"{i:04d}") for i in range(2500))
     assert [r.key for r in store.scan("GridCell", chunk=999)] == [f"{i:04d}" for i in range(2500)]
     assert list(store.scan("Inspector")) == []
-    found, since = store.ingested_since("GridCell", None)
-    assert len(found) == 2500 and since == max(r.ingested_at for r in found)
-    # nothing new: at most the records of the last instant again; then a change shows up
-    again, same = store.ingested_since("GridCell", since)
-    assert same == since and {r.ingested_at for r in again} <= {since}
+    found, since = store.changed_since("GridCell", None)
+    assert len(found) == 2500 and since == feed.head(store.engine)
+    # nothing new: nothing again, even after writes of other kinds; then a change shows up
+    store.upsert([Record(**{**cell("I-1").model_dump(), "kind": "Inspector"})])
+    again, same = store.changed_since("GridCell", since)
+    assert again == [] and same == feed.head(store.engine)
     store.upsert([cell("0007", population=7)])
-    changed, later = store.ingested_since("GridCell", since)
-    assert "0007" in {r.key for r in changed} and later is not None and later >= since
-    assert next(r for r in changed if r.key == "0007").attrs["population"] == 7
+    store.upsert([cell("2500"), cell("0003", population=3)])
+    store.upsert([cell("0007", population=8)])
+    changed, later = store.changed_since("GridCell", same)
+    # in the order last written, each once, as stored now
+    assert [r.key for r in changed] == ["0003", "2500", "0007"]
+    assert changed[-1].attrs["population"] == 8 and later == feed.head(store.engine)
+    assert store.changed_since("GridCell", later) == ([], later)
 
 
 def test_bad_records_are_kept_aside_and_lose_nothing(store: RecordStore) -> None:

@@ -114,7 +114,7 @@ class CitizenApp:
         self._lock = threading.RLock()
         self._news: dict[str, Record] = {}
         self._ordered: list[Record] | None = None
-        self._seen: datetime | None = None
+        self._seen: int | None = None  # change-feed position of the news read
 
     # -- the other apps, at run time ---------------------------------------------------------
 
@@ -228,5 +228,5 @@ class CitizenApp:
             return self._ordered
 
     def _changed(self) -> list[Record]:
-        found, self._seen = self.store.ingested_since(NEWS_KIND, self._seen)
+        found, self._seen = self.store.changed_since(NEWS_KIND, self._seen)
         return found

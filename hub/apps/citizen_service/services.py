@@ -345,7 +345,7 @@ class CitizenServiceCentre:
         self._version = 0
         self._stats_lock = threading.Lock()
         self._stats_cache: dict[tuple[Hashable, ...], dict[str, Any]] = {}
-        self._seen: dict[str, datetime | None] = {}
+        self._seen: dict[str, int | None] = {}  # change-feed position, by kind
 
     # -- what the centre knows, read lazily from the store -------------------------------
 
@@ -360,8 +360,9 @@ class CitizenServiceCentre:
             after = chunk[-1].key
 
     def _changed(self, kind: str) -> list[Record]:
-        """Records of ``kind`` stored (by any worker) since this process last looked."""
-        found, self._seen[kind] = self.store.ingested_since(kind, self._seen.get(kind))
+        """Records of ``kind`` stored (by any worker) since this process last looked, by
+        the change feed's sequence (a catch-up by time skipped rows committed late)."""
+        found, self._seen[kind] = self.store.changed_since(kind, self._seen.get(kind))
         return found
 
     @property
@@ -419,8 +420,8 @@ class CitizenServiceCentre:
             for r in self._changed(CASE_KIND):
                 old = self._cases.get(r.key)
                 if old is r or old == r:
-                    # the same version read again (``_changed`` re-reads the rows stored at
-                    # its last instant): keep the object, so its facts and the version hold
+                    # the same version read again (``_changed`` returns this worker's own
+                    # writes too): keep the object, so its facts and the version hold
                     continue
                 self._facts.pop(r.key, None)
                 self._cases[r.key] = r

@@ -251,14 +251,15 @@ class GovernmentServices:
         self.clock = clock
         self._lock = threading.RLock()
         self._records: dict[str, dict[str, Record]] = {APPLICATION_KIND: {}, ITEM_KIND: {}}
-        self._seen: dict[str, datetime | None] = {}
+        self._seen: dict[str, int | None] = {}  # change-feed position, by kind
         self._codes: dict[str, str] = {}  # item code -> key
 
     # -- what the service knows, read from the store ---------------------------------------
 
     def _changed(self, kind: str) -> list[Record]:
-        """Records of ``kind`` stored (by any worker) since this process last looked."""
-        found, self._seen[kind] = self.store.ingested_since(kind, self._seen.get(kind))
+        """Records of ``kind`` stored (by any worker) since this process last looked, by
+        the change feed's sequence (a catch-up by time skipped rows committed late)."""
+        found, self._seen[kind] = self.store.changed_since(kind, self._seen.get(kind))
         return found
 
     def _fresh(self, kind: str) -> dict[str, Record]:
