@@ -43,6 +43,7 @@ from hub.store.engine import probe_write
 from hub.store.errors import (
     STORE_UNAVAILABLE,
     UNAVAILABLE,
+    describe,
     failed_recently,
     failure_body,
     note_failure,
@@ -164,7 +165,7 @@ def create_app(
 
     async def store_unavailable(_: Request, exc: Exception) -> JSONResponse:
         note_failure(store.engine, exc)
-        log.error("store unavailable: %s", type(exc).__name__)
+        log.error("store unavailable: %s", describe(exc))
         return JSONResponse(failure_body(), status_code=503)
 
     async def follow_policy_changes() -> None:
@@ -189,7 +190,7 @@ def create_app(
         try:
             anchor.checkpoint()
         except Exception as exc:  # the witness must not stop the hub; say so loudly
-            log.error("audit checkpoint not written: %s", exc)
+            log.error("audit checkpoint not written: %s", describe(exc))
 
     async def checkpoint_audit_every_minute() -> None:
         while True:

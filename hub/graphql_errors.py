@@ -17,7 +17,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
-from hub.store.errors import VersionConflict
+from hub.store.errors import VersionConflict, describe, is_store_failure
 
 CLIENT_FAULTS = (PermissionError, ValueError, LookupError, VersionConflict)
 BUGS = (KeyError, IndexError, UnicodeError)
@@ -52,5 +52,8 @@ def log_errors(errors: list[GraphQLError], context: ExecutionContext | None = No
     for error in errors:
         if is_client_error(error):
             StrawberryLogger.logger.info("GraphQL request refused: %s", one_line(error))
+        elif is_store_failure(error.original_error):  # one line: no statement, no values
+            assert error.original_error is not None
+            StrawberryLogger.logger.error("store unavailable: %s", describe(error.original_error))
         else:
             StrawberryLogger.error(error, context)

@@ -65,6 +65,20 @@ def failed_recently(engine: Engine, window_s: float = RECENT_S) -> bool:
     return at is not None and time.monotonic() - at < window_s
 
 
+def describe(error: BaseException) -> str:
+    """One log line for a store failure: the class and the driver's first line, never the
+    statement or its parameters (SQLAlchemy appends both, and they hold the row's data)."""
+    seen = 0
+    cause: BaseException | None = error
+    while cause is not None and seen < 8 and not isinstance(cause, UNAVAILABLE):
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    found = cause or error
+    driver = getattr(found, "orig", None) or found
+    lines = str(driver).strip().splitlines()
+    return f"{type(found).__name__}: {lines[0][:200] if lines else ''}".rstrip(": ")
+
+
 def failure_body() -> dict[str, object]:
     """The JSON body of a 503 for a failing store (routes) — no driver text."""
     return {"error": MESSAGE, "code": STORE_UNAVAILABLE}

@@ -55,7 +55,9 @@ def _clean_503(answer: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("how", ["read-only", "full"])
-def test_a_store_that_cannot_write_is_not_ready_and_answers_503(hub: Hub, how: str) -> None:
+def test_a_store_that_cannot_write_is_not_ready_and_answers_503(
+    hub: Hub, how: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """Fault: with the SQLite file read-only or the disk full, /readyz stayed 200 while every
     read failed (each writes its audit entry), and the reads came back 400 with SQLAlchemy's
     text. Now reads answer 503 ``STORE_UNAVAILABLE`` without driver text, and /readyz says
@@ -78,6 +80,11 @@ def test_a_store_that_cannot_write_is_not_ready_and_answers_503(hub: Hub, how: s
         "/graphql", json=READ, headers={"Accept": "application/graphql-response+json"}
     )
     assert _clean_503(spec)["errors"][0]["extensions"]["code"] == "STORE_UNAVAILABLE"
+    # the log says why in one line, without the statement or its values (the audit entry)
+    expected = "readonly database" if how == "read-only" else "database or disk is full"
+    logged = [r.getMessage() for r in caplog.records if "store unavailable" in r.getMessage()]
+    assert logged and all(expected in line for line in logged), logged
+    assert "INSERT" not in caplog.text and "graphql.read" not in caplog.text
     ready = _clean_503(hub.http.get("/readyz"))
     assert ready["status"] == "unavailable" and ready["code"] == "STORE_UNAVAILABLE"
     print(f"\n{how}: reads {codes} before the store refused; /readyz {ready['store']!r}")
