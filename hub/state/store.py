@@ -176,6 +176,7 @@ def _write_states(
     if not rows:
         return
     if conn.dialect.name == "sqlite":
+        updated = _sqlite_time(now)
         conn.exec_driver_sql(
             _SQLITE_STATES,
             [
@@ -185,7 +186,7 @@ def _write_states(
                     _sqlite_time(d["at"]),
                     _dumps(d["state"]),
                     None if d["geometry"] is None else _dumps(d["geometry"]),
-                    _sqlite_time(d["updated_at"]),
+                    updated,
                 )
                 for d in rows
             ],
@@ -197,7 +198,7 @@ def _write_states(
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=["device_id"],
-            set_={c: stmt.excluded[c] for c in ("kind", "at", "state", "geometry", "updated_at")},
+            set_={c: stmt.excluded[c] for c in ("at", "state", "geometry", "updated_at")},
             # a batch another worker stored later may hold a newer reading: never go back
             where=_STATES.c.at <= stmt.excluded.at,
         ),
@@ -241,8 +242,8 @@ def _write_history(
 
 def _sqlite_time(value: datetime) -> str:
     # SQLAlchemy's SQLite DateTime text (UTC, six digits of microseconds), so the values sort
-    # and compare with those it binds
-    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    # and compare with those it binds; the state tables' times are UTC already
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _dumps(value: Any) -> str:
@@ -253,9 +254,10 @@ _SQLITE_HISTORY = (
     'INSERT INTO device_readings (device_id, kind, at, value, "values", idempotency_key) '
     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, idempotency_key) DO NOTHING"
 )
+# the kind is part of the device id, so never updated (nor its index entry rewritten)
 _SQLITE_STATES = (
     "INSERT INTO device_state (device_id, kind, at, state, geometry, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET kind = excluded.kind, "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
     "at = excluded.at, state = excluded.state, geometry = excluded.geometry, "
     "updated_at = excluded.updated_at WHERE device_state.at <= excluded.at"
 )
