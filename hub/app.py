@@ -29,6 +29,7 @@ from hub.graph import GraphStore, open_graph
 from hub.graphql_http import HubGraphQL
 from hub.graphql_schema import build_schema
 from hub.graphql_ws import limiter_rate_check
+from hub.indexing import IndexFollower
 from hub.ingest.sources import SourceSystems
 from hub.live import LiveBus
 from hub.log_redaction import redact_access_logs
@@ -116,6 +117,8 @@ def create_app(
     for app_ in apps:
         if app_.services is not None:
             hub.apps[app_.name] = app_.services(hub)
+    # the knowledge graph and the search index follow every write, in every worker (idempotent)
+    IndexFollower(store, graph, search, secret=settings.effective_secret()).follow(hub.feed)
     workflow = PolicyWorkflow(store, policies, auth.audit, known_fields=lambda: table)
     try:
         workflow.seed_if_empty()  # the documents in policies/, on a store that has none

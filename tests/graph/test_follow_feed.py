@@ -5,17 +5,19 @@ on every graph backend, and a new firm is found within seconds of its write."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hub import feed
 from hub.graph import Entity, GraphStore, Member, Relation, SqliteGraph, build_graph, open_graph
 from hub.graph.sqlite_graph import edges, entities, members, pending
-from hub.indexing import IndexFollower, reindex_search
+from hub.indexing import IndexFollower, rebuild, reindex_search
 from hub.search import SearchIndex, open_search
 from hub.store import RecordStore
 from schema.record import Record
@@ -269,3 +271,94 @@ def test_a_new_firm_is_found_within_seconds_through_the_feed(
     print(f"new firm in the graph and the search index {seconds * 1000:.0f} ms after its write")
     assert graph.entity_of("MuckTruck", "TRK-1") is not None
     graph.close()
+
+
+HOTLINE = "service-hotline"  # a push-mode system: signed webhook deliveries
+HOTLINE_SECRET = "hotline-webhook-secret"
+ENTITY = """query($id: String!) { entity360(id: $id) {
+  type label sources { system kind key } relations(first: 20) { rel other { type label } } } }"""
+SEARCH = """query($q: String!) { search(query: $q, first: 5) {
+  totalCount edges { node { kind key title entity { type } } } } }"""
+
+
+def test_a_synced_firm_and_a_pushed_case_are_found_over_graphql_without_reindexing(
+    tmp_path: Path,
+) -> None:
+    from starlette.testclient import TestClient
+
+    from connectors.transports.webhook import sign
+    from hub.app import create_app
+    from hub.config import load_settings
+    from tests.auth_helpers import authorize
+
+    endpoints = tmp_path / "endpoints.json"
+    endpoints.write_text(
+        json.dumps({"systems": {HOTLINE: {"url": "http://127.0.0.1:9", "secret": HOTLINE_SECRET}}})
+    )
+    store = RecordStore.from_url(f"sqlite:///{tmp_path / 'hub.db'}")
+    store.migrate()
+    store.upsert(BUILT)
+    settings = load_settings(data_dir=tmp_path, sources=endpoints)
+    # the graph and the index as `cityhub index` last left them
+    graph = open_graph(settings.graph_store_url)
+    search = open_search(settings.search_store_url)
+    rebuild(store, graph, search, secret=settings.effective_secret())
+    app = create_app(settings, store=store, graph=graph, search=search)
+
+    def gql(http: TestClient, query: str, **variables: object) -> dict[str, Any]:
+        body = http.post("/graphql", json={"query": query, "variables": variables}).json()
+        assert "errors" not in body, body
+        return body["data"]
+
+    def within(seconds: float, found: Callable[[], bool]) -> float:
+        started = time.perf_counter()
+        while not found():
+            assert time.perf_counter() - started < seconds, f"not found within {seconds} s"
+            time.sleep(0.05)
+        return time.perf_counter() - started
+
+    with TestClient(app) as http:
+        authorize(http, app)
+        before = gql(http, SEARCH, q="新港渣土运输")["search"]["edges"]
+        assert "ENT-3" not in {e["node"]["key"] for e in before}
+        # a sync of the market registry stores the new firm (the store write a sync makes)
+        store.ingest(
+            [r.model_dump(mode="json") for r in BATCHES[0]], source_system="market-registry"
+        )
+        firm = f"Firm:{XINGANG}"
+
+        def firm_found() -> bool:
+            body = http.post("/graphql", json={"query": ENTITY, "variables": {"id": firm}}).json()
+            return "errors" not in body
+
+        firm_s = within(5, firm_found)
+        entity = gql(http, ENTITY, id=firm)["entity360"]
+        assert entity["label"] == "天津新港渣土运输有限公司"
+        # its record, and the cases about it: filed in the same sync, and filed before it
+        assert {s["key"] for s in entity["sources"]} == {"ENT-3", "CASE-2", "CASE-0"}
+        assert {(r["rel"], r["other"]["type"]) for r in entity["relations"]} >= {
+            ("OWNS_VEHICLE", "Vehicle"),
+            ("CONCERNS", "ServiceCase"),
+            ("LOCATED_IN", "GridCell"),
+        }
+        hits = gql(http, SEARCH, q="新港渣土运输")["search"]
+        assert hits["edges"][0]["node"]["key"] == "ENT-3"
+        assert hits["edges"][0]["node"]["entity"]["type"] == "Firm"
+        # a case pushed by the hotline's webhook
+        event = {
+            "eventType": "upsert", "caseKey": "RX-FOLLOW-1", "workOrderNo": "RX-FOLLOW-1",
+            "channel": "hotline", "content": "海河大桥桥下油污漂浮", "lng": 117.70, "lat": 39.02,
+            "reportedAt": "2026-11-25T08:00:00+08:00", "updatedAt": "2026-11-25T08:00:00+08:00",
+        }  # fmt: skip
+        delivery = {"delivery": "follow-1", "sequence": 1, "events": [event], "final": True}
+        body = json.dumps(delivery, ensure_ascii=False).encode()
+        pushed = http.post(f"/webhooks/{HOTLINE}", content=body, headers=sign(HOTLINE_SECRET, body))
+        assert pushed.status_code == 202, pushed.text
+        case_s = within(5, lambda: gql(http, SEARCH, q="桥下油污")["search"]["totalCount"] == 1)
+        case = gql(http, SEARCH, q="桥下油污")["search"]["edges"][0]["node"]
+        assert case["kind"] == "ServiceCase"
+        assert gql(http, ENTITY, id=f"ServiceCase:{case['key']}")["entity360"]["type"] == (
+            "ServiceCase"
+        )
+    print(f"firm in entity360 after {firm_s * 1000:.0f} ms, pushed case searchable after "
+          f"{case_s * 1000:.0f} ms")  # fmt: skip
