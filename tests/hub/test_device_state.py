@@ -114,6 +114,18 @@ def vehicle_city() -> list[Record]:
             datum="GCJ-02",
         )
     )
+    out.append(
+        Record(
+            kind="PumpStation",
+            key="PUMP-1",
+            source_system="drainage-scada",
+            source_id="PUMP-1",
+            fetched_at=WHEN,
+            attrs={"name": "新港泵站", "status": "停机", "pumps": 4, "running_pumps": 0},
+            geometry={"type": "Point", "coordinates": [117.73, 39.02]},
+            datum="GCJ-02",
+        )
+    )
     return out
 
 
@@ -244,6 +256,30 @@ def test_river_levels_and_flood_warnings_come_from_the_store(hubs: Any) -> None:
     assert again.gql(RIVER) == on_b
     status, body = again.post([{"kind": "water.level", "id": "RV-1", "at": t0 + 60, "value": 3.9}])
     assert status == 200 and body["alarms"] == [], body
+
+
+PUMP = """{ pumpStation(key: "PUMP-1") { status runningPumps currentFlowM3S statusAt } }"""
+
+
+def test_pump_states_come_from_the_store(hubs: Any) -> None:
+    a, b = hubs("pa"), hubs("pb")
+    assert b.gql(PUMP)["pumpStation"]["status"] == "停机"  # from the record, loaded
+    t0 = NOW - 900
+    status, body = a.post(
+        [{"kind": "pump.state", "id": "PUMP-1", "at": t0, "runningPumps": 3, "flowM3S": 2.5}]
+    )
+    assert status == 200 and body["accepted"] == 1, body
+    on_a, on_b = a.gql(PUMP), b.gql(PUMP)
+    assert on_a == on_b
+    assert (on_b["pumpStation"]["status"], on_b["pumpStation"]["runningPumps"]) == ("运行", 3)
+    a.close()
+    again = hubs("pc")  # a restart serves it, and takes the next state from there
+    assert again.gql(PUMP) == on_b
+    status, body = again.post(
+        [{"kind": "pump.state", "id": "PUMP-1", "at": t0 + 60, "status": "故障"}]
+    )
+    assert [x["kind"] for x in body["alarms"]] == ["pump.fault"]
+    assert b.gql(PUMP)["pumpStation"]["status"] == "故障"
 
 
 def level(key: str, value: float, at: float, **more: Any) -> dict[str, Any]:

@@ -798,10 +798,32 @@ def _keep(reading: Reading, camel: str, snake: str, before: float | None) -> flo
     return value if given else before
 
 
+def _scada_state(state: PumpState | GateState) -> dict[str, Any]:
+    fields = {k: v for k, v in state.__dict__.items() if k != "at"}
+    return {"scada": fields}
+
+
+def pump_state_of(kept: DeviceState, before: PumpState) -> PumpState:
+    """A pump station's state as stored (``describe_pump``), over what is known of it."""
+    known = kept.state.get("scada") or {}
+    return replace(before, **{k: v for k, v in known.items() if k != "pumps"}, at=kept.at)
+
+
+def gate_state_of(kept: DeviceState, before: GateState) -> GateState:
+    """A gate's state as stored (``describe_gate``), over what is known of it."""
+    return replace(before, **(kept.state.get("scada") or {}), at=kept.at)
+
+
 class ScadaWatch:
     """Pump stations' and gates' live states (thread-safe)."""
 
-    def __init__(self, pumps: Iterable[Record], gates: Iterable[Record]) -> None:
+    def __init__(
+        self,
+        pumps: Iterable[Record],
+        gates: Iterable[Record],
+        stored_pumps: dict[str, DeviceState] | None = None,
+        stored_gates: dict[str, DeviceState] | None = None,
+    ) -> None:
         self.pumps: dict[str, PumpState] = {}
         self.pump_info: dict[str, tuple[str, float | None, float | None, str | None]] = {}
         for p in pumps:
@@ -834,6 +856,35 @@ class ScadaWatch:
                 at=g.fetched_at,
             )
         self.lock = threading.Lock()
+        # the states the hub stored last win over the records'
+        self.refresh_pumps(stored_pumps or {})
+        self.refresh_gates(stored_gates or {})
+
+    def describe_pump(self, reading: Reading) -> dict[str, Any]:
+        """A pump station's whole state after its latest reading: stored in device_state."""
+        with self.lock:
+            return _scada_state(self.pumps[reading.id])
+
+    def describe_gate(self, reading: Reading) -> dict[str, Any]:
+        """A gate's whole state after its latest reading: stored in device_state."""
+        with self.lock:
+            return _scada_state(self.gates[reading.id])
+
+    def refresh_pumps(self, stored: dict[str, DeviceState]) -> None:
+        """Take in the pump states stored (by other workers, or before a restart)."""
+        with self.lock:
+            for key, kept in stored.items():
+                before = self.pumps.get(key)
+                if before is not None and kept.at > before.at:
+                    self.pumps[key] = pump_state_of(kept, before)
+
+    def refresh_gates(self, stored: dict[str, DeviceState]) -> None:
+        """Take in the gate states stored (by other workers, or before a restart)."""
+        with self.lock:
+            for key, kept in stored.items():
+                before = self.gates.get(key)
+                if before is not None and kept.at > before.at:
+                    self.gates[key] = gate_state_of(kept, before)
 
     def check_pump(self, reading: Reading) -> str | None:
         state = self.pumps.get(reading.id)
@@ -1042,7 +1093,10 @@ class WaterServices:
             with self._load_lock:
                 if self._scada is None:
                     self._scada = ScadaWatch(
-                        self.store.scan("PumpStation"), self.store.scan("Gate")
+                        self.store.scan("PumpStation"),
+                        self.store.scan("Gate"),
+                        state.latest_of_kind(self.store.engine, PUMP_STATE),
+                        state.latest_of_kind(self.store.engine, GATE_STATE),
                     )
         return self._scada
 
@@ -1055,6 +1109,20 @@ class WaterServices:
 
     def describe_level(self, reading: Reading) -> dict[str, Any]:
         return self.levels.describe(reading)
+
+    def describe_pump(self, reading: Reading) -> dict[str, Any]:
+        return self.scada.describe_pump(reading)
+
+    def describe_gate(self, reading: Reading) -> dict[str, Any]:
+        return self.scada.describe_gate(reading)
+
+    def refresh_pumps(self, stored: dict[str, DeviceState]) -> None:
+        if self._scada is not None:  # not loaded yet: it will load the stored states
+            self._scada.refresh_pumps(stored)
+
+    def refresh_gates(self, stored: dict[str, DeviceState]) -> None:
+        if self._scada is not None:
+            self._scada.refresh_gates(stored)
 
     def refresh_levels(self, stored: dict[str, DeviceState]) -> None:
         if self._levels is not None:  # not loaded yet: it will load the stored states
@@ -1099,6 +1167,10 @@ def services(hub: HubServices) -> WaterServices:
         WATER_LEVEL, app.on_levels, app.check_level, app.describe_level, app.refresh_levels
     )
     hub.live.register(WATER_QUALITY, app.on_quality, app.check_quality)
-    hub.live.register(PUMP_STATE, app.on_pumps, app.check_pump)
-    hub.live.register(GATE_STATE, app.on_gates, app.check_gate)
+    hub.live.register(
+        PUMP_STATE, app.on_pumps, app.check_pump, app.describe_pump, app.refresh_pumps
+    )
+    hub.live.register(
+        GATE_STATE, app.on_gates, app.check_gate, app.describe_gate, app.refresh_gates
+    )
     return app

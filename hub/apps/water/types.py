@@ -19,7 +19,9 @@ from strawberry import relay
 from hub.apps.water.services import (
     BY_KEY,
     CLASS_NAMES,
+    GATE_STATE,
     PH,
+    PUMP_STATE,
     REPORTED_ONLY,
     ROMAN,
     WATER_LEVEL,
@@ -32,8 +34,10 @@ from hub.apps.water.services import (
     ScadaWatch,
     StationSample,
     WaterServices,
+    gate_state_of,
     item_code,
     limit_for,
+    pump_state_of,
 )
 from hub.state.loader import device_state
 from schema.classification import classified
@@ -521,7 +525,10 @@ class PumpStation(relay.Node, Located, Sourced):
         return await nodes("PumpStation", cls.from_record, info, node_ids, required)
 
     async def _state(self, info: strawberry.Info) -> PumpState | None:
-        return (await scada_watch(info)).pumps.get(str(self.id))
+        known = (await scada_watch(info)).pumps.get(str(self.id))
+        kept = await device_state(info, PUMP_STATE, str(self.id))
+        # stored: the same in every worker; none yet: the record's
+        return pump_state_of(kept, known) if kept is not None and known else known
 
     @strawberry.field(description="运行 / 停机 / 检修 / 故障", metadata=INTERNAL)
     async def status(self, info: strawberry.Info) -> str | None:
@@ -599,7 +606,9 @@ class Gate(relay.Node, Located, Sourced):
         return await nodes("Gate", cls.from_record, info, node_ids, required)
 
     async def _state(self, info: strawberry.Info) -> GateState | None:
-        return (await scada_watch(info)).gates.get(str(self.id))
+        known = (await scada_watch(info)).gates.get(str(self.id))
+        kept = await device_state(info, GATE_STATE, str(self.id))
+        return gate_state_of(kept, known) if kept is not None and known else known
 
     @strawberry.field(description="关闭 / 部分开启 / 全开", metadata=INTERNAL)
     async def status(self, info: strawberry.Info) -> str | None:
