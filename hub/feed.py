@@ -300,21 +300,29 @@ class FeedFollower:
         loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._taken = asyncio.Condition()
-        announcing: list[asyncio.Task[None]] = []
+        announcer: list[asyncio.Task[None]] = []  # the one task sending wake-ups, if any
+        unannounced = asyncio.Event()  # a commit no message has been sent after yet
 
-        async def announce_once() -> None:
+        async def announce_commits() -> None:
             try:
-                await announce(wake_ups)
-            except Exception as exc:  # the fan-out is away: the others poll meanwhile
-                log.warning("feed wake-up not sent: %s", str(exc).splitlines()[0][:200])
+                while unannounced.is_set():
+                    # cleared before sending: a commit during the send asks for one more,
+                    # so every commit is followed by a message (not one message each)
+                    unannounced.clear()
+                    try:
+                        await announce(wake_ups)
+                    except Exception as exc:  # the fan-out is away: the others poll meanwhile
+                        log.warning("feed wake-up not sent: %s", str(exc).splitlines()[0][:200])
             finally:
-                announcing.clear()
+                announcer.clear()
 
         def committed() -> None:  # on the loop: a write of this process has committed
             self.wake()
-            if wake_ups is not None and not announcing:
-                # writes arriving while a message is out ask for one more, not one each
-                announcing.append(loop.create_task(announce_once()))
+            if wake_ups is None:
+                return
+            unannounced.set()
+            if not announcer:
+                announcer.append(loop.create_task(announce_commits()))
 
         def from_writer() -> None:  # in the writer's thread, after its commit
             with contextlib.suppress(RuntimeError):  # the loop has closed: nobody to wake
@@ -339,6 +347,8 @@ class FeedFollower:
                         await self._wake.wait()
         finally:
             forget()
+            for task in list(announcer):
+                task.cancel()
             if listener is not None:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

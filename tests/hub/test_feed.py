@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,9 +17,11 @@ import pytest
 
 from hub import feed
 from hub.apps.citizen_service.services import CitizenServiceCentre, Intake
-from hub.fanout import MemoryBroadcast
+from hub.fanout import Broadcast, MemoryBroadcast, open_broadcast
 from hub.store import RecordStore
 from schema.record import Record
+
+REDIS_URL = os.environ.get("CITYHUB_TEST_REDIS_URL", "")
 
 
 def report(key: str, kind: str = "ServiceCase", **attrs: object) -> Record:
@@ -179,10 +183,22 @@ async def test_the_follower_hands_each_topic_in_order_and_retries_a_failing_hand
     assert follower.position == feed.head(store.engine)
 
 
-async def test_a_write_in_one_worker_wakes_the_follower_of_another(store_url: str) -> None:
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def fanout(request: pytest.FixtureRequest) -> Broadcast:
+    if request.param == "memory":
+        return MemoryBroadcast()
+    if not REDIS_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CITYHUB_TEST_REDIS_URL is unset: run the suite with scripts/test.sh")
+        pytest.skip("CITYHUB_TEST_REDIS_URL is unset (scripts/test.sh starts Redis)")
+    return open_broadcast(f"{REDIS_URL}?prefix=t_{uuid.uuid4().hex[:12]}")
+
+
+async def test_a_write_in_one_worker_wakes_the_follower_of_another(
+    store_url: str, fanout: Broadcast
+) -> None:
     """Two workers (two engines on one store, one fan-out): a follower that would poll only
     every 30 s still sees the other worker's write at once, woken on ``cityhub.feed``."""
-    fanout = MemoryBroadcast()
     worker_a, worker_b = RecordStore.from_url(store_url), RecordStore.from_url(store_url)
     worker_a.migrate()
     followers = [feed.FeedFollower(w.engine, poll_s=30) for w in (worker_a, worker_b)]
@@ -212,6 +228,7 @@ async def test_a_write_in_one_worker_wakes_the_follower_of_another(store_url: st
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await fanout.close()
         worker_a.close()
         worker_b.close()
 
