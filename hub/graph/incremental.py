@@ -22,7 +22,7 @@ from hub.graph.interface import GraphStore
 from hub.graph.linking import FirmLinker
 from hub.graph.model import Entity, GraphChange, Member
 from hub.graph.names import brand_key, name_key
-from hub.graph.relations import relations
+from hub.graph.relations import relations, targets
 from hub.graph.resolution import (
     CONFIDENCE,
     FIRM_KINDS,
@@ -53,8 +53,19 @@ class _EntityOf(dict[Ref, str]):
     def __init__(self, graph: GraphStore, known: dict[Ref, str]) -> None:
         super().__init__(known)
         self.graph = graph
+        self.missing: set[Ref] = set()  # looked up, and not in the graph
+
+    def prefetch(self, refs: Iterable[Ref]) -> None:
+        """Look up many at once (the records' relation targets) before they are asked for."""
+        wanted = [ref for ref in dict.fromkeys(refs) if ref not in self]
+        self.missing |= set(wanted)
+        for ref, entity_id in self.graph.entity_ids_of(wanted).items():
+            self[ref] = entity_id
+            self.missing.discard(ref)
 
     def get(self, ref: Ref, default: str | None = None) -> str | None:  # type: ignore[override]
+        if ref in self.missing:
+            return default
         if ref not in self:
             found = self.graph.entity_ids_of([ref]).get(ref)
             if found is None:
@@ -110,9 +121,8 @@ class GraphUpdater:
         affected = {before[r] for r in moved if r in before} | {after[r][0] for r in moved}
         affected |= {after[r][0] for r in wanted if r in after}
         members_now: dict[str, dict[Ref, Member]] = defaultdict(dict)
-        for entity_id in affected:
-            for m in self.graph.members(entity_id):
-                members_now[entity_id][(m.kind, m.key)] = m
+        for m in self.graph.members_of(sorted(affected)):
+            members_now[m.entity_id][(m.kind, m.key)] = m
         for ref in wanted:
             if ref in before:
                 members_now[before[ref]].pop(ref, None)
@@ -139,6 +149,7 @@ class GraphUpdater:
         known = {ref: entity_id for ref, (entity_id, _how) in after.items()}
         entity_of = _EntityOf(self.graph, known)
         stated_by = [current[r] for r in sources if r in current]
+        entity_of.prefetch(targets(stated_by))
         previous = self.graph.entity_ids_of([r for r in sources if r not in before])
         change.sources = [
             (owner, kind, key)

@@ -37,6 +37,10 @@ class GraphStore(Protocol):
 
     def members(self, entity_id: str) -> list[Member]: ...
 
+    def members_of(self, entity_ids: Sequence[str]) -> list[Member]:
+        """The members of many entities at once."""
+        ...
+
     def relations(self, entity_ids: Sequence[str]) -> list[Relation]:
         """Every relation touching any of the entities, in either direction."""
         ...

@@ -105,6 +105,9 @@ _MERGE_RELATIONS: LiteralString = (
     "MERGE (a)-[x:$(r.rel) {source_kind: r.source_kind, source_key: r.source_key}]->(b) "
     "ON CREATE SET x.source_system = r.source_system, x.confidence = r.confidence, x.seq = r.seq"
 )
+_MEMBERS_OF_ENTITIES: LiteralString = (
+    "UNWIND $ids AS id MATCH (m:Member {g: $g, entity_id: id}) RETURN m"
+)
 _MEMBERS_OF: LiteralString = (
     "UNWIND $rows AS s MATCH (m:Member {g: $g, kind: s.kind, key: s.key}) "
     "RETURN m.kind AS kind, m.key AS key, m.entity_id AS entity_id"
@@ -366,6 +369,12 @@ class Neo4jGraph:
 
     def members(self, entity_id: str) -> list[Member]:
         return [_member(row["m"]) for row in self._read(_MEMBERS, id=entity_id)]
+
+    def members_of(self, entity_ids: Sequence[str]) -> list[Member]:
+        if not entity_ids:
+            return []
+        rows = self._read(_MEMBERS_OF_ENTITIES, ids=list(dict.fromkeys(entity_ids)))
+        return [_member(row["m"]) for row in rows]
 
     def relations(self, entity_ids: Sequence[str]) -> list[Relation]:
         if not entity_ids:

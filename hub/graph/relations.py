@@ -66,6 +66,18 @@ def _rules(record: Record) -> Iterator[tuple[str, Rule]]:
             yield attr, rule
 
 
+def targets(records: Iterable[Record]) -> list[tuple[str, str]]:
+    """The (kind, key) of every record these records' attributes name (for a batch look-up)."""
+    out: list[tuple[str, str]] = []
+    for record in records:
+        for attr, rule in _rules(record):
+            values = record.attrs[attr]
+            for value in values if isinstance(values, list) else [values]:
+                if value:
+                    out.append((rule.target_kind, str(value)))
+    return out
+
+
 def relations(
     records: Iterable[Record],
     entity_of: dict[tuple[str, str], str],

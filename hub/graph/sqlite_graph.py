@@ -279,6 +279,16 @@ class SqliteGraph:
                 for r in conn.execute(query)
             ]
 
+    def members_of(self, entity_ids: Sequence[str]) -> list[Member]:
+        out: list[Member] = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(dict.fromkeys(entity_ids)):
+                for r in conn.execute(select(members).where(members.c.entity_id.in_(chunk))):
+                    out.append(
+                        Member(r.entity_id, r.kind, r.key, r.source_system, r.method, r.confidence)
+                    )
+        return out
+
     def relations(self, entity_ids: Sequence[str]) -> list[Relation]:
         out: list[Relation] = []
         with self.engine.connect() as conn:

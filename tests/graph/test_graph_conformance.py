@@ -213,3 +213,9 @@ def test_a_rebuild_keeps_relations_waiting(graph: GraphStore) -> None:
     assert graph.counts()["relations"] == 0
     graph.update(GraphChange(entities=[place("cell9")]))
     assert graph.relations(["Firm:A"]) == [waiting]
+
+
+def test_members_of_many_entities(city: GraphStore) -> None:
+    found = city.members_of(["Firm:A", "Firm:B", "Firm:nope", "Firm:A"])
+    assert sorted(m.key for m in found) == ["CMP-9", "ENT-1", "FIN-1"]
+    assert city.members_of([]) == []
