@@ -336,7 +336,7 @@ class CitizenAppMutations:
         readable = await _readable(info, (i for _, i in given), MAX_SCANS)
         legal = bool(input.enterprise_name or input.uscc)
 
-        def apply() -> FingertipReceipt:
+        def apply() -> dict[str, Any]:
             materials = a.material_files(given, readable)
             application = FingertipApplication(
                 item=input.item,
@@ -350,9 +350,15 @@ class CitizenAppMutations:
             )
             record, tracking = a.apply(application, actor, roles)
             a.attach(record, [m.file_url for m in materials])
-            return FingertipReceipt.of(record, tracking)
+            return {"application": record.key, "tracking_number": tracking}
 
-        return await _call(apply)
+        async def applied() -> dict[str, Any]:
+            return await _call(apply)
+
+        hub = info.context.hub
+        answer = await filed_once(hub, "application.submit", actor, input.idempotency_key, applied)
+        record = await _call(lambda: a.gov().application(answer["application"]))
+        return FingertipReceipt.of(record, answer["tracking_number"])
 
     @strawberry.mutation(description="指尖办: bring the materials a return asked for")
     async def fingertip_resupply(

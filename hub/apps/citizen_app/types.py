@@ -217,6 +217,7 @@ class FingertipApplyInput:
         default=None, description="A legal person's name (then uscc too)"
     )
     uscc: str | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="What the applicant gets back from 指尖办")

@@ -454,3 +454,30 @@ def test_a_retried_snap_report_files_once_and_answers_the_same(hub: Hub, phone_a
     again = hub.ok(phone_app, SNAP, input=report)["snapReport"]
     assert again == first and first["trackingNumber"]
     assert hub.store.count("ServiceCase") == before + 1
+
+
+def test_a_retried_fingertip_application_files_once(hub: Hub, phone_app: str) -> None:
+    """The same for 指尖办: a retried application with its key files one application."""
+    item = next(
+        r
+        for r in hub.store.page("ServiceItem", after=None, limit=1000)
+        if r.attrs["online_level"] != "窗口办理"
+        and "滨海掌上行" in r.attrs["channels"]
+        and r.attrs["serves"] == "自然人"
+    )
+    scan = upload(hub, phone_app, png(10, 14, (240, 240, 240))).json()
+    apply = """mutation($input: FingertipApplyInput!) { fingertipApply(input: $input)
+      { trackingNumber status itemName materialsMissing } }"""
+    application = {
+        "item": item.key,
+        "applicantName": "刘丹雪",
+        "applicantPhone": "19598321139",
+        "idNumber": ID_NUMBER,
+        "materials": [{"name": m["name"], "photoId": scan["id"]} for m in item.attrs["materials"]],
+        "idempotencyKey": f"fingertip-{time.time_ns()}",
+    }
+    before = hub.store.count("ServiceApplication")
+    first = hub.ok(phone_app, apply, input=application)["fingertipApply"]
+    again = hub.ok(phone_app, apply, input=application)["fingertipApply"]
+    assert again == first and first["trackingNumber"]
+    assert hub.store.count("ServiceApplication") == before + 1
