@@ -5,8 +5,10 @@ The follower applies every "record" entry of the feed in each worker, computing 
 from the store's current rows (never the entry), so the updates are idempotent: N workers on
 shared backends (one SQLite graph file, one Neo4j, one Elasticsearch) each write the same
 graph and documents, and whichever writes last writes the store's latest state. That needs no
-lease, no hand-over and no stored position besides the feed itself; the price is N times the
-(small, per-change) work.
+lease and no hand-over; the price is N times the (small, per-change) work. The graph keeps
+the feed's sequence it holds every write up to (set by a rebuild, advanced by followers), so
+a worker starting later takes up what was written while none ran (a `cityhub sync` with the
+hub down).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from starlette.concurrency import run_in_threadpool
 
+from hub import feed
 from hub.feed import FeedEntry, FeedFollower
 from hub.graph import BuildReport, GraphStore, build_graph
 from hub.graph.build import all_records
@@ -51,7 +55,10 @@ def rebuild(
     secret: str,
     progress: Callable[[str], None] | None = None,
 ) -> IndexReport:
-    report = build_graph(store, graph, secret=secret, progress=progress)
+    # the feed's head before the records are read: what is written meanwhile, the followers
+    # apply on top (idempotently)
+    position = feed.head(store.engine)
+    report = build_graph(store, graph, secret=secret, progress=progress, position=position)
     if progress:
         progress("indexing search")
     return IndexReport(graph=report, documents=reindex_search(store, index))
@@ -91,19 +98,21 @@ class IndexFollower:
         self.index = index
         self.graph = GraphUpdater(store, graph, secret=secret)
 
-    def apply(self, refs: Iterable[tuple[str, str]]) -> IndexUpdate:
-        """Bring the graph and the search index up to the store for these records."""
+    def apply(self, refs: Iterable[tuple[str, str]], *, position: int | None = None) -> IndexUpdate:
+        """Bring the graph and the search index up to the store for these records;
+        ``position``: the feed's sequence of the last, kept with the graph (search first, so
+        a position kept is never ahead of either)."""
         started = time.perf_counter()
         wanted = list(dict.fromkeys(refs))
-        graph = self.graph.apply(wanted)
         documents = update_search(self.store, self.index, wanted)
+        graph = self.graph.apply(wanted, position=position)
         return IndexUpdate(graph, documents, time.perf_counter() - started)
 
     async def take(self, entries: list[FeedEntry]) -> None:
         """The feed handler: a batch of "record" entries, applied off the event loop."""
         refs = [(e.kind, e.key) for e in entries if e.kind and e.key]
         if refs:
-            done = await run_in_threadpool(self.apply, refs)
+            done = await run_in_threadpool(partial(self.apply, refs, position=entries[-1].seq))
             log.debug(
                 "index follower: %d records, %d entities, %d documents in %.3f s",
                 done.graph.records,
@@ -112,5 +121,8 @@ class IndexFollower:
                 done.seconds,
             )
 
-    def follow(self, feed: FeedFollower) -> None:
-        feed.on("record", self.take)
+    def follow(self, follower: FeedFollower) -> None:
+        """Take the feed's "record" entries from where the graph was left (by a rebuild or a
+        follower in any worker, before this one started), else from the follower's start."""
+        held = self.graph.graph.position()
+        follower.on("record", self.take, start=held or None)

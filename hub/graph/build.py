@@ -34,7 +34,10 @@ def build_graph(
     *,
     secret: str,
     progress: Callable[[str], None] | None = None,
+    position: int = 0,
 ) -> BuildReport:
+    """The graph of every stored record; ``position``: the change feed's head read before
+    the records, from where the feed's followers carry the graph on."""
     say = progress or (lambda _step: None)
     say("reading records")
     records = list(all_records(store))
@@ -55,7 +58,7 @@ def build_graph(
     edges = [r for r in stated if r.src in known and r.dst in known]
     pending = [r for r in stated if r.src not in known or r.dst not in known]
     say("writing graph")
-    graph.replace(resolution.entities, resolution.members, edges, pending)
+    graph.replace(resolution.entities, resolution.members, edges, pending, position=position)
     return BuildReport(
         records=len(records),
         entities=len(resolution.entities),

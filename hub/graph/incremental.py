@@ -87,8 +87,9 @@ class GraphUpdater:
             self._firms = FirmLinker(r for kind in FIRM_KINDS for r in self.store.scan(kind))
         return self._firms
 
-    def apply(self, refs: Iterable[Ref]) -> GraphUpdate:
-        """Bring the graph up to the store for these records (written, or gone)."""
+    def apply(self, refs: Iterable[Ref], *, position: int | None = None) -> GraphUpdate:
+        """Bring the graph up to the store for these records (written, or gone); ``position``:
+        the feed's sequence of the last of them, kept with the graph."""
         wanted = list(dict.fromkeys(refs))
         current = _read(self.store, wanted)
         firms = self.firms()
@@ -126,7 +127,7 @@ class GraphUpdater:
         for ref in wanted:
             if ref in before:
                 members_now[before[ref]].pop(ref, None)
-        change = GraphChange()
+        change = GraphChange(position=position)
         for ref, (entity_id, how) in after.items():
             member = Member(
                 entity_id, ref[0], ref[1], current[ref].source_system, how, CONFIDENCE[how]

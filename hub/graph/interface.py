@@ -15,14 +15,21 @@ class GraphStore(Protocol):
         members: Iterable[Member],
         relations: Iterable[Relation],
         pending: Iterable[Relation] = (),
+        *,
+        position: int = 0,
     ) -> None:
         """Swap the whole graph for this one, atomically. ``pending``: relations stated about
-        entities not held yet, made relations by the :meth:`update` that brings the entity."""
+        entities not held yet, made relations by the :meth:`update` that brings the entity.
+        ``position``: the change feed's head when the records were read."""
         ...
 
     def update(self, change: GraphChange) -> None:
         """Apply an incremental change atomically (what the feed follower writes). Relations
         with an end not held are kept pending, as are the ones :meth:`replace` was given."""
+        ...
+
+    def position(self) -> int:
+        """The change feed's sequence up to which the graph holds every write (0: unknown)."""
         ...
 
     def entity(self, entity_id: str) -> Entity | None: ...

@@ -45,6 +45,8 @@ class Relation:
 class Subgraph:
     entities: dict[str, Entity] = field(default_factory=dict)
     relations: list[Relation] = field(default_factory=list)
+    # the feed's sequence this change brings the graph up to (kept if higher than the last)
+    position: int | None = None
 
 
 @dataclass
@@ -62,3 +64,5 @@ class GraphChange:
     entities: list[Entity] = field(default_factory=list)
     members: list[Member] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
+    # the feed's sequence this change brings the graph up to (kept if higher than the last)
+    position: int | None = None

@@ -51,7 +51,15 @@ _SCHEMA: tuple[LiteralString, ...] = (
 # The head names the generation a graph's readers use; a rebuild writes a new one beside it.
 _HEAD: LiteralString = "MATCH (h:GraphHead {name: $name}) RETURN h.active AS active"
 _FLIP: LiteralString = (
-    "MERGE (h:GraphHead {name: $name}) WITH h, h.active AS old SET h.active = $new RETURN old"
+    "MERGE (h:GraphHead {name: $name}) WITH h, h.active AS old "
+    "SET h.active = $new, h.position = $position RETURN old"
+)
+# the change feed's sequence up to which the graph holds every write, kept on its head
+_POSITION: LiteralString = "MATCH (h:GraphHead {name: $name}) RETURN h.position AS position"
+_ADVANCE: LiteralString = (
+    "MERGE (h:GraphHead {name: $name}) ON CREATE SET h.active = $name "
+    "SET h.position = CASE WHEN coalesce(h.position, 0) < $position THEN $position "
+    "ELSE h.position END"
 )
 _DROP_HEAD: LiteralString = "MATCH (h:GraphHead {name: $name}) DELETE h"
 
@@ -266,6 +274,8 @@ class Neo4jGraph:
         new_members: Iterable[Member],
         new_relations: Iterable[Relation],
         new_pending: Iterable[Relation] = (),
+        *,
+        position: int = 0,
     ) -> None:
         # The new graph goes into a fresh generation in batches of small transactions (one
         # giant transaction outgrows the heap and the transaction timeout at city size), then
@@ -287,7 +297,7 @@ class Neo4jGraph:
             self._delete_generation(new)
             raise
         records, _, _ = self.driver.execute_query(
-            _FLIP, name=self.graph, new=new, database_=self.database
+            _FLIP, name=self.graph, new=new, position=position, database_=self.database
         )
         old = records[0]["old"] if records else None
         self._active = (new, time.monotonic())
@@ -326,9 +336,17 @@ class Neo4jGraph:
                 if next(iter(params.values())):
                     tx.run(statement, g=g, **params).consume()
             tx.run(_RETIRE, g=g).consume()
+            if change.position is not None:
+                tx.run(_ADVANCE, name=self.graph, position=change.position).consume()
 
         with self.driver.session(database=self.database) as session:
             session.execute_write(work)
+
+    def position(self) -> int:
+        records, _, _ = self.driver.execute_query(
+            _POSITION, name=self.graph, database_=self.database, routing_=RoutingControl.READ
+        )
+        return int(records[0]["position"] or 0) if records else 0
 
     def entity_ids_of(self, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
         rows = [{"kind": k, "key": key} for k, key in dict.fromkeys(refs)]

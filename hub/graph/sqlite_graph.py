@@ -82,6 +82,14 @@ pending = Table(
     Index("ix_graph_pending_source", "source_kind", "source_key"),
 )
 
+# The change feed's sequence up to which the graph holds every write (name "position").
+meta = Table(
+    "graph_meta",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
 _BATCH = 500
 # A breadth-first walk stops widening past this many entities: a grid cell links to
 # thousands of residents, and a path through everyone is no answer.
@@ -123,10 +131,13 @@ class SqliteGraph:
         new_members: Iterable[Member],
         new_relations: Iterable[Relation],
         new_pending: Iterable[Relation] = (),
+        *,
+        position: int = 0,
     ) -> None:
         with self.engine.begin() as conn:
-            for table in (edges, pending, members, entities):
+            for table in (edges, pending, members, entities, meta):
                 conn.execute(delete(table))
+            conn.execute(meta.insert().values(name="position", value=position))
             for chunk in _chunks(r.__dict__ for r in new_pending):
                 conn.execute(pending.insert(), chunk)
             for chunk in _chunks(e.__dict__ for e in new_entities):
@@ -228,6 +239,19 @@ class SqliteGraph:
             many(edges.insert(), [r.__dict__ for r in new.values()])
             later = [r for r in stated if r.src not in present or r.dst not in present]
             many(pending.insert(), [r.__dict__ for r in dict.fromkeys(later)])
+            if change.position is not None:
+                held = conn.scalar(select(meta.c.value).where(meta.c.name == "position"))
+                if held is None:
+                    conn.execute(meta.insert().values(name="position", value=change.position))
+                elif held < change.position:
+                    conn.execute(
+                        update(meta).where(meta.c.name == "position").values(value=change.position)
+                    )
+
+    def position(self) -> int:
+        with self.engine.connect() as conn:
+            found = conn.scalar(select(meta.c.value).where(meta.c.name == "position"))
+        return int(found or 0)
 
     def entity_ids_of(self, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
         found: dict[tuple[str, str], str] = {}

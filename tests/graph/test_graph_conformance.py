@@ -219,3 +219,16 @@ def test_members_of_many_entities(city: GraphStore) -> None:
     found = city.members_of(["Firm:A", "Firm:B", "Firm:nope", "Firm:A"])
     assert sorted(m.key for m in found) == ["CMP-9", "ENT-1", "FIN-1"]
     assert city.members_of([]) == []
+
+
+def test_the_graph_keeps_the_feed_position_it_is_current_to(graph: GraphStore) -> None:
+    assert graph.position() == 0
+    graph.replace([firm("A", "甲公司")], [], [], position=5)
+    assert graph.position() == 5
+    graph.update(GraphChange(entities=[firm("B", "乙公司")], position=9))
+    # a slower worker's older batch never moves it back
+    graph.update(GraphChange(entities=[firm("C", "丙公司")], position=7))
+    graph.update(GraphChange(entities=[firm("C", "丙公司")]))
+    assert graph.position() == 9
+    graph.replace([], [], [], position=3)  # a rebuild says what it read
+    assert graph.position() == 3
