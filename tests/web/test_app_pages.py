@@ -41,7 +41,7 @@ def test_law_enforcement_page_shows_the_apps_figures_and_filters(
 ) -> None:
     page = sign_in(browser, web_hub, "ops-oscar")
     open_view(page, "law")
-    expect(fig(page, "law-cases")).not_to_have_text("—", timeout=90_000)
+    expect(fig(page, "law-cases")).not_to_have_text("—", timeout=180_000)
     dept = "department cases open overdue anomalous finesCny"
     served = graphql(
         page,
@@ -101,7 +101,7 @@ def test_gov_services_page_shows_items_applications_and_decision_time(
 ) -> None:
     page = sign_in(browser, web_hub, "ops-oscar")
     open_view(page, "gov")
-    expect(fig(page, "gov-items")).not_to_have_text("—", timeout=90_000)
+    expect(fig(page, "gov-items")).not_to_have_text("—", timeout=180_000)
     s = graphql(page, GOV_STATS)["govServiceStats"]
     assert s["applications"] > 0 and s["itemsServedOnline"] > 0
     expect(fig(page, "gov-items")).to_have_text(str(s["items"]))
@@ -174,7 +174,7 @@ def test_enterprise_services_page_shows_requests_and_figures(
     key = filed["key"]
     graphql(page, f'mutation {{ assignEnterpriseRequest(key: "{key}") {{ key }} }}')
     open_view(page, "enterprise")
-    expect(fig(page, "esr-total")).not_to_have_text("—", timeout=90_000)
+    expect(fig(page, "esr-total")).not_to_have_text("—", timeout=180_000)
     served = graphql(
         page,
         f"""{{ enterpriseRequestStats {{ totals {{ {ESR} }} byDepartment {{ {ESR} }}
@@ -213,7 +213,7 @@ FIGS = "key name firms output10kCny revenue10kCny taxPaid10kCny employees"
 def test_economy_page_aggregates_and_trend(browser: object, web_hub: WebHub) -> None:
     page = sign_in(browser, web_hub, "ops-oscar")
     open_view(page, "economy")
-    expect(fig(page, "eco-firms")).not_to_have_text("—", timeout=60_000)
+    expect(fig(page, "eco-firms")).not_to_have_text("—", timeout=180_000)
     served = graphql(
         page,
         f"""{{ industry: economyAggregates(groupBy: INDUSTRY) {{ period
@@ -267,7 +267,7 @@ def test_the_economy_layer_draws_the_firms_by_industry(browser: object, web_hub:
             break
         after = conn["pageInfo"]["endCursor"]
     assert placed > 1000
-    page.wait_for_selector(".map-wrap[data-ready='1']", timeout=90_000)
+    page.wait_for_selector(".map-wrap[data-ready='1']", timeout=180_000)
     expect(page.locator("#layers .error")).to_have_count(0)
     expect(page.locator("path.feature-economy")).to_have_count(placed, timeout=30_000)
     expect(page.locator("#legend-economy li")).to_have_count(len(industries))
@@ -291,7 +291,7 @@ def test_city_figures_page_shows_water_pumps_floods_muck_and_cameras(
 ) -> None:
     page = sign_in(browser, web_hub, "ops-oscar")
     open_view(page, "figures")
-    expect(fig(page, "cam-total")).not_to_have_text("—", timeout=90_000)
+    expect(fig(page, "cam-total")).not_to_have_text("—", timeout=180_000)
     served = graphql(
         page,
         f"""{{ waterQualityStats {{ totals {{ {WATER} }} byRiver {{ {WATER} }} }}
@@ -345,7 +345,7 @@ def test_news_page_lists_the_media_centres_news_newest_first_and_searches(
     )
     titles = [e["node"]["title"] for e in served["first"]["edges"]]
     assert len(titles) == 20 and served["first"]["hasNextPage"]
-    expect(page.locator("#news-table tbody tr")).to_have_count(20, timeout=90_000)
+    expect(page.locator("#news-table tbody tr")).to_have_count(20, timeout=180_000)
     expect(page.locator("#news-table td[data-key=title]")).to_have_text(titles)
     # the next page follows on, in the hub's order
     page.click("#news-more")

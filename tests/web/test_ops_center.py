@@ -52,12 +52,12 @@ def test_the_map_shows_743_cells_and_their_details(browser: object, web_hub: Web
     cells = page.locator("path.grid-cell")
     expect(cells).to_have_count(743, timeout=30_000)
     expect(page.locator("path.district-outline")).to_have_count(1)
-    page.wait_for_selector(".map-wrap[data-ready='1']", timeout=90_000)
+    page.wait_for_selector(".map-wrap[data-ready='1']", timeout=180_000)
     expect(page.locator("[data-layer=cells]")).to_be_checked()
     # every app's layer loads within the hub's cost budget (the large ones page), whole
     expect(page.locator("#layers .error")).to_have_count(0)
-    expect(page.locator("path.feature-vehicles")).to_have_count(2673, timeout=90_000)
-    expect(page.locator("path.feature-cameras")).to_have_count(4000, timeout=90_000)
+    expect(page.locator("path.feature-vehicles")).to_have_count(2673, timeout=180_000)
+    expect(page.locator("path.feature-cameras")).to_have_count(4000, timeout=180_000)
     expect(page.locator("path.feature-rivers, path.feature-stations").first).to_be_attached()
     cells.nth(100).dispatch_event("click")
     expect(page.locator(".cell-details")).to_be_visible()
@@ -458,7 +458,7 @@ def test_a_steward_reads_cases_but_takes_no_steps(browser: object, web_hub: WebH
 
 def test_kpi_tiles_and_cells_show_the_case_apps_figures(browser: object, web_hub: WebHub) -> None:
     page = sign_in(browser, web_hub, "ops-oscar")
-    page.wait_for_selector(".map-wrap[data-ready='1']", timeout=60_000)
+    page.wait_for_selector(".map-wrap[data-ready='1']", timeout=180_000)
     expect(page.locator("path.feature-cases").first).to_be_attached()
     expect(page.locator("#kpi-open .value")).not_to_have_text("—")
     expect(page.locator("#kpi-overdue .value")).not_to_have_text("—")
