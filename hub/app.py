@@ -49,7 +49,7 @@ from hub.store.errors import (
     failure_body,
     note_failure,
 )
-from hub.telemetry import tracer_provider
+from hub.tracing import tracer_provider
 from hub.web.routes import web_routes
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from hub.auth.accounts import AccountStore
 
 _CHUNK = 2000
-# `cityhub demo accounts` makes these with public passwords / secret (hub/cli_auth.py)
+# `cityhub demo accounts` makes these with public passwords / secret (hub/cli/auth.py)
 DEMO_USERS = ("demo-operator", "demo-steward", "demo-steward2", "demo-viewer")
 DEMO_CLIENTS = ("demo-partner",)
 

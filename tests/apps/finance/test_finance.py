@@ -622,7 +622,7 @@ def test_an_aggregate_only_partner_gets_counts_and_no_rows(
 ) -> None:
     """policies/demo-partner.toml: every type but the grid's is counts only."""
     from hub.auth.accounts import AccountStore
-    from hub.cli_auth import DEMO_PARTNER
+    from hub.cli.auth import DEMO_PARTNER
 
     app, http, _ = city
     client_id, secret = DEMO_PARTNER

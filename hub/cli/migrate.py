@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from hub.cli.common import err, fail, out
 from hub.config import load_settings, mask_url
 
 ROLES = ("store", "graph", "search")
@@ -95,7 +96,6 @@ def migrate_command(
 ) -> None:
     """Copy the store, the knowledge graph and the search index between backends, and check
     that the counts on both sides are equal."""
-    from hub.cli import err, fail, out
     from hub.migrate import MigrationError, migrate
 
     roles = tuple(r.strip() for r in what.split(",") if r.strip())

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from hub.cli.common import err, fail, open_store, out
 from hub.policy.workflow import SEED_DIR, PolicyWorkflow, WorkflowError
 
 policy_app = typer.Typer(
@@ -28,7 +29,6 @@ Reason = Annotated[str, typer.Option("--reason", help="Why (kept with the versio
 @contextmanager
 def _workflow() -> Iterator[tuple[PolicyWorkflow, Any]]:
     from hub.audit import AuditLog
-    from hub.cli import fail, open_store
     from hub.config import load_settings
     from hub.policy.engine import PolicyEngine
 
@@ -65,7 +65,6 @@ def _published_or_pending(v: Any, flow: PolicyWorkflow) -> str:
 def _steward(store: Any, name: str) -> str:
     from hub.auth.accounts import AccountStore
     from hub.auth.scopes import STEWARD
-    from hub.cli import fail
 
     user = AccountStore(store.engine).user(name)
     if user is None or user.role != STEWARD or user.disabled:
@@ -78,7 +77,6 @@ def policy_list(
     name: Annotated[str | None, typer.Argument(help="Only this policy")] = None,
 ) -> None:
     """Every version (or one policy's), oldest first."""
-    from hub.cli import out
 
     with _workflow() as (flow, _):
         table = Table("name", "version", "status", "subject", "author", "created", "reason")
@@ -115,7 +113,6 @@ def policy_load(
 ) -> None:
     """Load the seed documents (policies/*.toml) whose policies have no version yet: in
     force on an empty store; on one with policies, new ones await another steward."""
-    from hub.cli import out
 
     with _workflow() as (flow, store):
         author = _steward(store, steward) if steward else "seed"
@@ -127,7 +124,6 @@ def policy_load(
 @policy_app.command("draft")
 def policy_draft(file: Path, steward: Steward, reason: Reason) -> None:
     """Save a TOML document as a new draft version."""
-    from hub.cli import fail, out
 
     try:
         source = file.read_text(encoding="utf-8")
@@ -141,7 +137,6 @@ def policy_draft(file: Path, steward: Steward, reason: Reason) -> None:
 @policy_app.command("validate")
 def policy_validate(name: str, version: int) -> None:
     """What would stop a version's publication (exit 2 if anything)."""
-    from hub.cli import fail, out
 
     with _workflow() as (flow, _):
         problems = flow.validate(name, version)
@@ -158,7 +153,6 @@ def policy_dry_run(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
 ) -> None:
     """Per affected principal and type: access, fields and rows gained or lost."""
-    from hub.cli import out
 
     with _workflow() as (flow, store):
         run = flow.dry_run(name, version, author=_steward(store, steward))
@@ -185,7 +179,6 @@ def policy_publish(name: str, version: int, steward: Steward, reason: Reason) ->
     """Put a version in force: running hubs take it within CITYHUB_POLICY_POLL_S seconds
     (at once when they share a Redis fan-out with this command). One that widens access
     becomes pending until another steward approves it."""
-    from hub.cli import out
 
     with _workflow() as (flow, store):
         v = flow.publish(name, version, author=_steward(store, steward), reason=reason)
@@ -214,7 +207,6 @@ def policy_approve(
     """Approve a pending version (one that widens access), which publishes it. Not the
     version's author: a second steward."""
     from hub.auth.accounts import AccountStore
-    from hub.cli import fail, out
 
     with _workflow() as (flow, store):
         approver = _steward(store, steward)
@@ -228,7 +220,6 @@ def policy_approve(
 @policy_app.command("pending")
 def policy_pending() -> None:
     """Versions awaiting a second steward's approval, and why they widen access."""
-    from hub.cli import out
 
     with _workflow() as (flow, _):
         table = Table("name", "version", "author", "created", "reason", "widens")
@@ -247,7 +238,6 @@ def policy_pending() -> None:
 @policy_app.command("rollback")
 def policy_rollback(name: str, steward: Steward, reason: Reason) -> None:
     """Publish again the version in force before the current one."""
-    from hub.cli import out
 
     with _workflow() as (flow, store):
         v = flow.rollback(name, author=_steward(store, steward), reason=reason)
@@ -280,8 +270,6 @@ def _notify_workers() -> None:
     try:
         asyncio.run(send())
     except Exception as exc:  # published in the store all the same; workers will poll
-        from hub.cli import err
-
         err.print(f"note: running hubs not notified ({exc}); they reload within seconds")
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from hub.cli import CliError, err, fail, open_store, out, progress_bar
+from hub.cli.common import CliError, err, fail, open_store, out, progress_bar
 from hub.config import load_settings
 
 sandbox_app = typer.Typer(

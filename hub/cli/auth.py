@@ -24,6 +24,7 @@ from hub.auth.scopes import (
     USER_ROLES,
 )
 from hub.auth.service import issuer_of
+from hub.cli.common import fail, open_store, out
 
 client_app = typer.Typer(
     help="OAuth clients: partners' and departments' apps.", no_args_is_help=True
@@ -46,7 +47,6 @@ DEMO_PARTNER = ("demo-partner", "demo-partner-secret-not-for-production")
 
 
 def _store():  # type: ignore[no-untyped-def]
-    from hub.cli import open_store
     from hub.config import load_settings
 
     settings = load_settings()
@@ -60,7 +60,6 @@ def _audit(store, action: str, detail: dict[str, object]) -> None:  # type: igno
 
 
 def _fail(message: str) -> NoReturn:
-    from hub.cli import fail
 
     fail(message)
 
@@ -92,7 +91,6 @@ def client_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Register a client; its secret is printed once and never stored in clear."""
-    from hub.cli import out
 
     scopes = [s for value in (scope or [GRAPH_READ]) for s in value.split()]
     _, store = _store()
@@ -133,7 +131,6 @@ def client_create(
 @client_app.command("list")
 def client_list() -> None:
     """The registered clients (no secrets)."""
-    from hub.cli import out
 
     _, store = _store()
     try:
@@ -157,7 +154,6 @@ def client_list() -> None:
 @client_app.command("revoke")
 def client_revoke(client_id: Annotated[str, typer.Argument()]) -> None:
     """Revoke a client: no new tokens, and its existing tokens are refused at once."""
-    from hub.cli import out
 
     _, store = _store()
     try:
@@ -179,7 +175,6 @@ def client_devices(
     ],
 ) -> None:
     """Bind a telemetry:write client to the devices it may write readings for."""
-    from hub.cli import out
 
     _, store = _store()
     try:
@@ -201,7 +196,6 @@ def user_create(
     ] = False,
 ) -> None:
     """Create a local account; the password is asked for (or read from stdin)."""
-    from hub.cli import out
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -223,7 +217,6 @@ def rotate_keys() -> None:
     """A new signing key signs from now on; old keys stay in the JWKS until their tokens
     expire, so running hubs keep accepting every token they issued."""
     from hub.auth.keys import KeyRing
-    from hub.cli import out
 
     auth = load_auth_settings()
     settings, store = _store()
@@ -289,7 +282,6 @@ def audit_verify(
         verify_complete,
     )
     from hub.audit.signer import AuditKeyError, AuditSigner, AuditVerifier
-    from hub.cli import out
 
     settings, store = _store()
     path = settings.audit_checkpoint_path
@@ -341,7 +333,6 @@ def audit_checkpoint() -> None:
     (CITYHUB_AUDIT_EXPORT)."""
     from hub.audit import AuditLog
     from hub.audit.anchor import AuditAnchor
-    from hub.cli import out
 
     settings, store = _store()
     path = settings.audit_checkpoint_path
@@ -382,7 +373,6 @@ def audit_public_key(
 def demo_accounts() -> None:
     """Create the demo city's operator, steward and partner client (idempotent; DEMO ONLY:
     the credentials are public) and print how to get a token with each."""
-    from hub.cli import out
 
     settings, store = _store()
     accounts = AccountStore(store.engine)
