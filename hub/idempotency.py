@@ -9,20 +9,23 @@ Keys are per principal (stored as a hash of principal and key) and per scope (wh
 filed). Answers hold tracking numbers, which the hub otherwise keeps only as hashes: they are
 sealed (AES-GCM under the key-encryption key, hub.sealed).
 
-A filing that fails gives its claim up, so the retry files. A claim left without an answer
-for ``STALE_S`` (its worker died between claiming and answering) is taken again; a worker
-that died after the filing committed but before its answer was kept leaves that one retry to
-file again — the window is the few milliseconds between the two commits.
+A filing that fails gives its claim up, so the retry files. A filing through ``filed`` keeps
+its answer in its own transaction (``Ticket.keep``: the record, the feed entry and the key's
+answer commit together or not at all), so a worker dying at any point either filed and kept
+the answer, or did neither: a claim left without an answer for ``STALE_S`` (its worker died
+before the filing committed) is taken again and files once. ``once`` (the filing commits
+apart, the answer after it) leaves the few milliseconds between the two commits open.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
@@ -55,6 +58,28 @@ def checked(key: str | None) -> str | None:
     if not key or len(key) > MAX_KEY or not key.isascii() or not key.isprintable():
         raise IdempotencyError(f"an idempotency key is 1 to {MAX_KEY} printable ASCII characters")
     return key
+
+
+@dataclass
+class Ticket:
+    """A claimed key, for the filing to keep its answer in its own transaction."""
+
+    keys: Idempotency
+    scope: str
+    principal: str
+    key: str
+    kept: bool = False
+
+    def keep(self, answer: Answer) -> Callable[[Connection], None]:
+        """The write of ``answer`` for the filing's transaction (``RecordStore.write_versioned``'s
+        ``within``): it fails, and the filing with it, if the claim is no longer this one."""
+
+        def write(conn: Connection) -> None:
+            if not self.keys.keep_in(conn, self.scope, self.principal, self.key, answer):
+                raise InProgress("this idempotency key was taken over by another request")
+            self.kept = True
+
+        return write
 
 
 class Idempotency:
@@ -107,14 +132,25 @@ class Idempotency:
         raise InProgress("the first request with this idempotency key is still running")
 
     def keep(self, scope: str, principal: str, key: str, answer: Answer) -> None:
+        with self.engine.begin() as conn:
+            self.keep_in(conn, scope, principal, key, answer)
+
+    def keep_in(
+        self, conn: Connection, scope: str, principal: str, key: str, answer: Answer
+    ) -> bool:
+        """Keep ``answer`` with the claim, in ``conn``'s transaction; False: no open claim."""
         ident = self._id(principal, key)
         sealed = seal(self.kek, answer, context=f"idempotency:{scope}:{ident}")
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(IdempotencyRow)
-                .where(IdempotencyRow.scope == scope, IdempotencyRow.key == ident)
-                .values(result=sealed)
+        done = conn.execute(
+            update(IdempotencyRow)
+            .where(
+                IdempotencyRow.scope == scope,
+                IdempotencyRow.key == ident,
+                IdempotencyRow.result.is_(None),
             )
+            .values(result=sealed)
+        ).rowcount
+        return bool(done)
 
     def give_up(self, scope: str, principal: str, key: str) -> None:
         with self.engine.begin() as conn:
@@ -125,6 +161,32 @@ class Idempotency:
                     IdempotencyRow.result.is_(None),
                 )
             )
+
+    def filed(
+        self,
+        scope: str,
+        principal: str,
+        key: str | None,
+        file: Callable[[Ticket | None], Answer],
+    ) -> tuple[Answer, bool]:
+        """(answer, replayed): ``file(ticket)``'s answer, or the first one's for a key seen
+        before. ``file`` keeps its answer in its own write (``ticket.keep``); one that did not
+        (it wrote nothing) has it kept after. Without a key, ``file(None)`` runs as always."""
+        key = checked(key)
+        if key is None:
+            return file(None), False
+        first = self.claim(scope, principal, key)
+        if first is not None:
+            return first, True
+        ticket = Ticket(self, scope, principal, key)
+        try:
+            answer = file(ticket)
+        except BaseException:
+            self.give_up(scope, principal, key)
+            raise
+        if not ticket.kept:
+            self.keep(scope, principal, key, answer)
+        return answer, False
 
     async def once(
         self,

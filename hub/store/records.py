@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub import feed
@@ -129,14 +129,20 @@ class RecordStore:
         return len(rows)
 
     def write_versioned(
-        self, records: Sequence[Record], *, events: Sequence[dict[str, Any]] = ()
+        self,
+        records: Sequence[Record],
+        *,
+        events: Sequence[dict[str, Any]] = (),
+        within: Sequence[Callable[[Connection], None]] = (),
     ) -> list[Record]:
         """Write each record only if the stored row is still the version it carries (the
         version it was read at; ``None``: the row must not exist yet) — all of them in one
         transaction, or none and :class:`VersionConflict`. Returns them as stored, each with
         its new version, in the order given (each (kind, key) once). ``events`` are feed
         entries (``hub.feed.append_many``'s dicts: a workflow step's) appended in the same
-        transaction, after the records' own.
+        transaction, after the records' own; ``within``: more writes of that transaction (a
+        filing's idempotency key and answer), run after the records (one that raises rolls
+        the whole write back).
 
         The check is in the write itself (``UPDATE ... WHERE version = :expected``, an insert
         that does nothing on an existing key), so of two workers' read-modify-writes of one
@@ -180,6 +186,8 @@ class RecordStore:
                 stored[(record.kind, record.key)] = record.model_copy(
                     update={"ingested_at": row["ingested_at"], "version": written}
                 )
+            for write in within:
+                write(conn)
             # last, as in ``upsert``: the feed's lock (PostgreSQL) is held for the commit only
             feed.append_many(
                 conn,
