@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import numpy as np
 from sqlalchemy import Connection, Engine, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -98,7 +99,7 @@ def seen(engine: Engine, keys: Iterable[tuple[str, str, str]]) -> set[tuple[str,
             query = select(DeviceReadingRow.device_id, DeviceReadingRow.idempotency_key).where(
                 column.in_(pairs[start : start + _SLICE])
             )
-            found.update(wanted[(d, k)] for d, k in conn.execute(query))
+            found.update(wanted[(d, str(k))] for d, k in conn.execute(query))
     return found
 
 
@@ -108,20 +109,29 @@ def write_batch(engine: Engine, batch: StateWrite) -> None:
     if not readings and not batch.alarms:
         return
     history: list[tuple[str, str, float, float | None, dict[str, Any] | None, str | None]] = []
-    newest: dict[str, StoredReading] = {}
-    for r in readings:
+    newest: dict[str, int] = {}  # device -> its latest reading's index in the batch
+    for n, r in enumerate(readings):
         dev = f"{r.kind}:{r.id}"  # device_id(), inline: this loop runs for every reading
         values = None if r.lon is None and r.speed_kmh is None and not r.extra else _values(r)
-        history.append((dev, r.kind, r.at, r.value, values, r.reading_id))
+        at = r.at
+        history.append((dev, r.kind, at, r.value, values, r.reading_id))
         before = newest.get(dev)
-        if before is None or r.at >= before.at:
-            newest[dev] = r
+        if before is None or at >= readings[before].at:
+            newest[dev] = n
     now = datetime.now(UTC)
     with engine.begin() as conn:
         insert = _insert(conn)
-        if history:
-            _write_history(conn, history)
-        _write_states(conn, insert, newest, batch.states, now)
+        if conn.dialect.name == "sqlite":
+            # every reading's time as SQLite's text, at once (a datetime per reading cost
+            # more than SQLite's insert of it)
+            times = sqlite_times([h[2] for h in history])
+            if history:
+                _write_sqlite_history(conn, history, times)
+            _write_sqlite_states(conn, readings, newest, batch.states, times, now)
+        else:
+            if history:
+                _write_history(conn, history)
+            _write_states(conn, insert, readings, newest, batch.states, now)
         if batch.alarms:
             rows = [RecordStore._row(a, now) for a in batch.alarms]
             for start in range(0, len(rows), _SLICE):
@@ -144,53 +154,100 @@ def write_batch(engine: Engine, batch: StateWrite) -> None:
         feed.append_many(conn, entries)
 
 
+def _state_of(r: StoredReading, described: dict[str, Any] | None) -> dict[str, Any]:
+    """What device_state keeps of a device's latest reading: its value, speed and other
+    fields, and what the apps' rules said of it."""
+    state: dict[str, Any] = {"value": r.value}
+    if r.speed_kmh is not None:
+        state["speedKmh"] = r.speed_kmh
+    if r.extra:
+        state["extra"] = r.extra
+    if described:
+        state.update(described)
+    return state
+
+
+def _point_of(r: StoredReading) -> dict[str, Any] | None:
+    if r.lon is None or r.lat is None:
+        return None
+    return {"type": "Point", "coordinates": [r.lon, r.lat]}
+
+
+def _write_sqlite_states(
+    conn: Connection,
+    readings: Sequence[StoredReading],
+    newest: dict[str, int],
+    states: dict[tuple[str, str], dict[str, Any]],
+    times: list[str],
+    now: datetime,
+) -> None:
+    if not newest:
+        return
+    updated = _sqlite_time(now)
+    rows = []
+    for dev in sorted(newest):  # key order: workers lock rows in the same order
+        n = newest[dev]
+        r = readings[n]
+        point = _point_of(r)
+        state = _dumps(_state_of(r, states.get((r.kind, r.id))))
+        rows.append(
+            (dev, r.kind, times[n], state, None if point is None else _dumps(point), updated)
+        )
+    conn.exec_driver_sql(_SQLITE_STATES, rows)
+
+
+def _write_sqlite_history(
+    conn: Connection,
+    rows: list[tuple[str, str, float, float | None, dict[str, Any] | None, str | None]],
+    times: list[str],
+) -> None:
+    """Append readings; a retried one (same device, same reading id) is a no-op. The driver's
+    executemany with the values as SQLAlchemy would bind them: its type processors per value
+    cost more than SQLite's insert itself."""
+    conn.exec_driver_sql(
+        _SQLITE_HISTORY,
+        [
+            (d, k, at, v, None if x is None else _dumps(x), key)
+            for (d, k, _, v, x, key), at in zip(rows, times, strict=True)
+        ],
+    )
+
+
+def sqlite_times(seconds: Sequence[float]) -> list[str]:
+    """Epoch seconds as SQLAlchemy's SQLite DateTime text (``2026-05-01 08:00:00.000000``,
+    UTC), rounded to the microsecond as ``datetime.fromtimestamp`` rounds (half to even on
+    the fraction), all at once."""
+    if not seconds:
+        return []
+    s = np.asarray(seconds, dtype=np.float64)
+    whole = np.floor(s)
+    micros = whole.astype(np.int64) * 1_000_000 + np.rint((s - whole) * 1e6).astype(np.int64)
+    text = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us").tolist()
+    return [t.replace("T", " ") for t in text]
+
+
 def _write_states(
     conn: Connection,
     insert: Any,
-    newest: dict[str, StoredReading],
+    readings: Sequence[StoredReading],
+    newest: dict[str, int],
     states: dict[tuple[str, str], dict[str, Any]],
     now: datetime,
 ) -> None:
     rows = []
     for dev in sorted(newest):  # key order: workers lock rows in the same order
-        r = newest[dev]
-        state: dict[str, Any] = {"value": r.value}
-        if r.speed_kmh is not None:
-            state["speedKmh"] = r.speed_kmh
-        if r.extra:
-            state["extra"] = r.extra
-        state.update(states.get((r.kind, r.id), {}))
-        geometry = None
-        if r.lon is not None and r.lat is not None:
-            geometry = {"type": "Point", "coordinates": [r.lon, r.lat]}
+        r = readings[newest[dev]]
         rows.append(
             {
                 "device_id": dev,
                 "kind": r.kind,
                 "at": _when(r.at),
-                "state": state,
-                "geometry": geometry,
+                "state": _state_of(r, states.get((r.kind, r.id))),
+                "geometry": _point_of(r),
                 "updated_at": now,
             }
         )
     if not rows:
-        return
-    if conn.dialect.name == "sqlite":
-        updated = _sqlite_time(now)
-        conn.exec_driver_sql(
-            _SQLITE_STATES,
-            [
-                (
-                    d["device_id"],
-                    d["kind"],
-                    _sqlite_time(d["at"]),
-                    _dumps(d["state"]),
-                    None if d["geometry"] is None else _dumps(d["geometry"]),
-                    updated,
-                )
-                for d in rows
-            ],
-        )
         return
     # one statement executed for every row: compiled once and cached (a VALUES list of
     # hundreds of rows is compiled anew each time)
@@ -210,18 +267,8 @@ def _write_history(
     conn: Connection,
     rows: list[tuple[str, str, float, float | None, dict[str, Any] | None, str | None]],
 ) -> None:
-    """Append readings; a retried one (same device, same reading id) is a no-op."""
-    if conn.dialect.name == "sqlite":
-        # the driver's executemany with the values as SQLAlchemy would bind them: the type
-        # processors per value cost more than SQLite's insert itself
-        conn.exec_driver_sql(
-            _SQLITE_HISTORY,
-            [
-                (d, k, _sqlite_time(_when(t)), v, None if x is None else _dumps(x), key)
-                for d, k, t, v, x, key in rows
-            ],
-        )
-        return
+    """Append readings (PostgreSQL); a retried one (same device, same reading id) is a
+    no-op."""
     conn.execute(
         postgresql.insert(_READINGS).on_conflict_do_nothing(
             index_elements=["device_id", "idempotency_key"]
@@ -246,8 +293,8 @@ def _sqlite_time(value: datetime) -> str:
     return value.isoformat(" ", "microseconds")[:26]
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+# one encoder: json.dumps with a non-default argument builds a new one on every call
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
 _SQLITE_HISTORY = (

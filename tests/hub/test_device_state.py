@@ -548,3 +548,22 @@ def test_workers_follow_each_others_readings_and_raise_an_alarm_once(hubs: Any) 
     # and when it falls back and rises again, b raises it (once)
     status, body = b.post([level(TANKS[0], 5.0, t0 + 3600), level(TANKS[0], 9.7, t0 + 5400)])
     assert [x["kind"] for x in body["alarms"]] == ["tank.high_high"]
+
+
+def test_the_batch_times_are_the_text_sqlalchemy_binds() -> None:
+    """The SQLite path writes every reading's time as text computed for the whole batch at
+    once: the same text SQLAlchemy binds for the datetime fromtimestamp makes (microseconds
+    rounded half to even), so stored times compare and sort with those it binds."""
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    from hub.state.store import sqlite_times
+
+    rng = random.Random(14)
+    seconds = [NOW + rng.uniform(-1e7, 1e7) for _ in range(5000)]
+    seconds += [round(s, 3) for s in seconds[:1000]] + [float(int(NOW)), NOW + 0.9999995]
+    dialect = sqlite.dialect()
+    bind = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert bind is not None
+    expected = [bind(datetime.fromtimestamp(s, UTC).replace(tzinfo=None)) for s in seconds]
+    assert sqlite_times(seconds) == expected
