@@ -10,6 +10,11 @@ a follower could read 12 before 11 commits and never look back. :func:`append` t
 takes a transaction-level advisory lock first: appenders queue from their append to their
 commit, and ``seq`` order is commit order. Call it as the last statement of the write, so the
 lock is held for the commit only. SQLite has one writer at a time, which gives the same.
+
+Followers are woken between workers, never told what changed (they read the feed by ``seq``;
+a lost wake-up costs at most the poll). On PostgreSQL the write itself sends ``NOTIFY
+cityhub_feed`` in its transaction and each follower LISTENs on a connection of its own; on
+SQLite, the fan-out (Redis between processes) carries the wake-up.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine, event, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,6 +44,12 @@ CHANNEL = "cityhub.feed"
 _LOCK_ID = 0x66656564
 # followers poll this often when no wake-up comes (a lost message, a worker on another fan-out)
 POLL_S = 0.5
+# PostgreSQL's wake-up channel. NOTIFY rather than Redis on PostgreSQL: the server sends it as
+# part of the commit (never for a rolled-back write, once per transaction), so no wake-up is
+# lost to a worker killed between its commit and its publish, none waits for a second hop
+# after the commit, and two workers need no Redis to hear each other.
+PG_CHANNEL = "cityhub_feed"
+_NOTIFY = text(f"NOTIFY {PG_CHANNEL}")
 
 TOPICS = ("record", "reading", "case.step", "application.step", "request.step", "alarm", "policy")
 
@@ -120,6 +132,8 @@ def append_many(conn: Connection, entries: Iterable[dict[str, Any]]) -> None:
         return
     _lock(conn)
     conn.execute(insert(FeedRow), rows)
+    if conn.dialect.name == "postgresql":
+        conn.execute(_NOTIFY)  # delivered by the server when this transaction commits
 
 
 def _utc(value: datetime) -> datetime:
@@ -190,7 +204,8 @@ class FeedFollower:
 
     Each handler keeps its own position: a handler that raises is logged and given the same
     entries again (after a growing pause, at most 30 s), never skipped, while the others go on.
-    Woken through the fan-out (``cityhub.feed``) after writes, polling every ``poll_s`` too.
+    Woken after writes by PostgreSQL's NOTIFY (``listen``) or, on SQLite, through the
+    fan-out (``cityhub.feed``); polling every ``poll_s`` too.
     A plain handler runs in a worker thread (it may read the store); a coroutine function runs
     on the event loop.
     """
@@ -199,6 +214,7 @@ class FeedFollower:
     start: int | None = None  # None: the head when the follower is built
     poll_s: float = POLL_S
     batch: int = 1000
+    listen: bool = True  # on PostgreSQL, wake on NOTIFY (False: poll only, a baseline)
     _followers: list[_Follower] = field(default_factory=list)
     _wake: asyncio.Event | None = None
     _taken: asyncio.Condition | None = None
@@ -296,8 +312,12 @@ class FeedFollower:
     async def run(self, wake_ups: Any = None) -> None:
         """Follow the feed until cancelled. ``wake_ups`` is the fan-out (a Broadcast): after
         each of this process's writes to the feed commits, a message on ``cityhub.feed`` wakes
-        the followers of every worker, this one included."""
+        the followers of every worker, this one included. On PostgreSQL (``listen``) the
+        store's NOTIFY does that instead, and the fan-out is not used."""
         loop = asyncio.get_running_loop()
+        notified = self.listen and self.engine.dialect.name == "postgresql"
+        if notified:
+            wake_ups = None
         self._wake = asyncio.Event()
         self._taken = asyncio.Condition()
         announcer: list[asyncio.Task[None]] = []  # the one task sending wake-ups, if any
@@ -329,7 +349,13 @@ class FeedFollower:
                 loop.call_soon_threadsafe(committed)
 
         forget = on_commit(self.engine, from_writer)
-        listener = asyncio.create_task(self._listen(wake_ups)) if wake_ups is not None else None
+        listener = (
+            asyncio.create_task(self._listen_postgres())
+            if notified
+            else asyncio.create_task(self._listen(wake_ups))
+            if wake_ups is not None
+            else None
+        )
         try:
             while True:
                 self._wake.clear()  # before reading: a wake-up during the read is kept
@@ -366,6 +392,24 @@ class FeedFollower:
                 raise
             except Exception as exc:  # a fan-out hiccup: polling carries on meanwhile
                 log.warning("feed wake-ups: %s", str(exc).splitlines()[0][:200])
+                await asyncio.sleep(1.0)
+
+    async def _listen_postgres(self) -> None:
+        args, options = self.engine.dialect.create_connect_args(self.engine.url)
+        options.pop("context", None)  # SQLAlchemy's type adapters: not needed to listen
+        while True:
+            try:
+                # a connection of its own, outside the pool: it waits for good
+                conn = await psycopg.AsyncConnection.connect(*args, autocommit=True, **options)
+                async with conn:
+                    await conn.execute(f"LISTEN {PG_CHANNEL}")
+                    self.wake()  # what committed while nobody listened
+                    async for _ in conn.notifies():
+                        self.wake()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the server is away: polling carries on meanwhile
+                log.warning("feed NOTIFY: %s", str(exc).splitlines()[0][:200])
                 await asyncio.sleep(1.0)
 
 

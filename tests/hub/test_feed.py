@@ -290,3 +290,33 @@ def test_two_workers_each_list_every_concurrent_filing(city_copy: str) -> None:
         assert set(centre.cases()) == stored
     for s in stores:
         s.close()
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_write_wakes_another_worker_with_no_fan_out(
+    store_url: str,
+) -> None:
+    """On PostgreSQL the write's own NOTIFY (sent at its commit) wakes the follower of
+    another engine, with no fan-out at all and a poll of 30 s."""
+    if not store_url.startswith("postgresql"):
+        pytest.skip("NOTIFY is PostgreSQL's")
+    writer, reader = RecordStore.from_url(store_url), RecordStore.from_url(store_url)
+    writer.migrate()
+    follower = feed.FeedFollower(reader.engine, poll_s=30)
+    seen: list[str] = []
+    follower.on("record", lambda entries: seen.extend(e.key or "" for e in entries))
+    task = asyncio.create_task(follower.run())
+    try:
+        await asyncio.sleep(0.3)  # listening, past its first look at the feed
+        for i in range(5):
+            written = time.monotonic()
+            await asyncio.to_thread(writer.upsert, [report(f"N-{i}")])
+            while len(seen) <= i and time.monotonic() - written < 1.0:
+                await asyncio.sleep(0.005)
+            assert seen == [f"N-{j}" for j in range(i + 1)], "not woken within 1 s"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        writer.close()
+        reader.close()
