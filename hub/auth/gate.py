@@ -15,6 +15,7 @@ seconds until a slot frees); every answer past the token check carries ``RateLim
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -157,8 +158,8 @@ class BearerGate:
     async def _send(
         send: Send,
         status: int,
-        body: dict[str, object],
-        extra: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+        body: Mapping[str, object],
+        extra: Sequence[tuple[bytes, bytes]] = (),
     ) -> None:
         payload = json.dumps(body).encode()
         headers = [

@@ -21,7 +21,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from joserfc.jwk import ECKey, KeySet, RSAKey
+from joserfc.jwk import ECKey, KeyParameters, KeySet, RSAKey
 from sqlalchemy import Connection, Engine, delete, select, text, update
 
 from hub.auth.accounts import now, utc
@@ -37,7 +37,7 @@ MIN_RELOAD_S = 2.0  # unknown kids cannot make us hit the store more often than 
 
 def generate_key(alg: str) -> ECKey | RSAKey:
     kid = f"{time.strftime('%Y%m%d')}-{secrets.token_hex(4)}"
-    params = {"kid": kid, "alg": alg, "use": "sig"}
+    params: KeyParameters = {"kid": kid, "alg": alg, "use": "sig"}
     if alg == "ES256":
         return ECKey.generate_key("P-256", parameters=params, private=True)
     if alg == "RS256":

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hmac
 import html
 import secrets
-from typing import Any
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from hub.auth.accounts import User
 from hub.auth.params import BadParameter, check_parameters
 from hub.auth.server import HubAuthorizationServer, PreparedRequest, SignInRefused
 
@@ -183,6 +183,14 @@ def error_page(error: OAuth2Error | BadParameter, status: int = 400) -> HTMLResp
     )
 
 
+def answer(result: object) -> Response:
+    """Authlib's answer: always a Starlette response, made by the server's handle_response
+    (Authlib's types say only an object, or the (status, body, headers) it hands over)."""
+    if not isinstance(result, Response):
+        raise TypeError(f"Authlib answered {type(result).__name__}, not a response")
+    return result
+
+
 def oauth_routes(server: HubAuthorizationServer, *, max_body: int) -> list[Route]:
     issuer = server.issuer
 
@@ -193,7 +201,7 @@ def oauth_routes(server: HubAuthorizationServer, *, max_body: int) -> list[Route
             return too_large()
         except BadParameter as exc:
             return bad_parameter(exc)
-        response: Response = await run_in_threadpool(server.create_token_response, prepared)
+        response = answer(await run_in_threadpool(server.create_token_response, prepared))
         response.headers.update(NO_STORE)
         return response
 
@@ -204,9 +212,7 @@ def oauth_routes(server: HubAuthorizationServer, *, max_body: int) -> list[Route
             return too_large()
         except BadParameter as exc:
             return bad_parameter(exc)
-        response: Response = await run_in_threadpool(
-            server.create_endpoint_response, name, prepared
-        )
+        response = answer(await run_in_threadpool(server.create_endpoint_response, name, prepared))
         response.headers.update(NO_STORE)
         return response
 
@@ -228,7 +234,9 @@ def oauth_routes(server: HubAuthorizationServer, *, max_body: int) -> list[Route
             grant = await run_in_threadpool(server.get_consent_grant, prepared)
         except OAuth2Error as error:
             if error.redirect_uri:  # a checked redirect URI: tell the client there
-                return server.handle_error_response(prepared, error)  # type: ignore[no-any-return]
+                return answer(
+                    server.handle_error_response(server.create_oauth2_request(prepared), error)
+                )
             return error_page(error)
         client = grant.client.client
         scope = grant.request.scope or ""
@@ -244,7 +252,7 @@ def oauth_routes(server: HubAuthorizationServer, *, max_body: int) -> list[Route
                 status=403,
             )
         if prepared.form.get("decision") == "deny":
-            user: Any = None
+            user: User | None = None
         else:
             try:
                 user = await run_in_threadpool(
@@ -265,8 +273,10 @@ def oauth_routes(server: HubAuthorizationServer, *, max_body: int) -> list[Route
                     refused.status,
                     refused.retry_after,
                 )
-        return await run_in_threadpool(  # type: ignore[no-any-return]
-            server.create_authorization_response, prepared, user, grant
+        return answer(
+            await run_in_threadpool(
+                lambda: server.create_authorization_response(prepared, user, grant)
+            )
         )
 
     async def metadata(_: Request) -> JSONResponse:

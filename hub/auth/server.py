@@ -20,15 +20,20 @@ import binascii
 import hmac
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from authlib.oauth2 import AuthorizationServer, OAuth2Error
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Request, TokenMixin, grants
-from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError, InvalidScopeError
-from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+)
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload, OAuth2Payload
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -67,18 +72,29 @@ class PreparedRequest:
     address: str | None = None  # where the request came from, for the failure throttle
 
 
+class PreparedPayload(BasicOAuth2Payload):
+    """The query and form's parameters, with every value of a repeated one (which Authlib
+    refuses)."""
+
+    def __init__(self, prepared: PreparedRequest) -> None:
+        super().__init__({**prepared.args, **prepared.form})
+        self._repeated = prepared.datalist
+
+    @property
+    def datalist(self) -> dict[str, list[str]]:
+        return self._repeated
+
+
 class HubOAuth2Request(OAuth2Request):
     def __init__(self, prepared: PreparedRequest) -> None:
         super().__init__(method=prepared.method, uri=prepared.uri, headers=prepared.headers)
-        self._args = prepared.args
+        self._args: dict[str, str | None] = {**prepared.args}  # Authlib's type for a query
         self._form = prepared.form
-        payload = BasicOAuth2Payload({**prepared.args, **prepared.form})
-        payload._datalist = prepared.datalist  # repeated parameters are refused by Authlib
-        self.payload = payload
+        self.payload = PreparedPayload(prepared)
         self.address = prepared.address
 
     @property
-    def args(self) -> dict[str, str]:
+    def args(self) -> dict[str, str | None]:
         return self._args
 
     @property
@@ -112,11 +128,11 @@ class SignInRefused(Exception):
         self.retry_after = retry_after
 
 
-def _basic_credentials(headers: Mapping[str, str]) -> tuple[str | None, str | None]:
+def _basic_credentials(headers: Mapping[str, str] | None) -> tuple[str | None, str | None]:
     """HTTP Basic (RFC 6749 2.3.1: form-encoded id and secret); (None, None) when malformed."""
     from urllib.parse import unquote
 
-    scheme, _, value = (headers.get("Authorization") or "").partition(" ")
+    scheme, _, value = ((headers or {}).get("Authorization") or "").partition(" ")
     if scheme.lower() != "basic":
         return None, None
     try:
@@ -130,7 +146,23 @@ def _basic_credentials(headers: Mapping[str, str]) -> tuple[str | None, str | No
 def claimed_client_id(request: OAuth2Request) -> str | None:
     """The client id a request claims, from HTTP Basic or the form, before it is checked."""
     client_id, _ = _basic_credentials(request.headers)
-    return client_id or request.payload.client_id or None
+    return client_id or payload_of(request).client_id or None
+
+
+def payload_of(request: OAuth2Request) -> OAuth2Payload:
+    """The request's parameters: Authlib types them optional, but every request it is handed
+    here was made by ``create_oauth2_request``, which reads them."""
+    if request.payload is None:
+        raise InvalidRequestError("the request carries no parameters")
+    return request.payload
+
+
+def client_of(request: OAuth2Request) -> OAuthClient:
+    """The client Authlib authenticated for this request (typed as any client, or None before
+    authentication): always one of ours, from ``query_client``."""
+    if not isinstance(request.client, OAuthClient):
+        raise InvalidClientError(status_code=401, description=CLIENT_AUTH_FAILED)
+    return request.client
 
 
 class OAuthClient(ClientMixin):
@@ -142,15 +174,16 @@ class OAuthClient(ClientMixin):
     def get_client_id(self) -> str:
         return self.client.client_id
 
-    def get_default_redirect_uri(self) -> str | None:
+    def get_default_redirect_uri(self) -> str:
         uris = self.client.redirect_uris
-        return uris[0] if len(uris) == 1 else None
+        return uris[0] if len(uris) == 1 else ""  # empty: none (Authlib tests it for truth)
 
-    def get_allowed_scope(self, scope: str | None) -> str:
+    def get_allowed_scope(self, scope: Collection[str] | str | None) -> str:
         held = self.client.scopes
         if not scope:
             return " ".join(held)
-        return " ".join(s for s in parse_scopes(scope) if s in held)
+        wanted = parse_scopes(scope) if isinstance(scope, str) else scope
+        return " ".join(s for s in wanted if s in held)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self.client.redirect_uris
@@ -214,31 +247,32 @@ class TokenRecord(TokenMixin):
     def get_user(self) -> None:
         return None
 
+    # Authlib's stub says a client; its endpoints only call this on tokens they issue with one
     def get_client(self) -> None:  # type: ignore[override]
         return None
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
-        requested = parse_scopes(self.request.payload.scope)
-        held = self.request.client.client.scopes
+        requested = parse_scopes(payload_of(self.request).scope)
+        held = client_of(self.request).client.scopes
         if any(s not in held for s in requested):
             raise InvalidScopeError("the client may not ask for that scope")
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [
-        "client_secret_basic",
-        "client_secret_post",
-        "none",
-    ]
+    TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+    # the id of the token this exchange issues, chosen when its code is marked used
+    token_jti: str | None = None
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
-        server: HubAuthorizationServer = self.server  # type: ignore[assignment]
-        user: User = request.user
+        server: HubAuthorizationServer = self.server
+        user = request.user
+        if not isinstance(user, User):  # the routes grant a code to a signed-in user only
+            raise InvalidRequestError("no signed-in user")
         role_scopes = ROLE_SCOPES.get(user.role, frozenset())
         scope = " ".join(s for s in parse_scopes(request.scope) if s in role_scopes)
         if not scope:
@@ -247,18 +281,18 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             code,
             AuthorizationCode(
                 code_hash="",
-                client_id=request.client.get_client_id(),
+                client_id=client_of(request).get_client_id(),
                 username=user.username,
-                redirect_uri=request.payload.redirect_uri or "",
+                redirect_uri=payload_of(request).redirect_uri or "",
                 scope=scope,
-                code_challenge=request.payload.data.get("code_challenge"),
-                code_challenge_method=request.payload.data.get("code_challenge_method"),
+                code_challenge=payload_of(request).data.get("code_challenge"),
+                code_challenge_method=payload_of(request).data.get("code_challenge_method"),
                 expires_at=code_expiry(server.code_ttl),
             ),
         )
 
-    def query_authorization_code(self, code: str, client: OAuthClient) -> CodeRecord | None:
-        server: HubAuthorizationServer = self.server  # type: ignore[assignment]
+    def query_authorization_code(self, code: str, client: ClientMixin) -> CodeRecord | None:
+        server: HubAuthorizationServer = self.server
         found = server.accounts.code(code, client.get_client_id())
         if found is not None and found.used_at is not None:
             server.code_replayed(found.code_hash)
@@ -268,14 +302,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """A used code stays (marked used) until it expires, so a replay is recognised."""
 
     def authenticate_user(self, authorization_code: CodeRecord) -> User | None:
-        server: HubAuthorizationServer = self.server  # type: ignore[assignment]
+        server: HubAuthorizationServer = self.server
         code_hash = authorization_code.code.code_hash
         # single use: whoever marks the code used first gets the token, whose id is recorded
         # with the code before the token exists, so a replay at any moment revokes it
         jti = secrets.token_urlsafe(16)
         if not server.accounts.use_code(code_hash, jti):
             server.code_replayed(code_hash)
-        self.request.token_jti = jti  # type: ignore[attr-defined]
+        self.token_jti = jti
         user = server.accounts.user(authorization_code.code.username)
         return user if user and not user.disabled else None
 
@@ -287,22 +321,22 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         expires_in: int | None = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
-        server: HubAuthorizationServer = self.server  # type: ignore[assignment]
+        server: HubAuthorizationServer = self.server
         return server.generate_bearer_token(
             grant_type or self.GRANT_TYPE,
-            self.request.client,
+            client_of(self.request),
             user,
             scope,
             expires_in,
             include_refresh_token,
-            jti=getattr(self.request, "token_jti", None),
+            jti=self.token_jti,
         )
 
 
 class S256Required(CodeChallenge):
     """PKCE with S256 only, and required for every authorization code request."""
 
-    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]  # noqa: RUF012 (Authlib's own is a list)
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
     def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
@@ -327,10 +361,11 @@ class HubIntrospectionEndpoint(IntrospectionEndpoint):
     """RFC 7662. A client may introspect its own tokens; one holding ``token:introspect`` (a
     resource server) may introspect any. Anything else is ``{"active": false}``."""
 
-    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
-        return self.server.query_token(token_string)  # type: ignore[attr-defined]
+        server: HubAuthorizationServer = self.server
+        return server.query_token(token_string)
 
     def check_permission(self, token: TokenRecord, client: OAuthClient, request: Any) -> bool:
         return token.check_client(client) or TOKEN_INTROSPECT in client.client.scopes
@@ -357,14 +392,15 @@ class HubIntrospectionEndpoint(IntrospectionEndpoint):
 class HubRevocationEndpoint(RevocationEndpoint):
     """RFC 7009: a client revokes its own access tokens (by jti, until they expire)."""
 
-    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
     SUPPORTED_TOKEN_TYPES = ("access_token", "refresh_token")
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
-        return self.server.query_token(token_string)  # type: ignore[attr-defined]
+        server: HubAuthorizationServer = self.server
+        return server.query_token(token_string)
 
     def revoke_token(self, token: TokenRecord, request: Any) -> None:
-        server: HubAuthorizationServer = self.server  # type: ignore[assignment]
+        server: HubAuthorizationServer = self.server
         server.accounts.revoke_token(
             str(token.claims["jti"]),
             str(token.claims["client_id"]),
@@ -398,7 +434,8 @@ class HubAuthorizationServer(AuthorizationServer):
         self.throttle = throttle or Throttle.from_settings(
             accounts.engine, AuthSettings.model_construct()
         )
-        self.register_token_generator("default", self.generate_bearer_token)
+        # Authlib calls any generator with its arguments; the stub names its own class only
+        self.register_token_generator("default", self.generate_bearer_token)  # type: ignore[arg-type]
         # Authlib's own methods say "does not exist" for an unknown client: these do not
         self.register_client_auth_method("client_secret_basic", self._auth_secret_basic)
         self.register_client_auth_method("client_secret_post", self._auth_secret_post)
@@ -410,14 +447,15 @@ class HubAuthorizationServer(AuthorizationServer):
 
     # -- Authlib's hooks -----------------------------------------------------------------
 
-    def query_client(self, client_id: str) -> OAuthClient | None:
+    # None is Authlib's "no such client" (it tests the result); the stub leaves it out
+    def query_client(self, client_id: str) -> OAuthClient | None:  # type: ignore[override]
         client = self.accounts.client(client_id)
         if client is None or client.revoked_at is not None:
             return None
         return OAuthClient(client)
 
     def authenticate_client(
-        self, request: OAuth2Request, methods: list[str], endpoint: str = "token"
+        self, request: OAuth2Request, methods: Collection[str], endpoint: str = "token"
     ) -> OAuthClient:
         """Authlib's client authentication, throttled by client and address. Every failure
         is the same 401 invalid_client, whether the client exists or not."""
@@ -430,7 +468,7 @@ class HubAuthorizationServer(AuthorizationServer):
         if wait:
             raise TooManyFailures(wait)
         try:
-            client: OAuthClient = super().authenticate_client(request, methods, endpoint)
+            authenticated = super().authenticate_client(request, methods, endpoint)
         except InvalidClientError:
             if not claimed:  # no credentials at all: nothing was guessed, nothing to count
                 raise InvalidClientError(status_code=401, description=CLIENT_AUTH_FAILED) from None
@@ -450,6 +488,8 @@ class HubAuthorizationServer(AuthorizationServer):
                 },
             )
             raise InvalidClientError(status_code=401, description=CLIENT_AUTH_FAILED) from None
+        request.client = authenticated
+        client = client_of(request)
         if not client.client.public:
             self.throttle.succeed(account_key("client", client.get_client_id()))
         return client
@@ -472,8 +512,9 @@ class HubAuthorizationServer(AuthorizationServer):
         )
 
     def _auth_none(self, _: Any, request: OAuth2Request) -> OAuthClient | None:
-        client_id = request.payload.client_id
-        if not client_id or request.payload.data.get("client_secret"):
+        payload = payload_of(request)
+        client_id = payload.client_id
+        if not client_id or payload.data.get("client_secret"):
             return None
         return self.query_client(client_id)
 

@@ -39,7 +39,7 @@ class Limits:
             return float(self.lock_s)
         if failures < self.delay_after:
             return 0.0
-        return min(self.delay_s * 2 ** (failures - self.delay_after), float(self.lock_s))
+        return min(self.delay_s * 2.0 ** (failures - self.delay_after), float(self.lock_s))
 
 
 @dataclass(frozen=True)
