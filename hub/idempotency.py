@@ -44,6 +44,11 @@ class IdempotencyError(ValueError):
 
     code = "BAD_IDEMPOTENCY_KEY"
 
+    @property
+    def extensions(self) -> dict[str, object]:
+        # what GraphQL answers with it (graphql-core copies an exception's ``extensions``)
+        return {"code": self.code}
+
 
 class InProgress(IdempotencyError):
     """The same key's first filing is still running."""
@@ -130,6 +135,22 @@ class Idempotency:
                 if taken:
                     return None
         raise InProgress("the first request with this idempotency key is still running")
+
+    def answer(self, scope: str, principal: str, key: str | None) -> Answer | None:
+        """The answer kept for a key, if its filing is done (a look, not a claim)."""
+        key = checked(key)
+        if key is None:
+            return None
+        ident = self._id(principal, key)
+        with self.engine.connect() as conn:
+            kept = conn.execute(
+                select(IdempotencyRow.result).where(
+                    IdempotencyRow.scope == scope, IdempotencyRow.key == ident
+                )
+            ).scalar()
+        if kept is None:
+            return None
+        return unseal(self.kek, kept, context=f"idempotency:{scope}:{ident}")
 
     def keep(self, scope: str, principal: str, key: str, answer: Answer) -> None:
         with self.engine.begin() as conn:

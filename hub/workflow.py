@@ -71,6 +71,9 @@ class Step:
     roles: frozenset[str]
     deadline: Deadline = None
     also: frozenset[str] = frozenset()
+    # False: taken only as the consequence of another (a duplicate's filing merges it into
+    # the case it repeats), never asked for by name
+    on_request: bool = True
 
 
 @dataclass
@@ -127,7 +130,7 @@ class Workflow:
 
     def step(self, name: str) -> Step:
         found = self.by_name.get(name)
-        if found is None or not found.sources:
+        if found is None or not found.sources or not found.on_request:
             raise self.refused(f"unknown step {name!r}")
         return found
 

@@ -1,0 +1,141 @@
+"""The city's case desk as a hub service: the one input shape for filing a service case
+(:class:`CaseIntake`), the receipt of a filing (:class:`FiledCase`) and the contract
+(:class:`CaseDesk`) the citizen-service centre implements and every other app files through —
+law enforcement's and Sharp Eyes' findings, the muck trucks' violations, the citizen app's
+随手拍 reports, the firms' requests — reached by :func:`case_desk`, typed on the contract.
+
+A filing names an idempotency key when its caller may retry it: the desk keeps the key and
+the receipt in the filing's own transaction, so a retry gets the first receipt and files
+nothing, and a filing that never committed leaves no key behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from schema.record import Record
+
+if TYPE_CHECKING:
+    from hub.services import HubServices
+
+# The idempotency scope of a filing through the desk's own door (others name theirs)
+FILE_SCOPE = "case.file"
+
+
+class NoCaseDesk(LookupError):
+    """A case was to be filed in a hub that runs without the citizen-service centre."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who files: the actor kept in the case's history and the roles the desk checks."""
+
+    actor: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CaseIntake:
+    """A problem as one channel reports it: the one shape every door files a case with."""
+
+    channel: str  # hotline | grid | snap | mailbox | zero_distance, or a request channel
+    description: str
+    lon: float | None = None  # GCJ-02; or an address naming a street of the district
+    lat: float | None = None
+    address: str | None = None
+    title: str | None = None
+    category: str | None = None  # the duty catalog's, else classified from the text
+    subcategory: str | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    reporter_email: str | None = None
+    attachments: tuple[str, ...] = ()  # photos' and videos' http(s) URLs
+    reported_at: datetime | None = None
+    door: str = "graphql"  # the door it came by: graphql, open311, or an app's name
+    # a request channel's own routing, and attributes it adds to the case
+    department: str | None = None
+    time_limit_hours: float | None = None
+    topic: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    # names the filing so a retry never files twice (per caller and scope)
+    idempotency_key: str | None = None
+    idempotency_scope: str = FILE_SCOPE
+
+
+@dataclass(frozen=True)
+class FiledCase:
+    """A filing's receipt: the case as stored, the tracking number issued for it (shown in
+    this answer only), the updates to publish live; ``replayed``: the receipt of an earlier
+    filing with the same idempotency key (nothing was filed, nothing is to publish)."""
+
+    record: Record
+    tracking_number: str
+    updates: tuple[dict[str, Any], ...] = ()
+    replayed: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.record.key
+
+    @property
+    def followed(self) -> str:
+        """The case that carries the problem: the one a duplicate was merged into."""
+        return str(self.record.attrs.get("merged_into") or self.record.key)
+
+
+@runtime_checkable
+class CaseDesk(Protocol):
+    """The city's case desk (the citizen-service centre implements it)."""
+
+    def file(self, intake: CaseIntake, caller: Caller) -> FiledCase:
+        """Locate, classify, merge a duplicate, start the case's clock; its receipt."""
+        ...
+
+    def filed_before(
+        self, key: str | None, caller: Caller, scope: str = FILE_SCOPE
+    ) -> FiledCase | None:
+        """The receipt of the caller's filing with idempotency key ``key``, if it is done
+        (for a door that must know before it checks its input again: a retry's photos may
+        no longer be the caller's to show)."""
+        ...
+
+    def subcategory_code(self, category: str, name: str | None) -> str | None:
+        """The duty catalog's code of sub-category ``name`` in ``category``."""
+        ...
+
+    def progress(self, number: str) -> dict[str, Any]:
+        """What a tracking number's holder may see of the case."""
+        ...
+
+    def transition(
+        self,
+        key: str,
+        action: str,
+        actor: str,
+        roles: Sequence[str],
+        *,
+        note: str | None = None,
+        department: str | None = None,
+        confirmed: bool = True,
+        result: str | None = None,
+        reopen: bool = False,
+        rating: int | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[Record, list[dict[str, Any]]]:
+        """Move a case one step of its closed loop; the case and the updates to publish."""
+        ...
+
+    def overdue(self, record: Record, now: datetime | None = None) -> bool:
+        """Whether the case is past its deadline (resolved late, or open and late now)."""
+        ...
+
+
+def case_desk(hub: HubServices) -> CaseDesk:
+    """The hub's case desk; :class:`NoCaseDesk` (a LookupError) in a hub without one."""
+    for built in hub.apps.values():
+        if isinstance(built, CaseDesk):
+            return built
+    raise NoCaseDesk("no case desk (the citizen_service app) is installed in this hub")
