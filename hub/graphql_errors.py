@@ -17,9 +17,11 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
+from hub.apps.kit import DomainError
 from hub.store.errors import VersionConflict, describe, is_store_failure
 
-CLIENT_FAULTS = (PermissionError, ValueError, LookupError, VersionConflict)
+# DomainError: an app's rule refusing (hub.apps.kit, which also gives its extensions.code)
+CLIENT_FAULTS = (PermissionError, ValueError, LookupError, VersionConflict, DomainError)
 BUGS = (KeyError, IndexError, UnicodeError)
 MAX_LINE = 300
 # a quoted value in a message (graphql-core quotes literals and names): a value is never

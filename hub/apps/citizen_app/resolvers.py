@@ -13,6 +13,7 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry import relay
 
+from hub.apps import kit
 from hub.apps.citizen_app.photo_access import read_right
 from hub.apps.citizen_app.photos import MAX_PHOTO_BYTES, PhotoRefused
 from hub.apps.citizen_app.services import (
@@ -29,22 +30,20 @@ from hub.apps.citizen_app.services import (
 from hub.apps.citizen_app.types import (
     FingertipApplyInput,
     FingertipItem,
-    FingertipItemPage,
     FingertipMaterialInput,
     FingertipProgress,
     FingertipReceipt,
-    NewsConnection,
-    NewsEdge,
     NewsItem,
     SnapPhoto,
     SnapProgress,
     SnapReceipt,
     SnapReportInput,
 )
+from hub.apps.kit import off_loop
 from hub.auth.principal import principal_of
 from hub.idempotency import filed_once
 from hub.policy.engine import Decision, PolicyDenied
-from schema.connection import MAX_PAGE
+from schema.connection import CountedConnection, Edge, from_rows, page_size
 from schema.context import records, search
 from schema.record import Record
 
@@ -56,20 +55,7 @@ T = TypeVar("T")
 
 
 def app(info: strawberry.Info) -> CitizenApp:
-    return info.context.hub.service(APP_NAME)  # type: ignore[no-any-return]
-
-
-async def _call(fn: Callable[[], T]) -> T:
-    """Run off the event loop; the other apps' refusals keep their messages, as the plain
-    errors they derive from (so the app need not know their classes)."""
-    try:
-        return await run_in_threadpool(fn)
-    except PermissionError as exc:
-        raise PermissionError(str(exc)) from None
-    except LookupError as exc:
-        raise LookupError(str(exc)) from None
-    except ValueError as exc:
-        raise ValueError(str(exc)) from None
+    return kit.service(info, CitizenApp)
 
 
 def _who(info: strawberry.Info) -> tuple[str, tuple[str, ...]]:
@@ -136,35 +122,27 @@ class CitizenAppQueries:
         legal_person: bool | None = None,
         first: int = 50,
         after: str | None = None,
-    ) -> FingertipItemPage:
-        _check_first(first, MAX_PAGE)
+    ) -> CountedConnection[FingertipItem]:
+        page_size(first)  # refused before the items are searched
         a = app(info)
         visible = await _rows(info, ITEM_KIND)
         serves = None
         if legal_person is not None:
             serves = LEGAL_PERSON if legal_person else NATURAL_PERSON
-        found = [r for r in await _call(lambda: a.fingertip_items(text, serves)) if visible(r)]
-        start = _uncursor("item", after) if after else None
-        rest = [r for r in found if start is None or r.key > start]
-        page = rest[:first]
-        return FingertipItemPage(
-            items=[FingertipItem.of(r) for r in page],
-            total_count=len(found),
-            has_next_page=len(rest) > first,
-            end_cursor=_cursor("item", page[-1].key) if page else None,
-        )
+        found = [r for r in await off_loop(lambda: a.fingertip_items(text, serves)) if visible(r)]
+        return from_rows(found, lambda r: r.key, FingertipItem.of, first=first, after=after)
 
     @strawberry.field(description="指尖办: follow an application by its tracking number")
     async def fingertip_progress(
         self, info: strawberry.Info, tracking_number: str
     ) -> FingertipProgress:
         a = app(info)
-        return FingertipProgress.of(await _call(lambda: a.gov().progress(tracking_number)))
+        return FingertipProgress.of(await off_loop(lambda: a.gov().progress(tracking_number)))
 
     @strawberry.field(description="随手拍: follow a report to its result by tracking number")
     async def snap_progress(self, info: strawberry.Info, tracking_number: str) -> SnapProgress:
         a = app(info)
-        return SnapProgress.of(await _call(lambda: a.centre().progress(tracking_number)))
+        return SnapProgress.of(await off_loop(lambda: a.centre().progress(tracking_number)))
 
     @strawberry.field(description="微资讯: the media center's news, newest first")
     async def micro_news(
@@ -173,7 +151,7 @@ class CitizenAppQueries:
         first: int = 20,
         after: str | None = None,
         category: str | None = None,
-    ) -> NewsConnection:
+    ) -> CountedConnection[NewsItem]:
         _check_first(first, MAX_NEWS_PAGE)
         a = app(info)
         visible = await _rows(info, NEWS_KIND)
@@ -188,21 +166,21 @@ class CitizenAppQueries:
         page = rest[:first]
         rows = await records(info).load_many(NEWS_KIND, [r.key for r in page])
         edges = [
-            NewsEdge(cursor=_cursor("news", _news_position(r)), node=NewsItem.from_record(r))
+            Edge(cursor=_cursor("news", _news_position(r)), node=NewsItem.from_record(r))
             for r in rows
             if r is not None
         ]
-        return NewsConnection(
-            edges=edges,
-            total_count=len(found),
-            has_next_page=len(rest) > first,
-            end_cursor=edges[-1].cursor if edges else None,
+        return CountedConnection.of(
+            edges,
+            count=len(found),
+            has_next=len(rest) > first,
+            has_previous=len(rest) < len(found),
         )
 
     @strawberry.field(description="微资讯: search the news (Chinese words), best match first")
     async def micro_news_search(
         self, info: strawberry.Info, query: str, first: int = 20, after: str | None = None
-    ) -> NewsConnection:
+    ) -> CountedConnection[NewsItem]:
         _check_first(first, MAX_NEWS_PAGE)
         if not query.strip():
             raise ValueError("query must not be empty")
@@ -216,15 +194,15 @@ class CitizenAppQueries:
         page = await search(info).search(query, kinds=[NEWS_KIND], limit=first, offset=offset)
         rows = await records(info).load_many(NEWS_KIND, [h.key for h in page.hits])
         edges = [
-            NewsEdge(cursor=_cursor("newssearch", str(offset + i)), node=NewsItem.from_record(r))
+            Edge(cursor=_cursor("newssearch", str(offset + i)), node=NewsItem.from_record(r))
             for i, r in enumerate(rows)
             if r is not None
         ]
-        return NewsConnection(
-            edges=edges,
-            total_count=int(page.total),
-            has_next_page=offset + len(page.hits) < int(page.total),
-            end_cursor=edges[-1].cursor if edges else None,
+        return CountedConnection.of(
+            edges,
+            count=int(page.total),
+            has_next=offset + len(page.hits) < int(page.total),
+            has_previous=offset > 0,
         )
 
     @strawberry.field(description="微资讯: one news item")
@@ -260,7 +238,7 @@ class CitizenAppMutations:
             photo = a.photos.put(decode_photo(content_base64), actor)
             return SnapPhoto.of(photo, a.photo_url(photo))
 
-        return await _call(put)
+        return await off_loop(put)
 
     @strawberry.mutation(
         description="随手拍: report a problem with its photos and place; it is filed with the "
@@ -312,14 +290,14 @@ class CitizenAppMutations:
             )
 
         async def filed() -> dict[str, Any]:
-            record, tracking, updates, shas = await _call(file)
+            record, tracking, updates, shas = await off_loop(file)
             for update in updates:
                 await info.context.hub.live.publish_case(update)
             return {"case": record.key, "tracking_number": tracking, "photos": shas}
 
         hub = info.context.hub
         answer = await filed_once(hub, "snap.report", actor, input.idempotency_key, filed)
-        return await _call(
+        return await off_loop(
             lambda: receipt(answer["case"], answer["tracking_number"], answer["photos"])
         )
 
@@ -353,11 +331,11 @@ class CitizenAppMutations:
             return {"application": record.key, "tracking_number": tracking}
 
         async def applied() -> dict[str, Any]:
-            return await _call(apply)
+            return await off_loop(apply)
 
         hub = info.context.hub
         answer = await filed_once(hub, "application.submit", actor, input.idempotency_key, applied)
-        record = await _call(lambda: a.gov().application(answer["application"]))
+        record = await off_loop(lambda: a.gov().application(answer["application"]))
         return FingertipReceipt.of(record, answer["tracking_number"])
 
     @strawberry.mutation(description="指尖办: bring the materials a return asked for")
@@ -378,7 +356,7 @@ class CitizenAppMutations:
             a.attach(record, [m.file_url for m in given])
             return FingertipReceipt.of(record, tracking_number.strip())
 
-        return await _call(resupply)
+        return await off_loop(resupply)
 
 
 def _given(materials: list[FingertipMaterialInput]) -> list[tuple[str, str | None]]:

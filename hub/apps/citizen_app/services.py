@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hub.apps.citizen_app.photos import PhotoInfo, PhotoStore
+from hub.apps.kit import BadInput
 from hub.store import RecordStore
 from schema.record import Record
 
@@ -40,7 +41,7 @@ LEGAL_PERSON = "法人"
 WINDOW_ONLY = "窗口办理"
 
 
-class AppError(ValueError):
+class AppError(BadInput):
     """Bad input from the app; the message says what."""
 
 

@@ -188,14 +188,6 @@ class FingertipItem:
         )
 
 
-@strawberry.type(description="A page of 指尖办 items")
-class FingertipItemPage:
-    items: list[FingertipItem] = strawberry.field(metadata=PUBLIC)
-    total_count: int = strawberry.field(metadata=PUBLIC)
-    has_next_page: bool = strawberry.field(metadata=PUBLIC)
-    end_cursor: str | None = strawberry.field(metadata=PUBLIC)
-
-
 @strawberry.input(description="A material given with a 指尖办 application")
 class FingertipMaterialInput:
     name: str = strawberry.field(description="The material's name in the item's list")
@@ -327,17 +319,3 @@ class NewsItem:
             views=int(views) if isinstance(views, int | float) else None,
             mentions=list(a.get("mentions") or []),
         )
-
-
-@strawberry.type(description="A page of news")
-class NewsEdge:
-    cursor: str = strawberry.field(metadata=PUBLIC)
-    node: NewsItem = strawberry.field(metadata=PUBLIC)
-
-
-@strawberry.type(description="News, newest first (or best match first when searched)")
-class NewsConnection:
-    edges: list[NewsEdge] = strawberry.field(metadata=PUBLIC)
-    total_count: int = strawberry.field(metadata=PUBLIC)
-    has_next_page: bool = strawberry.field(metadata=PUBLIC)
-    end_cursor: str | None = strawberry.field(metadata=PUBLIC)

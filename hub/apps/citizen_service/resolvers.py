@@ -7,16 +7,13 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 
+from hub.apps import kit
 from hub.apps.citizen_service.services import (
     CASE_KIND,
-    CaseError,
     CaseFilter,
-    CaseNotFound,
     CitizenServiceCentre,
     Intake,
-    NotPermitted,
 )
 from hub.apps.citizen_service.types import (
     CaseFilterInput,
@@ -24,17 +21,16 @@ from hub.apps.citizen_service.types import (
     CaseStats,
     FileCaseInput,
     InspectorPosition,
-    ServiceCaseConnection,
-    ServiceCaseEdge,
     ServiceCaseType,
     ServiceCircle,
 )
 from hub.apps.expected_version import ExpectedVersion
+from hub.apps.kit import off_loop
 from hub.auth.principal import principal_of
 from hub.idempotency import filed_once
 from hub.policy.enforce import acted_on
 from hub.policy.engine import Decision, PolicyDenied
-from schema.connection import MAX_PAGE, decode_cursor, encode_cursor
+from schema.connection import CountedConnection, from_records, page_size
 from schema.context import records
 from schema.record import Record
 
@@ -43,19 +39,7 @@ T = TypeVar("T")
 
 
 def centre(info: strawberry.Info) -> CitizenServiceCentre:
-    return info.context.hub.service(APP_NAME)  # type: ignore[no-any-return]
-
-
-async def _call(fn: Callable[[], T]) -> T:
-    """Run a rule off the event loop; its refusals become clear GraphQL errors."""
-    try:
-        return await run_in_threadpool(fn)
-    except NotPermitted as exc:
-        raise PermissionError(str(exc)) from None
-    except CaseNotFound as exc:
-        raise LookupError(str(exc)) from None
-    except CaseError as exc:
-        raise ValueError(str(exc)) from None
+    return kit.service(info, CitizenServiceCentre)
 
 
 async def _rows(info: strawberry.Info) -> Callable[[Record], bool]:
@@ -119,7 +103,7 @@ async def _step(
     actor, roles = _who(info)
     c = centre(info)
     await acted_on(records(info), CASE_KIND, str(case_id))  # hidden rows: "not found"
-    record, updates = await _call(
+    record, updates = await off_loop(
         lambda: c.transition(
             str(case_id), action, actor, roles, expected_version=expected_version, **options
         )
@@ -137,28 +121,14 @@ class CitizenServiceQueries:
         filter: CaseFilterInput | None = None,
         first: int = 50,
         after: str | None = None,
-    ) -> ServiceCaseConnection:
-        if not 0 <= first <= MAX_PAGE:
-            raise ValueError(f"first must be between 0 and {MAX_PAGE}")
+    ) -> CountedConnection[ServiceCaseType]:
+        page_size(first)  # refused before the cases are searched
         c = centre(info)
-        wanted = await _call(lambda: _filter(filter))
+        wanted = await off_loop(lambda: _filter(filter))
         visible = await _rows(info)
-        found = await _call(lambda: c.find(wanted, visible))
-        start_key = decode_cursor(after) if after else None
-        rest = [r for r in found if start_key is None or r.key > start_key]
-        page = rest[:first]
-        # the page's rows read through the policed source, fresh from the store
-        rows = await records(info).load_many(CASE_KIND, [r.key for r in page])
-        edges = [
-            ServiceCaseEdge(cursor=encode_cursor(r.key), node=ServiceCaseType.build(r, c))
-            for r in rows
-            if r is not None
-        ]
-        return ServiceCaseConnection(
-            edges=edges,
-            total_count=len(found),
-            has_next_page=len(rest) > first,
-            end_cursor=edges[-1].cursor if edges else None,
+        found = await off_loop(lambda: c.find(wanted, visible))
+        return await from_records(
+            info, CASE_KIND, found, lambda r: ServiceCaseType.build(r, c), first=first, after=after
         )
 
     @strawberry.field(description="One service case by id")
@@ -173,16 +143,16 @@ class CitizenServiceQueries:
     )
     async def case_progress(self, info: strawberry.Info, tracking_number: str) -> CaseProgress:
         c = centre(info)
-        return CaseProgress.of(await _call(lambda: c.progress(tracking_number)))
+        return CaseProgress.of(await off_loop(lambda: c.progress(tracking_number)))
 
     @strawberry.field(description="Ops-centre statistics over the cases you may see")
     async def service_case_stats(
         self, info: strawberry.Info, filter: CaseFilterInput | None = None
     ) -> CaseStats:
         c = centre(info)
-        wanted = await _call(lambda: _filter(filter))
+        wanted = await off_loop(lambda: _filter(filter))
         visible, view = await _counted_rows(info)
-        return CaseStats.of(await _call(lambda: c.shared_stats(wanted, visible, view)))
+        return CaseStats.of(await off_loop(lambda: c.shared_stats(wanted, visible, view)))
 
     @strawberry.field(
         description="The 15-minute service circle (default: e-bike 15 km/h, detour 1.3)"
@@ -197,7 +167,7 @@ class CitizenServiceQueries:
     ) -> ServiceCircle:
         c = centre(info)
         return ServiceCircle.of(
-            await _call(
+            await off_loop(
                 lambda: c.service_circle(
                     speed_kmh=speed_kmh, minutes=minutes, detour=detour_factor, samples=samples
                 )
@@ -227,13 +197,13 @@ class CitizenServiceMutations:
         )
 
         async def file() -> dict[str, Any]:
-            record, updates, number = await _call(lambda: c.file_tracked(intake, actor, roles))
+            record, updates, number = await off_loop(lambda: c.file_tracked(intake, actor, roles))
             await _publish(info, updates)
             return {"case": record.key, "tracking_number": number}
 
         hub = info.context.hub
         answer = await filed_once(hub, "case.file", actor, input.idempotency_key, file)
-        record = await _call(lambda: c.case(answer["case"]))
+        record = await off_loop(lambda: c.case(answer["case"]))
         return ServiceCaseType.build(record, c, tracking_number=answer["tracking_number"])
 
     @strawberry.mutation(description="Send the nearest on-duty inspector with the duty to verify")
@@ -358,7 +328,9 @@ class CitizenServiceMutations:
         _, roles = _who(info)
         c = centre(info)
         await acted_on(records(info), "Inspector", str(inspector_id))
-        moved = await _call(lambda: c.move_inspector(str(inspector_id), lon, lat, on_duty, roles))
+        moved = await off_loop(
+            lambda: c.move_inspector(str(inspector_id), lon, lat, on_duty, roles)
+        )
         a = moved.attrs
         return InspectorPosition(
             id=strawberry.ID(moved.key),

@@ -31,6 +31,7 @@ import numpy as np
 from core_ext import GridIndex, PointIndex, haversine_m_many
 from hub import tracking
 from hub.apps.citizen_service.catalog import Classification, DutyCatalog, SubCategory
+from hub.apps.kit import BadInput, Forbidden, NotFound
 from hub.store import RecordStore
 from hub.store.errors import VersionConflict
 from schema.record import Record
@@ -115,15 +116,15 @@ CIRCLE_MINUTES = 15.0
 CIRCLE_SAMPLES = 20_000
 
 
-class CaseError(ValueError):
+class CaseError(BadInput):
     """Bad input or a step the case cannot take now; the message says which and why."""
 
 
-class CaseNotFound(LookupError):
+class CaseNotFound(NotFound):
     pass
 
 
-class NotPermitted(PermissionError):
+class NotPermitted(Forbidden):
     pass
 
 

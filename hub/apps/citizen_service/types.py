@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import strawberry
 
+from hub.apps import kit
 from hub.apps.citizen_service.services import (
+    CASE_KIND,
     CHANNEL_CODES,
     STATUS_LABELS,
+    CitizenServiceCentre,
     reported_at,
     status_of,
 )
@@ -20,9 +23,6 @@ from schema.classification import classified
 from schema.federation import reference_record, representation_key
 from schema.record import Record
 from schema.scalars import GeoJSON
-
-if TYPE_CHECKING:
-    from hub.apps.citizen_service.services import CitizenServiceCentre
 
 
 @strawberry.enum(description="The five channels into the one door")
@@ -197,25 +197,10 @@ class ServiceCaseType:
         cls, info: strawberry.Info, **representation: Any
     ) -> ServiceCaseType:
         """A gateway's reference by ``id`` (the case's hub key), read as ``serviceCase``."""
-        from hub.apps.citizen_service.resolvers import centre
-        from hub.apps.citizen_service.services import CASE_KIND
-
         key = representation_key(representation, "ServiceCase", "id", node=False)
-        return cls.build(await reference_record(info, CASE_KIND, key), centre(info))
-
-
-@strawberry.type(description="A page of service cases.")
-class ServiceCaseEdge:
-    cursor: str = strawberry.field(metadata=classified("public"))
-    node: ServiceCaseType = strawberry.field(metadata=classified("public"))
-
-
-@strawberry.type(description="Cases matching a filter, in key order, with cursors.")
-class ServiceCaseConnection:
-    edges: list[ServiceCaseEdge] = strawberry.field(metadata=classified("public"))
-    total_count: int = strawberry.field(metadata=classified("public"))
-    has_next_page: bool = strawberry.field(metadata=classified("public"))
-    end_cursor: str | None = strawberry.field(metadata=classified("public"))
+        return cls.build(
+            await reference_record(info, CASE_KIND, key), kit.service(info, CitizenServiceCentre)
+        )
 
 
 @strawberry.type(description="Cases of one grid cell, category, department or channel.")

@@ -9,8 +9,8 @@ from typing import TypeVar
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
-from strawberry import relay
 
+from hub.apps import kit
 from hub.apps.economy.services import (
     FIRM_KIND,
     INDICATOR_KIND,
@@ -22,12 +22,10 @@ from hub.apps.economy.types import (
     EconomyAggregates,
     EconomyFigures,
     EconomyFirm,
-    EconomyFirmConnection,
-    EconomyFirmEdge,
     EconomyGrouping,
     EconomyTrendPoint,
 )
-from schema.connection import DEFAULT_PAGE, MAX_PAGE, PageError, decode_cursor, encode_cursor
+from schema.connection import CountedConnection, from_rows
 from schema.reads import scan_servable
 from schema.record import Record
 
@@ -36,8 +34,7 @@ T = TypeVar("T")
 
 
 def economy(info: strawberry.Info) -> EconomyServices:
-    service: EconomyServices = info.context.hub.service(APP_NAME)
-    return service
+    return kit.service(info, EconomyServices)
 
 
 async def _run(fn: Callable[[], T]) -> T:
@@ -63,10 +60,7 @@ class EconomyQueries:
         period: str | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> EconomyFirmConnection:
-        n = DEFAULT_PAGE if first is None else first
-        if not 0 <= n <= MAX_PAGE:
-            raise PageError(f"first must be between 0 and {MAX_PAGE}, got {n}")
+    ) -> CountedConnection[EconomyFirm]:
         firms, servable = await scan_servable(info, FIRM_KIND)
         indicators, _ = await scan_servable(info, INDICATOR_KIND)
         service = economy(info)
@@ -116,21 +110,8 @@ class EconomyQueries:
             and (size is None or f.size == size)
             and (grid_cell is None or f.grid_cell == grid_cell)
         ]
-        start = 0
-        if after:
-            k = decode_cursor(after)
-            start = next((i for i, f in enumerate(found) if f.key > k), len(found))
-        page = found[start : start + n] if servable else []
-        edges = [EconomyFirmEdge(cursor=encode_cursor(f.key), node=f) for f in page]
-        return EconomyFirmConnection(
-            total_count=len(found),
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=servable and start + n < len(found),
-                has_previous_page=servable and start > 0,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+        return from_rows(
+            found, lambda f: f.key, lambda f: f, first=first, after=after, servable=servable
         )
 
     @strawberry.field(

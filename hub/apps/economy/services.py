@@ -25,6 +25,7 @@ import shapely
 from shapely.geometry import shape
 
 from core_ext import GridIndex
+from hub.apps.kit import BadInput
 from hub.graph.linking import FirmLinker
 from schema.record import Record
 
@@ -37,7 +38,7 @@ INDICATOR_KIND = "EconomicIndicator"
 GROUPINGS = ("cell", "park", "industry")
 
 
-class EconomyError(ValueError):
+class EconomyError(BadInput):
     pass
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from enum import Enum
 
 import strawberry
-from strawberry import relay
 
 from hub.apps.economy.services import Figures
 from schema.classification import classified
@@ -43,19 +42,6 @@ class EconomyFirm:
     lon: float | None = strawberry.field(metadata=PUBLIC)
     lat: float | None = strawberry.field(metadata=PUBLIC)
     geometry: GeoJSON | None = strawberry.field(metadata=PUBLIC)
-
-
-@strawberry.type(description="A page of firms")
-class EconomyFirmEdge:
-    cursor: str = strawberry.field(metadata=PUBLIC)
-    node: EconomyFirm = strawberry.field(metadata=PUBLIC)
-
-
-@strawberry.type(description="Firms on the map, filtered, in key order")
-class EconomyFirmConnection:
-    total_count: int = strawberry.field(metadata=PUBLIC)
-    edges: list[EconomyFirmEdge] = strawberry.field(metadata=PUBLIC)
-    page_info: relay.PageInfo = strawberry.field(metadata=PUBLIC)
 
 
 @strawberry.type(description="Output, revenue, tax and employment of a group (万元, persons)")

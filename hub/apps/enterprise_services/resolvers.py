@@ -4,13 +4,12 @@ centre's closed loop (reached through the hub's service registry), each step pub
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
-from strawberry import relay
 
+from hub.apps import kit
 from hub.apps.enterprise_services.services import (
     CASE_KIND,
     EnterpriseServices,
@@ -20,16 +19,15 @@ from hub.apps.enterprise_services.services import (
 from hub.apps.enterprise_services.types import (
     EnterpriseDepartmentStats,
     EnterpriseRequest,
-    EnterpriseRequestConnection,
-    EnterpriseRequestEdge,
     EnterpriseRequestStats,
     EnterpriseRequestTypeCount,
     FileEnterpriseRequestInput,
 )
 from hub.apps.expected_version import ExpectedVersion
+from hub.apps.kit import off_loop
 from hub.auth.principal import principal_of
 from hub.policy.enforce import acted_on
-from schema.connection import DEFAULT_PAGE, MAX_PAGE, PageError, decode_cursor, encode_cursor
+from schema.connection import CountedConnection, from_rows
 from schema.context import records
 from schema.record import Record
 
@@ -39,21 +37,7 @@ _CHUNK = 2000
 
 
 def desk(info: strawberry.Info) -> EnterpriseServices:
-    service: EnterpriseServices = info.context.hub.service(APP_NAME)
-    return service
-
-
-async def _call(fn: Callable[[], T]) -> T:
-    # the centre's refusals are ValueError / LookupError / PermissionError subclasses:
-    # re-raised plainly so the client reads the message, not a class of another app
-    try:
-        return await run_in_threadpool(fn)
-    except PermissionError as exc:
-        raise PermissionError(str(exc)) from None
-    except LookupError as exc:
-        raise LookupError(str(exc)) from None
-    except ValueError as exc:
-        raise ValueError(str(exc)) from None
+    return kit.service(info, EnterpriseServices)
 
 
 def _who(info: strawberry.Info) -> tuple[str, tuple[str, ...]]:
@@ -96,7 +80,7 @@ async def _step(
     actor, roles = _who(info)
     service = desk(info)
     await acted_on(records(info), CASE_KIND, key)  # a hidden row answers as a missing one
-    record, updates = await _call(
+    record, updates = await off_loop(
         lambda: service.step(key, step, actor, roles, expected_version=expected_version, **options)
     )
     await _publish(info, updates)
@@ -120,10 +104,7 @@ class EnterpriseServiceQueries:
         overdue: bool | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> EnterpriseRequestConnection:
-        size = DEFAULT_PAGE if first is None else first
-        if not 0 <= size <= MAX_PAGE:
-            raise PageError(f"first must be between 0 and {MAX_PAGE}, got {size}")
+    ) -> CountedConnection[EnterpriseRequest]:
         rows, servable = await _requests(info)
         service = desk(info)
         found = [
@@ -134,26 +115,13 @@ class EnterpriseServiceQueries:
             and (status is None or status_of(r) == status)
             and (overdue is None or service.overdue(r) == overdue)
         ]
-        start = 0
-        if after:
-            k = decode_cursor(after)
-            start = next((i for i, r in enumerate(found) if r.key > k), len(found))
-        page = found[start : start + size] if servable else []
-        edges = [
-            EnterpriseRequestEdge(
-                cursor=encode_cursor(r.key), node=EnterpriseRequest.of(r, service)
-            )
-            for r in page
-        ]
-        return EnterpriseRequestConnection(
-            total_count=len(found),
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=servable and start + size < len(found),
-                has_previous_page=servable and start > 0,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+        return from_rows(
+            found,
+            lambda r: r.key,
+            lambda r: EnterpriseRequest.of(r, service),
+            first=first,
+            after=after,
+            servable=servable,
         )
 
     @strawberry.field(description="Requests by department (open, resolved, overdue, rating)")
@@ -178,7 +146,7 @@ class EnterpriseServiceMutations:
     ) -> EnterpriseRequest:
         actor, roles = _who(info)
         service = desk(info)
-        record, updates = await _call(
+        record, updates = await off_loop(
             lambda: service.file(
                 input.firm,
                 input.request_type,

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hub.apps.kit import BadInput, NotFound
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -53,11 +54,11 @@ STEPS = {
 }
 
 
-class RequestError(ValueError):
+class RequestError(BadInput):
     """Bad input to a request; the message says which."""
 
 
-class RequestNotFound(LookupError):
+class RequestNotFound(NotFound):
     pass
 
 

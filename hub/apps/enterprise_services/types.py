@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from strawberry import relay
 
 from hub.apps.enterprise_services.services import (
     DepartmentLine,
@@ -118,19 +117,6 @@ class EnterpriseRequest:
                 for e in a.get("history") or []
             ],
         )
-
-
-@strawberry.type(description="A page of enterprise requests")
-class EnterpriseRequestEdge:
-    cursor: str = strawberry.field(metadata=PUBLIC)
-    node: EnterpriseRequest = strawberry.field(metadata=PUBLIC)
-
-
-@strawberry.type(description="Enterprise requests, filtered, in key order")
-class EnterpriseRequestConnection:
-    total_count: int = strawberry.field(metadata=PUBLIC)
-    edges: list[EnterpriseRequestEdge] = strawberry.field(metadata=PUBLIC)
-    page_info: relay.PageInfo = strawberry.field(metadata=PUBLIC)
 
 
 @strawberry.type(description="Requests of one department (or all)")

@@ -7,26 +7,23 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 
+from hub.apps import kit
 from hub.apps.finance.services import (
     SCORE_KIND,
     WATCH_KIND,
-    FinanceError,
-    NotPermitted,
     SmokeIndexService,
 )
 from hub.apps.finance.types import (
-    SmokeIndexEdge,
     SmokeIndexRun,
     SmokeIndexStats,
     SmokeIndexType,
     SmokeLevel,
-    WatchListConnection,
 )
+from hub.apps.kit import off_loop
 from hub.auth.principal import principal_of
 from hub.policy.engine import Decision
-from schema.connection import MAX_PAGE, decode_cursor, encode_cursor
+from schema.connection import CountedConnection, Edge, encode_cursor, window
 from schema.context import records
 from schema.record import Record
 
@@ -35,17 +32,7 @@ T = TypeVar("T")
 
 
 def smoke(info: strawberry.Info) -> SmokeIndexService:
-    return info.context.hub.service(APP_NAME)  # type: ignore[no-any-return]
-
-
-async def _call(fn: Callable[[], T]) -> T:
-    """Run a rule off the event loop; its refusals become clear GraphQL errors."""
-    try:
-        return await run_in_threadpool(fn)
-    except NotPermitted as exc:
-        raise PermissionError(str(exc)) from None
-    except FinanceError as exc:
-        raise ValueError(str(exc)) from None
+    return kit.service(info, SmokeIndexService)
 
 
 async def _counted(info: strawberry.Info) -> tuple[Callable[[Record], bool], bool]:
@@ -70,25 +57,16 @@ async def _build(info: strawberry.Info, keys: list[str]) -> list[SmokeIndexType]
 
 async def _page(
     info: strawberry.Info, found: list[Record], rows_allowed: bool, first: int, after: str | None
-) -> WatchListConnection:
+) -> CountedConnection[SmokeIndexType]:
     """One page of ranked firms; counts only (no edges) when the policy allows no rows."""
-    if not 0 <= first <= MAX_PAGE:
-        raise ValueError(f"first must be between 0 and {MAX_PAGE}")
-    start = 0
-    if after:
-        cursor_key = decode_cursor(after)
-        positions = {r.key: i for i, r in enumerate(found)}
-        if cursor_key not in positions:
-            raise ValueError("the cursor is not in the current list; start again")
-        start = positions[cursor_key] + 1
-    page = found[start : start + first] if rows_allowed else []
-    nodes = await _build(info, [r.key for r in page])
-    edges = [SmokeIndexEdge(cursor=encode_cursor(str(n.firm_key)), node=n) for n in nodes]
-    return WatchListConnection(
-        edges=edges,
-        total_count=len(found),
-        has_next_page=rows_allowed and len(found) > start + first,
-        end_cursor=edges[-1].cursor if edges else None,
+    cut = window(found, lambda r: r.key, first=first, after=after, ranked=True)
+    nodes = await _build(info, [r.key for r in cut.rows]) if rows_allowed else []
+    edges = [Edge(cursor=encode_cursor(str(n.firm_key)), node=n) for n in nodes]
+    return CountedConnection.of(
+        edges,
+        count=cut.total,
+        has_next=rows_allowed and cut.has_next,
+        has_previous=rows_allowed and cut.has_previous,
     )
 
 
@@ -99,9 +77,9 @@ class FinanceQueries:
         self, info: strawberry.Info, firm_key: strawberry.ID
     ) -> SmokeIndexType | None:
         s = smoke(info)
-        await _call(s.ensure_scored)
+        await off_loop(s.ensure_scored)
         key = str(firm_key)
-        if not await _call(lambda: s.known(key)):
+        if not await off_loop(lambda: s.known(key)):
             raise ValueError(f"no quasi-financial firm with key {key[:64]!r} was scored")
         found = await _build(info, [key])
         return found[0] if found else None  # null: the policy hides the row (or counts only)
@@ -118,11 +96,11 @@ class FinanceQueries:
         firm_type: str | None = None,
         first: int = 50,
         after: str | None = None,
-    ) -> WatchListConnection:
+    ) -> CountedConnection[SmokeIndexType]:
         wanted = None if level is None else level.value
         s = smoke(info)
         visible, rows_allowed = await _counted(info)
-        found = await _call(lambda: s.ranked(wanted, visible, firm_type))
+        found = await off_loop(lambda: s.ranked(wanted, visible, firm_type))
         return await _page(info, found, rows_allowed, first, after)
 
     @strawberry.field(
@@ -136,18 +114,18 @@ class FinanceQueries:
         first: int = 50,
         after: str | None = None,
         firm_type: str | None = None,
-    ) -> WatchListConnection:
+    ) -> CountedConnection[SmokeIndexType]:
         s = smoke(info)
         visible, rows_allowed = await _counted(info)
         wanted = None if level is None else level.value
-        found = await _call(lambda: s.watch_list(wanted, visible, firm_type))
+        found = await off_loop(lambda: s.watch_list(wanted, visible, firm_type))
         return await _page(info, found, rows_allowed, first, after)
 
     @strawberry.field(description="Firms per smoke-index level, per street and per park")
     async def smoke_index_stats(self, info: strawberry.Info) -> SmokeIndexStats:
         s = smoke(info)
         visible, _ = await _counted(info)
-        return SmokeIndexStats.of(await _call(lambda: s.stats(visible)))
+        return SmokeIndexStats.of(await off_loop(lambda: s.stats(visible)))
 
 
 @strawberry.type
@@ -163,6 +141,6 @@ class FinanceMutations:
         if principal is None:
             raise PermissionError("rescoring needs an authenticated principal")
         s = smoke(info)
-        result = await _call(lambda: s.rescore(principal.label, principal.roles, jump_points))
+        result = await off_loop(lambda: s.rescore(principal.label, principal.roles, jump_points))
         await info.context.hub.live.publish_alarms(result.alarms)
         return SmokeIndexRun.of(result)

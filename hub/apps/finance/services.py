@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 
 from core_ext.risk import SMOKE_DIMENSIONS, SmokeIndexConfig, smoke_index
+from hub.apps.kit import BadInput, Forbidden
 from hub.graph.linking import FirmLinker
 from hub.live import Alarm
 from hub.store import RecordStore
@@ -103,11 +104,11 @@ DEFAULT_JUMP = 15.0  # points between two runs that make a jump
 _PAGE = 5000
 
 
-class FinanceError(ValueError):
+class FinanceError(BadInput):
     """Bad input to a finance rule (unknown firm, bad threshold); nothing was changed."""
 
 
-class NotPermitted(PermissionError):
+class NotPermitted(Forbidden):
     pass
 
 

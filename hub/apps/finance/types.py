@@ -11,7 +11,15 @@ from typing import Any
 import strawberry
 
 from core_ext.risk import SMOKE_DIMENSIONS
-from hub.apps.finance.services import LEVEL_NAMES, RunResult, Stats
+from hub.apps import kit
+from hub.apps.finance.services import (
+    LEVEL_NAMES,
+    SCORE_KIND,
+    WATCH_KIND,
+    RunResult,
+    SmokeIndexService,
+    Stats,
+)
 from schema.classification import classified
 from schema.context import records
 from schema.federation import reference_record, representation_key
@@ -169,27 +177,10 @@ class SmokeIndexType:
     ) -> SmokeIndexType:
         """A gateway's reference by ``firmKey`` (the FinanceFirm's hub key), read as
         ``smokeIndex``."""
-        from hub.apps.finance.resolvers import _call, smoke
-        from hub.apps.finance.services import SCORE_KIND, WATCH_KIND
-
         key = representation_key(representation, "SmokeIndex", "firmKey", node=False)
-        await _call(smoke(info).ensure_scored)
+        await kit.off_loop(kit.service(info, SmokeIndexService).ensure_scored)
         score = await reference_record(info, SCORE_KIND, key)
         return cls.build(score, await records(info).load(WATCH_KIND, key))
-
-
-@strawberry.type
-class SmokeIndexEdge:
-    cursor: str = strawberry.field(metadata=classified("public"))
-    node: SmokeIndexType = strawberry.field(metadata=classified("internal"))
-
-
-@strawberry.type(description="Firms on the watch list, riskiest first")
-class WatchListConnection:
-    edges: list[SmokeIndexEdge] = strawberry.field(metadata=classified("internal"))
-    total_count: int = strawberry.field(metadata=classified("public"))
-    has_next_page: bool = strawberry.field(metadata=classified("public"))
-    end_cursor: str | None = strawberry.field(metadata=classified("public"))
 
 
 @strawberry.type

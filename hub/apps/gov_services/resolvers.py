@@ -9,17 +9,16 @@ from typing import Any, TypeVar
 import strawberry
 from starlette.concurrency import run_in_threadpool
 
+from hub.apps import kit
 from hub.apps.expected_version import ExpectedVersion
 from hub.apps.gov_services.services import (
     APPLICATION_KIND,
     ITEM_KIND,
-    ApplicationError,
     ApplicationFilter,
     ApplicationNotFound,
     GovernmentServices,
     ItemFilter,
     Material,
-    NotPermitted,
     Submission,
 )
 from hub.apps.gov_services.types import (
@@ -29,19 +28,16 @@ from hub.apps.gov_services.types import (
     GovServiceStats,
     MaterialInput,
     ServiceApplication,
-    ServiceApplicationConnection,
-    ServiceApplicationEdge,
     ServiceItem,
-    ServiceItemConnection,
-    ServiceItemEdge,
     ServiceItemFilterInput,
     SubmitApplicationInput,
 )
+from hub.apps.kit import off_loop
 from hub.auth.principal import principal_of
 from hub.idempotency import filed_once
 from hub.policy.enforce import acted_on
 from hub.policy.engine import Decision, PolicyDenied
-from schema.connection import MAX_PAGE, decode_cursor, encode_cursor
+from schema.connection import CountedConnection, from_records
 from schema.context import records
 from schema.record import Record
 
@@ -50,19 +46,7 @@ T = TypeVar("T")
 
 
 def gov(info: strawberry.Info) -> GovernmentServices:
-    return info.context.hub.service(APP_NAME)  # type: ignore[no-any-return]
-
-
-async def _call(fn: Callable[[], T]) -> T:
-    """Run a rule off the event loop; its refusals become clear GraphQL errors."""
-    try:
-        return await run_in_threadpool(fn)
-    except NotPermitted as exc:
-        raise PermissionError(str(exc)) from None
-    except ApplicationNotFound as exc:
-        raise LookupError(str(exc)) from None
-    except ApplicationError as exc:
-        raise ValueError(str(exc)) from None
+    return kit.service(info, GovernmentServices)
 
 
 async def _rows(info: strawberry.Info, kind: str) -> Callable[[Record], bool]:
@@ -90,14 +74,6 @@ def _who(info: strawberry.Info) -> tuple[str, tuple[str, ...]]:
     if principal is None:
         raise PermissionError("applications need an authenticated principal")
     return principal.label, principal.roles
-
-
-def _page(found: Sequence[Record], first: int, after: str | None) -> tuple[list[Record], bool]:
-    if not 0 <= first <= MAX_PAGE:
-        raise ValueError(f"first must be between 0 and {MAX_PAGE}")
-    start_key = decode_cursor(after) if after else None
-    rest = [r for r in found if start_key is None or r.key > start_key]
-    return rest[:first], len(rest) > first
 
 
 def _app_filter(f: ApplicationFilterInput | None) -> ApplicationFilter:
@@ -133,7 +109,7 @@ async def _step(
     actor, roles = _who(info)
     g = gov(info)
     await acted_on(records(info), APPLICATION_KIND, key)  # a hidden row answers as a missing one
-    record = await _call(
+    record = await off_loop(
         lambda: g.transition(
             key,
             action,
@@ -171,7 +147,7 @@ class GovServicesQueries:
         filter: ServiceItemFilterInput | None = None,
         first: int = 100,
         after: str | None = None,
-    ) -> ServiceItemConnection:
+    ) -> CountedConnection[ServiceItem]:
         g = gov(info)
         f = filter or ServiceItemFilterInput()
         wanted = ItemFilter(
@@ -182,19 +158,9 @@ class GovServicesQueries:
             text=f.text,
         )
         visible = await _rows(info, ITEM_KIND)
-        found = await _call(lambda: g.find_items(wanted, visible))
-        page, more = _page(found, first, after)
-        rows = await records(info).load_many(ITEM_KIND, [r.key for r in page])
-        edges = [
-            ServiceItemEdge(cursor=encode_cursor(r.key), node=ServiceItem.from_record(r))
-            for r in rows
-            if r is not None
-        ]
-        return ServiceItemConnection(
-            edges=edges,
-            total_count=len(found),
-            has_next_page=more,
-            end_cursor=edges[-1].cursor if edges else None,
+        found = await off_loop(lambda: g.find_items(wanted, visible))
+        return await from_records(
+            info, ITEM_KIND, found, ServiceItem.from_record, first=first, after=after
         )
 
     @strawberry.field(description="One service item by its key (SI-…) or code (BHXK0001)")
@@ -214,29 +180,20 @@ class GovServicesQueries:
         filter: ApplicationFilterInput | None = None,
         first: int = 50,
         after: str | None = None,
-    ) -> ServiceApplicationConnection:
+    ) -> CountedConnection[ServiceApplication]:
         g = gov(info)
-        wanted = await _call(lambda: _app_filter(filter))
+        wanted = await off_loop(lambda: _app_filter(filter))
         visible = await _rows(info, APPLICATION_KIND)
-        found = await _call(lambda: g.find(wanted, visible))
-        page, more = _page(found, first, after)
-        # the page's rows read through the policed source, fresh from the store
-        rows = await records(info).load_many(APPLICATION_KIND, [r.key for r in page])
+        found = await off_loop(lambda: g.find(wanted, visible))
         # each application's department and due date look its item up: off the event loop
-        edges = await run_in_threadpool(
-            lambda: [
-                ServiceApplicationEdge(
-                    cursor=encode_cursor(r.key), node=ServiceApplication.build(r, g)
-                )
-                for r in rows
-                if r is not None
-            ]
-        )
-        return ServiceApplicationConnection(
-            edges=edges,
-            total_count=len(found),
-            has_next_page=more,
-            end_cursor=edges[-1].cursor if edges else None,
+        return await from_records(
+            info,
+            APPLICATION_KIND,
+            found,
+            lambda r: ServiceApplication.build(r, g),
+            first=first,
+            after=after,
+            build_off_loop=True,
         )
 
     @strawberry.field(description="One application by its key")
@@ -254,7 +211,7 @@ class GovServicesQueries:
         self, info: strawberry.Info, tracking_number: str
     ) -> ApplicationProgress:
         g = gov(info)
-        return ApplicationProgress.of(await _call(lambda: g.progress(tracking_number)))
+        return ApplicationProgress.of(await off_loop(lambda: g.progress(tracking_number)))
 
     @strawberry.field(
         description="Items served online and applications in figures, over the rows you may "
@@ -264,7 +221,7 @@ class GovServicesQueries:
         self, info: strawberry.Info, filter: ApplicationFilterInput | None = None
     ) -> GovServiceStats:
         g = gov(info)
-        wanted = await _call(lambda: _app_filter(filter))
+        wanted = await off_loop(lambda: _app_filter(filter))
         apps_visible = await _counted_rows(info, APPLICATION_KIND)
         items_visible = await _counted_rows(info, ITEM_KIND)
 
@@ -272,7 +229,7 @@ class GovServicesQueries:
             items = [r for r in g.items().values() if items_visible(r)]
             return g.stats(items, g.find(wanted, apps_visible))
 
-        return GovServiceStats.of(await _call(figures))  # type: ignore[arg-type]
+        return GovServiceStats.of(await off_loop(figures))  # type: ignore[arg-type]
 
 
 @strawberry.type
@@ -289,12 +246,12 @@ class GovServicesMutations:
         wanted = submission(input)
 
         async def file() -> dict[str, Any]:
-            record, number = await _call(lambda: g.submit_tracked(wanted, actor, roles))
+            record, number = await off_loop(lambda: g.submit_tracked(wanted, actor, roles))
             return {"application": record.key, "tracking_number": number}
 
         hub = info.context.hub
         answer = await filed_once(hub, "application.submit", actor, input.idempotency_key, file)
-        record = await _call(lambda: g.application(answer["application"]))
+        record = await off_loop(lambda: g.application(answer["application"]))
         return ApplicationReceipt.of(record, answer["tracking_number"])
 
     @strawberry.mutation(
@@ -306,7 +263,7 @@ class GovServicesMutations:
         actor, roles = _who(info)
         g = gov(info)
         given = _materials(materials)
-        record = await _call(lambda: g.resubmit(tracking_number, given, actor, roles))
+        record = await off_loop(lambda: g.resubmit(tracking_number, given, actor, roles))
         return ApplicationReceipt.of(record, tracking_number.strip())
 
     @strawberry.mutation(

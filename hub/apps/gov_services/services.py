@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub import tracking
+from hub.apps.kit import BadInput, Forbidden, NotFound
 from hub.store import RecordStore
 from hub.store.errors import VersionConflict
 from schema.record import Record
@@ -104,15 +105,15 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
 
-class ApplicationError(ValueError):
+class ApplicationError(BadInput):
     """Bad input or a step the application cannot take now; the message says which and why."""
 
 
-class ApplicationNotFound(LookupError):
+class ApplicationNotFound(NotFound):
     pass
 
 
-class NotPermitted(PermissionError):
+class NotPermitted(Forbidden):
     pass
 
 

@@ -8,17 +8,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import strawberry
 from strawberry import relay
 
+from hub.apps import kit
 from hub.apps.gov_services.services import (
     APPLICATION_KIND,
     ITEM_KIND,
     LEGAL_PERSON,
     NATURAL_PERSON,
     STATUS_LABELS,
+    GovernmentServices,
     decided_at,
     offered_online,
     status_of,
@@ -30,9 +32,6 @@ from schema.grid import provenance
 from schema.interfaces import Sourced
 from schema.reads import nodes
 from schema.record import Record
-
-if TYPE_CHECKING:
-    from hub.apps.gov_services.services import GovernmentServices
 
 PUBLIC = classified("public")
 INTERNAL = classified("internal")
@@ -269,36 +268,8 @@ class ServiceApplication(relay.Node, Sourced):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[ServiceApplication | None]:
-        gov = info.context.hub.service("gov_services")
+        gov = kit.service(info, GovernmentServices)
         return await nodes(APPLICATION_KIND, lambda r: cls.build(r, gov), info, node_ids, required)
-
-
-@strawberry.type(description="A page of service items.")
-class ServiceItemEdge:
-    cursor: str = strawberry.field(metadata=PUBLIC)
-    node: ServiceItem = strawberry.field(metadata=PUBLIC)
-
-
-@strawberry.type(description="Service items matching a filter, in key order, with cursors.")
-class ServiceItemConnection:
-    edges: list[ServiceItemEdge] = strawberry.field(metadata=PUBLIC)
-    total_count: int = strawberry.field(metadata=PUBLIC)
-    has_next_page: bool = strawberry.field(metadata=PUBLIC)
-    end_cursor: str | None = strawberry.field(metadata=PUBLIC)
-
-
-@strawberry.type(description="A page of applications.")
-class ServiceApplicationEdge:
-    cursor: str = strawberry.field(metadata=PUBLIC)
-    node: ServiceApplication = strawberry.field(metadata=PUBLIC)
-
-
-@strawberry.type(description="Applications matching a filter, in key order, with cursors.")
-class ServiceApplicationConnection:
-    edges: list[ServiceApplicationEdge] = strawberry.field(metadata=PUBLIC)
-    total_count: int = strawberry.field(metadata=PUBLIC)
-    has_next_page: bool = strawberry.field(metadata=PUBLIC)
-    end_cursor: str | None = strawberry.field(metadata=PUBLIC)
 
 
 @strawberry.type(description="What the applicant gets back on submitting.")

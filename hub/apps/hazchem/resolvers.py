@@ -10,7 +10,9 @@ from __future__ import annotations
 import strawberry
 from starlette.concurrency import run_in_threadpool
 
+from hub.apps import kit
 from hub.apps.hazchem.services import (
+    HazchemServices,
     hazchem_stats,
     stock_by_category,
 )
@@ -112,7 +114,7 @@ class HazchemQueries:
 
     @strawberry.field(description="Tanks with a level alarm in force (high-high, high, low)")
     async def hazchem_tanks_in_alarm(self, info: strawberry.Info) -> list[Tank]:
-        service = info.context.hub.service("hazchem")
+        service = kit.service(info, HazchemServices)
         keys = await run_in_threadpool(service.tanks_in_alarm)
         return await load_all(info, "Tank", keys, Tank.from_record)
 

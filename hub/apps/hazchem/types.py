@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from strawberry import relay
 
 from hub import state
+from hub.apps import kit
 from hub.apps.hazchem.services import (
     TANK_LEVEL,
     VEHICLE_FIX,
@@ -44,8 +45,7 @@ INTERNAL = classified("internal")
 
 
 def hazchem(info: strawberry.Info) -> HazchemServices:
-    service: HazchemServices = info.context.hub.service("hazchem")
-    return service
+    return kit.service(info, HazchemServices)
 
 
 def _day(value: Any) -> date | None:

@@ -4,32 +4,28 @@ figures over the rows its row filter lets through, never a row."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
-from strawberry import relay
 
+from hub.apps import kit
+from hub.apps.kit import off_loop
 from hub.apps.law_enforcement.services import (
     CASE_KIND,
     REPEAT_THRESHOLD,
     REPEAT_WINDOW_DAYS,
     CaseReview,
-    EnforcementError,
     LawEnforcementServices,
     today,
 )
 from hub.apps.law_enforcement.types import (
     EnforcementAnomaly,
     EnforcementCase,
-    EnforcementCaseConnection,
-    EnforcementCaseEdge,
     EnforcementDepartmentStats,
     EnforcementStats,
 )
-from schema.connection import DEFAULT_PAGE, MAX_PAGE, PageError, decode_cursor, encode_cursor
+from schema.connection import CountedConnection, from_rows
 from schema.context import records
 from schema.reads import scan_servable
 
@@ -38,15 +34,7 @@ T = TypeVar("T")
 
 
 def supervision(info: strawberry.Info) -> LawEnforcementServices:
-    service: LawEnforcementServices = info.context.hub.service(APP_NAME)
-    return service
-
-
-async def _call(fn: Callable[[], T]) -> T:
-    try:
-        return await run_in_threadpool(fn)
-    except EnforcementError as exc:
-        raise ValueError(str(exc)) from None
+    return kit.service(info, LawEnforcementServices)
 
 
 async def _reviews(
@@ -54,7 +42,7 @@ async def _reviews(
 ) -> tuple[list[CaseReview], bool]:
     rows, servable = await scan_servable(info, CASE_KIND)
     service = supervision(info)
-    return await _call(lambda: service.review(rows, as_of, threshold, window_days)), servable
+    return await off_loop(lambda: service.review(rows, as_of, threshold, window_days)), servable
 
 
 def _case(info: strawberry.Info, r: CaseReview) -> EnforcementCase:
@@ -81,10 +69,7 @@ class LawEnforcementQueries:
         window_days: int = REPEAT_WINDOW_DAYS,
         first: int | None = None,
         after: str | None = None,
-    ) -> EnforcementCaseConnection:
-        size = DEFAULT_PAGE if first is None else first
-        if not 0 <= size <= MAX_PAGE:
-            raise PageError(f"first must be between 0 and {MAX_PAGE}, got {size}")
+    ) -> CountedConnection[EnforcementCase]:
         reviews, servable = await _reviews(info, as_of, threshold, window_days)
         found = [
             r
@@ -95,24 +80,13 @@ class LawEnforcementQueries:
             and (anomaly is None or anomaly.value in r.anomalies)
             and (anomalous is None or bool(r.anomalies) == anomalous)
         ]
-        start = 0
-        if after:
-            key = decode_cursor(after)
-            start = next((i for i, r in enumerate(found) if r.record.key > key), len(found))
-        page = found[start : start + size] if servable else []
-        edges = [
-            EnforcementCaseEdge(cursor=encode_cursor(r.record.key), node=_case(info, r))
-            for r in page
-        ]
-        return EnforcementCaseConnection(
-            total_count=len(found),
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=servable and start + size < len(found),
-                has_previous_page=servable and start > 0,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+        return from_rows(
+            found,
+            lambda r: r.record.key,
+            lambda r: _case(info, r),
+            first=first,
+            after=after,
+            servable=servable,
         )
 
     @strawberry.field(description="One enforcement case by its hub key (LE-…)")

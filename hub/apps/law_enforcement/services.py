@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from hub.apps.kit import BadInput
 from hub.graph.linking import FirmLinker
 from hub.graph.names import name_key
 from schema.record import Record
@@ -55,7 +56,7 @@ NATURAL_PERSON = "自然人"
 _LINKS_TTL_S = 30.0
 
 
-class EnforcementError(ValueError):
+class EnforcementError(BadInput):
     """Bad input to a supervision query; the message says which."""
 
 

@@ -8,7 +8,6 @@ from datetime import date
 from enum import Enum
 
 import strawberry
-from strawberry import relay
 
 from hub.apps.law_enforcement.services import (
     NATURAL_PERSON,
@@ -126,19 +125,6 @@ class EnforcementCase:
             geometry=r.record.geometry,
             service_cases=service_cases,
         )
-
-
-@strawberry.type(description="A page of enforcement cases")
-class EnforcementCaseEdge:
-    cursor: str = strawberry.field(metadata=PUBLIC)
-    node: EnforcementCase = strawberry.field(metadata=PUBLIC)
-
-
-@strawberry.type(description="Enforcement cases, filtered, in key order")
-class EnforcementCaseConnection:
-    total_count: int = strawberry.field(metadata=PUBLIC)
-    edges: list[EnforcementCaseEdge] = strawberry.field(metadata=PUBLIC)
-    page_info: relay.PageInfo = strawberry.field(metadata=PUBLIC)
 
 
 @strawberry.type(description="Cases of one enforcing department (or all of them)")

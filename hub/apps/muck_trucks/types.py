@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from strawberry import relay
 
 from hub import state
+from hub.apps import kit
 from hub.apps.muck_trucks.services import (
     MUCK_FIX,
     MuckPermit,
@@ -38,8 +39,7 @@ INTERNAL = classified("internal")
 
 
 def muck(info: strawberry.Info) -> MuckServices:
-    service: MuckServices = info.context.hub.service("muck_trucks")
-    return service
+    return kit.service(info, MuckServices)
 
 
 async def truck_watch(info: strawberry.Info) -> TruckWatch:

@@ -11,6 +11,7 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry import relay
 
+from hub.apps import kit
 from hub.apps.sharp_eyes.services import (
     CameraHealth,
     CameraNet,
@@ -32,8 +33,7 @@ SENSITIVE = classified("sensitive")
 
 
 def sharp_eyes(info: strawberry.Info) -> SharpEyesServices:
-    service: SharpEyesServices = info.context.hub.service("sharp_eyes")
-    return service
+    return kit.service(info, SharpEyesServices)
 
 
 async def camera_net(info: strawberry.Info) -> CameraNet:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import strawberry
 from starlette.concurrency import run_in_threadpool
 
-from hub.apps.water.services import scada_figures
+from hub.apps import kit
+from hub.apps.water.services import WaterServices, scada_figures
 from hub.apps.water.types import (
     FloodWarning,
     Gate,
@@ -184,7 +185,7 @@ class WaterQueries:
         if kind is not None and kind not in kinds:
             raise PageError(f"kind {kind!r}: flood or waterlogging")
         watch = await level_watch(info)
-        service = info.context.hub.service("water")
+        service = kit.service(info, WaterServices)
         out: list[FloodWarning] = []
         for subject_type in [kinds[kind]] if kind else list(WARNING_KINDS):
             keys = await run_in_threadpool(service.gauges_in_warning, subject_type)

@@ -16,6 +16,7 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry import relay
 
+from hub.apps import kit
 from hub.apps.water.services import (
     BY_KEY,
     CLASS_NAMES,
@@ -54,8 +55,7 @@ SENSITIVE = classified("sensitive")
 
 
 def water(info: strawberry.Info) -> WaterServices:
-    service: WaterServices = info.context.hub.service("water")
-    return service
+    return kit.service(info, WaterServices)
 
 
 async def quality_watch(info: strawberry.Info) -> QualityWatch:

@@ -20,7 +20,7 @@ const CASE_FIELDS = `${ROW_FIELDS} version trackingNumber sourceSystem descripti
   history { at actor action fromStatus toStatus note }`;
 const LIST = `query($filter: CaseFilterInput, $first: Int!, $after: String) {
   serviceCases(filter: $filter, first: $first, after: $after) {
-    totalCount hasNextPage endCursor edges { node { ${ROW_FIELDS} } } } }`;
+    totalCount pageInfo { hasNextPage endCursor } edges { node { ${ROW_FIELDS} } } } }`;
 const ONE = `query($id: ID!) { serviceCase(id: $id) { ${CASE_FIELDS} } }`;
 const CHOICES = "{ serviceCaseStats { byDepartment { key label total } byGridCell { key total } } }";
 
@@ -162,8 +162,8 @@ export function caseBoard(roles: string[], initial?: string): { element: HTMLEle
       clear(list, found.length ? h("table", { class: "grid-table", id: "case-table" }, header(), tbody) : h("p", { class: "muted empty" }, t("noHits")));
     }
     tbody.append(...found.map(rowEl));
-    cursor = page.endCursor;
-    more.hidden = !page.hasNextPage;
+    cursor = page.pageInfo.endCursor;
+    more.hidden = !page.pageInfo.hasNextPage;
     summary.dataset.total = String(page.totalCount);
     clear(summary, `${t("found")} ${page.totalCount} · ${t("shown")} ${tbody.children.length}`);
   };

@@ -13,7 +13,7 @@ const STATS = `{ govServiceStats { items itemsOnline itemsFullyOnline onlineItem
 const ITEMS = `{ serviceItems(first: 100) { totalCount edges { node { key itemCode name itemType department
   serves onlineLevel online promisedTimeLimitDays } } } }`;
 const APPS = `query($f: ApplicationFilterInput, $after: String) { serviceApplications(filter: $f, first: 100, after: $after) {
-  totalCount hasNextPage endCursor
+  totalCount pageInfo { hasNextPage endCursor }
   edges { node { key itemName department channel status statusLabel applicantType applicantName
     applicantPhone applicantIdNumber enterpriseName submittedAt decidedAt overdue } } } }`;
 const STATUSES = ["SUBMITTED", "ACCEPTED", "RETURNED", "UNDER_REVIEW", "APPROVED", "REJECTED"];
@@ -38,8 +38,8 @@ export function govView(): HTMLElement {
     const r = await request(APPS, { f: status.value ? { status: [status.value] } : null, after: cursor });
     const conn = r.data?.serviceApplications;
     shown.push(...rows(conn));
-    cursor = conn?.endCursor ?? null;
-    more.hidden = !conn?.hasNextPage;
+    cursor = conn?.pageInfo?.endCursor ?? null;
+    more.hidden = !conn?.pageInfo?.hasNextPage;
     found.textContent = text(conn?.totalCount);
     clear(
       list,

@@ -7,9 +7,9 @@ import { clear, errorBox, h, labelled, refusal, text, when } from "./ui";
 
 const FIELDS = "key title summary body category source author publishedAt";
 const LATEST = `query($c: String, $after: String) { microNews(first: 20, category: $c, after: $after) {
-  hasNextPage endCursor edges { node { ${FIELDS} } } } }`;
+  pageInfo { hasNextPage endCursor } edges { node { ${FIELDS} } } } }`;
 const SEARCH = `query($q: String!, $after: String) { microNewsSearch(query: $q, first: 20, after: $after) {
-  hasNextPage endCursor edges { node { ${FIELDS} } } } }`;
+  pageInfo { hasNextPage endCursor } edges { node { ${FIELDS} } } } }`;
 
 export function newsView(): HTMLElement {
   const element = h("section", { class: "app-page", id: "news" });
@@ -28,7 +28,7 @@ export function newsView(): HTMLElement {
     const refused = refusal(r.errors, t("refused"));
     if (refused) return clear(list, refused);
     shown = after ? [...shown, ...rows(r.data?.[field])] : rows(r.data?.[field]);
-    const info = r.data?.[field];
+    const info = r.data?.[field]?.pageInfo;
     const more = info?.hasNextPage ? h("button", { id: "news-more" }, t("more")) : null;
     more?.addEventListener("click", () => load(info.endCursor).catch((e) => list.append(errorBox(e))));
     const open = (row: Record<string, any>) =>

@@ -319,8 +319,9 @@ def newest_first(records: list[Record]) -> list[str]:
 
 
 NEWS = """query($first: Int!, $after: String, $category: String) {
-  microNews(first: $first, after: $after, category: $category) { totalCount hasNextPage
-  endCursor edges { node { key title summary category source publishedAt url } } } }"""
+  microNews(first: $first, after: $after, category: $category) { totalCount
+  pageInfo { hasNextPage endCursor }
+  edges { node { key title summary category source publishedAt url } } } }"""
 
 
 def test_news_newest_first_paged_and_searchable(hub: Hub, phone_app: str) -> None:
@@ -333,9 +334,9 @@ def test_news_newest_first_paged_and_searchable(hub: Hub, phone_app: str) -> Non
         assert page["totalCount"] == len(everything) == 600
         seen += [e["node"]["key"] for e in page["edges"]]
         pages += 1
-        if not page["hasNextPage"]:
+        if not page["pageInfo"]["hasNextPage"]:
             break
-        after = page["endCursor"]
+        after = page["pageInfo"]["endCursor"]
     assert pages == 9 and seen == newest_first(everything)
     livelihood = [r for r in everything if r.attrs["category"] == "民生"]
     first = hub.ok(phone_app, NEWS, first=5, category="民生")["microNews"]
@@ -349,11 +350,14 @@ def test_news_newest_first_paged_and_searchable(hub: Hub, phone_app: str) -> Non
     assert "between 0 and 100" in hub.error(phone_app, NEWS, first=500)
 
     search = """query($q: String!, $after: String) { microNewsSearch(query: $q, first: 5,
-      after: $after) { totalCount hasNextPage endCursor edges { node { key title body } } } }"""
+      after: $after) { totalCount pageInfo { hasNextPage endCursor }
+      edges { node { key title body } } } }"""
     found = hub.ok(phone_app, search, q="文化节")["microNewsSearch"]
     matching = [r for r in everything if "文化节" in r.attrs["title"] + r.attrs["body"]]
-    assert found["totalCount"] == len(matching) > 5 and found["hasNextPage"]
-    more = hub.ok(phone_app, search, q="文化节", after=found["endCursor"])["microNewsSearch"]
+    assert found["totalCount"] == len(matching) > 5 and found["pageInfo"]["hasNextPage"]
+    more = hub.ok(phone_app, search, q="文化节", after=found["pageInfo"]["endCursor"])[
+        "microNewsSearch"
+    ]
     keys = [e["node"]["key"] for e in found["edges"] + more["edges"]]
     assert len(set(keys)) == 10 and set(keys) <= {r.key for r in matching}
 
@@ -382,7 +386,9 @@ def test_fingertip_apply_with_scans_and_follow_to_the_decision(hub: Hub, phone_a
         r for r in items
         if r.attrs["online_level"] != "窗口办理" and "滨海掌上行" in r.attrs["channels"]
     ]  # fmt: skip
-    listed = hub.ok(phone_app, "{ fingertipItems(first: 100) { totalCount items { key } } }")
+    listed = hub.ok(
+        phone_app, "{ fingertipItems(first: 100) { totalCount edges { node { key } } } }"
+    )
     assert listed["fingertipItems"]["totalCount"] == len(in_app)
     item = next(
         r for r in in_app

@@ -26,6 +26,9 @@ from starlette.testclient import TestClient
 import hub.apps.citizen_service as citizen_service
 import hub.apps.live as live
 from hub.app import create_app
+from hub.apps import kit
+from hub.apps.citizen_service.services import CitizenServiceCentre
+from hub.apps.gov_services.services import GovernmentServices
 from hub.auth.accounts import AccountStore
 from hub.auth.open311_keys import new_open311_key
 from hub.config import load_settings
@@ -282,12 +285,16 @@ def test_invalid_transitions_are_refused_clearly(hub: Hub, operator: str) -> Non
     )
     assert "is filed" in refused["errors"][0]["message"]
     assert "needs it handling" in refused["errors"][0]["message"]
+    # the rule's error class says the code (hub.apps.kit), no resolver translates it
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     straight = hub.gql(
         operator, "mutation($id: ID!) { dispatchCase(caseId: $id) { id } }", id=case["id"]
     )
     assert "verifies it on site first" in straight["errors"][0]["message"]
     bad_rating = hub.gql(operator, 'mutation { rateCase(caseId: "nope", rating: 9) { id } }')
     assert "no ServiceCase with key 'nope'" in bad_rating["errors"][0]["message"]
+    unknown = hub.gql(operator, 'query { caseProgress(trackingNumber: "BH-0000-NONE") { status } }')
+    assert unknown["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     # nothing changed
     still = hub.gql(operator, "query($id: ID!) { serviceCase(id: $id) { status } }", id=case["id"])
     assert still["data"]["serviceCase"]["status"] == "FILED"
@@ -297,12 +304,14 @@ def test_invalid_transitions_are_refused_clearly(hub: Hub, operator: str) -> Non
         partner, "mutation($id: ID!) { verifyCase(caseId: $id) { id } }", id=case["id"]
     )
     assert "operator" in denied["errors"][0]["message"]
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     vague = hub.gql(
         operator,
         FILE,
         input={"channel": "HOTLINE", "description": "今天天气很好", "lon": lon, "lat": lat},
     )
     assert "matches no duty" in vague["errors"][0]["message"]
+    assert vague["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     outside = hub.gql(
         operator,
         FILE,
@@ -664,3 +673,12 @@ def test_open311_errors_in_the_spec_format(hub: Hub) -> None:
     )
     assert bad_date.status_code == 400
     assert hub.http.get("/open311/v2/services.csv", headers=auth).status_code == 404
+
+
+def test_another_apps_service_is_reached_by_its_type(hub: Hub) -> None:
+    services = hub.app.state.hub
+    centre = kit.service(services, CitizenServiceCentre)
+    assert centre is services.apps["citizen_service"]
+    # this hub runs without the government-services app: a clear error, never a silent None
+    with pytest.raises(kit.AppNotInstalled, match="GovernmentServices"):
+        kit.service(services, GovernmentServices)

@@ -60,11 +60,12 @@ ONE = "query($k: ID!) { smokeIndex(firmKey: $k) { " + FIRM + " } }"
 ALL = (
     "query($after: String, $level: SmokeLevel, $type: String) { "
     "smokeIndexes(first: 500, after: $after, level: $level, firmType: $type) { totalCount "
-    "hasNextPage endCursor edges { cursor node { " + FIRM + " } } } }"
+    "pageInfo { hasNextPage endCursor } edges { cursor node { " + FIRM + " } } } }"
 )
 WATCH = (
     "query($after: String, $level: SmokeLevel, $first: Int! = 500) { "
-    "watchList(first: $first, after: $after, level: $level) { totalCount hasNextPage endCursor "
+    "watchList(first: $first, after: $after, level: $level) { totalCount "
+    "pageInfo { hasNextPage endCursor } "
     "edges { node { firmKey score level watched "
     "watchHistory { enteredAt enteredRun enteredScore leftAt } } } } }"
 )
@@ -144,9 +145,9 @@ def every_firm(http: TestClient, tok: str, **variables: Any) -> tuple[int, list[
     while True:
         page = gql(http, tok, ALL, after=after, **variables)["smokeIndexes"]
         nodes += [e["node"] for e in page["edges"]]
-        if not page["hasNextPage"]:
+        if not page["pageInfo"]["hasNextPage"]:
             return int(page["totalCount"]), nodes
-        after = page["endCursor"]
+        after = page["pageInfo"]["endCursor"]
 
 
 def watch_list(http: TestClient, tok: str, level: str | None = None) -> list[dict[str, Any]]:
@@ -155,10 +156,10 @@ def watch_list(http: TestClient, tok: str, level: str | None = None) -> list[dic
     while True:
         page = gql(http, tok, WATCH, after=after, level=level)["watchList"]
         nodes += [e["node"] for e in page["edges"]]
-        if not page["hasNextPage"]:
+        if not page["pageInfo"]["hasNextPage"]:
             assert page["totalCount"] == len(nodes)
             return nodes
-        after = page["endCursor"]
+        after = page["pageInfo"]["endCursor"]
 
 
 def expected_level(score: float) -> str:
@@ -300,7 +301,7 @@ def test_the_watch_list_is_every_firm_above_40_riskiest_first(
         }
     # paging: two at a time walks the same list
     page = gql(http, operator, WATCH, first=2)["watchList"]
-    nxt = gql(http, operator, WATCH, first=2, after=page["endCursor"])["watchList"]
+    nxt = gql(http, operator, WATCH, first=2, after=page["pageInfo"]["endCursor"])["watchList"]
     walked = [e["node"]["firmKey"] for e in page["edges"] + nxt["edges"]]
     assert walked == [n["firmKey"] for n in listed[:4]]
 
@@ -633,7 +634,8 @@ def test_an_aggregate_only_partner_gets_counts_and_no_rows(
     assert gql(http, demo, STATS)["smokeIndexStats"] == ops_stats
     page = gql(http, demo, WATCH)["watchList"]
     assert page["totalCount"] == ops_stats["watched"] > 0
-    assert page["edges"] == [] and page["hasNextPage"] is False and page["endCursor"] is None
+    assert page["edges"] == []
+    assert page["pageInfo"] == {"hasNextPage": False, "endCursor": None}
     everything = gql(http, demo, ALL)["smokeIndexes"]
     assert everything["totalCount"] == 2701 and everything["edges"] == []
     key = watch_list(http, operator)[0]["firmKey"]

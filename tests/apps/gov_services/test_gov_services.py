@@ -407,13 +407,18 @@ def test_catalogue_lists_items_with_their_materials(hub: Hub, citizen_app: str) 
     )["serviceItem"]
     assert one["key"] == "SI-0000001" and one["name"] == "企业设立登记"
     assert one["materials"][0] == {"name": "企业设立登记申请表", "form": "电子版", "required": True}
-    first = hub.ok(citizen_app, "{ serviceItems(first: 25) { hasNextPage endCursor } }")
+    first = hub.ok(
+        citizen_app, "{ serviceItems(first: 25) { pageInfo { hasNextPage endCursor } } }"
+    )
     rest = hub.ok(
         citizen_app,
         "query($a: String) { serviceItems(first: 100, after: $a) { edges { node { key } } } }",
-        a=first["serviceItems"]["endCursor"],
+        a=first["serviceItems"]["pageInfo"]["endCursor"],
     )
-    assert first["serviceItems"]["hasNextPage"] and len(rest["serviceItems"]["edges"]) == 35
+    assert (
+        first["serviceItems"]["pageInfo"]["hasNextPage"]
+        and len(rest["serviceItems"]["edges"]) == 35
+    )
 
 
 def test_partner_view_masks_applicants_personal_data(hub: Hub, citizen_app: str) -> None:

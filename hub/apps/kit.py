@@ -1,0 +1,75 @@
+"""What every app's resolvers share: another app's service by its type, and the domain
+errors whose class says which ``extensions.code`` the client reads.
+
+The errors are mapped where :class:`hub.store.errors.VersionConflict` already is: an exception
+carrying ``extensions`` is copied onto its GraphQL error by graphql-core, so a rule raises
+``CaseNotFound`` and the client reads ``NOT_FOUND`` without a resolver translating it. Each
+base also derives from the builtin the hub already counts as the client's fault
+(``hub.graphql_errors.CLIENT_FAULTS``), so code catching ``ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+
+if TYPE_CHECKING:
+    from hub.services import HubServices
+
+S = TypeVar("S")
+T = TypeVar("T")
+
+
+class DomainError(Exception):
+    """A rule refused a request; ``code`` is what GraphQL answers in ``extensions.code``."""
+
+    code: ClassVar[str] = "BAD_USER_INPUT"
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code}
+
+
+class BadInput(DomainError, ValueError):
+    """The request asks for something the rules do not allow (a bad value, a wrong state)."""
+
+    code = "BAD_USER_INPUT"
+
+
+class NotFound(DomainError, LookupError):
+    """What the request names does not exist."""
+
+    code = "NOT_FOUND"
+
+
+class Forbidden(DomainError, PermissionError):
+    """The caller may not take this step (a role, an owner)."""
+
+    code = "FORBIDDEN"
+
+
+class Conflict(DomainError):
+    """The request collides with the stored state (e.g. filed already)."""
+
+    code = "CONFLICT"
+
+
+class AppNotInstalled(LookupError):
+    """Another app's service was asked for, and this hub runs without that app."""
+
+
+def service(where: strawberry.Info | HubServices, kind: type[S]) -> S:
+    """The service object of the app that built a ``kind`` at start-up (``hub.apps``)."""
+    hub: HubServices = where.context.hub if isinstance(where, strawberry.Info) else where
+    for built in hub.apps.values():
+        if isinstance(built, kind):
+            return built
+    raise AppNotInstalled(f"no app providing {kind.__name__} is installed in this hub")
+
+
+async def off_loop(rule: Callable[[], T]) -> T:
+    """Run a blocking rule (it reads and writes the store) in a worker thread."""
+    return await run_in_threadpool(rule)
