@@ -216,6 +216,11 @@ Describe = Callable[[Reading], dict[str, Any]]
 # feed's "reading" entries name the devices): the monitors then judge the next reading as the
 # worker that took the last one would have.
 Refresh = Callable[[dict[str, "state.DeviceState"]], None]
+# An optional rewrite of a kind's accepted readings into the form the hub keeps (a level in
+# centimetres as metres, a water sample's items under their standard names), before its rules
+# see them: the history then aggregates like with like. Given the batch, returns it (the same
+# list when nothing needed rewriting).
+Normalise = Callable[[list[Reading]], list[Reading]]
 # Whether the sender may write (kind, device id): a telemetry client's devices
 # (hub.auth.devices.DeviceBinding.allows); None on paths with no client to bind.
 DeviceCheck = Callable[[str, str], bool]
@@ -262,6 +267,7 @@ class LiveBus:
         self.checks: dict[str, Check] = {}
         self.describers: dict[str, Describe] = {}
         self.refreshers: dict[str, Refresh] = {}
+        self.normalisers: dict[str, Normalise] = {}
         self.max_ahead_s = max_ahead_s
         self.max_behind_s = max_behind_s  # 0: no limit behind
         self.clock = clock
@@ -273,6 +279,7 @@ class LiveBus:
         check: Check | None = None,
         describe: Describe | None = None,
         refresh: Refresh | None = None,
+        normalise: Normalise | None = None,
     ) -> None:
         if kind in self.handlers:
             raise ValueError(f"a telemetry handler for {kind!r} is registered already")
@@ -283,6 +290,8 @@ class LiveBus:
             self.describers[kind] = describe
         if refresh is not None:
             self.refreshers[kind] = refresh
+        if normalise is not None:
+            self.normalisers[kind] = normalise
 
     async def publish_alarms(self, alarms: Sequence[Alarm]) -> None:
         if not alarms:
@@ -378,6 +387,9 @@ class LiveBus:
         for kind, indexed in by_kind.items():
             readings = [r for _, r in indexed]
             try:
+                normalise = self.normalisers.get(kind)
+                if normalise is not None:
+                    readings = normalise(readings)
                 alarms = handlers[kind](readings)
                 states = self._describe(kind, readings)
             except Exception:

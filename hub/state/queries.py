@@ -4,7 +4,7 @@ sensor comes back as a few hundred rows and every worker answers alike."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -108,10 +108,18 @@ def _bucket(engine: Engine, every: int) -> Any:
 
 
 def history(
-    engine: Engine, kind: str, ident: str, start: datetime, end: datetime, every: int
+    engine: Engine,
+    kind: str,
+    ident: str,
+    start: datetime,
+    end: datetime,
+    every: int,
+    measure: Sequence[str] = (),
 ) -> list[HistoryBucket]:
     """The device's readings in [start, end) by buckets of ``every`` seconds, aligned on the
-    epoch (a bucket starts at a multiple of ``every``), oldest first, empty ones left out."""
+    epoch (a bucket starts at a multiple of ``every``), oldest first, empty ones left out.
+    The buckets aggregate the readings' value, or the number at path ``measure`` in what
+    they said besides (``("speedKmh",)``, ``("parameters", "ph")``)."""
     if every < 1:
         raise ValueError("every must be at least 1 second")
     start, end = _utc(start), _utc(end)
@@ -121,13 +129,14 @@ def history(
         raise ValueError(f"at most {MAX_BUCKETS} buckets: ask for a larger every")
     r = DeviceReadingRow
     bucket = _bucket(engine, every).label("bucket")
+    value = r.values[tuple(measure)].as_float() if measure else r.value
     query = (
         select(
             bucket,
             func.count(),
-            func.avg(r.value),
-            func.min(r.value),
-            func.max(r.value),
+            func.avg(value),
+            func.min(value),
+            func.max(value),
             func.min(r.at),
             func.max(r.at),
         )

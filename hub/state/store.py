@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, Protocol
 
 import numpy as np
@@ -23,6 +24,7 @@ from schema.record import Record
 # rows per statement: under SQLite's bound-parameter limit with room to spare
 _SLICE = 500
 _READINGS = DeviceReadingRow.__table__
+_BY_DEVICE = itemgetter(0)
 _STATES = DeviceStateRow.__table__
 
 
@@ -204,13 +206,14 @@ def _write_sqlite_history(
     """Append readings; a retried one (same device, same reading id) is a no-op. The driver's
     executemany with the values as SQLAlchemy would bind them: its type processors per value
     cost more than SQLite's insert itself."""
-    conn.exec_driver_sql(
-        _SQLITE_HISTORY,
-        [
-            (d, k, at, v, None if x is None else _dumps(x), key)
-            for (d, k, _, v, x, key), at in zip(rows, times, strict=True)
-        ],
-    )
+    out = [
+        (d, k, at, v, None if x is None else _dumps(x), key)
+        for (d, k, _, v, x, key), at in zip(rows, times, strict=True)
+    ]
+    # by device (each device's readings keep their order): the indexes on (device, ...) are
+    # then written page after page, not at random across every device's pages
+    out.sort(key=_BY_DEVICE)
+    conn.exec_driver_sql(_SQLITE_HISTORY, out)
 
 
 def sqlite_times(seconds: Sequence[float]) -> list[str]:

@@ -30,7 +30,7 @@ import math
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -53,6 +53,7 @@ from core_ext import (
 from hub import state
 from hub.live import Alarm, Reading
 from hub.state import DeviceState
+from hub.state.warm import ReadModel, Stored, grid_of, newer
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -194,6 +195,16 @@ class TankWatch:
             return value / 100.0 * self.specs[reading.id].level_height_m
         return value
 
+    def normalise(self, readings: list[Reading]) -> list[Reading]:
+        """Levels sent in % of the tank's height as metres: the history keeps metres."""
+        if not any(r.extra for r in readings):  # nearly every batch: nothing to rewrite
+            return readings
+        return [self._in_metres(r) if r.extra.get("unit") == "%" else r for r in readings]
+
+    def _in_metres(self, r: Reading) -> Reading:
+        extra = {k: v for k, v in r.extra.items() if k != "unit"}
+        return replace(r, value=self.level_m(r), extra=extra)
+
     def evaluate(self, readings: Sequence[Reading]) -> list[Alarm]:
         ordered = sorted(readings, key=_BY_TIME)  # the monitor takes them in time order
         level_m = self.level_m
@@ -315,17 +326,12 @@ class TankWatch:
         """Take in the tanks' states stored by other workers (newer than what this one saw);
         no alarm: the worker that took the reading raised it."""
         ids, values, times = [], [], []
-        for key, kept in stored.items():
-            level, at = kept.state.get("level_m"), kept.at.timestamp()
-            last = self.last_at.get(key)
-            if (
-                key in self.specs
-                and isinstance(level, int | float)
-                and (last is None or at > last + state.SAME_TIME_S)
-            ):
+        for key, kept in newer(stored, self.last_at.get).items():
+            level = kept.state.get("level_m")
+            if key in self.specs and isinstance(level, int | float):
                 ids.append(key)
                 values.append(float(level))
-                times.append(at)
+                times.append(kept.at.timestamp())
         if not ids:
             return
         self._evaluate(ids, values, times, raise_alarms=False)
@@ -565,11 +571,9 @@ class VehicleWatch:
         """Take in the fixes other workers stored (newer than this one's last): the fences
         learn where the vehicles are, the speeding episodes go on; no alarm is raised here."""
         idx, rows, speeding = [], [], []
-        for key, kept in stored.items():
+        for key, kept in newer(stored, self._last_time).items():
             i, point = self.index.get(key), kept.point
             if i is None or point is None:
-                continue
-            if kept.at.timestamp() <= self.last_time[i] + state.SAME_TIME_S:
                 continue
             speed = kept.state.get("speedKmh")
             idx.append(i)
@@ -588,6 +592,10 @@ class VehicleWatch:
             self.fences.check(at, where[:, 1], where[:, 2], where[:, 0])
             self._append(at, where)
             self.speeding[at] = speeding
+
+    def _last_time(self, key: str) -> float | None:
+        i = self.index.get(key)
+        return float(self.last_time[i]) if i is not None else None
 
     def zones_of(self, kept: DeviceState) -> list[ForbiddenZone]:
         """The forbidden zones a stored state says the vehicle is in."""
@@ -895,40 +903,31 @@ class HazchemServices:
     def __init__(self, store: RecordStore, speed_limit_kmh: float = SPEED_LIMIT_KMH) -> None:
         self.store = store
         self.speed_limit_kmh = speed_limit_kmh
-        self._tanks: TankWatch | None = None
-        self._vehicles: VehicleWatch | None = None
-        self._load_lock = threading.Lock()
+        self.tank_model = ReadModel(store.engine, (TANK_LEVEL,), self._load_tanks)
+        self.vehicle_model = ReadModel(store.engine, (VEHICLE_FIX,), self._load_vehicles)
+
+    def _load_tanks(self, stored: Stored) -> TankWatch:
+        tanks = list(self.store.scan("Tank"))
+        sensors = self.store.get_many("Sensor", [f"{t.key}-L" for t in tanks])
+        return TankWatch(tanks, sensors, stored[TANK_LEVEL])
+
+    def _load_vehicles(self, stored: Stored) -> VehicleWatch:
+        zones = forbidden_zones(self.store.scan("Camera"), self.store.scan("River"))
+        return VehicleWatch(
+            self.store.scan("HazchemVehicle"),
+            zones,
+            grid_of(self.store),
+            self.speed_limit_kmh,
+            stored[VEHICLE_FIX],
+        )
 
     @property
     def tanks(self) -> TankWatch:
-        if self._tanks is None:
-            with self._load_lock:
-                if self._tanks is None:
-                    tanks = list(self.store.scan("Tank"))
-                    sensors = self.store.get_many("Sensor", [f"{t.key}-L" for t in tanks])
-                    stored = state.latest_of_kind(self.store.engine, TANK_LEVEL)
-                    self._tanks = TankWatch(tanks, sensors, stored)
-        return self._tanks
+        return self.tank_model.get()
 
     @property
     def vehicles(self) -> VehicleWatch:
-        if self._vehicles is None:
-            with self._load_lock:
-                if self._vehicles is None:
-                    zones = forbidden_zones(self.store.scan("Camera"), self.store.scan("River"))
-                    cells = [
-                        {"key": c.key, "geometry": c.geometry}
-                        for c in self.store.scan("GridCell")
-                        if c.geometry
-                    ]
-                    self._vehicles = VehicleWatch(
-                        self.store.scan("HazchemVehicle"),
-                        zones,
-                        GridIndex(cells) if cells else None,
-                        self.speed_limit_kmh,
-                        state.latest_of_kind(self.store.engine, VEHICLE_FIX),
-                    )
-        return self._vehicles
+        return self.vehicle_model.get()
 
     # telemetry handlers (called by the live bus from a worker thread)
     def check_tank_level(self, reading: Reading) -> str | None:
@@ -940,13 +939,8 @@ class HazchemServices:
     def describe_tank_level(self, reading: Reading) -> dict[str, Any]:
         return self.tanks.describe(reading)
 
-    def refresh_tanks(self, stored: dict[str, DeviceState]) -> None:
-        if self._tanks is not None:  # not loaded yet: it will load the stored states
-            self._tanks.refresh(stored)
-
-    def refresh_vehicles(self, stored: dict[str, DeviceState]) -> None:
-        if self._vehicles is not None:
-            self._vehicles.refresh(stored)
+    def normalise_tank_levels(self, readings: list[Reading]) -> list[Reading]:
+        return self.tanks.normalise(readings)
 
     def tanks_in_alarm(self) -> list[str]:
         """Tanks with a threshold alarm in force, in key order: as stored, else as loaded
@@ -974,13 +968,14 @@ def services(hub: HubServices) -> HazchemServices:
         app.on_tank_levels,
         app.check_tank_level,
         app.describe_tank_level,
-        app.refresh_tanks,
+        app.tank_model.follow(TankWatch.refresh),
+        app.normalise_tank_levels,
     )
     hub.live.register(
         VEHICLE_FIX,
         app.on_vehicle_fixes,
         app.check_vehicle_fix,
         app.describe_vehicle_fix,
-        app.refresh_vehicles,
+        app.vehicle_model.follow(VehicleWatch.refresh),
     )
     return app

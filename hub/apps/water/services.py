@@ -41,6 +41,7 @@ from core_ext import TANK_HIGH, GridIndex, TankLimits, TankMonitor
 from hub import state
 from hub.live import Alarm, Reading
 from hub.state import DeviceState
+from hub.state.warm import ReadModel, Stored, grid_of, newer
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def _point(geometry: dict[str, Any] | None) -> tuple[float, float] | None:
         geom = shapely.line_merge(geom)
     p = geom.interpolate(0.5, normalized=True) if geom.geom_type == "LineString" else geom
     p = p if p.geom_type == "Point" else geom.representative_point()
-    return round(p.x, 6), round(p.y, 6)
+    return round(float(shapely.get_x(p)), 6), round(float(shapely.get_y(p)), 6)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,9 +318,16 @@ class BodyFigures:
 
 
 class QualityWatch:
-    """Stations' latest samples, their classes and the sample tallies (thread-safe)."""
+    """Stations' latest samples, their classes and the sample tallies (thread-safe): from the
+    stations' records, then the samples the hub stored (``stored``: each station's latest
+    with its tallies, as ``describe`` accounts for them), then the feed's (``refresh``)."""
 
-    def __init__(self, rivers: Iterable[Record], stations: Iterable[Record]) -> None:
+    def __init__(
+        self,
+        rivers: Iterable[Record],
+        stations: Iterable[Record],
+        stored: dict[str, DeviceState] | None = None,
+    ) -> None:
         self.rivers: dict[str, RiverSpec] = {}
         for r in rivers:
             a = r.attrs
@@ -355,17 +363,50 @@ class QualityWatch:
             values = sample_values(a.get("readings"))
             if values:
                 self._take(s.key, values, _stamp(a.get("sampled_at"), s.fetched_at))
+        self.refresh(stored or {})
+
+    def describe(self, reading: Reading) -> dict[str, Any]:
+        """A station's tallies after its latest sample (kept with the sample, whose items
+        are the reading's ``parameters``, in device_state)."""
+        with self.lock:
+            t = self.tally[reading.id]
+            return {"samples": t.samples, "samples_compliant": t.compliant}
+
+    def refresh(self, stored: dict[str, DeviceState]) -> None:
+        """Take in the stations' samples and tallies stored (by other workers, or before a
+        restart): what the worker that took them counted."""
+        with self.lock:
+            for key, kept in newer(stored, self._last_at).items():
+                values = sample_values((kept.state.get("extra") or {}).get("parameters"))
+                if key not in self.river_of or not values:
+                    continue
+                self.latest[key] = self._sample(key, values, kept.at.timestamp())
+                samples, good = kept.state.get("samples"), kept.state.get("samples_compliant")
+                if isinstance(samples, int) and isinstance(good, int):
+                    self.tally[key] = SampleTally(samples, good)
+
+    def _last_at(self, station: str) -> float | None:
+        sample = self.latest.get(station)
+        return sample.at.timestamp() if sample is not None else None
+
+    def sample_of(self, kept: DeviceState) -> StationSample | None:
+        """A station's latest sample as stored."""
+        values = sample_values((kept.state.get("extra") or {}).get("parameters"))
+        return self._sample(kept.id, values, kept.at.timestamp()) if values else None
 
     def river(self, station: str) -> RiverSpec | None:
         key = self.river_of.get(station)
         return self.rivers.get(key) if key else None
 
-    def _take(self, station: str, values: dict[str, float], at: float) -> StationSample:
+    def _sample(self, station: str, values: dict[str, float], at: float) -> StationSample:
         river = self.river(station)
         lake = river.lake if river else False
-        sample = StationSample(
+        return StationSample(
             values, _at(at), classify(values, lake), river.target if river else None
         )
+
+    def _take(self, station: str, values: dict[str, float], at: float) -> StationSample:
+        sample = self._sample(station, values, at)
         self.latest[station] = sample
         if sample.compliant is not None:
             t = self.tally[station]
@@ -488,6 +529,20 @@ def item_code(key: str) -> str:
     return p.code if p else ("pH" if key == PH else key)
 
 
+# what a station's history aggregates: an item by its code (by its name when it has none)
+SAMPLE_MEASURES = {
+    **{p.code: ("parameters", p.key) for p in PARAMETERS},
+    "pH": ("parameters", PH),
+    **{k: ("parameters", k) for k in REPORTED_ONLY},
+}
+
+
+def normalise_samples(readings: list[Reading]) -> list[Reading]:
+    """Samples as the hub keeps them: their items under their attribute names in
+    ``parameters`` (however the sender named them), so the history aggregates an item."""
+    return [replace(r, extra={"parameters": sample_of(r)}) for r in readings]
+
+
 def sample_of(reading: Reading) -> dict[str, float]:
     """The parameters of a ``water.quality`` reading: a ``parameters`` object, or the items
     at the top level (attribute names, camel case, or the standard's codes)."""
@@ -557,13 +612,9 @@ class LevelWatch:
                 continue
             point = _point(r.geometry)
             cell = grid.locate_key(*point) if grid is not None and point else None
+            lon, lat = point or (None, None)
             self.gauges[r.key] = Gauge(
-                r.key,
-                "River",
-                str(a.get("name") or r.key),
-                float(warning),
-                *(point or (None, None)),
-                cell,
+                r.key, "River", str(a.get("name") or r.key), float(warning), lon, lat, cell
             )
             if isinstance(a.get("water_level_m"), int | float):
                 seeds.append((r.key, float(a["water_level_m"]), r.fetched_at.timestamp()))
@@ -573,12 +624,14 @@ class LevelWatch:
             if not isinstance(warning, int | float):
                 continue
             point = _point(p.geometry)
+            lon, lat = point or (None, None)
             self.gauges[p.key] = Gauge(
                 p.key,
                 "PondingPoint",
                 str(a.get("name") or p.key),
                 float(warning) / 100.0,
-                *(point or (None, None)),
+                lon,
+                lat,
                 a.get("grid_cell"),
             )
             if isinstance(a.get("depth_cm"), int | float):
@@ -618,6 +671,19 @@ class LevelWatch:
         if last is not None and reading.at < last[1]:
             return f"older than {reading.id}'s last level reading"
         return None
+
+    def normalise(self, readings: list[Reading]) -> list[Reading]:
+        """Levels sent in centimetres as metres: the history keeps metres."""
+        if not any(r.extra for r in readings):
+            return readings
+        return [
+            replace(
+                r, value=self.metres(r), extra={k: v for k, v in r.extra.items() if k != "unit"}
+            )
+            if r.extra.get("unit") == "cm"
+            else r
+            for r in readings
+        ]
 
     @staticmethod
     def metres(reading: Reading) -> float:
@@ -796,6 +862,47 @@ def _keep(reading: Reading, camel: str, snake: str, before: float | None) -> flo
     """The reading's value of a field when it gives one, else the state before."""
     given, value, _ = _number_field(reading, camel, snake)
     return value if given else before
+
+
+# The SCADA fields a reading may name in camel case, by their attribute (snake case) names
+PUMP_FIELDS = {
+    "runningPumps": "running_pumps",
+    "flowM3S": "current_flow_m3_s",
+    "inletLevelM": "inlet_level_m",
+    "outletLevelM": "outlet_level_m",
+}
+GATE_FIELDS = {
+    "openingM": "opening_m",
+    "upstreamLevelM": "upstream_level_m",
+    "downstreamLevelM": "downstream_level_m",
+}
+
+
+# what a pump station's or a gate's history aggregates, by the readings' (camel-case) names
+PUMP_MEASURES = {camel: (snake,) for camel, snake in PUMP_FIELDS.items()}
+GATE_MEASURES = {camel: (snake,) for camel, snake in GATE_FIELDS.items()}
+
+
+def _renamed(readings: list[Reading], names: Mapping[str, str]) -> list[Reading]:
+    """Readings with their camel-case fields under the snake-case names (the camel one wins,
+    as :func:`_field` reads them), so the history finds a field under one name."""
+    out = []
+    for r in readings:
+        if not names.keys() & r.extra.keys():
+            out.append(r)
+            continue
+        extra = {k: v for k, v in r.extra.items() if k not in names}
+        extra.update({names[k]: v for k, v in r.extra.items() if k in names})
+        out.append(replace(r, extra=extra))
+    return out
+
+
+def normalise_pumps(readings: list[Reading]) -> list[Reading]:
+    return _renamed(readings, PUMP_FIELDS)
+
+
+def normalise_gates(readings: list[Reading]) -> list[Reading]:
+    return _renamed(readings, GATE_FIELDS)
 
 
 def _scada_state(state: PumpState | GateState) -> dict[str, Any]:
@@ -1054,51 +1161,38 @@ class WaterServices:
 
     def __init__(self, store: RecordStore) -> None:
         self.store = store
-        self._quality: QualityWatch | None = None
-        self._levels: LevelWatch | None = None
-        self._scada: ScadaWatch | None = None
-        self._load_lock = threading.Lock()
+        engine = store.engine
+        self.quality_model = ReadModel(engine, (WATER_QUALITY,), self._load_quality)
+        self.level_model = ReadModel(engine, (WATER_LEVEL,), self._load_levels)
+        self.scada_model = ReadModel(engine, (PUMP_STATE, GATE_STATE), self._load_scada)
+
+    def _load_quality(self, stored: Stored) -> QualityWatch:
+        rivers, stations = self.store.scan("River"), self.store.scan("WaterStation")
+        return QualityWatch(rivers, stations, stored[WATER_QUALITY])
+
+    def _load_levels(self, stored: Stored) -> LevelWatch:
+        return LevelWatch(
+            self.store.scan("River"),
+            self.store.scan("PondingPoint"),
+            grid_of(self.store),
+            stored[WATER_LEVEL],
+        )
+
+    def _load_scada(self, stored: Stored) -> ScadaWatch:
+        pumps, gates = self.store.scan("PumpStation"), self.store.scan("Gate")
+        return ScadaWatch(pumps, gates, stored[PUMP_STATE], stored[GATE_STATE])
 
     @property
     def quality(self) -> QualityWatch:
-        if self._quality is None:
-            with self._load_lock:
-                if self._quality is None:
-                    self._quality = QualityWatch(
-                        self.store.scan("River"), self.store.scan("WaterStation")
-                    )
-        return self._quality
+        return self.quality_model.get()
 
     @property
     def levels(self) -> LevelWatch:
-        if self._levels is None:
-            with self._load_lock:
-                if self._levels is None:
-                    cells = [
-                        {"key": c.key, "geometry": c.geometry}
-                        for c in self.store.scan("GridCell")
-                        if c.geometry
-                    ]
-                    self._levels = LevelWatch(
-                        self.store.scan("River"),
-                        self.store.scan("PondingPoint"),
-                        GridIndex(cells) if cells else None,
-                        state.latest_of_kind(self.store.engine, WATER_LEVEL),
-                    )
-        return self._levels
+        return self.level_model.get()
 
     @property
     def scada(self) -> ScadaWatch:
-        if self._scada is None:
-            with self._load_lock:
-                if self._scada is None:
-                    self._scada = ScadaWatch(
-                        self.store.scan("PumpStation"),
-                        self.store.scan("Gate"),
-                        state.latest_of_kind(self.store.engine, PUMP_STATE),
-                        state.latest_of_kind(self.store.engine, GATE_STATE),
-                    )
-        return self._scada
+        return self.scada_model.get()
 
     # telemetry handlers (called by the live bus from a worker thread)
     def check_level(self, reading: Reading) -> str | None:
@@ -1110,23 +1204,14 @@ class WaterServices:
     def describe_level(self, reading: Reading) -> dict[str, Any]:
         return self.levels.describe(reading)
 
+    def normalise_levels(self, readings: list[Reading]) -> list[Reading]:
+        return self.levels.normalise(readings)
+
     def describe_pump(self, reading: Reading) -> dict[str, Any]:
         return self.scada.describe_pump(reading)
 
     def describe_gate(self, reading: Reading) -> dict[str, Any]:
         return self.scada.describe_gate(reading)
-
-    def refresh_pumps(self, stored: dict[str, DeviceState]) -> None:
-        if self._scada is not None:  # not loaded yet: it will load the stored states
-            self._scada.refresh_pumps(stored)
-
-    def refresh_gates(self, stored: dict[str, DeviceState]) -> None:
-        if self._scada is not None:
-            self._scada.refresh_gates(stored)
-
-    def refresh_levels(self, stored: dict[str, DeviceState]) -> None:
-        if self._levels is not None:  # not loaded yet: it will load the stored states
-            self._levels.refresh(stored)
 
     def gauges_in_warning(self, subject_type: str) -> list[str]:
         """Gauges at or over their threshold, in key order: as stored, else as loaded from
@@ -1148,6 +1233,9 @@ class WaterServices:
     def on_quality(self, readings: Sequence[Reading]) -> list[Alarm]:
         return self.quality.evaluate(readings)
 
+    def describe_quality(self, reading: Reading) -> dict[str, Any]:
+        return self.quality.describe(reading)
+
     def check_pump(self, reading: Reading) -> str | None:
         return self.scada.check_pump(reading)
 
@@ -1164,13 +1252,35 @@ class WaterServices:
 def services(hub: HubServices) -> WaterServices:
     app = WaterServices(hub.store)
     hub.live.register(
-        WATER_LEVEL, app.on_levels, app.check_level, app.describe_level, app.refresh_levels
+        WATER_LEVEL,
+        app.on_levels,
+        app.check_level,
+        app.describe_level,
+        app.level_model.follow(LevelWatch.refresh),
+        app.normalise_levels,
     )
-    hub.live.register(WATER_QUALITY, app.on_quality, app.check_quality)
     hub.live.register(
-        PUMP_STATE, app.on_pumps, app.check_pump, app.describe_pump, app.refresh_pumps
+        WATER_QUALITY,
+        app.on_quality,
+        app.check_quality,
+        app.describe_quality,
+        app.quality_model.follow(QualityWatch.refresh),
+        normalise_samples,
     )
     hub.live.register(
-        GATE_STATE, app.on_gates, app.check_gate, app.describe_gate, app.refresh_gates
+        PUMP_STATE,
+        app.on_pumps,
+        app.check_pump,
+        app.describe_pump,
+        app.scada_model.follow(ScadaWatch.refresh_pumps),
+        normalise_pumps,
+    )
+    hub.live.register(
+        GATE_STATE,
+        app.on_gates,
+        app.check_gate,
+        app.describe_gate,
+        app.scada_model.follow(ScadaWatch.refresh_gates),
+        normalise_gates,
     )
     return app
