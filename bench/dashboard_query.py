@@ -202,6 +202,7 @@ def _city(folder: Path, cases: int) -> tuple[Any, Path, dict[str, Any]]:
 def _file_cases(store: Any, count: int) -> int:
     """Cases filed through the centre's own intake over the last three days."""
     from hub.apps.citizen_service.services import CitizenServiceCentre, Intake
+    from hub.cases import Caller
 
     centre = CitizenServiceCentre(store)
     index = centre.grid.index
@@ -220,7 +221,7 @@ def _file_cases(store: Any, count: int) -> int:
             lat=lat,
             reported_at=now - timedelta(hours=rng.uniform(0, 72)),
         )
-        centre.file(intake, "bench", ("operator",))
+        centre.file(intake, Caller("bench", ("operator",)))
         filed += 1
     return filed
 

@@ -17,6 +17,7 @@ import pytest
 
 from hub import feed
 from hub.apps.citizen_service.services import CitizenServiceCentre, Intake
+from hub.cases import Caller
 from hub.fanout import Broadcast, MemoryBroadcast, open_broadcast
 from hub.store import RecordStore
 from schema.record import Record
@@ -268,7 +269,7 @@ def test_two_workers_each_list_every_concurrent_filing(city_copy: str) -> None:
             intake = Intake(
                 channel="grid", description=f"路灯不亮 {n}-{i}", lon=lon, lat=lat, category="C02"
             )
-            record, _ = centre.file(intake, "test", ("operator",))
+            record = centre.file(intake, Caller("test", ("operator",))).record
             filed.append(record.key)
 
     def keep_listing(centre: CitizenServiceCentre) -> None:

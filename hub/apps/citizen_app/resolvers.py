@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
@@ -21,10 +21,11 @@ from hub.apps.citizen_app.services import (
     MAX_PHOTOS,
     NATURAL_PERSON,
     NEWS_KIND,
+    SNAP_DOOR,
+    SNAP_SCOPE,
     AppError,
     CitizenApp,
     FingertipApplication,
-    SnapIntake,
     published_at,
 )
 from hub.apps.citizen_app.types import (
@@ -41,7 +42,7 @@ from hub.apps.citizen_app.types import (
 )
 from hub.apps.kit import off_loop
 from hub.auth.principal import principal_of
-from hub.idempotency import filed_once
+from hub.cases import Caller, CaseIntake, FiledCase
 from hub.policy.engine import Decision, PolicyDenied
 from schema.connection import CountedConnection, Edge, from_rows, page_size
 from schema.context import records, search
@@ -250,9 +251,17 @@ class CitizenAppMutations:
         ids = [str(i) for i in input.photo_ids]
         readable = await _readable(info, ids, MAX_PHOTOS)
 
-        def file() -> tuple[Record, str, list[dict[str, object]], list[str]]:
+        caller = Caller(actor, tuple(roles))
+        key = input.idempotency_key
+
+        def file() -> FiledCase:
+            # a retry with the same idempotency key gets the first receipt, files nothing (its
+            # photos are now read under the case's policy, which the caller may not pass)
+            before = a.snap_filed_before(key, caller)
+            if before is not None:
+                return before
             photos = a.snap_photos(ids, readable)
-            intake = SnapIntake(
+            intake = CaseIntake(
                 channel="snap",
                 description=input.description,
                 lon=input.lon,
@@ -262,22 +271,24 @@ class CitizenAppMutations:
                 category=input.category,
                 reporter_name=input.reporter_name,
                 reporter_phone=input.reporter_phone,
-                media_urls=[url for _, url in photos],
+                attachments=tuple(url for _, url in photos),
+                door=SNAP_DOOR,
+                idempotency_key=key,
+                idempotency_scope=SNAP_SCOPE,
             )
-            record, updates, tracking = a.file_snap(intake, actor, roles)
-            a.attach(record, list(intake.media_urls))
-            return record, tracking, updates, [p.sha256 for p, _ in photos]
+            filed = a.file_snap(intake, caller)
+            if not filed.replayed:
+                a.attach(filed.record, list(intake.attachments))
+            return filed
 
-        def receipt(key: str, tracking: str, shas: list[str]) -> SnapReceipt:
-            # the photos the report was filed with (now read under the case's policy, which a
-            # retry's caller may no longer pass: they are the ones this caller uploaded)
-            infos = [a.photos.info(sha) for sha in shas]
+        def receipt(filed: FiledCase) -> SnapReceipt:
+            infos = [a.photos.info(sha) for sha in a.snap_photo_shas(filed.record)]
             photos = [(p, a.photo_url(p)) for p in infos if p is not None]
-            record = a.centre().case(key)
+            record = filed.record
             attrs = record.attrs
             status = str(attrs.get("loop_status") or "filed")
             return SnapReceipt(
-                tracking_number=tracking,
+                tracking_number=filed.tracking_number,
                 status=status,
                 status_label=str(attrs.get("status") or ""),
                 category_name=attrs.get("category_name"),
@@ -289,17 +300,10 @@ class CitizenAppMutations:
                 photos=[SnapPhoto.of(p, url) for p, url in photos],
             )
 
-        async def filed() -> dict[str, Any]:
-            record, tracking, updates, shas = await off_loop(file)
-            for update in updates:
-                await info.context.hub.live.publish_case(update)
-            return {"case": record.key, "tracking_number": tracking, "photos": shas}
-
-        hub = info.context.hub
-        answer = await filed_once(hub, "snap.report", actor, input.idempotency_key, filed)
-        return await off_loop(
-            lambda: receipt(answer["case"], answer["tracking_number"], answer["photos"])
-        )
+        filed = await off_loop(file)
+        for update in filed.updates:
+            await info.context.hub.live.publish_case(update)
+        return await off_loop(lambda: receipt(filed))
 
     @strawberry.mutation(
         description="指尖办: apply online with the materials (scans uploaded like photos); a "
@@ -314,7 +318,7 @@ class CitizenAppMutations:
         readable = await _readable(info, (i for _, i in given), MAX_SCANS)
         legal = bool(input.enterprise_name or input.uscc)
 
-        def apply() -> dict[str, Any]:
+        def apply() -> tuple[Record, str]:
             materials = a.material_files(given, readable)
             application = FingertipApplication(
                 item=input.item,
@@ -326,17 +330,13 @@ class CitizenAppMutations:
                 enterprise_name=input.enterprise_name,
                 uscc=input.uscc,
             )
-            record, tracking = a.apply(application, actor, roles)
+            # a retry with the same idempotency key gets the first receipt, files nothing
+            record, tracking = a.apply(application, actor, roles, input.idempotency_key)
             a.attach(record, [m.file_url for m in materials])
-            return {"application": record.key, "tracking_number": tracking}
+            return record, tracking
 
-        async def applied() -> dict[str, Any]:
-            return await off_loop(apply)
-
-        hub = info.context.hub
-        answer = await filed_once(hub, "application.submit", actor, input.idempotency_key, applied)
-        record = await off_loop(lambda: a.gov().application(answer["application"]))
-        return FingertipReceipt.of(record, answer["tracking_number"])
+        record, tracking = await off_loop(apply)
+        return FingertipReceipt.of(record, tracking)
 
     @strawberry.mutation(description="指尖办: bring the materials a return asked for")
     async def fingertip_resupply(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.apps.citizen_app.photos import PhotoInfo, PhotoStore
 from hub.apps.kit import BadInput
+from hub.cases import Caller, CaseIntake, FiledCase, case_desk
 from hub.store import RecordStore
 from schema.record import Record
 
@@ -41,31 +42,14 @@ LEGAL_PERSON = "法人"
 WINDOW_ONLY = "窗口办理"
 
 
+# a 随手拍 report's idempotency scope; its door: the one citizen apps file through on a
+# citizen's behalf with any hub token (the centre's Open311 intake)
+SNAP_SCOPE = "snap.report"
+SNAP_DOOR = "open311"
+
+
 class AppError(BadInput):
     """Bad input from the app; the message says what."""
-
-
-@dataclass
-class SnapIntake:
-    """A 随手拍 report in the shape the citizen-service centre's ``file`` reads (its
-    ``Intake``; apps do not import one another, so the same fields are named here)."""
-
-    channel: str
-    description: str
-    lon: float | None = None
-    lat: float | None = None
-    address: str | None = None
-    title: str | None = None
-    category: str | None = None
-    subcategory: str | None = None
-    reporter_name: str | None = None
-    reporter_phone: str | None = None
-    reporter_email: str | None = None
-    media_urls: list[str] = field(default_factory=list)
-    reported_at: datetime | None = None
-    # The centre's door for citizen apps filing on a citizen's behalf with any hub token is
-    # its Open311 intake; it has no separate "citizen app" intake yet (reported upstream).
-    intake: str = "open311"
 
 
 @dataclass(frozen=True)
@@ -161,14 +145,21 @@ class CitizenApp:
             out.append((found, self.photo_url(found)))
         return out
 
-    def file_snap(
-        self, intake: SnapIntake, actor: str, roles: tuple[str, ...]
-    ) -> tuple[Record, list[dict[str, Any]], str]:
-        """File a report as a snap-and-send case; (case, updates to publish, tracking no.)."""
+    def file_snap(self, intake: CaseIntake, caller: Caller) -> FiledCase:
+        """File a report with the city's case desk as a snap-and-send case."""
         if len(intake.description or "") > MAX_DESCRIPTION:
             raise AppError(f"the description is at most {MAX_DESCRIPTION} characters")
-        filed = self.centre().file_tracked(intake, actor, roles)
-        return filed.record, filed.updates, str(filed.tracking_number)
+        return case_desk(self.hub).file(intake, caller)
+
+    def snap_filed_before(self, key: str | None, caller: Caller) -> FiledCase | None:
+        """The receipt of the caller's report with idempotency key ``key``, if filed."""
+        return case_desk(self.hub).filed_before(key, caller, SNAP_SCOPE)
+
+    def snap_photo_shas(self, record: Record) -> list[str]:
+        """The hub's photos a report was filed with, by their URLs on the case."""
+        prefix = f"{self.issuer}{PHOTO_ROUTE}/"
+        urls = record.attrs.get("photos") or []
+        return [u.removeprefix(prefix) for u in urls if isinstance(u, str) and u.startswith(prefix)]
 
     # -- 指尖办 ---------------------------------------------------------------------------------
 
@@ -188,9 +179,16 @@ class CitizenApp:
         return out
 
     def apply(
-        self, application: FingertipApplication, actor: str, roles: tuple[str, ...]
+        self,
+        application: FingertipApplication,
+        actor: str,
+        roles: tuple[str, ...],
+        idempotency_key: str | None = None,
     ) -> tuple[Record, str]:
-        record, number = self.gov().submit_tracked(application, actor, roles)
+        """Submit a 指尖办 application (a retry with the same key gets the first one)."""
+        record, number = self.gov().submit_tracked(
+            application, actor, roles, idempotency_key=idempotency_key
+        )
         return record, str(number)
 
     def material_files(

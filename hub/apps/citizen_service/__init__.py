@@ -12,12 +12,13 @@ from hub.apps.citizen_service.resolvers import (
     CitizenServiceQueries,
 )
 from hub.apps.citizen_service.services import CitizenServiceCentre
+from hub.idempotency import Idempotency
 from hub.services import HubServices
 
 
 def _services(hub: HubServices) -> CitizenServiceCentre:
     # built lazily: the grid, catalog and inspectors are read on first use, not at start-up
-    return CitizenServiceCentre(hub.store)
+    return CitizenServiceCentre(hub.store, keys=Idempotency(hub.store.engine, hub.settings.kek()))
 
 
 APP = App(

@@ -45,7 +45,6 @@ from hub.apps.citizen_service.services import (
     CaseFilter,
     CaseNotFound,
     CitizenServiceCentre,
-    Intake,
     NotPermitted,
     point_of,
     reported_at,
@@ -56,8 +55,9 @@ from hub.auth.principal import Principal, TokenError
 from hub.auth.ratelimit import OPEN311_FILING, OPEN311_KEY_FILING, RateDecision
 from hub.auth.request import BearerRefused, bearer_principal
 from hub.auth.scopes import GRAPH_READ
+from hub.cases import Caller, CaseIntake
 from hub.idempotency import HEADER as IDEMPOTENCY_HEADER
-from hub.idempotency import Idempotency, IdempotencyError, InProgress
+from hub.idempotency import IdempotencyError, InProgress
 from hub.services import HubServices
 from schema.record import Record
 
@@ -299,19 +299,7 @@ def routes(hub: HubServices) -> list[BaseRoute]:
         who = await principal(request, form)
         if request.method == "POST":
             filing = await file_rate(who)
-            # a retry with the same Idempotency-Key gets the first answer, files nothing
-            keys = Idempotency(hub.store.engine, hub.settings.kek())
-            try:
-                row, _ = await keys.once(
-                    "open311.file",
-                    who.label,
-                    request.headers.get(IDEMPOTENCY_HEADER),
-                    lambda: post(who, form),
-                )
-            except InProgress as exc:
-                raise Open311Error(409, str(exc)) from None
-            except IdempotencyError as exc:
-                raise Open311Error(400, str(exc)) from None
+            row = await post(who, form, request.headers.get(IDEMPOTENCY_HEADER))
             answer = _render(fmt, "service_requests", "request", [row], 201)
             answer.headers.update(dict(filing.headers()))  # the tighter bucket
             return answer
@@ -356,7 +344,7 @@ def routes(hub: HubServices) -> list[BaseRoute]:
         await audit(who, "open311.read", [key])
         return _render(fmt, "service_requests", "request", [request_row(c, record)])
 
-    async def post(who: Principal, form: dict[str, str]) -> dict[str, Any]:
+    async def post(who: Principal, form: dict[str, str], key: str | None) -> dict[str, Any]:
         code = (form.get("service_code") or "").strip()
         if not code:
             raise Open311Error(400, "service_code is required")
@@ -370,7 +358,7 @@ def routes(hub: HubServices) -> list[BaseRoute]:
             raise Open311Error(400, "a location is required: lat and long, or address_string")
         # Chinese order: family name first
         name = (form.get("last_name") or "").strip() + (form.get("first_name") or "").strip()
-        intake = Intake(
+        intake = CaseIntake(
             channel="snap",
             description=form.get("description") or "",
             lon=lon_f,
@@ -381,16 +369,26 @@ def routes(hub: HubServices) -> list[BaseRoute]:
             reporter_name=name or None,
             reporter_phone=(form.get("phone") or "").strip() or None,
             reporter_email=(form.get("email") or "").strip() or None,
-            media_urls=[form["media_url"]] if form.get("media_url") else [],
-            intake="open311",
+            attachments=(form["media_url"],) if form.get("media_url") else (),
+            door="open311",
+            # a retry with the same Idempotency-Key gets the first case, files nothing
+            idempotency_key=key,
+            idempotency_scope="open311.case",
         )
         c = centre()
-        record, updates, number = await run_in_threadpool(
-            lambda: c.file_tracked(intake, who.label, who.roles)
-        )
-        for update in updates:
-            await hub.live.publish_case(update)
-        await audit(who, "open311.file", [record.key])
+        try:
+            filed = await run_in_threadpool(
+                lambda: c.file(intake, Caller(who.label, tuple(who.roles)))
+            )
+        except InProgress as exc:
+            raise Open311Error(409, str(exc)) from None
+        except IdempotencyError as exc:
+            raise Open311Error(400, str(exc)) from None
+        record, number = filed.record, filed.tracking_number
+        if not filed.replayed:
+            for update in filed.updates:
+                await hub.live.publish_case(update)
+            await audit(who, "open311.file", [record.key])
         notice = f"跟踪号 {number}"  # issued now, shown this once (the hub keeps its hash)
         if record.attrs.get("merged_into"):
             notice += f"；同一问题已在处理（{record.attrs['merged_into']}），您的反映已并入"

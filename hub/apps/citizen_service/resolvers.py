@@ -13,7 +13,6 @@ from hub.apps.citizen_service.services import (
     CASE_KIND,
     CaseFilter,
     CitizenServiceCentre,
-    Intake,
 )
 from hub.apps.citizen_service.types import (
     CaseFilterInput,
@@ -27,7 +26,7 @@ from hub.apps.citizen_service.types import (
 from hub.apps.expected_version import ExpectedVersion
 from hub.apps.kit import off_loop
 from hub.auth.principal import principal_of
-from hub.idempotency import filed_once
+from hub.cases import Caller, CaseIntake
 from hub.policy.enforce import acted_on
 from hub.policy.engine import Decision, PolicyDenied
 from schema.connection import CountedConnection, from_records, page_size
@@ -181,7 +180,7 @@ class CitizenServiceMutations:
     async def file_case(self, info: strawberry.Info, input: FileCaseInput) -> ServiceCaseType:
         actor, roles = _who(info)
         c = centre(info)
-        intake = Intake(
+        intake = CaseIntake(
             channel=input.channel.value,
             description=input.description,
             lon=input.lon,
@@ -192,19 +191,14 @@ class CitizenServiceMutations:
             subcategory=input.subcategory,
             reporter_name=input.reporter_name,
             reporter_phone=input.reporter_phone,
-            media_urls=list(input.media_urls or []),
+            attachments=tuple(input.media_urls or ()),
             reported_at=input.reported_at,
+            idempotency_key=input.idempotency_key,
         )
-
-        async def file() -> dict[str, Any]:
-            record, updates, number = await off_loop(lambda: c.file_tracked(intake, actor, roles))
-            await _publish(info, updates)
-            return {"case": record.key, "tracking_number": number}
-
-        hub = info.context.hub
-        answer = await filed_once(hub, "case.file", actor, input.idempotency_key, file)
-        record = await off_loop(lambda: c.case(answer["case"]))
-        return ServiceCaseType.build(record, c, tracking_number=answer["tracking_number"])
+        # a retry with the same idempotency key gets the first receipt, files nothing
+        filed = await off_loop(lambda: c.file(intake, Caller(actor, tuple(roles))))
+        await _publish(info, list(filed.updates))
+        return ServiceCaseType.build(filed.record, c, tracking_number=filed.tracking_number)
 
     @strawberry.mutation(description="Send the nearest on-duty inspector with the duty to verify")
     async def verify_case(

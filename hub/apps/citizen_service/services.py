@@ -18,22 +18,23 @@ from __future__ import annotations
 
 import math
 import re
-import secrets
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from core_ext import GridIndex, PointIndex, haversine_m_many
-from hub import tracking
 from hub.apps.citizen_service.catalog import Classification, DutyCatalog, SubCategory
 from hub.apps.kit import BadInput, Forbidden, NotFound
+from hub.cases import FILE_SCOPE, Caller, CaseDesk, CaseIntake, FiledCase
+from hub.idempotency import Idempotency, Ticket
 from hub.store import RecordStore
 from hub.store.errors import VersionConflict
+from hub.workflow import Step, Within, Workflow, iso, parse_time
 from schema.record import Record
 
 CASE_KIND = "ServiceCase"
@@ -72,33 +73,10 @@ DONE = frozenset({"resolved", "visited", "rated", "closed"})
 OPERATOR = "operator"
 DEPARTMENT = "department"
 # Who may take each step: the centre's operators everywhere; departments their own steps.
-ACTION_ROLES: dict[str, frozenset[str]] = {
-    "file": frozenset({OPERATOR}),
-    # Open311's citizen apps file on the citizen's behalf with any hub token (graph:read)
-    "file_open311": frozenset({OPERATOR, DEPARTMENT, "partner", "partner-viewer", "steward"}),
-    "verify": frozenset({OPERATOR}),
-    "dispatch": frozenset({OPERATOR}),
-    "transfer": frozenset({OPERATOR}),
-    "return_misrouted": frozenset({OPERATOR, DEPARTMENT}),
-    "start_handling": frozenset({OPERATOR, DEPARTMENT}),
-    "resolve": frozenset({OPERATOR, DEPARTMENT}),
-    "return_visit": frozenset({OPERATOR}),
-    "rate": frozenset({OPERATOR}),
-    "close": frozenset({OPERATOR}),
-    "move_inspector": frozenset({OPERATOR}),
-}
-# action -> (statuses it may start from, status it leads to)
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "verify": (frozenset({"filed", "returned"}), "verifying"),
-    "dispatch": (frozenset({"filed", "verifying", "returned"}), "dispatched"),
-    "transfer": (frozenset({"dispatched", "handling"}), "dispatched"),
-    "return_misrouted": (frozenset({"dispatched"}), "returned"),
-    "start_handling": (frozenset({"dispatched"}), "handling"),
-    "resolve": (frozenset({"handling"}), "resolved"),
-    "return_visit": (frozenset({"resolved"}), "visited"),
-    "rate": (frozenset({"visited"}), "rated"),
-    "close": (frozenset({"visited", "rated"}), "closed"),
-}
+OPERATORS = frozenset({OPERATOR})
+STAFF = frozenset({OPERATOR, DEPARTMENT})
+# Open311's citizen apps file on the citizen's behalf with any hub token (graph:read)
+CITIZEN_DOORS = frozenset({OPERATOR, DEPARTMENT, "partner", "partner-viewer", "steward"})
 
 # a filing merged into a case that a step changed meanwhile merges into the new version
 MERGE_ATTEMPTS = 3
@@ -128,24 +106,53 @@ class NotPermitted(Forbidden):
     pass
 
 
+# The closed loop (see the module's docstring): a case's clock starts when it is reported
+# (the duty's time limit) and stops when it is resolved; a merged case follows the one it
+# joined. A source system's case takes the same steps here as one filed here.
+CASE = Workflow(
+    kind=CASE_KIND,
+    noun="case",
+    key_prefix="CASE-CH",
+    labels=STATUS_LABELS,
+    steps=(
+        Step("file", frozenset(), "filed", OPERATORS, also=frozenset({"merged"})),
+        Step("verify", frozenset({"filed", "returned"}), "verifying", OPERATORS),
+        Step(
+            "dispatch",
+            frozenset({"filed", "verifying", "returned"}),
+            "dispatched",
+            OPERATORS,
+            also=frozenset({"closed"}),
+        ),
+        Step("transfer", frozenset({"dispatched", "handling"}), "dispatched", OPERATORS),
+        Step("return_misrouted", frozenset({"dispatched"}), "returned", STAFF),
+        Step("start_handling", frozenset({"dispatched"}), "handling", STAFF),
+        Step("resolve", frozenset({"handling"}), "resolved", STAFF),
+        Step(
+            "return_visit",
+            frozenset({"resolved"}),
+            "visited",
+            OPERATORS,
+            also=frozenset({"handling"}),
+        ),
+        Step("rate", frozenset({"visited"}), "rated", OPERATORS),
+        Step("close", frozenset({"visited", "rated"}), "closed", OPERATORS),
+        # a duplicate filed later joins the case, whatever its state
+        Step("merge", OPEN | DONE, None, CITIZEN_DOORS, on_request=False),
+    ),
+    state_attr="loop_status",
+    topic="case.step",
+    refused=CaseError,
+    forbidden=NotPermitted,
+    done=DONE,
+    paused=frozenset({"merged"}),
+    acts={"file_open311": CITIZEN_DOORS, "move_inspector": OPERATORS},
+)
+REQUEST_TOPIC = "request.step"  # an enterprise request's steps on the feed
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
-
-
-def parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 # -- reading a case ---------------------------------------------------------------------
@@ -153,10 +160,7 @@ def parse_time(value: Any) -> datetime | None:
 
 def status_of(attrs: dict[str, Any]) -> str:
     """The loop state: the hub's own, else the source system's Chinese status read as one."""
-    own = attrs.get("loop_status")
-    if isinstance(own, str) and own in STATUS_LABELS:
-        return own
-    return SOURCE_STATUS.get(str(attrs.get("status") or ""), "filed")
+    return CASE.state_of(attrs)
 
 
 def reported_at(record: Record) -> datetime:
@@ -189,9 +193,7 @@ class CaseFacts:
     channel: Any
 
     def overdue(self, now: datetime) -> bool:
-        if self.status == "merged" or self.due is None:
-            return False
-        return (self.resolved or now) > self.due
+        return CASE.overdue(self.status, self.due, self.resolved, now)
 
 
 @dataclass(frozen=True)
@@ -216,29 +218,7 @@ class CaseFilter:
             raise CaseError(f"channel {self.channel!r}: one of {', '.join(CHANNELS)}")
 
 
-@dataclass
-class Intake:
-    """A problem as one channel reports it."""
-
-    channel: str
-    description: str
-    lon: float | None = None
-    lat: float | None = None
-    address: str | None = None
-    title: str | None = None
-    category: str | None = None
-    subcategory: str | None = None
-    reporter_name: str | None = None
-    reporter_phone: str | None = None
-    reporter_email: str | None = None
-    media_urls: list[str] = field(default_factory=list)
-    reported_at: datetime | None = None
-    intake: str = "graphql"  # or "open311"
-    # a request channel's own routing (REQUEST_CHANNELS), and attributes it adds to the case
-    department: str | None = None
-    time_limit_hours: float | None = None
-    topic: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+Intake = CaseIntake  # a problem as one channel reports it (hub.cases)
 
 
 # -- the inspectors on duty -------------------------------------------------------------
@@ -316,14 +296,6 @@ class GridMap:
     streets: dict[str, tuple[float, float]]  # street name -> centre, for address-only reports
 
 
-class Filed(NamedTuple):
-    """A case just filed, the updates to publish, and the tracking number issued for it."""
-
-    record: Record
-    updates: list[dict[str, Any]]
-    tracking_number: str
-
-
 class CitizenServiceCentre:
     """The rules of the citizen-service response system, one per hub process."""
 
@@ -332,9 +304,11 @@ class CitizenServiceCentre:
         store: RecordStore,
         *,
         clock: Callable[[], datetime] = utcnow,
+        keys: Idempotency | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
+        self.keys = keys  # the filings' idempotency keys (None: filings name none)
         self._lock = threading.RLock()
         self._catalog: DutyCatalog | None = None
         self._grid: GridMap | None = None
@@ -500,9 +474,8 @@ class CitizenServiceCentre:
     def by_tracking(self, number: str) -> Record:
         """The case a tracking number was issued for (``hub.tracking``): the same answer
         for an unknown case and a wrong number."""
-        key = tracking.key_of(number)
-        record = self.store.get(CASE_KIND, key) if key else None
-        if record is None or not tracking.matches(record.attrs, number):
+        record = CASE.find_tracked(self.store, number)
+        if record is None:
             raise CaseNotFound("no case with this tracking number")
         return record
 
@@ -713,12 +686,6 @@ class CitizenServiceCentre:
 
     # -- intake ---------------------------------------------------------------------------
 
-    def _require(self, action: str, roles: Sequence[str]) -> None:
-        allowed = ACTION_ROLES[action]
-        if not allowed.intersection(roles):
-            who = " or ".join(sorted(allowed))
-            raise NotPermitted(f"{action.replace('_', ' ')} needs the {who} role")
-
     def _locate(self, intake: Intake) -> tuple[float, float, str, str]:
         """(lon, lat, precision, grid cell key)."""
         grid = self.grid
@@ -787,9 +754,9 @@ class CitizenServiceCentre:
             raise CaseError("reporter email is not an e-mail address")
         if len(intake.reporter_name or "") > 64:
             raise CaseError("reporter name: at most 64 characters")
-        if len(intake.media_urls) > MAX_MEDIA:
+        if len(intake.attachments) > MAX_MEDIA:
             raise CaseError(f"at most {MAX_MEDIA} media URLs")
-        for url in intake.media_urls:
+        for url in intake.attachments:
             if not re.match(r"^https?://\S{1,2000}$", url):
                 raise CaseError(f"media URL {url[:80]!r}: an http(s) URL")
         when = intake.reported_at or now
@@ -801,28 +768,59 @@ class CitizenServiceCentre:
             raise CaseError("reportedAt is more than a year ago")
         return when
 
-    def file(
-        self, intake: Intake, actor: str, roles: Sequence[str]
-    ) -> tuple[Record, list[dict[str, Any]]]:
-        """File a case: locate, classify, merge a duplicate. Returns the case and the
-        updates to publish (for callers that give the reporter no tracking number)."""
-        filed = self.file_tracked(intake, actor, roles)
-        return filed.record, filed.updates
+    # -- the case desk (hub.cases.CaseDesk) ----------------------------------------------
 
-    def file_tracked(self, intake: Intake, actor: str, roles: Sequence[str]) -> Filed:
-        """File a case, and issue its tracking number: shown to the reporter in this answer
-        only, since the hub keeps just its hash."""
-        self._require("file_open311" if intake.intake == "open311" else "file", roles)
+    def file(self, intake: CaseIntake, caller: Caller) -> FiledCase:
+        """File a case: locate, classify, merge a duplicate, start its clock; the receipt
+        holds the tracking number, shown to the reporter in this answer only (the hub keeps
+        just its hash). A retry naming the same idempotency key gets the first receipt and
+        files nothing: the key's answer is kept in the filing's own transaction."""
+        wanted = intake.idempotency_key
+        if wanted is None:
+            return self._file(intake, caller, None)
+        if self.keys is None:
+            raise CaseError("this hub keeps no idempotency keys")
+        filed: list[FiledCase] = []
+
+        def file(ticket: Ticket | None) -> dict[str, Any]:
+            filed.append(self._file(intake, caller, ticket))
+            return {"case": filed[-1].key, "tracking_number": filed[-1].tracking_number}
+
+        answer, replayed = self.keys.filed(intake.idempotency_scope, caller.actor, wanted, file)
+        return self._receipt(answer) if replayed else filed[-1]
+
+    def filed_before(
+        self, key: str | None, caller: Caller, scope: str = FILE_SCOPE
+    ) -> FiledCase | None:
+        """The receipt of the caller's earlier filing with idempotency key ``key``."""
+        answer = self.keys.answer(scope, caller.actor, key) if self.keys else None
+        return self._receipt(answer) if answer is not None else None
+
+    def _receipt(self, answer: dict[str, Any]) -> FiledCase:
+        # a filing's receipt again: the case as it is now, nothing to publish
+        record = self.case(str(answer["case"]))
+        return FiledCase(record, str(answer["tracking_number"]), replayed=True)
+
+    def subcategory_code(self, category: str, name: str | None) -> str | None:
+        """The catalog's code of sub-category ``name`` in ``category`` (codes are data)."""
+        if not name:
+            return None
+        for code, sub in self.catalog.subcategories.items():
+            if sub.name == name and sub.category == category:
+                return str(code)
+        return None
+
+    def _file(self, intake: CaseIntake, caller: Caller, ticket: Ticket | None) -> FiledCase:
+        actor = caller.actor
+        CASE.permit("file_open311" if intake.door == "open311" else "file", caller.roles)
         now = self.clock()
         when = self._validate(intake, now)
         lon, lat, precision, cell = self._locate(intake)
-        key = f"CASE-CH-{when:%Y%m%d}-{secrets.token_hex(4).upper()}"
-        number, number_hash = tracking.issue(key)
+        key = CASE.new_key(when)
         if intake.channel in REQUEST_CHANNELS:
-            record, updates = self._file_request(
-                key, number_hash, intake, actor, now, when, lon, lat, precision, cell
+            return self._file_request(
+                key, intake, actor, now, when, lon, lat, precision, cell, ticket
             )
-            return Filed(record, updates, number)
         category, sub, found = self._classify(intake)
         catalog = self.catalog
         hours = sub.time_limit_hours if sub else catalog.category_limit_hours(category)
@@ -838,7 +836,7 @@ class CitizenServiceCentre:
         sub_name = sub.name if sub else None
         attrs: dict[str, Any] = {
             "channel": channel,
-            "intake": intake.intake,
+            "intake": intake.door,
             "category": category,
             "category_name": catalog.categories[category].name,
             "subcategory": sub.code if sub else None,
@@ -864,65 +862,57 @@ class CitizenServiceCentre:
             "street": self.grid.street_of.get(cell),
             "grid_cell": cell,
             "reported_at": iso(when),
-            "due_at": iso(when + timedelta(hours=hours)),
             "handling_department": catalog.department_of(category, sub.code if sub else None),
-            "photos": list(intake.media_urls),
+            "photos": list(intake.attachments),
             "rating": None,
             "duplicates": [],
             "history": [],
-            tracking.TRACKING_HASH: number_hash,
         }
+        due = when + timedelta(hours=hours)
         with self._lock:
             original = self._duplicate_of(key, lon, lat, category, sub, when)
             updates: list[dict[str, Any]] = []
             if original is None:
-                self._event(attrs, now, actor, "file", None, "filed", f"filed via {channel}")
+                number = CASE.file(attrs, "file", actor, now, key=key, due=due,
+                                   note=f"filed via {channel}")  # fmt: skip
                 record = self._record(key, attrs, lon, lat, now)
-                (record,) = self._store([record])
+                (record,) = self._store([record], within=_kept(ticket, key, number))
             else:
                 attrs["merged_into"] = original.key
                 why = (
                     f"same problem as {original.key} (within {DUPLICATE_RADIUS_M:.0f} m "
                     f"and {DUPLICATE_WINDOW.days * 24} h)"
                 )
-                self._event(attrs, now, actor, "file", None, "merged", why)
+                number = CASE.file(attrs, "file", actor, now, key=key, due=due, to="merged",
+                                   note=why)  # fmt: skip
                 record = self._record(key, attrs, lon, lat, now)
+                merge = CASE.by_name["merge"]
                 for attempt in range(MERGE_ATTEMPTS):
                     # the stored version, not the one in memory: the merge is written over
                     # it, read again when a step on another worker wrote it first
-                    original = self.case(original.key)
-                    oa = dict(original.attrs)
-                    oa["reporters"] = [*_reporters(original), reporter]
+                    move = CASE.move(self.case(original.key), merge, None,
+                                     note=f"duplicate {key} merged")  # fmt: skip
+                    oa = move.attrs
+                    oa["reporters"] = [*_reporters(move.record), reporter]
                     oa["duplicates"] = [*(oa.get("duplicates") or []), key]
-                    status = status_of(oa)
-                    self._event(oa, now, actor, "merge", status, status, f"duplicate {key} merged")
-                    merged = original.model_copy(update={"attrs": oa, "fetched_at": now})
+                    CASE.apply(move, actor, now)
+                    merged = CASE.changed(move, now)
                     try:
-                        record, merged = self._store([record, merged])
+                        record, merged = self._store(
+                            [record, merged], within=_kept(ticket, key, number)
+                        )
                         break
                     except VersionConflict:
                         if attempt == MERGE_ATTEMPTS - 1:
                             raise
-                updates.append(self._update(merged, status, oa["history"][-1]))
+                updates.append(self._update(merged, move.current, oa["history"][-1]))
             updates.insert(0, self._update(record, None, attrs["history"][-1]))
-        return Filed(record, updates, number)
-
-    def file_through(
-        self, channel: str, actor: str, roles: Sequence[str], **fields: Any
-    ) -> tuple[Record, list[dict[str, Any]]]:
-        """File by keyword (an :class:`Intake`'s fields): for the apps that reach the centre
-        through the hub's service registry and do not import its types."""
-        try:
-            intake = Intake(channel=channel, **fields)
-        except TypeError as exc:
-            raise CaseError(f"bad intake: {exc}") from None
-        return self.file(intake, actor, roles)
+        return FiledCase(record, number, tuple(updates))
 
     def _file_request(
         self,
         key: str,
-        number_hash: str,
-        intake: Intake,
+        intake: CaseIntake,
         actor: str,
         now: datetime,
         when: datetime,
@@ -930,7 +920,8 @@ class CitizenServiceCentre:
         lat: float,
         precision: str,
         cell: str,
-    ) -> tuple[Record, list[dict[str, Any]]]:
+        ticket: Ticket | None,
+    ) -> FiledCase:
         """A request channel's case: routed as the caller says, never merged."""
         channel = REQUEST_CHANNELS[intake.channel]
         topic = str(intake.topic).strip()
@@ -947,7 +938,7 @@ class CitizenServiceCentre:
         attrs.update(
             {
                 "channel": channel,
-                "intake": intake.intake,
+                "intake": intake.door,
                 "category": None,
                 "category_name": topic,
                 "subcategory": None,
@@ -963,20 +954,19 @@ class CitizenServiceCentre:
                 "street": self.grid.street_of.get(cell),
                 "grid_cell": cell,
                 "reported_at": iso(when),
-                "due_at": iso(when + timedelta(hours=hours)),
                 "handling_department": str(intake.department).strip(),
-                "photos": list(intake.media_urls),
+                "photos": list(intake.attachments),
                 "rating": None,
                 "duplicates": [],
                 "history": [],
-                tracking.TRACKING_HASH: number_hash,
             }
         )
+        number = CASE.file(attrs, "file", actor, now, key=key, note=f"filed via {channel}",
+                           due=when + timedelta(hours=hours))  # fmt: skip
         with self._lock:
-            self._event(attrs, now, actor, "file", None, "filed", f"filed via {channel}")
             record = self._record(key, attrs, lon, lat, now)
-            (record,) = self._store([record])
-        return record, [self._update(record, None, attrs["history"][-1])]
+            (record,) = self._store([record], within=_kept(ticket, key, number))
+        return FiledCase(record, number, (self._update(record, None, attrs["history"][-1]),))
 
     def _duplicate_of(
         self,
@@ -1036,28 +1026,13 @@ class CitizenServiceCentre:
         stored is a :class:`VersionConflict` before anything else is judged. Without it the
         step acts on the version read here, and the store writes it only if that is still
         the stored one: of two steps racing on two workers, one is refused, none lost."""
-        if action not in TRANSITIONS:
-            raise CaseError(f"unknown step {action!r}")
-        self._require(action, roles)
-        if note is not None and len(note) > MAX_TEXT:
-            raise CaseError(f"a note is at most {MAX_TEXT} characters")
+        step = CASE.allowed(action, roles, note)
         now = self.clock()
         with self._lock:
-            record = self.case(key)
-            if expected_version is not None and record.version != expected_version:
-                raise VersionConflict(CASE_KIND, key, expected_version, record.version)
-            a = dict(record.attrs)
-            a["history"] = list(a.get("history") or [])
-            current = status_of(a)
-            sources, target = TRANSITIONS[action]
-            if current not in sources:
-                raise CaseError(
-                    f"case {key} is {current} ({STATUS_LABELS[current]}); "
-                    f"{action.replace('_', ' ')} needs it " + " or ".join(sorted(sources))
-                )
-            text = note
+            move = CASE.move(self.case(key), step, expected_version, note)
+            record, a, current = move.record, move.attrs, move.current
             if action == "verify":
-                text = self._assign(record, a, note)
+                move.note = self._assign(record, a, note)
             elif action == "dispatch":
                 direct = {CHANNELS["grid"], *REQUEST_CHANNELS.values()}
                 if current == "filed" and a.get("channel") not in direct:
@@ -1066,53 +1041,52 @@ class CitizenServiceCentre:
                         "site first (verify), only grid inspectors' own reports go straight on"
                     )
                 if not confirmed:
-                    target = "closed"
-                    text = note or "not confirmed on site"
-                    a["result"] = text
+                    move.to = "closed"
+                    move.note = a["result"] = note or "not confirmed on site"
                 else:
                     dept = department or self.department(record)
                     if not dept:
                         raise CaseError("no department for this case; name one")
                     a["handling_department"] = dept
-                    text = f"to {dept}" + (f": {note}" if note else "")
+                    move.note = f"to {dept}" + (f": {note}" if note else "")
             elif action == "transfer":
                 if not department:
                     raise CaseError("a transfer names the department it goes to")
                 if department == a.get("handling_department"):
                     raise CaseError(f"case {key} is with {department} already")
-                text = f"from {a.get('handling_department')} to {department}" + (
+                move.note = f"from {a.get('handling_department')} to {department}" + (
                     f": {note}" if note else ""
                 )
                 a["handling_department"] = department
             elif action == "return_misrouted":
                 if not note:
                     raise CaseError("a returned case says why it is not the department's")
-                text = f"{a.get('handling_department')} returned it: {note}"
+                move.note = f"{a.get('handling_department')} returned it: {note}"
             elif action == "resolve":
                 if not result or not result.strip():
                     raise CaseError("a resolved case says what was done (result)")
                 a["result"] = result.strip()
                 a["resolved_at"] = iso(now)
-                text = result.strip()
+                move.note = result.strip()
             elif action == "return_visit":
                 if reopen:
-                    target = "handling"
+                    move.to = "handling"
                     a.pop("resolved_at", None)
-                    text = "citizen: not solved, back to handling" + (f" ({note})" if note else "")
+                    move.note = "citizen: not solved, back to handling" + (
+                        f" ({note})" if note else ""
+                    )
             elif action == "rate":
                 if rating is None or not 1 <= rating <= 5:
                     raise CaseError("a rating is 1 to 5")
                 a["rating"] = rating
-                text = f"rated {rating}" + (f": {note}" if note else "")
-            a["loop_status"] = target
-            a["status"] = STATUS_LABELS[target]
-            event = self._event(a, now, actor, action, current, target, text)
-            changed = record.model_copy(update={"attrs": a, "fetched_at": now})
+                move.note = f"rated {rating}" + (f": {note}" if note else "")
+            event = CASE.apply(move, actor, now)
+            changed = CASE.changed(move, now)
             update = self._update(changed, current, event)
             # the step on the feed, in the write's transaction (an enterprise request's apart)
-            topic = "request.step" if a.get("channel") in REQUEST_CHANNELS.values() else "case.step"
-            step = {"topic": topic, "kind": CASE_KIND, "key": key, "op": action, "payload": update}
-            (changed,) = self._store([changed], events=[step])
+            request = a.get("channel") in REQUEST_CHANNELS.values()
+            entry = CASE.feed_entry(move, update, REQUEST_TOPIC if request else None)
+            (changed,) = self._store([changed], events=[entry])
         return changed, [update]
 
     def _assign(self, record: Record, a: dict[str, Any], note: str | None) -> str:
@@ -1139,7 +1113,7 @@ class CitizenServiceCentre:
         roles: Sequence[str],
     ) -> Record:
         """An inspector's position (GCJ-02) and duty state, in the board and the store."""
-        self._require("move_inspector", roles)
+        CASE.permit("move_inspector", roles)
         if not (math.isfinite(lon) and math.isfinite(lat)):
             raise CaseError("lon/lat must be finite numbers")
         if self.grid.index.locate_key(lon, lat) is None:
@@ -1173,29 +1147,6 @@ class CitizenServiceCentre:
     # -- helpers --------------------------------------------------------------------------
 
     @staticmethod
-    def _event(
-        attrs: dict[str, Any],
-        at: datetime,
-        actor: str,
-        action: str,
-        before: str | None,
-        after: str,
-        note: str | None,
-    ) -> dict[str, Any]:
-        event = {
-            "at": iso(at),
-            "actor": actor,
-            "action": action,
-            "from": before,
-            "to": after,
-            "note": note,
-        }
-        attrs["history"] = [*(attrs.get("history") or []), event]
-        attrs["loop_status"] = after
-        attrs["status"] = STATUS_LABELS[after]
-        return event
-
-    @staticmethod
     def _record(key: str, attrs: dict[str, Any], lon: float, lat: float, now: datetime) -> Record:
         return Record(
             kind=CASE_KIND,
@@ -1208,12 +1159,16 @@ class CitizenServiceCentre:
             datum="GCJ-02",
         )
 
-    def _store(self, records: list[Record], events: Sequence[dict[str, Any]] = ()) -> list[Record]:
+    def _store(
+        self,
+        records: list[Record],
+        events: Sequence[dict[str, Any]] = (),
+        within: Sequence[Within] = (),
+    ) -> list[Record]:
         """Write cases, each only over the version it was read at (a new one only if its key
         is free): a case another worker changed meanwhile is a :class:`VersionConflict`.
-        ``events``: feed entries written with them."""
-        fresh = [r.model_copy(update={"ingested_at": None}) for r in records]
-        stored = self.store.write_versioned(fresh, events=events)
+        ``events``: feed entries, ``within``: other writes, in the same transaction."""
+        stored = CASE.write(self.store, records, events=events, within=within)
         for r in stored:
             self._cases[r.key] = r
             self._facts.pop(r.key, None)
@@ -1282,6 +1237,11 @@ class CitizenServiceCentre:
         return cat.name if cat else None
 
 
+def _kept(ticket: Ticket | None, key: str, number: str) -> list[Within]:
+    """A filing's idempotency key and its receipt, for the filing's own transaction."""
+    return [ticket.keep({"case": key, "tracking_number": number})] if ticket else []
+
+
 def _reporters(record: Record) -> list[dict[str, Any]]:
     a = record.attrs
     found = a.get("reporters")
@@ -1317,3 +1277,8 @@ def _filter_key(f: CaseFilter) -> tuple[Hashable, ...]:
         tuple(v) if name == "status" else v
         for name, v in ((n, getattr(f, n)) for n in CaseFilter.__dataclass_fields__)
     )
+
+
+def case_desk_of(centre: CitizenServiceCentre) -> CaseDesk:
+    """The centre as the city's case desk (a static check that it keeps the contract)."""
+    return centre

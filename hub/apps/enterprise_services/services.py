@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hub.apps.kit import BadInput, NotFound
+from hub.cases import Caller, CaseDesk, CaseIntake, case_desk
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ CHANNEL = "enterprise"
 CHANNEL_NAME = "双万双服企业服务平台"
 CASE_KIND = "ServiceCase"
 FIRM_KIND = "Enterprise"
-CENTRE = "citizen_service"
 
 # request type -> (department it is assigned to, time limit in hours)
 REQUEST_TYPES: dict[str, tuple[str, float]] = {
@@ -90,9 +90,9 @@ class EnterpriseServices:
         self.hub = hub
 
     @property
-    def centre(self) -> Any:
-        # the citizen-service centre, by name: its closed loop carries every request
-        return self.hub.service(CENTRE)
+    def centre(self) -> CaseDesk:
+        # the city's case desk: its closed loop carries every request
+        return case_desk(self.hub)
 
     def firm(self, key: str) -> Record:
         record = self.hub.store.get(FIRM_KIND, key)
@@ -121,10 +121,8 @@ class EnterpriseServices:
         lon, lat = (float(x) for x in g["coordinates"][:2])
         department, hours = REQUEST_TYPES[request_type]
         a = firm.attrs
-        return self.centre.file_through(  # type: ignore[no-any-return]
-            CHANNEL,
-            actor,
-            roles,
+        intake = CaseIntake(
+            channel=CHANNEL,
             description=description,
             lon=lon,
             lat=lat,
@@ -143,6 +141,8 @@ class EnterpriseServices:
                 "request_type": request_type,
             },
         )
+        filed = self.centre.file(intake, Caller(actor, tuple(roles)))
+        return filed.record, list(filed.updates)
 
     def request(self, key: str) -> Record:
         record = self.hub.store.get(CASE_KIND, key)
@@ -154,10 +154,10 @@ class EnterpriseServices:
         self, key: str, step: str, actor: str, roles: Sequence[str], **options: Any
     ) -> tuple[Record, list[dict[str, Any]]]:
         self.request(key)  # an enterprise request, not any service case
-        return self.centre.transition(key, STEPS[step], actor, roles, **options)  # type: ignore[no-any-return]
+        return self.centre.transition(key, STEPS[step], actor, roles, **options)
 
     def overdue(self, record: Record) -> bool:
-        return bool(self.centre.overdue(record))
+        return self.centre.overdue(record)
 
     def stats(
         self, requests: Iterable[Record]

@@ -8,12 +8,13 @@ from hub.apps import App
 from hub.apps.gov_services.resolvers import APP_NAME, GovServicesMutations, GovServicesQueries
 from hub.apps.gov_services.services import GovernmentServices
 from hub.apps.gov_services.types import TYPES
+from hub.idempotency import Idempotency
 from hub.services import HubServices
 
 
 def _services(hub: HubServices) -> GovernmentServices:
     # built lazily: the catalogue and applications are read on first use, not at start-up
-    return GovernmentServices(hub.store)
+    return GovernmentServices(hub.store, keys=Idempotency(hub.store.engine, hub.settings.kek()))
 
 
 APP = App(

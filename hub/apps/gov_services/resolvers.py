@@ -4,7 +4,7 @@ the request's policed record source, figures over the rows the policy lets a req
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
@@ -34,7 +34,6 @@ from hub.apps.gov_services.types import (
 )
 from hub.apps.kit import off_loop
 from hub.auth.principal import principal_of
-from hub.idempotency import filed_once
 from hub.policy.enforce import acted_on
 from hub.policy.engine import Decision, PolicyDenied
 from schema.connection import CountedConnection, from_records
@@ -245,14 +244,12 @@ class GovServicesMutations:
         g = gov(info)
         wanted = submission(input)
 
-        async def file() -> dict[str, Any]:
-            record, number = await off_loop(lambda: g.submit_tracked(wanted, actor, roles))
-            return {"application": record.key, "tracking_number": number}
-
-        hub = info.context.hub
-        answer = await filed_once(hub, "application.submit", actor, input.idempotency_key, file)
-        record = await off_loop(lambda: g.application(answer["application"]))
-        return ApplicationReceipt.of(record, answer["tracking_number"])
+        # a retry with the same idempotency key gets the first receipt, submits nothing
+        key = input.idempotency_key
+        record, number = await off_loop(
+            lambda: g.submit_tracked(wanted, actor, roles, idempotency_key=key)
+        )
+        return ApplicationReceipt.of(record, number)
 
     @strawberry.mutation(
         description="The applicant brings what a return asked for (by tracking number)"

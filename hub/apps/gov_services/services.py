@@ -28,7 +28,6 @@ applications in memory for its queries and reads what any worker stored since it
 from __future__ import annotations
 
 import re
-import secrets
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -36,10 +35,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hub import tracking
 from hub.apps.kit import BadInput, Forbidden, NotFound
+from hub.idempotency import Idempotency, Ticket
 from hub.store import RecordStore
-from hub.store.errors import VersionConflict
+from hub.workflow import Step, Within, Workflow, iso, parse_time
 from schema.record import Record
 from schema.uscc import USCCError, validate_uscc
 
@@ -77,24 +76,8 @@ DEPARTMENT = "department"
 # portal), with any hub token; the approving departments and the centre's operators decide.
 APPLICANT_ROLES = frozenset({OPERATOR, DEPARTMENT, "partner", "partner-viewer", "steward"})
 STAFF_ROLES = frozenset({OPERATOR, DEPARTMENT})
-ACTION_ROLES: dict[str, frozenset[str]] = {
-    "submit": APPLICANT_ROLES,
-    "resubmit": APPLICANT_ROLES,
-    "accept": STAFF_ROLES,
-    "return": STAFF_ROLES,
-    "start_review": STAFF_ROLES,
-    "approve": STAFF_ROLES,
-    "reject": STAFF_ROLES,
-}
-# action -> (states it may start from, state it leads to)
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "accept": (frozenset({"submitted"}), "accepted"),
-    "return": (frozenset({"submitted", "accepted", "under_review"}), "returned"),
-    "resubmit": (frozenset({"returned"}), "submitted"),
-    "start_review": (frozenset({"accepted"}), "under_review"),
-    "approve": (frozenset({"under_review"}), "approved"),
-    "reject": (frozenset({"submitted", "accepted", "under_review"}), "rejected"),
-}
+UNDECIDED = frozenset({"submitted", "accepted", "under_review"})
+SUBMIT_SCOPE = "application.submit"  # the idempotency scope of a submission
 
 MAX_TEXT = 2000
 MAX_NAME = 64
@@ -117,24 +100,35 @@ class NotPermitted(Forbidden):
     pass
 
 
+# The application's workflow (see the module's docstring): acceptance starts the promised
+# time limit, a return stops it; decided in the source system, followed read-only here.
+APPLICATION = Workflow(
+    kind=APPLICATION_KIND,
+    noun="application",
+    key_prefix="APP-GS",
+    labels=STATUS_LABELS,
+    steps=(
+        Step("submit", frozenset(), "submitted", APPLICANT_ROLES),
+        Step("accept", frozenset({"submitted"}), "accepted", STAFF_ROLES, deadline="start"),
+        Step("return", UNDECIDED, "returned", STAFF_ROLES, deadline="stop"),
+        Step("resubmit", frozenset({"returned"}), "submitted", APPLICANT_ROLES),
+        Step("start_review", frozenset({"accepted"}), "under_review", STAFF_ROLES),
+        Step("approve", frozenset({"under_review"}), "approved", STAFF_ROLES),
+        Step("reject", UNDECIDED, "rejected", STAFF_ROLES),
+    ),
+    state_attr="workflow_status",
+    topic="application.step",
+    refused=ApplicationError,
+    forbidden=NotPermitted,
+    done=DECIDED,
+    paused=frozenset({"returned"}),
+    source_states=SOURCE_STATUS,
+    owner=HUB_SYSTEM,
+)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
-
-
-def parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def resident_id_error(number: str) -> str | None:
@@ -158,10 +152,7 @@ def resident_id_error(number: str) -> str | None:
 
 def status_of(attrs: dict[str, Any]) -> str:
     """The state: the hub's own, else the source system's Chinese status read as one."""
-    own = attrs.get("workflow_status")
-    if isinstance(own, str) and own in STATUS_LABELS:
-        return own
-    return SOURCE_STATUS.get(str(attrs.get("status") or ""), "submitted")
+    return APPLICATION.state_of(attrs)
 
 
 def submitted_at(record: Record) -> datetime:
@@ -247,9 +238,16 @@ class ItemFilter:
 class GovernmentServices:
     """The rules of the government-services app, one per hub process."""
 
-    def __init__(self, store: RecordStore, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        store: RecordStore,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        keys: Idempotency | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.keys = keys  # the filings' idempotency keys (None: filings name none)
         self._lock = threading.RLock()
         self._records: dict[str, dict[str, Record]] = {APPLICATION_KIND: {}, ITEM_KIND: {}}
         self._seen: dict[str, int | None] = {}  # change-feed position, by kind
@@ -324,13 +322,12 @@ class GovernmentServices:
         now: datetime | None = None,
         items: Mapping[str, Record] | None = None,
     ) -> bool:
-        due = self.due_at(record, items)
-        if due is None or status_of(record.attrs) == "returned":
-            return False
-        done = decided_at(record)
-        if done is None and status_of(record.attrs) in DECIDED:
-            return False  # decided elsewhere, when not said: not counted late
-        return (done or now or self.clock()) > due
+        return APPLICATION.overdue(
+            status_of(record.attrs),
+            self.due_at(record, items),
+            decided_at(record),
+            now or self.clock(),
+        )
 
     def missing(self, item: Record, names: Iterable[str]) -> list[str]:
         have = set(names)
@@ -339,9 +336,8 @@ class GovernmentServices:
     def by_tracking(self, number: str) -> Record:
         """The application a tracking number was issued for (``hub.tracking``): the same
         answer for an unknown application and a wrong number."""
-        key = tracking.key_of(number)
-        record = self.store.get(APPLICATION_KIND, key) if key else None
-        if record is None or not tracking.matches(record.attrs, number):
+        record = APPLICATION.find_tracked(self.store, number)
+        if record is None:
             raise ApplicationNotFound("no application with this tracking number")
         return record
 
@@ -405,12 +401,6 @@ class GovernmentServices:
         ]
         found.sort(key=lambda r: r.key)
         return found
-
-    def _require(self, action: str, roles: Sequence[str]) -> None:
-        allowed = ACTION_ROLES[action]
-        if not allowed.intersection(roles):
-            who = " or ".join(sorted(allowed))
-            raise NotPermitted(f"{action.replace('_', ' ')} needs the {who} role")
 
     def _materials(self, item: Record, materials: Sequence[Material]) -> list[dict[str, Any]]:
         names = [str(m.get("name")) for m in item.attrs.get("materials") or []]
@@ -489,15 +479,39 @@ class GovernmentServices:
         """Validate and store an online application; the materials it lacks are listed."""
         return self.submit_tracked(s, actor, roles)[0]
 
-    def submit_tracked(self, s: Submission, actor: str, roles: Sequence[str]) -> tuple[Record, str]:
+    def submit_tracked(
+        self,
+        s: Submission,
+        actor: str,
+        roles: Sequence[str],
+        *,
+        idempotency_key: str | None = None,
+        scope: str = SUBMIT_SCOPE,
+    ) -> tuple[Record, str]:
         """``submit``, and the tracking number issued for the application: shown to the
-        applicant in this answer only, since the hub keeps just its hash."""
-        self._require("submit", roles)
+        applicant in this answer only, since the hub keeps just its hash. A retry naming the
+        same ``idempotency_key`` gets the first application and number, and submits nothing
+        (the key's answer is kept in the submission's own transaction)."""
+        if idempotency_key is None:
+            return self._submit(s, actor, roles, None)
+        if self.keys is None:
+            raise ApplicationError("this hub keeps no idempotency keys")
+
+        def submit(ticket: Ticket | None) -> dict[str, Any]:
+            record, number = self._submit(s, actor, roles, ticket)
+            return {"application": record.key, "tracking_number": number}
+
+        answer, _ = self.keys.filed(scope, actor, idempotency_key, submit)
+        return self.application(str(answer["application"])), str(answer["tracking_number"])
+
+    def _submit(
+        self, s: Submission, actor: str, roles: Sequence[str], ticket: Ticket | None
+    ) -> tuple[Record, str]:
+        APPLICATION.permit("submit", roles)
         item, applicant = self._validate(s)
         materials = self._materials(item, s.materials)
         now = self.clock()
-        key = f"APP-GS-{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
-        number, number_hash = tracking.issue(key)
+        key = APPLICATION.new_key(now)
         names = [m["name"] for m in materials]
         missing = self.missing(item, names)
         ia = item.attrs
@@ -513,10 +527,11 @@ class GovernmentServices:
             "materials_uploaded": names,
             "materials_missing": missing,
             "history": [],
-            tracking.TRACKING_HASH: number_hash,
         }
         note = "材料齐全" if not missing else "缺少材料：" + "、".join(missing)
-        _event(attrs, now, actor, "submit", None, "submitted", f"via {s.channel}; {note}")
+        number = APPLICATION.file(
+            attrs, "submit", actor, now, key=key, note=f"via {s.channel}; {note}"
+        )
         record = Record(
             kind=APPLICATION_KIND,
             key=key,
@@ -525,8 +540,8 @@ class GovernmentServices:
             fetched_at=now,
             attrs=attrs,
         )
-        self._store(record)
-        return record, number
+        kept = [ticket.keep({"application": key, "tracking_number": number})] if ticket else []
+        return self._store(record, within=kept), number
 
     def transition(
         self,
@@ -546,33 +561,16 @@ class GovernmentServices:
         :class:`VersionConflict` before anything else is judged. Without it the step acts on
         the version read here, written only if that is still the stored one, so of two
         steps racing on two workers one is refused and none lost."""
-        if action not in TRANSITIONS:
-            raise ApplicationError(f"unknown step {action!r}")
-        self._require(action, roles)
-        if note is not None and len(note) > MAX_TEXT:
-            raise ApplicationError(f"a note is at most {MAX_TEXT} characters")
+        step = APPLICATION.allowed(action, roles, note)
         now = self.clock()
         with self._lock:
             record = self.application(key)
-            if expected_version is not None and record.version != expected_version:
-                raise VersionConflict(APPLICATION_KIND, key, expected_version, record.version)
-            if record.source_system != HUB_SYSTEM:
-                raise ApplicationError(
-                    f"application {key} is handled in its own system ({record.source_system}); "
-                    "the hub follows it read-only"
-                )
-            a = dict(record.attrs)
-            current = status_of(a)
-            sources, target = TRANSITIONS[action]
-            if current not in sources:
-                raise ApplicationError(
-                    f"application {key} is {current} ({STATUS_LABELS[current]}); "
-                    f"{action.replace('_', ' ')} needs it " + " or ".join(sorted(sources))
-                )
+            move = APPLICATION.move(record, step, expected_version, note)
+            a = move.attrs
+            due_in: timedelta | None = None
             item = self.item_of(record)
             if item is None:
                 raise ApplicationError(f"the item {a.get('item')} of {key} is not in the catalogue")
-            text = note
             if action == "accept":
                 lacking = self.missing(item, a.get("materials_uploaded") or [])
                 if lacking:
@@ -582,8 +580,8 @@ class GovernmentServices:
                     )
                 days = float(item.attrs.get("promised_time_limit_days") or 0)
                 a["accepted_at"] = iso(now)
-                a["due_at"] = iso(now + timedelta(days=days))
-                text = f"承诺时限 {days:g} 天" + (f": {note}" if note else "")
+                due_in = timedelta(days=days)
+                move.note = f"承诺时限 {days:g} 天" + (f": {note}" if note else "")
             elif action == "return":
                 names = {str(m.get("name")) for m in item.attrs.get("materials") or []}
                 unknown = [m for m in missing if m not in names]
@@ -603,9 +601,8 @@ class GovernmentServices:
                     n for n in a.get("materials_uploaded") or [] if n not in wanted
                 ]
                 a["materials"] = [m for m in a.get("materials") or [] if m["name"] not in wanted]
-                a.pop("due_at", None)
                 a.pop("accepted_at", None)
-                text = "请补正：" + "、".join(wanted) + (f"（{note}）" if note else "")
+                move.note = "请补正：" + "、".join(wanted) + (f"（{note}）" if note else "")
             elif action == "resubmit":
                 added = self._materials(item, materials)
                 if not added:
@@ -617,7 +614,7 @@ class GovernmentServices:
                 a["materials_uploaded"] = list(have)
                 a["materials_missing"] = self.missing(item, have)
                 left = a["materials_missing"]
-                text = (
+                move.note = (
                     "补正材料："
                     + "、".join(m["name"] for m in added)
                     + ("；仍缺：" + "、".join(left) if left else "；材料齐全")
@@ -628,24 +625,22 @@ class GovernmentServices:
                 a["decided_at"] = iso(now)
                 a["finished_at"] = iso(now)
                 a["decision"] = (note or "准予办理").strip()
-            _event(a, now, actor, action, current, target, text)
-            changed = record.model_copy(update={"attrs": a, "fetched_at": now})
-            step = {
-                "topic": "application.step",
-                "kind": APPLICATION_KIND,
-                "key": key,
-                "op": action,
-                "payload": {"application": key, "from": current, "to": target, "at": iso(now)},
-            }
-            changed = self._store(changed, events=[step])
+            APPLICATION.apply(move, actor, now, due_in=due_in)
+            payload = {"application": key, "from": move.current, "to": move.to, "at": iso(now)}
+            entry = APPLICATION.feed_entry(move, payload)
+            changed = self._store(APPLICATION.changed(move, now), events=[entry])
         return changed
 
-    def _store(self, record: Record, events: Sequence[dict[str, Any]] = ()) -> Record:
+    def _store(
+        self,
+        record: Record,
+        events: Sequence[dict[str, Any]] = (),
+        within: Sequence[Within] = (),
+    ) -> Record:
         """Write an application only over the version it was read at (a new one only if its
         key is free): one another worker changed meanwhile is a :class:`VersionConflict`.
-        ``events``: feed entries written with it."""
-        fresh = record.model_copy(update={"ingested_at": None})
-        (stored,) = self.store.write_versioned([fresh], events=events)
+        ``events``: feed entries, ``within``: other writes, in the same transaction."""
+        (stored,) = APPLICATION.write(self.store, [record], events=events, within=within)
         with self._lock:
             self._records[APPLICATION_KIND][stored.key] = stored
         return stored
@@ -769,23 +764,6 @@ class GovernmentServices:
                 key=lambda b: (-b["applications"], b["department"]),
             ),
         }
-
-
-def _event(
-    attrs: dict[str, Any],
-    at: datetime,
-    actor: str,
-    action: str,
-    before: str | None,
-    after: str,
-    note: str | None,
-) -> dict[str, Any]:
-    event = {"at": iso(at), "actor": actor, "action": action, "from": before, "to": after,
-             "note": note}  # fmt: skip
-    attrs["history"] = [*(attrs.get("history") or []), event]
-    attrs["workflow_status"] = after
-    attrs["status"] = STATUS_LABELS[after]
-    return event
 
 
 def _public_note(event: dict[str, Any]) -> str | None:

@@ -42,6 +42,7 @@ from shapely.geometry import LineString, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from core_ext import GeofenceSet, GridIndex, TimeWindow
+from hub.cases import Caller, CaseIntake, case_desk
 from hub.live import Alarm, Reading
 from schema.record import Record
 
@@ -520,41 +521,6 @@ class TruckWatch:
 
 
 # ---------------------------------------------------------------------------------------------
-# Cases
-
-
-@dataclass
-class CaseReport:
-    """A problem as the centre's intake reads it (the same attributes as its channel
-    intake; the apps share no code, only this shape)."""
-
-    channel: str
-    description: str
-    lon: float | None = None
-    lat: float | None = None
-    address: str | None = None
-    title: str | None = None
-    category: str | None = None
-    subcategory: str | None = None
-    reporter_name: str | None = None
-    reporter_phone: str | None = None
-    reporter_email: str | None = None
-    media_urls: list[str] = field(default_factory=list)
-    reported_at: datetime | None = None
-    intake: str = APP_NAME
-
-
-def subcategory_code(centre: Any, category: str, name: str | None) -> str | None:
-    """The catalog's code of sub-category ``name`` in ``category`` (codes are data)."""
-    if not name:
-        return None
-    for code, sub in getattr(centre.catalog, "subcategories", {}).items():
-        if sub.name == name and sub.category == category:
-            return str(code)
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
 # The app's services
 
 
@@ -666,27 +632,29 @@ class MuckServices:
         if self.hub is None:
             return None
         try:
-            centre = self.hub.service("citizen_service")
+            desk = case_desk(self.hub)
         except LookupError:
             return None
         category = CASE_CATEGORY[v.kind]
-        report = CaseReport(
-            channel=CASE_CHANNEL,
-            title=text.split("（")[0][:200],
-            description=f"{text}。发现时间 {local:%Y-%m-%d %H:%M:%S}，由渣土车监管系统自动立案。",
-            lon=v.lon,
-            lat=v.lat,
-            category=category,
-            subcategory=subcategory_code(centre, category, CASE_SUBCATEGORY.get(v.kind)),
-        )
         try:
-            case, updates = centre.file(report, f"app:{APP_NAME}", ["operator"])
+            report = CaseIntake(
+                channel=CASE_CHANNEL,
+                title=text.split("（")[0][:200],
+                description=f"{text}。发现时间 {local:%Y-%m-%d %H:%M:%S}，"
+                "由渣土车监管系统自动立案。",
+                lon=v.lon,
+                lat=v.lat,
+                category=category,
+                subcategory=desk.subcategory_code(category, CASE_SUBCATEGORY.get(v.kind)),
+                door=APP_NAME,
+            )
+            filed = desk.file(report, Caller(f"app:{APP_NAME}", ("operator",)))
         except Exception as exc:  # outside the grid, catalog not loaded: the alarm stands
             log.warning("no case for %s: %s", v.kind, exc)
             return None
-        for update in updates:
+        for update in filed.updates:
             self.publish(update)
-        return str(case.attrs.get("merged_into") or case.key)
+        return filed.followed
 
     def _publish_case(self, update: dict[str, Any]) -> None:
         """Case updates to subscribers, from the telemetry worker thread."""

@@ -28,7 +28,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ import numpy as np
 from shapely.geometry import shape
 
 from core_ext import GridIndex
+from hub.cases import Caller, CaseIntake, case_desk
 from hub.live import Alarm, Reading
 from schema.record import Record
 
@@ -292,35 +293,6 @@ def health_counts(
 # Video events and cases
 
 
-@dataclass
-class CaseReport:
-    """A problem as the centre's intake reads it (the same attributes as its channel
-    intake; the apps share no code, only this shape)."""
-
-    channel: str
-    description: str
-    lon: float | None = None
-    lat: float | None = None
-    address: str | None = None
-    title: str | None = None
-    category: str | None = None
-    subcategory: str | None = None
-    reporter_name: str | None = None
-    reporter_phone: str | None = None
-    reporter_email: str | None = None
-    media_urls: list[str] = field(default_factory=list)
-    reported_at: datetime | None = None
-    intake: str = APP_NAME
-
-
-def subcategory_code(centre: Any, category: str, name: str) -> str | None:
-    """The catalog's code of sub-category ``name`` in ``category`` (codes are data)."""
-    for code, sub in getattr(centre.catalog, "subcategories", {}).items():
-        if sub.name == name and sub.category == category:
-            return str(code)
-    return None
-
-
 def event_name(reading: Reading) -> str | None:
     raw = reading.extra.get("event")
     if not isinstance(raw, str):
@@ -451,27 +423,28 @@ class SharpEyesServices:
         if self.hub is None:
             return None
         try:
-            centre = self.hub.service("citizen_service")
+            desk = case_desk(self.hub)
         except LookupError:
             return None
         local = when.astimezone(CHINA)
-        report = CaseReport(
-            channel=CASE_CHANNEL,
-            title=text[:200],
-            description=f"{text}。发现时间 {local:%Y-%m-%d %H:%M:%S}，由雪亮工程视频分析自动立案。",
-            lon=lon,
-            lat=lat,
-            category=category,
-            subcategory=subcategory_code(centre, category, sub),
-        )
         try:
-            case, updates = centre.file(report, f"app:{APP_NAME}", ["operator"])
+            report = CaseIntake(
+                channel=CASE_CHANNEL,
+                title=text[:200],
+                description=f"{text}。发现时间 {local:%Y-%m-%d %H:%M:%S}，"
+                "由雪亮工程视频分析自动立案。",
+                lon=lon,
+                lat=lat,
+                category=category,
+                subcategory=desk.subcategory_code(category, sub),
+            )
+            filed = desk.file(report, Caller(f"app:{APP_NAME}", ("operator",)))
         except Exception as exc:  # outside the grid, catalog not loaded: the alarm stands
             log.warning("no case for a video event: %s", exc)
             return None
-        for update in updates:
+        for update in filed.updates:
             self._publish(update)
-        return str(case.attrs.get("merged_into") or case.key)
+        return filed.followed
 
     def _publish(self, update: dict[str, Any]) -> None:
         if self.hub is None:

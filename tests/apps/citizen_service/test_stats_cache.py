@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from hub.apps.citizen_service.services import CaseFilter, CitizenServiceCentre, Intake
+from hub.cases import Caller
 from hub.store import RecordStore
 from schema.record import Record
 from tests.apps.citizen_service.test_citizen_service import _sandbox_cases
@@ -71,7 +72,7 @@ def _file_here(c: CitizenServiceCentre, store: RecordStore) -> Record:
         category="C02",  # not a duplicate of the last run's (a fresh key and category each)
         reported_at=c.clock() - timedelta(hours=1),
     )
-    record, _ = c.file(intake, "test", OPS)
+    record = c.file(intake, Caller("test", tuple(OPS))).record
     return record
 
 
