@@ -24,6 +24,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any, Literal
 
 from sqlalchemy import Connection
@@ -124,7 +125,7 @@ class Workflow:
 
     # -- the declaration read -------------------------------------------------------------
 
-    @property
+    @cached_property
     def by_name(self) -> dict[str, Step]:
         return {s.name: s for s in self.steps}
 
@@ -194,6 +195,8 @@ class Workflow:
         step = self.by_name[name]
         if step.sources:
             raise ValueError(f"{name} does not file a {self.noun}")
+        if step.deadline == "start" and due is None:
+            raise ValueError(f"{name} starts the clock: give the deadline")
         number, number_hash = tracking.issue(key)
         attrs[tracking.TRACKING_HASH] = number_hash
         if due is not None:

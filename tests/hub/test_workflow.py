@@ -127,6 +127,25 @@ def test_a_declaration_naming_an_undeclared_state_is_refused() -> None:
         )
 
 
+def test_a_filing_that_starts_the_clock_needs_its_deadline() -> None:
+    timed = Workflow(
+        kind="X",
+        noun="x",
+        key_prefix="X",
+        labels={"open": "办理中"},
+        steps=(Step("file", frozenset(), "open", frozenset({CLERK}), deadline="start"),),
+        state_attr="s",
+        topic="x.step",
+        refused=Refused,
+        forbidden=Forbidden,
+    )
+    attrs: dict[str, object] = {}
+    with pytest.raises(ValueError, match="starts the clock"):
+        timed.file(attrs, "file", "clerk-1", T0, key="X-1")
+    timed.file(attrs, "file", "clerk-1", T0, key="X-1", due=T0 + timedelta(hours=72))
+    assert attrs["due_at"] == (T0 + timedelta(hours=72)).isoformat() and attrs["s"] == "open"
+
+
 def test_filing_starts_the_history_and_issues_a_tracking_number(store: RecordStore) -> None:
     record, number = _filed(store)
     assert record.version == 1

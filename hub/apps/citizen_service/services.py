@@ -115,7 +115,7 @@ CASE = Workflow(
     key_prefix="CASE-CH",
     labels=STATUS_LABELS,
     steps=(
-        Step("file", frozenset(), "filed", OPERATORS, also=frozenset({"merged"})),
+        Step("file", frozenset(), "filed", OPERATORS, deadline="start", also=frozenset({"merged"})),
         Step("verify", frozenset({"filed", "returned"}), "verifying", OPERATORS),
         Step(
             "dispatch",
