@@ -15,6 +15,7 @@ HUB_BENCHES: dict[str, str] = {
     "ingest": "bench.telemetry_ingest",
     "dashboard": "bench.dashboard_query",
     "feed": "bench.feed_lag",
+    "durability": "bench.durability",
 }
 
 
