@@ -30,6 +30,7 @@ from hub.idempotency import IDEMPOTENCY_KEY_HELP
 from schema.classification import classified
 from schema.grid import provenance
 from schema.interfaces import Sourced
+from schema.nodes import RecordNode
 from schema.reads import nodes
 from schema.record import Record
 
@@ -80,7 +81,8 @@ class ServiceMaterial:
 @strawberry.type(
     description="A government service item of the catalogue (政务服务事项), with its materials."
 )
-class ServiceItem(relay.Node, Sourced):
+class ServiceItem(RecordNode, Sourced):
+    KIND = ITEM_KIND
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key (SI-…)", metadata=PUBLIC)
     item_code: str | None = strawberry.field(description="e.g. BHXK0001", metadata=PUBLIC)
@@ -107,34 +109,13 @@ class ServiceItem(relay.Node, Sourced):
     channels: list[str] = strawberry.field(metadata=PUBLIC)
 
     @classmethod
-    def from_record(cls, record: Record) -> ServiceItem:
-        a = record.attrs
-        materials = [ServiceMaterial.of(m) for m in a.get("materials") or []]
-        return cls(
-            id=record.key,
-            key=record.key,
-            item_code=a.get("item_code"),
-            name=str(a.get("name") or ""),
-            item_type=a.get("item_type"),
-            department=a.get("department"),
-            serves=a.get("serves"),
-            materials=materials,
-            required_materials=[m.name for m in materials if m.required],
-            legal_time_limit_days=a.get("legal_time_limit_days"),
-            promised_time_limit_days=a.get("promised_time_limit_days"),
-            online_level=a.get("online_level"),
-            online=offered_online(record),
-            max_visits=a.get("max_visits"),
-            fee_cny=a.get("fee_cny"),
-            channels=list(a.get("channels") or []),
-            source=provenance(record),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[ServiceItem | None]:
-        return await nodes(ITEM_KIND, cls.from_record, info, node_ids, required)
+    def computed(cls, record: Record) -> dict[str, object]:
+        materials = [ServiceMaterial.of(m) for m in record.attrs.get("materials") or []]
+        return {
+            "materials": materials,
+            "required_materials": [m.name for m in materials if m.required],
+            "online": offered_online(record),
+        }
 
 
 @strawberry.type(description="One step of an application: who moved it, when, from what to what.")

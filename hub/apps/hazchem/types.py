@@ -6,7 +6,6 @@ officers, drivers, escorts, warehouse operators) when they are served."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -33,10 +32,9 @@ from hub.apps.live.history import ReadingBucket, reading_history
 from hub.state.loader import device_state
 from schema.classification import classified
 from schema.context import records
-from schema.federation import reference_record, representation_key
-from schema.grid import provenance
 from schema.interfaces import Located, Sourced
-from schema.reads import load_all, nodes
+from schema.nodes import RecordNode
+from schema.reads import load_all
 from schema.record import Record
 from schema.scalars import GeoJSON
 
@@ -46,14 +44,6 @@ INTERNAL = classified("internal")
 
 def hazchem(info: strawberry.Info) -> HazchemServices:
     return kit.service(info, HazchemServices)
-
-
-def _day(value: Any) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) and value else None
-
-
-def _time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
 
 @strawberry.type(description="A hazardous substance (UN number, CAS, hazard class GB 12268).")
@@ -83,7 +73,8 @@ class HazchemSubstance:
     description="A hazardous-chemicals firm (生产 production, 物流运输 logistics, 仓储 "
     "warehousing). The safety officer's name and phone are personal data.",
 )
-class HazchemFirm(relay.Node, Located, Sourced):
+class HazchemFirm(RecordNode, Located, Sourced):
+    KIND = "HazchemFirm"
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key", metadata=PUBLIC)
     name: str = strawberry.field(metadata=PUBLIC)
@@ -125,47 +116,12 @@ class HazchemFirm(relay.Node, Located, Sourced):
     site_key: strawberry.Private[str | None]
 
     @classmethod
-    def from_record(cls, record: Record) -> HazchemFirm:
+    def computed(cls, record: Record) -> dict[str, object]:
         a = record.attrs
-        return cls(
-            id=record.key,
-            key=record.key,
-            name=str(a.get("name") or ""),
-            uscc=a.get("uscc"),
-            category=str(a.get("category") or ""),
-            category_name=a.get("category_name"),
-            park=a.get("park"),
-            address=a.get("address"),
-            street=a.get("street"),
-            grid_cell=a.get("grid_cell"),
-            license_no=a.get("license_no"),
-            license_valid_until=_day(a.get("license_valid_until")),
-            safety_standardization_level=a.get("safety_standardization_level"),
-            major_hazard_level=a.get("major_hazard_level"),
-            employees=a.get("employees"),
-            substances=[HazchemSubstance.of(s) for s in a.get("substances") or []],
-            annual_throughput_t=a.get("annual_throughput_t"),
-            hidden_hazards_open=a.get("hidden_hazards_open"),
-            hidden_hazards_closed_12m=a.get("hidden_hazards_closed_12m"),
-            last_inspection=_day(a.get("last_inspection")),
-            safety_officer=a.get("safety_officer"),
-            safety_officer_phone=a.get("safety_officer_phone"),
-            geometry=record.geometry,
-            datum=record.datum,
-            source=provenance(record),
-            site_key=a.get("site"),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[HazchemFirm | None]:
-        return await nodes("HazchemFirm", cls.from_record, info, node_ids, required)
-
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, **representation: Any) -> HazchemFirm:
-        key = representation_key(representation, "HazchemFirm", "key")
-        return cls.from_record(await reference_record(info, "HazchemFirm", key))
+        return {
+            "substances": [HazchemSubstance.of(s) for s in a.get("substances") or []],
+            "site_key": a.get("site"),
+        }
 
     @strawberry.field(
         description="Its site (plant, tank farm, warehouse or yard)", metadata=INTERNAL
@@ -185,7 +141,8 @@ class HazchemFirm(relay.Node, Located, Sourced):
 @strawberry.federation.type(
     keys=["id", "key"], description="A hazchem site: 生产厂区, 罐区, 仓库 or 危险品车辆停车场."
 )
-class HazchemSite(relay.Node, Located, Sourced):
+class HazchemSite(RecordNode, Located, Sourced):
+    KIND = "HazchemSite"
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key", metadata=PUBLIC)
     name: str = strawberry.field(metadata=PUBLIC)
@@ -204,38 +161,9 @@ class HazchemSite(relay.Node, Located, Sourced):
     firm_key: strawberry.Private[str | None]
 
     @classmethod
-    def from_record(cls, record: Record) -> HazchemSite:
+    def computed(cls, record: Record) -> dict[str, object]:
         a = record.attrs
-        return cls(
-            id=record.key,
-            key=record.key,
-            name=str(a.get("name") or ""),
-            site_type=str(a.get("site_type") or ""),
-            park=a.get("park"),
-            address=a.get("address"),
-            street=a.get("street"),
-            grid_cell=a.get("grid_cell"),
-            area_m2=a.get("area_m2"),
-            major_hazard_level=a.get("major_hazard_level"),
-            hazard_classes=list(a.get("hazard_classes") or []),
-            tank_count=int(a.get("tanks") or 0),
-            storage_capacity_t=a.get("storage_capacity_t"),
-            geometry=record.geometry,
-            datum=record.datum,
-            source=provenance(record),
-            firm_key=a.get("firm"),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[HazchemSite | None]:
-        return await nodes("HazchemSite", cls.from_record, info, node_ids, required)
-
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, **representation: Any) -> HazchemSite:
-        key = representation_key(representation, "HazchemSite", "key")
-        return cls.from_record(await reference_record(info, "HazchemSite", key))
+        return {"tank_count": int(a.get("tanks") or 0), "firm_key": a.get("firm")}
 
     @strawberry.field(metadata=INTERNAL)
     async def firm(self, info: strawberry.Info) -> HazchemFirm | None:
@@ -295,7 +223,8 @@ def _finite(value: float) -> float | None:
     keys=["id", "key"],
     description="A storage tank with its temperature / pressure / level sensors.",
 )
-class Tank(relay.Node, Located, Sourced):
+class Tank(RecordNode, Located, Sourced):
+    KIND = "Tank"
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key", metadata=PUBLIC)
     tank_no: str | None = strawberry.field(metadata=INTERNAL)
@@ -317,39 +246,13 @@ class Tank(relay.Node, Located, Sourced):
     firm_key: str | None = strawberry.field(metadata=INTERNAL)
 
     @classmethod
-    def from_record(cls, record: Record) -> Tank:
+    def computed(cls, record: Record) -> dict[str, object]:
         a = record.attrs
-        return cls(
-            id=record.key,
-            key=record.key,
-            tank_no=a.get("tank_no"),
-            tank_type=a.get("tank_type"),
-            storage=a.get("storage"),
-            capacity_m3=a.get("capacity_m3"),
-            diameter_m=a.get("diameter_m"),
-            height_m=a.get("height_m"),
-            substance=HazchemSubstance.of(a.get("substance")),
-            design_pressure_kpa=a.get("design_pressure_kpa"),
-            commissioned=_day(a.get("commissioned")),
-            status=a.get("status"),
-            grid_cell=a.get("grid_cell"),
-            site_key=a.get("site"),
-            firm_key=a.get("firm"),
-            geometry=record.geometry,
-            datum=record.datum,
-            source=provenance(record),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Tank | None]:
-        return await nodes("Tank", cls.from_record, info, node_ids, required)
-
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, **representation: Any) -> Tank:
-        key = representation_key(representation, "Tank", "key")
-        return cls.from_record(await reference_record(info, "Tank", key))
+        return {
+            "substance": HazchemSubstance.of(a.get("substance")),
+            "site_key": a.get("site"),
+            "firm_key": a.get("firm"),
+        }
 
     @strawberry.field(description="The level alarm limits the hub applies", metadata=INTERNAL)
     async def limits(self, info: strawberry.Info) -> TankLimitsInfo | None:
@@ -399,7 +302,8 @@ class Tank(relay.Node, Located, Sourced):
     description="A real-name warehouse check-in / check-out slip (出入库单). The operator's "
     "name and ID number are personal data."
 )
-class StockMovement(relay.Node, Sourced):
+class StockMovement(RecordNode, Sourced):
+    KIND = "StockMovement"
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key", metadata=PUBLIC)
     site_key: str | None = strawberry.field(metadata=INTERNAL)
@@ -419,28 +323,13 @@ class StockMovement(relay.Node, Sourced):
     slip_issued_at: datetime | None = strawberry.field(metadata=INTERNAL)
 
     @classmethod
-    def from_record(cls, record: Record) -> StockMovement:
+    def computed(cls, record: Record) -> dict[str, object]:
         a = record.attrs
-        return cls(
-            id=record.key,
-            key=record.key,
-            site_key=a.get("site"),
-            firm_key=a.get("firm"),
-            direction=str(a.get("direction") or ""),
-            substance=HazchemSubstance.of(a.get("substance")),
-            quantity_t=float(a.get("quantity_t") or 0.0),
-            packages=a.get("packages"),
-            operator=a.get("operator"),
-            operator_id_number=a.get("operator_id_number"),
-            slip_issued_at=_time(a.get("slip_issued_at")),
-            source=provenance(record),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[StockMovement | None]:
-        return await nodes("StockMovement", cls.from_record, info, node_ids, required)
+        return {
+            "substance": HazchemSubstance.of(a.get("substance")),
+            "site_key": a.get("site"),
+            "firm_key": a.get("firm"),
+        }
 
 
 @strawberry.type(description="One fix of a vehicle's GPS terminal.")
@@ -483,7 +372,8 @@ class HazchemForbiddenZone:
     description="A hazardous-chemicals vehicle (2,673 carry monitoring terminals). Drivers' "
     "and escorts' names and phones are personal data.",
 )
-class HazchemVehicle(relay.Node, Located, Sourced):
+class HazchemVehicle(RecordNode, Located, Sourced):
+    KIND = "HazchemVehicle"
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key", metadata=PUBLIC)
     plate: str = strawberry.field(metadata=INTERNAL)
@@ -514,48 +404,8 @@ class HazchemVehicle(relay.Node, Located, Sourced):
     fatigue_driving_30d: int | None = strawberry.field(metadata=INTERNAL)
 
     @classmethod
-    def from_record(cls, record: Record) -> HazchemVehicle:
-        a = record.attrs
-        return cls(
-            id=record.key,
-            key=record.key,
-            plate=str(a.get("plate") or ""),
-            plate_color=a.get("plate_color"),
-            vehicle_type=a.get("vehicle_type"),
-            owner_firm=a.get("owner_firm"),
-            hazard_class=a.get("hazard_class"),
-            hazard_class_name=a.get("hazard_class_name"),
-            cargo=HazchemSubstance.of(a.get("cargo")),
-            load_t=a.get("load_t"),
-            transport_permit=a.get("transport_permit"),
-            gps_terminal=a.get("gps_terminal"),
-            driver=a.get("driver"),
-            driver_phone=a.get("driver_phone"),
-            escort=a.get("escort"),
-            escort_phone=a.get("escort_phone"),
-            status=a.get("status"),
-            heading_deg=a.get("heading_deg"),
-            street=a.get("street"),
-            grid_cell=a.get("grid_cell"),
-            overspeed_30d=a.get("overspeed_30d"),
-            fatigue_driving_30d=a.get("fatigue_driving_30d"),
-            geometry=record.geometry,
-            datum=record.datum,
-            source=provenance(record),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[HazchemVehicle | None]:
-        return await nodes("HazchemVehicle", cls.from_record, info, node_ids, required)
-
-    @classmethod
-    async def resolve_reference(
-        cls, info: strawberry.Info, **representation: Any
-    ) -> HazchemVehicle:
-        key = representation_key(representation, "HazchemVehicle", "key")
-        return cls.from_record(await reference_record(info, "HazchemVehicle", key))
+    def computed(cls, record: Record) -> dict[str, object]:
+        return {"cargo": HazchemSubstance.of(record.attrs.get("cargo"))}
 
     @strawberry.field(description="Its latest position, live", metadata=INTERNAL)
     async def position(self, info: strawberry.Info) -> VehiclePosition | None:

@@ -6,7 +6,6 @@ phones (personal data) when they are served."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -27,10 +26,8 @@ from hub.apps.muck_trucks.services import (
 from hub.state.loader import device_state
 from schema.classification import classified
 from schema.context import records
-from schema.federation import reference_record, representation_key
-from schema.grid import provenance
 from schema.interfaces import Located, Sourced
-from schema.reads import nodes
+from schema.nodes import RecordNode
 from schema.record import Record
 from schema.scalars import GeoJSON
 
@@ -47,16 +44,9 @@ async def truck_watch(info: strawberry.Info) -> TruckWatch:
     return await run_in_threadpool(lambda: service.trucks)  # first use loads from the store
 
 
-def _day(value: Any) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) and value else None
-
-
-def _time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
-
 @strawberry.type(description="A construction site (工地) whose spoil the muck trucks carry.")
-class ConstructionSite(relay.Node, Located, Sourced):
+class ConstructionSite(RecordNode, Located, Sourced):
+    KIND = "ConstructionSite"
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key (CS-…)", metadata=PUBLIC)
     name: str = strawberry.field(metadata=PUBLIC)
@@ -82,44 +72,10 @@ class ConstructionSite(relay.Node, Located, Sourced):
     wheel_washing: bool | None = strawberry.field(metadata=INTERNAL)
     video_online: bool | None = strawberry.field(metadata=INTERNAL)
 
-    @classmethod
-    def from_record(cls, record: Record) -> ConstructionSite:
-        a = record.attrs
-        return cls(
-            id=record.key,
-            key=record.key,
-            name=str(a.get("name") or ""),
-            project_type=a.get("project_type"),
-            builder=a.get("builder"),
-            builder_name=a.get("builder_name"),
-            address=a.get("address"),
-            street=a.get("street"),
-            grid_cell=a.get("grid_cell"),
-            permit_no=a.get("permit_no"),
-            start_date=_day(a.get("start_date")),
-            planned_completion=_day(a.get("planned_completion")),
-            status=a.get("status"),
-            earthwork_m3=a.get("earthwork_m3"),
-            muck_removed_m3=a.get("muck_removed_m3"),
-            dust_pm10_ug_m3=a.get("dust_pm10_ug_m3"),
-            dust_alarm=a.get("dust_alarm"),
-            fence_complete=a.get("fence_complete"),
-            wheel_washing=a.get("wheel_washing"),
-            video_online=a.get("video_online"),
-            geometry=record.geometry,
-            datum=record.datum,
-            source=provenance(record),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[ConstructionSite | None]:
-        return await nodes("ConstructionSite", cls.from_record, info, node_ids, required)
-
 
 @strawberry.type(description="A registered dumping site (渣土消纳场).")
-class DumpingSite(relay.Node, Located, Sourced):
+class DumpingSite(RecordNode, Located, Sourced):
+    KIND = "DumpingSite"
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key (DUMP-…)", metadata=PUBLIC)
     name: str = strawberry.field(metadata=PUBLIC)
@@ -134,31 +90,6 @@ class DumpingSite(relay.Node, Located, Sourced):
     open_hours: str | None = strawberry.field(
         description="e.g. 20:00-06:00 or 全天; the permits' time windows", metadata=PUBLIC
     )
-
-    @classmethod
-    def from_record(cls, record: Record) -> DumpingSite:
-        a = record.attrs
-        return cls(
-            id=record.key,
-            key=record.key,
-            name=str(a.get("name") or ""),
-            street=a.get("street"),
-            grid_cell=a.get("grid_cell"),
-            capacity_m3=a.get("capacity_m3"),
-            used_m3=a.get("used_m3"),
-            status=a.get("status"),
-            accepts=list(a.get("accepts") or []),
-            open_hours=a.get("open_hours"),
-            geometry=record.geometry,
-            datum=record.datum,
-            source=provenance(record),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[DumpingSite | None]:
-        return await nodes("DumpingSite", cls.from_record, info, node_ids, required)
 
 
 @strawberry.type(description="One fix of a muck truck's GPS terminal.")
@@ -207,13 +138,23 @@ class MuckViolationCounts:
     uncovered_load: int = strawberry.field(metadata=INTERNAL)
     night_ban: int = strawberry.field(metadata=INTERNAL)
 
+    @classmethod
+    def of(cls, v: dict[str, Any]) -> MuckViolationCounts:
+        return cls(
+            overspeed=int(v.get("overspeed") or 0),
+            route_deviation=int(v.get("route_deviation") or 0),
+            uncovered_load=int(v.get("uncovered_load") or 0),
+            night_ban=int(v.get("night_ban") or 0),
+        )
+
 
 @strawberry.federation.type(
     keys=["id", "key"],
     description="A muck truck (渣土车) with its permit and live position. The driver's name "
     "and phone are personal data.",
 )
-class MuckTruck(relay.Node, Located, Sourced):
+class MuckTruck(RecordNode, Located, Sourced):
+    KIND = "MuckTruck"
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key (MUCK-…)", metadata=PUBLIC)
     plate: str = strawberry.field(metadata=INTERNAL)
@@ -244,52 +185,9 @@ class MuckTruck(relay.Node, Located, Sourced):
     violations_30d: MuckViolationCounts | None = strawberry.field(metadata=INTERNAL)
 
     @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, **representation: Any) -> MuckTruck:
-        key = representation_key(representation, "MuckTruck", "key")
-        return cls.from_record(await reference_record(info, "MuckTruck", key))
-
-    @classmethod
-    def from_record(cls, record: Record) -> MuckTruck:
-        a = record.attrs
-        v = a.get("violations_30d")
-        return cls(
-            id=record.key,
-            key=record.key,
-            plate=str(a.get("plate") or ""),
-            company=a.get("company"),
-            company_name=a.get("company_name"),
-            capacity_t=a.get("capacity_t"),
-            closed_body=a.get("closed_body"),
-            gps_terminal=a.get("gps_terminal"),
-            transport_permit=a.get("transport_permit"),
-            permitted_site=a.get("permitted_site"),
-            permitted_dump=a.get("permitted_dump"),
-            driver=a.get("driver"),
-            driver_phone=a.get("driver_phone"),
-            status=a.get("status"),
-            speed_kmh=a.get("speed_kmh"),
-            heading_deg=a.get("heading_deg"),
-            last_gps_at=_time(a.get("last_gps_at")),
-            street=a.get("street"),
-            grid_cell=a.get("grid_cell"),
-            violations_30d=MuckViolationCounts(
-                overspeed=int(v.get("overspeed") or 0),
-                route_deviation=int(v.get("route_deviation") or 0),
-                uncovered_load=int(v.get("uncovered_load") or 0),
-                night_ban=int(v.get("night_ban") or 0),
-            )
-            if isinstance(v, dict)
-            else None,
-            geometry=record.geometry,
-            datum=record.datum,
-            source=provenance(record),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[MuckTruck | None]:
-        return await nodes("MuckTruck", cls.from_record, info, node_ids, required)
+    def computed(cls, record: Record) -> dict[str, object]:
+        v = record.attrs.get("violations_30d")
+        return {"violations_30d": MuckViolationCounts.of(v) if isinstance(v, dict) else None}
 
     @strawberry.field(description="Its latest position, live", metadata=INTERNAL)
     async def position(self, info: strawberry.Info) -> MuckTruckPosition | None:

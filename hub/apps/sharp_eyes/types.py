@@ -3,9 +3,7 @@ case, coverage per grid cell and health figures."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
@@ -21,10 +19,8 @@ from hub.apps.sharp_eyes.services import (
 )
 from schema.classification import classified
 from schema.context import records
-from schema.federation import reference_record, representation_key
-from schema.grid import provenance
 from schema.interfaces import Located, Sourced
-from schema.reads import nodes
+from schema.nodes import RecordNode
 from schema.record import Record
 
 PUBLIC = classified("public")
@@ -39,14 +35,6 @@ def sharp_eyes(info: strawberry.Info) -> SharpEyesServices:
 async def camera_net(info: strawberry.Info) -> CameraNet:
     service = sharp_eyes(info)
     return await run_in_threadpool(lambda: service.net)  # first use loads from the store
-
-
-def _day(value: Any) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) and value else None
-
-
-def _time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
 
 @strawberry.type(description="A camera's health: its state and heartbeat.")
@@ -75,7 +63,8 @@ class CameraHealthNow:
 @strawberry.federation.type(
     keys=["id", "key"], description="A Sharp Eyes (雪亮工程) camera of the public video network."
 )
-class Camera(relay.Node, Located, Sourced):
+class Camera(RecordNode, Located, Sourced):
+    KIND = "Camera"
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key (CAM-…)", metadata=PUBLIC)
     name: str = strawberry.field(metadata=PUBLIC)
@@ -103,43 +92,6 @@ class Camera(relay.Node, Located, Sourced):
     stream: str | None = strawberry.field(
         description="Its live video stream (sensitive)", metadata=SENSITIVE
     )
-
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, **representation: Any) -> Camera:
-        key = representation_key(representation, "Camera", "key")
-        return cls.from_record(await reference_record(info, "Camera", key))
-
-    @classmethod
-    def from_record(cls, record: Record) -> Camera:
-        a = record.attrs
-        return cls(
-            id=record.key,
-            key=record.key,
-            name=str(a.get("name") or ""),
-            camera_type=a.get("camera_type"),
-            resolution=a.get("resolution"),
-            owner=a.get("owner"),
-            street=a.get("street"),
-            grid_cell=a.get("grid_cell"),
-            park=a.get("park"),
-            installed=_day(a.get("installed")),
-            status=a.get("status"),
-            last_heartbeat_at=_time(a.get("last_heartbeat_at")),
-            ptz=a.get("ptz"),
-            night_vision=a.get("night_vision"),
-            ai_capabilities=list(a.get("ai_capabilities") or []),
-            gb28181_id=a.get("gb28181_id"),
-            stream=a.get("stream"),
-            geometry=record.geometry,
-            datum=record.datum,
-            source=provenance(record),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Camera | None]:
-        return await nodes("Camera", cls.from_record, info, node_ids, required)
 
     @strawberry.field(description="Its state and heartbeat", metadata=INTERNAL)
     async def health(self, info: strawberry.Info) -> CameraHealthNow | None:
@@ -174,7 +126,8 @@ class Camera(relay.Node, Located, Sourced):
     description="A video-analytics event (视频智能分析事件) as the video platform produced "
     "it, placed at its camera and filed as a service case."
 )
-class VideoEvent(relay.Node, Located, Sourced):
+class VideoEvent(RecordNode, Located, Sourced):
+    KIND = "VideoEvent"
     id: relay.NodeID[str]
     key: str = strawberry.field(description="camera:eventId:type", metadata=INTERNAL)
     event_type: str = strawberry.field(
@@ -195,32 +148,13 @@ class VideoEvent(relay.Node, Located, Sourced):
     alarm_id: str | None = strawberry.field(metadata=INTERNAL)
 
     @classmethod
-    def from_record(cls, record: Record) -> VideoEvent:
+    def computed(cls, record: Record) -> dict[str, object]:
         a = record.attrs
-        return cls(
-            id=record.key,
-            key=record.key,
-            event_type=str(a.get("event_type")),
-            event_name=str(a.get("event_name")),
-            camera_key=str(a.get("camera")),
-            camera_name=a.get("camera_name"),
-            at=datetime.fromisoformat(a["at"]),
-            confidence=a.get("confidence"),
-            snapshot_url=a.get("snapshot_url"),
-            street=a.get("street"),
-            grid_cell=a.get("grid_cell"),
-            case_key=a.get("case"),
-            alarm_id=a.get("alarm"),
-            geometry=record.geometry,
-            datum=record.datum,
-            source=provenance(record),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[VideoEvent | None]:
-        return await nodes("VideoEvent", cls.from_record, info, node_ids, required)
+        return {
+            "camera_key": str(a.get("camera")),
+            "case_key": a.get("case"),
+            "alarm_id": a.get("alarm"),
+        }
 
     @strawberry.field(metadata=INTERNAL)
     async def camera(self, info: strawberry.Info) -> Camera | None:

@@ -8,7 +8,6 @@ publishes them), levels and SCADA states internal, SCADA tags sensitive."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -43,9 +42,9 @@ from hub.apps.water.services import (
 from hub.state.loader import device_state
 from schema.classification import classified
 from schema.context import records
-from schema.grid import provenance
 from schema.interfaces import Located, Sourced
-from schema.reads import load_all, nodes
+from schema.nodes import RecordNode
+from schema.reads import load_all
 from schema.record import Record
 from schema.scalars import GeoJSON
 
@@ -198,7 +197,8 @@ class WaterLevelNow:
 @strawberry.type(
     description="A river (12 cross Binhai) or other water body, under the river-chief system."
 )
-class River(relay.Node, Located, Sourced):
+class River(RecordNode, Located, Sourced):
+    KIND = "River"
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key (RIV-…)", metadata=PUBLIC)
     name: str = strawberry.field(metadata=PUBLIC)
@@ -217,32 +217,9 @@ class River(relay.Node, Located, Sourced):
     warning_level_m: float | None = strawberry.field(description="警戒水位", metadata=INTERNAL)
 
     @classmethod
-    def from_record(cls, record: Record) -> River:
-        a = record.attrs
-        target = a.get("target_class")
-        return cls(
-            id=record.key,
-            key=record.key,
-            name=str(a.get("name") or ""),
-            code=a.get("code"),
-            water_system=a.get("water_system"),
-            function=a.get("function"),
-            length_in_district_km=a.get("length_in_district_km"),
-            river_chief_level=a.get("river_chief_level"),
-            mouth_gate=a.get("mouth_gate"),
-            target_class=target if isinstance(target, int) else None,
-            target_class_name=a.get("target_class_name"),
-            warning_level_m=a.get("warning_level_m"),
-            geometry=record.geometry,
-            datum=record.datum,
-            source=provenance(record),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[River | None]:
-        return await nodes("River", cls.from_record, info, node_ids, required)
+    def computed(cls, record: Record) -> dict[str, object]:
+        target = record.attrs.get("target_class")
+        return {"target_class": target if isinstance(target, int) else None}
 
     async def _figures(self, info: strawberry.Info) -> BodyFigures:
         return (await quality_watch(info)).body(str(self.id))
@@ -357,7 +334,8 @@ def _reading(name: str) -> Any:
     description="A water-quality station (监测断面) on a river; its latest sample is classed "
     "by GB 3838-2002 (the worst of the measured items)."
 )
-class WaterStation(relay.Node, Located, Sourced):
+class WaterStation(RecordNode, Located, Sourced):
+    KIND = "WaterStation"
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key (WQS-…)", metadata=PUBLIC)
     name: str = strawberry.field(metadata=PUBLIC)
@@ -369,26 +347,8 @@ class WaterStation(relay.Node, Located, Sourced):
     grid_cell: str | None = strawberry.field(metadata=PUBLIC)
 
     @classmethod
-    def from_record(cls, record: Record) -> WaterStation:
-        a = record.attrs
-        return cls(
-            id=record.key,
-            key=record.key,
-            name=str(a.get("name") or ""),
-            river_key=a.get("river"),
-            station_type=a.get("station_type"),
-            street=a.get("street"),
-            grid_cell=a.get("grid_cell"),
-            geometry=record.geometry,
-            datum=record.datum,
-            source=provenance(record),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[WaterStation | None]:
-        return await nodes("WaterStation", cls.from_record, info, node_ids, required)
+    def computed(cls, record: Record) -> dict[str, object]:
+        return {"river_key": record.attrs.get("river")}
 
     async def _sample(self, info: strawberry.Info) -> StationSample | None:
         return (await quality_watch(info)).latest.get(str(self.id))
@@ -485,7 +445,8 @@ class WaterStation(relay.Node, Located, Sourced):
 
 
 @strawberry.type(description="A drainage pump station (雨水 / 污水 / 合流 / 排涝泵站), live.")
-class PumpStation(relay.Node, Located, Sourced):
+class PumpStation(RecordNode, Located, Sourced):
+    KIND = "PumpStation"
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key (PUMP-…)", metadata=PUBLIC)
     name: str = strawberry.field(metadata=PUBLIC)
@@ -498,31 +459,6 @@ class PumpStation(relay.Node, Located, Sourced):
     scada_tag: str | None = strawberry.field(
         description="Its SCADA point (sensitive: control network)", metadata=SENSITIVE
     )
-
-    @classmethod
-    def from_record(cls, record: Record) -> PumpStation:
-        a = record.attrs
-        return cls(
-            id=record.key,
-            key=record.key,
-            name=str(a.get("name") or ""),
-            station_type=a.get("station_type"),
-            street=a.get("street"),
-            grid_cell=a.get("grid_cell"),
-            pumps=a.get("pumps"),
-            design_flow_m3_s=a.get("design_flow_m3_s"),
-            service_area_km2=a.get("service_area_km2"),
-            scada_tag=a.get("scada_tag"),
-            geometry=record.geometry,
-            datum=record.datum,
-            source=provenance(record),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[PumpStation | None]:
-        return await nodes("PumpStation", cls.from_record, info, node_ids, required)
 
     async def _state(self, info: strawberry.Info) -> PumpState | None:
         known = (await scada_watch(info)).pumps.get(str(self.id))
@@ -562,7 +498,8 @@ class PumpStation(relay.Node, Located, Sourced):
 
 
 @strawberry.type(description="A gate (防潮闸 tide gate, 节制闸, 分洪闸…) on a river, live.")
-class Gate(relay.Node, Located, Sourced):
+class Gate(RecordNode, Located, Sourced):
+    KIND = "Gate"
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key (GATE-…)", metadata=PUBLIC)
     name: str = strawberry.field(metadata=PUBLIC)
@@ -579,31 +516,8 @@ class Gate(relay.Node, Located, Sourced):
     )
 
     @classmethod
-    def from_record(cls, record: Record) -> Gate:
-        a = record.attrs
-        return cls(
-            id=record.key,
-            key=record.key,
-            name=str(a.get("name") or ""),
-            gate_type=a.get("gate_type"),
-            river_key=a.get("river"),
-            street=a.get("street"),
-            grid_cell=a.get("grid_cell"),
-            openings=a.get("openings"),
-            gate_width_m=a.get("gate_width_m"),
-            gate_height_m=a.get("gate_height_m"),
-            design_flow_m3_s=a.get("design_flow_m3_s"),
-            scada_tag=a.get("scada_tag"),
-            geometry=record.geometry,
-            datum=record.datum,
-            source=provenance(record),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Gate | None]:
-        return await nodes("Gate", cls.from_record, info, node_ids, required)
+    def computed(cls, record: Record) -> dict[str, object]:
+        return {"river_key": record.attrs.get("river")}
 
     async def _state(self, info: strawberry.Info) -> GateState | None:
         known = (await scada_watch(info)).gates.get(str(self.id))
@@ -644,7 +558,8 @@ class Gate(relay.Node, Located, Sourced):
 
 
 @strawberry.type(description="A known urban ponding point (积水点): an underpass or low road.")
-class PondingPoint(relay.Node, Located, Sourced):
+class PondingPoint(RecordNode, Located, Sourced):
+    KIND = "PondingPoint"
     id: relay.NodeID[str]
     key: str = strawberry.field(description="The hub key (POND-…)", metadata=PUBLIC)
     name: str = strawberry.field(metadata=PUBLIC)
@@ -652,28 +567,6 @@ class PondingPoint(relay.Node, Located, Sourced):
     grid_cell: str | None = strawberry.field(metadata=PUBLIC)
     gauge: str | None = strawberry.field(description="Its depth gauge", metadata=INTERNAL)
     warning_depth_cm: float | None = strawberry.field(metadata=PUBLIC)
-
-    @classmethod
-    def from_record(cls, record: Record) -> PondingPoint:
-        a = record.attrs
-        return cls(
-            id=record.key,
-            key=record.key,
-            name=str(a.get("name") or ""),
-            street=a.get("street"),
-            grid_cell=a.get("grid_cell"),
-            gauge=a.get("gauge"),
-            warning_depth_cm=a.get("warning_depth_cm"),
-            geometry=record.geometry,
-            datum=record.datum,
-            source=provenance(record),
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[PondingPoint | None]:
-        return await nodes("PondingPoint", cls.from_record, info, node_ids, required)
 
     async def _level(self, info: strawberry.Info) -> GaugeLevel | None:
         return await gauge_level(info, str(self.id))
