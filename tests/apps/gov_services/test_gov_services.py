@@ -489,3 +489,47 @@ def test_a_retried_submission_files_one_application(hub: Hub, citizen_app: str) 
     again = hub.ok(citizen_app, SUBMIT, input=wanted)["submitApplication"]
     assert again == first and first["trackingNumber"]
     assert hub.store.count("ServiceApplication") == before + 1
+
+
+def test_a_submissions_key_is_kept_in_its_own_transaction(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key's answer is written with the application: a key that cannot be kept leaves no
+    application (and the retry submits once); a worker dying right after its submission
+    committed leaves the receipt for the retry, not a second application."""
+    from hub.apps.gov_services.services import GovernmentServices, Material, Submission
+    from hub.idempotency import Idempotency, Ticket
+
+    g: GovernmentServices = hub.app.state.hub.apps["gov_services"]
+    assert g.keys is not None
+    item = personal_item(hub)
+    wanted = Submission(
+        item=str(item.attrs["item_code"]),
+        applicant_type="自然人",
+        applicant_name="刘丹雪",
+        applicant_phone="19598321139",
+        id_number=ID_NUMBER,
+        materials=[Material(m, f"https://files.binhai.sim/{i}.pdf")
+                   for i, m in enumerate(required(item))],
+    )  # fmt: skip
+    who, roles, key = "app:citizen", ("partner",), f"tx-{time.time_ns()}"
+    before = hub.store.count("ServiceApplication")
+
+    def disk_full(*_: object) -> bool:
+        raise OSError("disk full")
+
+    with monkeypatch.context() as m:
+        m.setattr(Idempotency, "keep_in", disk_full)
+        with pytest.raises(OSError):
+            g.submit_tracked(wanted, who, roles, idempotency_key=key)
+    assert hub.store.count("ServiceApplication") == before
+    record, number = g.submit_tracked(wanted, who, roles, idempotency_key=key)
+    assert g.submit_tracked(wanted, who, roles, idempotency_key=key) == (record, number)
+    assert hub.store.count("ServiceApplication") == before + 1
+    # a worker claims another key, submits, and dies before anything after its commit runs
+    other = f"tx-died-{time.time_ns()}"
+    assert g.keys.claim("application.submit", who, other) is None
+    died, first = g._submit(wanted, who, roles, Ticket(g.keys, "application.submit", who, other))
+    again, number = g.submit_tracked(wanted, who, roles, idempotency_key=other)
+    assert (again.key, number) == (died.key, first)
+    assert hub.store.count("ServiceApplication") == before + 2
