@@ -3,8 +3,9 @@ second case or application is filed.
 
 A filing names a key (``Idempotency-Key`` header on HTTP routes, ``idempotencyKey`` in a
 GraphQL input). The key is claimed in ``idempotency_keys`` (migration 0007) before the filing,
-and the answer kept with it after; a retry from the same principal finds the answer and gets
-it again, a retry while the first is still running is told so (``IDEMPOTENCY_IN_PROGRESS``).
+and the answer kept with it by the filing's own write; a retry from the same principal finds
+the answer and gets it again, a retry while the first is still running is told so
+(``IDEMPOTENCY_IN_PROGRESS``).
 Keys are per principal (stored as a hash of principal and key) and per scope (what was
 filed). Answers hold tracking numbers, which the hub otherwise keeps only as hashes: they are
 sealed (AES-GCM under the key-encryption key, hub.sealed).
@@ -13,21 +14,19 @@ A filing that fails gives its claim up, so the retry files. A filing through ``f
 its answer in its own transaction (``Ticket.keep``: the record, the feed entry and the key's
 answer commit together or not at all), so a worker dying at any point either filed and kept
 the answer, or did neither: a claim left without an answer for ``STALE_S`` (its worker died
-before the filing committed) is taken again and files once. ``once`` (the filing commits
-apart, the answer after it) leaves the few milliseconds between the two commits open.
+before the filing committed) is taken again and files once.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from starlette.concurrency import run_in_threadpool
 
 from hub.sealed import seal, unseal
 from hub.store.tables import IdempotencyRow
@@ -208,44 +207,6 @@ class Idempotency:
         if not ticket.kept:
             self.keep(scope, principal, key, answer)
         return answer, False
-
-    async def once(
-        self,
-        scope: str,
-        principal: str,
-        key: str | None,
-        file: Callable[[], Awaitable[Answer]],
-    ) -> tuple[Answer, bool]:
-        """(answer, replayed): ``file()``'s answer, or the first one's for a key seen before.
-        Without a key, ``file()`` runs as it always did."""
-        key = checked(key)
-        if key is None:
-            return await file(), False
-        first = await run_in_threadpool(self.claim, scope, principal, key)
-        if first is not None:
-            return first, True
-        try:
-            answer = await file()
-        except BaseException:
-            await run_in_threadpool(self.give_up, scope, principal, key)
-            raise
-        await run_in_threadpool(self.keep, scope, principal, key, answer)
-        return answer, False
-
-
-async def filed_once(
-    hub: Any, scope: str, principal: str, key: str | None, file: Callable[[], Awaitable[Answer]]
-) -> Answer:
-    """``Idempotency.once`` on the hub's store for a GraphQL mutation: a bad key or one still
-    running is a GraphQL error with its code."""
-    from graphql import GraphQLError
-
-    keys = Idempotency(hub.store.engine, hub.settings.kek())
-    try:
-        answer, _ = await keys.once(scope, principal, key, file)
-    except IdempotencyError as exc:
-        raise GraphQLError(str(exc), extensions={"code": exc.code}) from None
-    return answer
 
 
 IDEMPOTENCY_KEY_HELP = (

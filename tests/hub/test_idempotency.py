@@ -108,9 +108,7 @@ def test_a_retried_open311_post_files_once(hub: Hub) -> None:
 
 def test_a_key_whose_filing_failed_files_on_retry(tmp_path: Path) -> None:
     """The first filing failed (nothing stored): the retry with the same key files."""
-    import asyncio
-
-    from hub.idempotency import Idempotency
+    from hub.idempotency import Idempotency, Ticket
     from hub.store import RecordStore
 
     store = RecordStore.from_url(f"sqlite:///{tmp_path / 'hub.db'}")
@@ -118,20 +116,17 @@ def test_a_key_whose_filing_failed_files_on_retry(tmp_path: Path) -> None:
     keys = Idempotency(store.engine, b"k" * 32)
     calls: list[int] = []
 
-    async def failing() -> dict[str, Any]:
+    def failing(ticket: Ticket | None) -> dict[str, Any]:
         calls.append(1)
         raise RuntimeError("the store went away")
 
-    async def filing() -> dict[str, Any]:
+    def filing(ticket: Ticket | None) -> dict[str, Any]:
         calls.append(2)
-        return {"case": "C-1"}
+        return {"case": "C-1"}  # wrote nothing of its own: the answer is kept after
 
     with pytest.raises(RuntimeError):
-        asyncio.run(keys.once("case.file", "client:a", "k-1", failing))
-    assert asyncio.run(keys.once("case.file", "client:a", "k-1", filing)) == (
-        {"case": "C-1"},
-        False,
-    )
-    assert asyncio.run(keys.once("case.file", "client:a", "k-1", filing)) == ({"case": "C-1"}, True)
+        keys.filed("case.file", "client:a", "k-1", failing)
+    assert keys.filed("case.file", "client:a", "k-1", filing) == ({"case": "C-1"}, False)
+    assert keys.filed("case.file", "client:a", "k-1", filing) == ({"case": "C-1"}, True)
     assert calls == [1, 2]
     store.close()
