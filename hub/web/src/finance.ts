@@ -25,7 +25,7 @@ export function financeView(schema: Schema | null): HTMLElement {
       clear(
         list,
         r.errors.length ? errorBox(r.errors.map((e) => e.message).join("; ")) : null,
-        table(found, columns.slice(0, 8), (row) =>
+        table(found, columns.slice(0, 8), (row: Record<string, any>) =>
           clear(
             detail,
             h("h4", {}, text(row.name ?? row.firmName ?? row.firm?.name ?? "")),

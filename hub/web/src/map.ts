@@ -381,7 +381,9 @@ export function mapView(schema: Schema | null, onCases: () => void): MapView {
     if (destroyed) return;
     map.invalidateSize();
     loadCells()
-      .then(() => (destroyed ? [] : Promise.all([...LAYERS.map(loadLayer), loadCaseStats()])))
+      .then(async () => {
+        if (!destroyed) await Promise.all([...LAYERS.map(loadLayer), loadCaseStats()]);
+      })
       .then(() => {
         addToggle("alarms", t("layerAlarms"), alarms, true);
         element.dataset.ready = "1";
