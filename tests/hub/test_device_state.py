@@ -567,3 +567,191 @@ def test_the_batch_times_are_the_text_sqlalchemy_binds() -> None:
     assert bind is not None
     expected = [bind(datetime.fromtimestamp(s, UTC).replace(tzinfo=None)) for s in seconds]
     assert sqlite_times(seconds) == expected
+
+
+def device_records() -> list[Record]:
+    """A water-quality station, a gate, a ponding point and a muck truck beside the city's
+    river, pump station, tanks and vehicles: one device of every type that keeps a history."""
+
+    def record(kind: str, key: str, **attrs: Any) -> Record:
+        return Record(
+            kind=kind,
+            key=key,
+            source_system="test",
+            source_id=key,
+            fetched_at=WHEN,
+            attrs={"name": key, **attrs},
+            geometry={"type": "Point", "coordinates": [117.71, 39.01]},
+            datum="GCJ-02",
+        )
+
+    return [
+        record("WaterStation", "WQS-1", river="RV-1"),
+        record("Gate", "GATE-1", river="RV-1", status="关闭", opening_m=0.0),
+        record("PondingPoint", "POND-1", warning_depth_cm=15),
+        record("MuckTruck", "MT-1", plate="津B00001"),
+    ]
+
+
+DEVICE_HISTORY = """query($from: DateTime!, $to: DateTime!) {
+  hazchemTank(key: "TK-03") { history(from: $from, to: $to, every: 180) { ...b } }
+  hazchemVehicle(key: "HCV-1") { history(from: $from, to: $to, every: 180) { ...b } }
+  muckTruck(key: "MT-1") { history(from: $from, to: $to, every: 180) { ...b } }
+  river(key: "RV-1") { history(from: $from, to: $to, every: 180) { ...b } }
+  pondingPoints(first: 5) { edges { node { key history(from: $from, to: $to, every: 180) {
+    ...b } } } }
+  waterStation(key: "WQS-1") { ph: history(from: $from, to: $to, every: 180, measure: "pH") {
+    ...b } nh3: history(from: $from, to: $to, every: 180, measure: "NH3-N") { ...b } }
+  pumpStation(key: "PUMP-1") { history(from: $from, to: $to, every: 180) { ...b }
+    flow: history(from: $from, to: $to, every: 180, measure: "flowM3S") { ...b } }
+  waterGate(key: "GATE-1") { history(from: $from, to: $to, every: 180) { ...b } }
+}
+fragment b on ReadingBucket { start count average minimum maximum }"""
+
+
+def test_every_device_type_serves_its_history_from_the_store(hubs: Any, store: RecordStore) -> None:
+    """Six readings a minute apart of every device type, posted to one hub, are served as
+    the same buckets of three by another, each aggregating what its type measures, in the
+    units the hub keeps (centimetres and percentages sent are kept as metres, a sample's
+    items however named under their code, a SCADA field however cased)."""
+    store.upsert(device_records())
+    a, b = hubs("ha"), hubs("hb")
+    t0 = float(int(NOW - 3600) // 180 * 180)  # on a bucket's edge: three readings a bucket
+    sent: dict[str, list[float]] = defaultdict(list)
+    readings: list[dict[str, Any]] = []
+    for i in range(6):
+        at = t0 + i * 60
+        speed, cm, nh3, flow, opening = 10.0 * i, 200.0 + i, 0.1 * i, 0.5 * i, 0.2 * i
+        readings += [
+            {"kind": "tank.level", "id": "TK-03", "at": at, "value": 40 + i, "unit": "%"},
+            fix("HCV-1", at, 117.60, 39.00 + i / 1000, speed),
+            {"kind": "muck.fix", "id": "MT-1", "at": at, "lon": 117.6, "lat": 39.0,
+             "speedKmh": speed},
+            {"kind": "water.level", "id": "RV-1", "at": at, "value": cm, "unit": "cm"},
+            {"kind": "water.level", "id": "POND-1", "at": at, "value": i / 100},
+            # the same item by its code, by its attribute in parameters, camel-cased
+            {"kind": "water.quality", "id": "WQS-1", "at": at, "pH": 7.0 + i / 10,
+             **[{"NH3-N": nh3}, {"parameters": {"ammonia_nitrogen_mg_l": nh3}},
+                {"ammoniaNitrogenMgL": nh3}][i % 3]},
+            {"kind": "pump.state", "id": "PUMP-1", "at": at, "runningPumps": i % 4,
+             **({"flowM3S": flow} if i % 2 else {"current_flow_m3_s": flow})},
+            {"kind": "gate.state", "id": "GATE-1", "at": at,
+             **({"openingM": opening} if i % 2 else {"opening_m": opening})},
+        ]  # fmt: skip
+        for name, value in (
+            ("tank", (40 + i) / 100 * HEIGHT), ("vehicle", speed), ("truck", speed),
+            ("river", cm / 100), ("pond", i / 100), ("ph", 7.0 + i / 10), ("nh3", nh3),
+            ("pumps", float(i % 4)), ("flow", flow), ("gate", opening),
+        ):  # fmt: skip
+            sent[name].append(value)
+    status, body = a.post(readings)
+    assert status == 200 and body["accepted"] == len(readings), body
+    window = {"from": iso(t0), "to": iso(t0 + 360)}
+    served = b.gql(DEVICE_HISTORY, **window)
+    assert served == a.gql(DEVICE_HISTORY, **window)
+    ponds = served["pondingPoints"]["edges"]
+    got = {
+        "tank": served["hazchemTank"]["history"],
+        "vehicle": served["hazchemVehicle"]["history"],
+        "truck": served["muckTruck"]["history"],
+        "river": served["river"]["history"],
+        "pond": next(e["node"]["history"] for e in ponds if e["node"]["key"] == "POND-1"),
+        "ph": served["waterStation"]["ph"],
+        "nh3": served["waterStation"]["nh3"],
+        "pumps": served["pumpStation"]["history"],
+        "flow": served["pumpStation"]["flow"],
+        "gate": served["waterGate"]["history"],
+    }
+    for name, buckets in got.items():
+        values = sent[name]
+        expected = [
+            {
+                "start": iso(t0 + k * 180),
+                "count": 3,
+                "average": pytest.approx(sum(values[3 * k : 3 * k + 3]) / 3),
+                "minimum": pytest.approx(min(values[3 * k : 3 * k + 3])),
+                "maximum": pytest.approx(max(values[3 * k : 3 * k + 3])),
+            }
+            for k in range(2)
+        ]
+        starts = [datetime.fromisoformat(x["start"]).timestamp() for x in buckets]
+        assert starts == [t0, t0 + 180], name
+        assert [{**x, "start": iso(s)} for x, s in zip(buckets, starts, strict=True)] == (
+            expected
+        ), name
+    refused = b.http.post(
+        "/graphql",
+        json={
+            "query": 'query($from: DateTime!, $to: DateTime!) { waterStation(key: "WQS-1") '
+            '{ history(from: $from, to: $to, measure: "colour") { count } } }',
+            "variables": window,
+        },
+        headers=bearer(b.ops),
+    ).json()
+    assert "measure 'colour'" in refused["errors"][0]["message"]
+
+
+STATION = """{ waterStation(key: "WQS-Q") { sampledAt waterClass compliant exceedingItems
+  samples samplesCompliant ammoniaNitrogenMgL } }"""
+BODY = """{ river(key: "RV-Q") { complianceRate quality { samples samplesCompliant } } }"""
+
+
+def sample(at: float, nh3: float) -> dict[str, Any]:
+    return {"kind": "water.quality", "id": "WQS-Q", "at": at, "NH3-N": nh3, "DO": 6.5}
+
+
+def test_water_samples_and_their_tallies_come_from_the_store(hubs: Any, store: RecordStore) -> None:
+    """A station's latest sample and its tallies, taken by one hub, are served alike by
+    another at once (the station's fields read the store) and by its river's figures after
+    the feed (the other's read model follows it), and a restart starts from them: the next
+    sample is judged against the last one wherever it was taken."""
+    target = Record(
+        kind="River", key="RV-Q", source_system="water-affairs", source_id="RV-Q",
+        fetched_at=WHEN, attrs={"name": "潮白新河", "target_class": 3},
+    )  # fmt: skip
+    station = Record(
+        kind="WaterStation", key="WQS-Q", source_system="water-quality", source_id="WQS-Q",
+        fetched_at=WHEN, attrs={"name": "WQS-Q", "river": "RV-Q"},
+    )  # fmt: skip
+    store.upsert([target, station])
+    a, b = hubs("qa"), hubs("qb")
+    assert b.gql(STATION)["waterStation"]["samples"] == 0  # b has loaded the station
+    t0 = NOW - 7200
+    status, body = a.post([sample(t0, 1.8)])  # class V against a target of III
+    assert status == 200 and [x["kind"] for x in body["alarms"]] == ["water.quality_exceeded"]
+    on_b = b.gql(STATION)["waterStation"]
+    assert on_b == a.gql(STATION)["waterStation"]
+    assert (on_b["waterClass"], on_b["compliant"], on_b["exceedingItems"]) == (
+        "V",
+        False,
+        ["NH3-N"],
+    )
+    assert (on_b["samples"], on_b["samplesCompliant"], on_b["ammoniaNitrogenMgL"]) == (1, 0, 1.8)
+
+    def figures_agree() -> dict[str, Any]:
+        deadline = time.monotonic() + 1.0  # the feed's lag between workers
+        while True:
+            seen_a, seen_b = a.gql(BODY), b.gql(BODY)
+            if seen_a == seen_b or time.monotonic() > deadline:
+                assert seen_a == seen_b
+                return seen_b
+
+    assert figures_agree()["river"] == {
+        "complianceRate": 0.0,
+        "quality": {"samples": 1, "samplesCompliant": 0},
+    }
+    # b takes the next sample: it counts on from a's tallies, and a serves what b counted
+    status, body = b.post([sample(t0 + 600, 0.3)])
+    assert status == 200 and body["alarms"] == [], body
+    on_a = a.gql(STATION)["waterStation"]
+    assert on_a == b.gql(STATION)["waterStation"]
+    assert (on_a["waterClass"], on_a["samples"], on_a["samplesCompliant"]) == ("II", 2, 1)
+    assert figures_agree()["river"]["quality"] == {"samples": 2, "samplesCompliant": 1}
+    a.close()
+    b.close()
+    again = hubs("qc")  # a restart: only the store remembers
+    assert again.gql(STATION)["waterStation"] == on_a
+    assert again.gql(BODY)["river"]["quality"] == {"samples": 2, "samplesCompliant": 1}
+    status, body = again.post([sample(t0 + 1200, 1.8)])  # after a compliant one: an alarm
+    assert [x["kind"] for x in body["alarms"]] == ["water.quality_exceeded"], body
+    assert again.gql(STATION)["waterStation"]["samples"] == 3

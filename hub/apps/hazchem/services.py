@@ -384,7 +384,7 @@ def _tank_spec(tank: Record, sensor: Record | None) -> TankSpec:
     a = tank.attrs
     th = a.get("level_thresholds_m") or {}
     horizontal = a.get("tank_type") in _HORIZONTAL
-    height = float(a.get("diameter_m") if horizontal else a.get("height_m") or 0.0)
+    height = float((a.get("diameter_m") if horizontal else a.get("height_m")) or 0.0)
     sampling = float((sensor.attrs.get("sampling_interval_s") if sensor else None) or 0)
     sampling = sampling or DEFAULT_SAMPLING_S
     point = _point(tank)
@@ -784,6 +784,10 @@ class HazchemTotals:
     by_park: list[GroupStats]  # the last one (key None) gathers the firms outside every park
 
 
+def _park_name(names: dict[str, str], park: str | None) -> str:
+    return names.get(park, park) if park else "园区外"
+
+
 def hazchem_stats(
     firms: Iterable[Record],
     sites: Iterable[Record],
@@ -807,7 +811,7 @@ def hazchem_stats(
         groups = [
             totals,
             categories.setdefault(category, GroupStats(category, category)),
-            by_park.setdefault(park, GroupStats(park, park_names.get(park, park or "园区外"))),
+            by_park.setdefault(park, GroupStats(park, _park_name(park_names, park))),
         ]
         site = site_of.get(str(a.get("site")))
         for g in groups:

@@ -7,7 +7,7 @@ officers, drivers, escorts, warehouse operators) when they are served."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
@@ -28,7 +28,7 @@ from hub.apps.hazchem.services import (
     VehicleWatch,
     WarehouseStock,
 )
-from hub.apps.live.history import ReadingBucket, reading_history
+from hub.apps.live.history import SPEED, history_field
 from hub.state.loader import device_state
 from schema.classification import classified
 from schema.context import records
@@ -276,19 +276,7 @@ class Tank(RecordNode, Located, Sourced):
         level = watch.level_of(kept) if kept is not None else watch.level(str(self.id))
         return TankLevelNow.of(level) if level else None
 
-    @strawberry.field(
-        description="Its level readings in [from, to) by buckets of `every` seconds (aligned "
-        "on the epoch; empty buckets left out), downsampled in the store",
-        metadata=INTERNAL,
-    )
-    async def history(
-        self,
-        info: strawberry.Info,
-        from_: Annotated[datetime, strawberry.argument(name="from")],
-        to: datetime,
-        every: int = 60,
-    ) -> list[ReadingBucket]:
-        return await reading_history(info, TANK_LEVEL, str(self.id), from_, to, every)
+    history = history_field(TANK_LEVEL, "level readings (metres)")
 
     @strawberry.field(metadata=INTERNAL)
     async def site(self, info: strawberry.Info) -> HazchemSite | None:
@@ -434,6 +422,8 @@ class HazchemVehicle(RecordNode, Located, Sourced):
             ]
         fixes = (await vehicle_watch(info)).trajectory(str(self.id), last)
         return [VehiclePosition.of(f) for f in fixes]
+
+    history = history_field(VEHICLE_FIX, "fixes (their speed, km/h)", SPEED)
 
     @strawberry.field(description="The forbidden zones it is in now", metadata=INTERNAL)
     async def in_forbidden_zones(self, info: strawberry.Info) -> list[HazchemForbiddenZone]:

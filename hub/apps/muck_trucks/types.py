@@ -15,6 +15,7 @@ from strawberry import relay
 
 from hub import state
 from hub.apps import kit
+from hub.apps.live.history import SPEED, history_field
 from hub.apps.muck_trucks.services import (
     MUCK_FIX,
     MuckPermit,
@@ -216,6 +217,8 @@ class MuckTruck(RecordNode, Located, Sourced):
             ]
         fixes = (await truck_watch(info)).trajectory(str(self.id), last)
         return [MuckTruckPosition.of(f) for f in fixes]
+
+    history = history_field(MUCK_FIX, "fixes (their speed, km/h)", SPEED)
 
     @strawberry.field(
         description="The corridor rule its latest fix breaks: muck.off_route or "

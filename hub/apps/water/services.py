@@ -381,9 +381,9 @@ class QualityWatch:
                 if key not in self.river_of or not values:
                     continue
                 self.latest[key] = self._sample(key, values, kept.at.timestamp())
-                samples, good = kept.state.get("samples"), kept.state.get("samples_compliant")
-                if isinstance(samples, int) and isinstance(good, int):
-                    self.tally[key] = SampleTally(samples, good)
+                tally = self.tally_of(kept)
+                if tally is not None:
+                    self.tally[key] = tally
 
     def _last_at(self, station: str) -> float | None:
         sample = self.latest.get(station)
@@ -393,6 +393,14 @@ class QualityWatch:
         """A station's latest sample as stored."""
         values = sample_values((kept.state.get("extra") or {}).get("parameters"))
         return self._sample(kept.id, values, kept.at.timestamp()) if values else None
+
+    @staticmethod
+    def tally_of(kept: DeviceState) -> SampleTally | None:
+        """A station's tallies as stored with its latest sample."""
+        samples, good = kept.state.get("samples"), kept.state.get("samples_compliant")
+        if isinstance(samples, int) and isinstance(good, int):
+            return SampleTally(samples, good)
+        return None
 
     def river(self, station: str) -> RiverSpec | None:
         key = self.river_of.get(station)

@@ -16,21 +16,27 @@ from starlette.concurrency import run_in_threadpool
 from strawberry import relay
 
 from hub.apps import kit
+from hub.apps.live.history import history_field
 from hub.apps.water.services import (
     BY_KEY,
     CLASS_NAMES,
+    GATE_MEASURES,
     GATE_STATE,
     PH,
+    PUMP_MEASURES,
     PUMP_STATE,
     REPORTED_ONLY,
     ROMAN,
+    SAMPLE_MEASURES,
     WATER_LEVEL,
+    WATER_QUALITY,
     BodyFigures,
     GateState,
     GaugeLevel,
     LevelWatch,
     PumpState,
     QualityWatch,
+    SampleTally,
     ScadaWatch,
     StationSample,
     WaterServices,
@@ -262,6 +268,8 @@ class River(RecordNode, Located, Sourced):
         level = await gauge_level(info, str(self.id))
         return WaterLevelNow.of(level) if level else None
 
+    history = history_field(WATER_LEVEL, "stage readings (metres)")
+
     @strawberry.field(description="Its water-quality stations (sections)", metadata=PUBLIC)
     async def stations(self, info: strawberry.Info) -> list[WaterStation]:
         keys = (await quality_watch(info)).of_river(str(self.id))
@@ -351,7 +359,17 @@ class WaterStation(RecordNode, Located, Sourced):
         return {"river_key": record.attrs.get("river")}
 
     async def _sample(self, info: strawberry.Info) -> StationSample | None:
-        return (await quality_watch(info)).latest.get(str(self.id))
+        watch = await quality_watch(info)
+        kept = await device_state(info, WATER_QUALITY, str(self.id))
+        # as stored: the same in every worker at once; none yet: as loaded from its record
+        sample = watch.sample_of(kept) if kept is not None else None
+        return sample or watch.latest.get(str(self.id))
+
+    async def _tally(self, info: strawberry.Info) -> SampleTally | None:
+        watch = await quality_watch(info)
+        kept = await device_state(info, WATER_QUALITY, str(self.id))
+        tally = watch.tally_of(kept) if kept is not None else None
+        return tally or watch.tally.get(str(self.id))
 
     @strawberry.field(description="When the latest sample was taken", metadata=PUBLIC)
     async def sampled_at(self, info: strawberry.Info) -> datetime | None:
@@ -428,13 +446,15 @@ class WaterStation(RecordNode, Located, Sourced):
         description="Samples the hub has seen, and how many met the target", metadata=PUBLIC
     )
     async def samples(self, info: strawberry.Info) -> int:
-        tally = (await quality_watch(info)).tally.get(str(self.id))
+        tally = await self._tally(info)
         return tally.samples if tally else 0
 
     @strawberry.field(metadata=PUBLIC)
     async def samples_compliant(self, info: strawberry.Info) -> int:
-        tally = (await quality_watch(info)).tally.get(str(self.id))
+        tally = await self._tally(info)
         return tally.compliant if tally else 0
+
+    history = history_field(WATER_QUALITY, "samples (an item's concentration)", SAMPLE_MEASURES)
 
     @strawberry.field(metadata=PUBLIC)
     async def river(self, info: strawberry.Info) -> River | None:
@@ -496,6 +516,8 @@ class PumpStation(RecordNode, Located, Sourced):
         state = await self._state(info)
         return state.at if state else None
 
+    history = history_field(PUMP_STATE, "SCADA states", PUMP_MEASURES)
+
 
 @strawberry.type(description="A gate (防潮闸 tide gate, 节制闸, 分洪闸…) on a river, live.")
 class Gate(RecordNode, Located, Sourced):
@@ -549,6 +571,8 @@ class Gate(RecordNode, Located, Sourced):
         state = await self._state(info)
         return state.at if state else None
 
+    history = history_field(GATE_STATE, "SCADA states", GATE_MEASURES)
+
     @strawberry.field(metadata=PUBLIC)
     async def river(self, info: strawberry.Info) -> River | None:
         if not self.river_key:
@@ -590,6 +614,8 @@ class PondingPoint(RecordNode, Located, Sourced):
     async def depth_at(self, info: strawberry.Info) -> datetime | None:
         level = await self._level(info)
         return level.at if level else None
+
+    history = history_field(WATER_LEVEL, "depth readings (metres)")
 
 
 @strawberry.type(
