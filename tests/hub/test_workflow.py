@@ -2,18 +2,19 @@
 workflow (a permit: filed → accepted → decided, returned and back), steps allowed and refused by
 role and by state, the deadline a step starts and stops, the history every step leaves, a
 stale version refused as a conflict, tracking numbers, and the step's feed entry written in the
-step's own transaction."""
+step's own transaction, with a filing's idempotency answer — on SQLite and PostgreSQL (the
+shared ``store`` fixture)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from hub import feed
+from hub.idempotency import Idempotency, InProgress, Ticket
 from hub.store import RecordStore
 from hub.store.errors import VersionConflict
 from hub.store.tables import FeedRow
@@ -67,14 +68,6 @@ PERMIT = Workflow(
     source_states={"不予受理": "decided"},
     owner="cityhub",
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[RecordStore]:
-    s = RecordStore.from_url(f"sqlite:///{tmp_path / 'hub.db'}")
-    s.migrate()
-    yield s
-    s.close()
 
 
 def _filed(store: RecordStore) -> tuple[Record, str]:
@@ -311,3 +304,38 @@ def test_the_step_and_its_feed_entry_commit_together(store: RecordStore) -> None
     after = store.get("Permit", record.key)
     assert after is not None and after.version == now.version
     assert feed.head(store.engine) == rows[-1].seq
+
+
+def test_a_filings_idempotency_answer_commits_with_it_or_not_at_all(store: RecordStore) -> None:
+    keys = Idempotency(store.engine, b"k" * 32)
+
+    def file(ticket: Ticket | None) -> dict[str, Any]:
+        assert ticket is not None
+        attrs: dict[str, object] = {}
+        key = PERMIT.new_key(T0)
+        number = PERMIT.file(attrs, "file", "citizen-1", T0, key=key)
+        answer = {"permit": key, "tracking_number": number}
+        record = Record(
+            kind="Permit",
+            key=key,
+            source_system="cityhub",
+            source_id=key,
+            fetched_at=T0,
+            attrs=attrs,
+        )
+        PERMIT.write(store, [record], within=[ticket.keep(answer)])
+        return answer
+
+    first, replayed = keys.filed("permit.file", "citizen-1", "k-1", file)
+    assert not replayed and store.get("Permit", str(first["permit"])) is not None
+    assert keys.answer("permit.file", "citizen-1", "k-1") == first
+    assert keys.filed("permit.file", "citizen-1", "k-1", file) == (first, True)
+    # a claim taken over by another request (given up, claimed anew): the filing that lost it
+    # is refused whole, nothing of it written
+    assert keys.claim("permit.file", "citizen-1", "k-2") is None
+    stale = Ticket(keys, "permit.file", "citizen-1", "k-2")
+    keys.give_up("permit.file", "citizen-1", "k-2")
+    count = store.count("Permit")
+    with pytest.raises(InProgress):
+        file(stale)
+    assert store.count("Permit") == count
