@@ -27,13 +27,13 @@ from hub.apps.hazchem.types import (
     HazchemWarehouseStock,
     StockMovement,
     Tank,
-    load_all,
     vehicle_watch,
 )
 from hub.live import ALARM_KIND
-from schema.connection import MAX_PAGE, CountedConnection, PageError, paginate
+from schema.connection import MAX_PAGE, PageError
 from schema.context import records
-from schema.reads import scan
+from schema.fields import record_by_key, record_connection
+from schema.reads import load_all, scan
 from schema.record import Record
 
 VIOLATION_KINDS = ("geofence.forbidden", "vehicle.speeding")
@@ -46,71 +46,19 @@ def _prefix_range(prefix: str) -> tuple[str, str]:
 
 @strawberry.type
 class HazchemQueries:
-    @strawberry.field(description="Hazardous-chemicals firms (916), in key order")
-    async def hazchem_firms(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[HazchemFirm]:
-        return await paginate(
-            info,
-            "HazchemFirm",
-            HazchemFirm.from_record,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    hazchem_firms = record_connection(HazchemFirm, "Hazardous-chemicals firms (916), in key order")
 
-    @strawberry.field(description="One hazchem firm by its hub key (HCF-…)")
-    async def hazchem_firm(self, info: strawberry.Info, key: str) -> HazchemFirm | None:
-        record = await records(info).load("HazchemFirm", key)
-        return HazchemFirm.from_record(record) if record else None
+    hazchem_firm = record_by_key(HazchemFirm, "One hazchem firm by its hub key (HCF-…)")
 
-    @strawberry.field(description="Hazchem sites: plants, tank farms, warehouses, yards")
-    async def hazchem_sites(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[HazchemSite]:
-        return await paginate(
-            info,
-            "HazchemSite",
-            HazchemSite.from_record,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    hazchem_sites = record_connection(
+        HazchemSite, "Hazchem sites: plants, tank farms, warehouses, yards"
+    )
 
-    @strawberry.field(description="One hazchem site by its hub key (HCS-…)")
-    async def hazchem_site(self, info: strawberry.Info, key: str) -> HazchemSite | None:
-        record = await records(info).load("HazchemSite", key)
-        return HazchemSite.from_record(record) if record else None
+    hazchem_site = record_by_key(HazchemSite, "One hazchem site by its hub key (HCS-…)")
 
-    @strawberry.field(description="Storage tanks with their live levels and alarm state")
-    async def hazchem_tanks(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[Tank]:
-        return await paginate(
-            info, "Tank", Tank.from_record, first=first, after=after, last=last, before=before
-        )
+    hazchem_tanks = record_connection(Tank, "Storage tanks with their live levels and alarm state")
 
-    @strawberry.field(description="One tank by its hub key (TNK-…)")
-    async def hazchem_tank(self, info: strawberry.Info, key: str) -> Tank | None:
-        record = await records(info).load("Tank", key)
-        return Tank.from_record(record) if record else None
+    hazchem_tank = record_by_key(Tank, "One tank by its hub key (TNK-…)")
 
     @strawberry.field(description="Tanks with a level alarm in force (high-high, high, low)")
     async def hazchem_tanks_in_alarm(self, info: strawberry.Info) -> list[Tank]:
@@ -118,24 +66,9 @@ class HazchemQueries:
         keys = await run_in_threadpool(service.tanks_in_alarm)
         return await load_all(info, "Tank", keys, Tank.from_record)
 
-    @strawberry.field(description="Real-name warehouse check-in / check-out slips")
-    async def hazchem_stock_movements(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[StockMovement]:
-        return await paginate(
-            info,
-            "StockMovement",
-            StockMovement.from_record,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    hazchem_stock_movements = record_connection(
+        StockMovement, "Real-name warehouse check-in / check-out slips"
+    )
 
     @strawberry.field(
         description="Warehouse stock by hazard class (in − out of the slips): one warehouse, "
@@ -159,29 +92,11 @@ class HazchemQueries:
         stocks = stock_by_category(await scan(info, "StockMovement"))
         return [HazchemWarehouseStock.of(stocks[k]) for k in sorted(k for k in stocks if k)]
 
-    @strawberry.field(description="Hazardous-chemicals vehicles with their live positions")
-    async def hazchem_vehicles(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[HazchemVehicle]:
-        return await paginate(
-            info,
-            "HazchemVehicle",
-            HazchemVehicle.from_record,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    hazchem_vehicles = record_connection(
+        HazchemVehicle, "Hazardous-chemicals vehicles with their live positions"
+    )
 
-    @strawberry.field(description="One vehicle by its hub key (HCV-…)")
-    async def hazchem_vehicle(self, info: strawberry.Info, key: str) -> HazchemVehicle | None:
-        record = await records(info).load("HazchemVehicle", key)
-        return HazchemVehicle.from_record(record) if record else None
+    hazchem_vehicle = record_by_key(HazchemVehicle, "One vehicle by its hub key (HCV-…)")
 
     @strawberry.field(
         description="Vehicles' violations (geofence.forbidden, vehicle.speeding) raised from "

@@ -23,8 +23,9 @@ from hub.apps.muck_trucks.types import (
     MuckTruck,
     MuckViolation,
 )
-from schema.connection import MAX_PAGE, CountedConnection, PageError, paginate
+from schema.connection import MAX_PAGE, PageError
 from schema.context import records
+from schema.fields import record_by_key, record_connection
 from schema.reads import scan
 from schema.record import Record
 
@@ -40,67 +41,19 @@ def _counts(values: list[str]) -> list[MuckCount]:
 
 @strawberry.type
 class MuckQueries:
-    @strawberry.field(description="Muck trucks (渣土车) with their permits and live positions")
-    async def muck_trucks(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[MuckTruck]:
-        return await paginate(
-            info,
-            "MuckTruck",
-            MuckTruck.from_record,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    muck_trucks = record_connection(
+        MuckTruck, "Muck trucks (渣土车) with their permits and live positions"
+    )
 
-    @strawberry.field(description="One muck truck by its hub key (MUCK-…)")
-    async def muck_truck(self, info: strawberry.Info, key: str) -> MuckTruck | None:
-        record = await records(info).load("MuckTruck", key)
-        return MuckTruck.from_record(record) if record else None
+    muck_truck = record_by_key(MuckTruck, "One muck truck by its hub key (MUCK-…)")
 
-    @strawberry.field(description="Construction sites (工地), in key order")
-    async def construction_sites(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[ConstructionSite]:
-        return await paginate(
-            info,
-            "ConstructionSite",
-            ConstructionSite.from_record,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    construction_sites = record_connection(
+        ConstructionSite, "Construction sites (工地), in key order"
+    )
 
-    @strawberry.field(description="Registered dumping sites (消纳场), in key order")
-    async def dumping_sites(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[DumpingSite]:
-        return await paginate(
-            info,
-            "DumpingSite",
-            DumpingSite.from_record,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    dumping_sites = record_connection(
+        DumpingSite, "Registered dumping sites (消纳场), in key order"
+    )
 
     @strawberry.field(
         description="Muck trucks' violations raised from their fixes, by kind, truck and time, "

@@ -25,8 +25,9 @@ from hub.apps.sharp_eyes.types import (
     VideoEvent,
     camera_net,
 )
-from schema.connection import MAX_PAGE, CountedConnection, PageError, paginate
+from schema.connection import MAX_PAGE, PageError
 from schema.context import records
+from schema.fields import record_by_key, record_connection
 from schema.reads import scan
 
 _CHUNK = 1000
@@ -34,29 +35,9 @@ _CHUNK = 1000
 
 @strawberry.type
 class SharpEyesQueries:
-    @strawberry.field(description="Sharp Eyes cameras (雪亮工程) on the map, in key order")
-    async def cameras(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[Camera]:
-        return await paginate(
-            info,
-            "Camera",
-            Camera.from_record,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    cameras = record_connection(Camera, "Sharp Eyes cameras (雪亮工程) on the map, in key order")
 
-    @strawberry.field(description="One camera by its hub key (CAM-…)")
-    async def camera(self, info: strawberry.Info, key: str) -> Camera | None:
-        record = await records(info).load("Camera", key)
-        return Camera.from_record(record) if record else None
+    camera = record_by_key(Camera, "One camera by its hub key (CAM-…)")
 
     @strawberry.field(
         description="Camera coverage per grid cell: the given cells (or a street's, or all "

@@ -29,8 +29,9 @@ from hub.apps.water.types import (
     quality_watch,
     scada_watch,
 )
-from schema.connection import CountedConnection, PageError, paginate
+from schema.connection import PageError
 from schema.context import records
+from schema.fields import record_by_key, record_connection
 from schema.reads import scan
 from schema.scalars import GeoJSON
 
@@ -43,108 +44,25 @@ def _counts(by_status: dict[str, int]) -> list[StatusCount]:
 
 @strawberry.type
 class WaterQueries:
-    @strawberry.field(description="Rivers and other water bodies (the 12 rivers), in key order")
-    async def rivers(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[River]:
-        return await paginate(
-            info, "River", River.from_record, first=first, after=after, last=last, before=before
-        )
+    rivers = record_connection(River, "Rivers and other water bodies (the 12 rivers), in key order")
 
-    @strawberry.field(description="One river by its hub key (RIV-…)")
-    async def river(self, info: strawberry.Info, key: str) -> River | None:
-        record = await records(info).load("River", key)
-        return River.from_record(record) if record else None
+    river = record_by_key(River, "One river by its hub key (RIV-…)")
 
-    @strawberry.field(description="Water-quality stations with their latest class, in key order")
-    async def water_stations(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[WaterStation]:
-        return await paginate(
-            info,
-            "WaterStation",
-            WaterStation.from_record,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    water_stations = record_connection(
+        WaterStation, "Water-quality stations with their latest class, in key order"
+    )
 
-    @strawberry.field(description="One water-quality station by its hub key (WQS-…)")
-    async def water_station(self, info: strawberry.Info, key: str) -> WaterStation | None:
-        record = await records(info).load("WaterStation", key)
-        return WaterStation.from_record(record) if record else None
+    water_station = record_by_key(WaterStation, "One water-quality station by its hub key (WQS-…)")
 
-    @strawberry.field(description="Drainage pump stations with their live status")
-    async def pump_stations(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[PumpStation]:
-        return await paginate(
-            info,
-            "PumpStation",
-            PumpStation.from_record,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    pump_stations = record_connection(PumpStation, "Drainage pump stations with their live status")
 
-    @strawberry.field(description="One pump station by its hub key (PUMP-…)")
-    async def pump_station(self, info: strawberry.Info, key: str) -> PumpStation | None:
-        record = await records(info).load("PumpStation", key)
-        return PumpStation.from_record(record) if record else None
+    pump_station = record_by_key(PumpStation, "One pump station by its hub key (PUMP-…)")
 
-    @strawberry.field(description="Tide gates and sluices with their live status")
-    async def water_gates(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[Gate]:
-        return await paginate(
-            info, "Gate", Gate.from_record, first=first, after=after, last=last, before=before
-        )
+    water_gates = record_connection(Gate, "Tide gates and sluices with their live status")
 
-    @strawberry.field(description="One gate by its hub key (GATE-…)")
-    async def water_gate(self, info: strawberry.Info, key: str) -> Gate | None:
-        record = await records(info).load("Gate", key)
-        return Gate.from_record(record) if record else None
+    water_gate = record_by_key(Gate, "One gate by its hub key (GATE-…)")
 
-    @strawberry.field(description="Urban ponding points with their live depth")
-    async def ponding_points(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[PondingPoint]:
-        return await paginate(
-            info,
-            "PondingPoint",
-            PondingPoint.from_record,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    ponding_points = record_connection(PondingPoint, "Urban ponding points with their live depth")
 
     @strawberry.field(
         description="Water-quality class and compliance rate per river and for the district"
