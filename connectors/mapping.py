@@ -171,7 +171,7 @@ class KindMapping:
             if lon in (None, "") and lat in (None, ""):
                 return None
             try:
-                x, y = float(lon), float(lat)  # type: ignore[arg-type]
+                x, y = float(lon), float(lat)  # type: ignore[arg-type]  # None: TypeError below
             except (TypeError, ValueError):
                 raise MappingError(
                     f"coordinates ({lon_f}, {lat_f}) are not numbers: {lon!r}, {lat!r}"

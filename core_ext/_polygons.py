@@ -56,15 +56,17 @@ def polygons_of(obj: Any, where: str = "geometry") -> list[PolygonRings]:
         if "geometry" in obj:
             return polygons_of(obj["geometry"], where)
         kind = obj.get("type")
+        if kind not in ("Polygon", "MultiPolygon"):
+            raise ValueError(f"{where}: expected a Polygon or MultiPolygon, got type {kind!r}")
         coords = obj.get("coordinates")
+        if coords is None:
+            raise ValueError(f"{where}: a {kind} without coordinates")
         if kind == "Polygon":
             return [[_ring(r, f"{where} ring {i}") for i, r in enumerate(coords)]]
-        if kind == "MultiPolygon":
-            return [
-                [_ring(r, f"{where} part {j} ring {i}") for i, r in enumerate(poly)]
-                for j, poly in enumerate(coords)
-            ]
-        raise ValueError(f"{where}: expected a Polygon or MultiPolygon, got type {kind!r}")
+        return [
+            [_ring(r, f"{where} part {j} ring {i}") for i, r in enumerate(poly)]
+            for j, poly in enumerate(coords)
+        ]
     if isinstance(obj, (str, bytes)):
         raise TypeError(f"{where}: expected polygon coordinates, got {type(obj).__name__}")
     depth = _depth(obj)

@@ -213,8 +213,8 @@ def create_app(
             asyncio.create_task(checkpoint_audit_every_minute()),
         ]
         for app_ in apps:
-            for task in app_.tasks(hub) if app_.tasks else []:
-                running.append(asyncio.create_task(task()))
+            for start in app_.tasks(hub) if app_.tasks else []:
+                running.append(asyncio.create_task(start()))
         yield
         for task in running:
             task.cancel()

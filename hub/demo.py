@@ -31,9 +31,10 @@ class LoadReport:
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        found = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return found if isinstance(found, dict) else None
 
 
 def generate(

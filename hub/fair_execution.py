@@ -22,6 +22,8 @@ from time import perf_counter
 from typing import Any
 
 from graphql import GraphQLOutputType, GraphQLResolveInfo, get_nullable_type, is_leaf_type
+from graphql.execution.collect_fields import FieldDetailsList
+from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 SLICE_S = 0.01  # longest the loop is held by one request between turns, about
@@ -75,19 +77,17 @@ class FairExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # shared with per-event copies of this context (subscriptions): one request, one clock
         self.turns = LoopTurns(loop) if loop is not None else None
 
-    def complete_value(  # type: ignore[override]
+    def complete_value(
         self,
         return_type: GraphQLOutputType,
-        field_details_list: Any,
-        info: GraphQLResolveInfo,
-        path: Any,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
         result: Any,
         position_context: Any,
-    ) -> Any:
+    ) -> AwaitableOrValue[Any]:
         turns = self.turns
-        if (
-            turns is None or not turns.due() or is_leaf_type(get_nullable_type(return_type))  # type: ignore[arg-type]
-        ):
+        if turns is None or not turns.due() or is_leaf_type(get_nullable_type(return_type)):
             return super().complete_value(
                 return_type, field_details_list, info, path, result, position_context
             )
@@ -99,9 +99,9 @@ class FairExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self,
         turns: LoopTurns,
         return_type: GraphQLOutputType,
-        field_details_list: Any,
-        info: GraphQLResolveInfo,
-        path: Any,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
         result: Any,
         position_context: Any,
     ) -> Any:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cross_web import HTTPException
-from graphql import ExecutionResult, GraphQLError
+from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,6 +22,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 
 from hub.auth.principal import Principal, TokenError, TokenVerifier
 from hub.auth.scopes import GRAPH_READ
@@ -93,17 +94,19 @@ def negotiate(accept: str | None) -> str | None:
 
 def is_request_error(result: ExecutionResult) -> bool:
     """True when execution never started: no data and no error tied to a field path."""
-    return result.data is None and bool(result.errors) and all(not e.path for e in result.errors)
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(not e.path for e in errors)
 
 
 def store_failures(result: ExecutionResult, store: RecordStore) -> bool:
     """Errors caused by a failing store become STORE_UNAVAILABLE without the driver's text
     (hub.store.errors decides by class); True if there was one."""
     found = False
-    for index, error in enumerate(result.errors or ()):
+    errors = result.errors or []
+    for index, error in enumerate(errors):
         if note_failure(store.engine, error.original_error):
             found = True
-            result.errors[index] = GraphQLError(  # type: ignore[index]
+            errors[index] = GraphQLError(
                 STORE_MESSAGE,
                 path=error.path,
                 extensions={"code": STORE_UNAVAILABLE},
@@ -111,11 +114,11 @@ def store_failures(result: ExecutionResult, store: RecordStore) -> bool:
     return found
 
 
-class HubGraphQL(GraphQL):
+class HubGraphQL(GraphQL[HubContext, None]):
     # Subscriptions speak graphql-transport-ws only (the ops centre's and every test's client);
     # the legacy graphql-ws protocol is not offered. Sockets keep HTTP's limits: hub/graphql_ws.
     graphql_transport_ws_handler_class = HubSocketHandler
-    websocket_adapter_class = LimitedSocket  # type: ignore[assignment]
+    websocket_adapter_class = LimitedSocket
 
     def __init__(
         self,
@@ -265,16 +268,16 @@ class HubGraphQL(GraphQL):
         )
 
     async def process_result(
-        self, request: Request | WebSocket, result: ExecutionResult
+        self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         unavailable = store_failures(result, self.store)
         data = await super().process_result(request, result)
-        if isinstance(request, Request) and is_request_error(result):
-            data.pop("data", None)  # type: ignore[misc]
+        if is_request_error(result):
+            data.pop("data", None)
             sub_response: Response = request.state.graphql_sub_response
             if sub_response.media_type == GRAPHQL_RESPONSE:
                 sub_response.status_code = 400
-        if isinstance(request, Request) and unavailable:
+        if unavailable:
             request.state.graphql_sub_response.status_code = 503
         return data
 

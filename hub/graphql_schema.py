@@ -12,7 +12,7 @@ is audited like any read; who may call ``_service`` / ``_entities`` at all is th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import strawberry
 from graphql import GraphQLError
@@ -35,7 +35,7 @@ from schema.scalars import SCALARS
 CONFIG = StrawberryConfig(scalar_map=SCALARS)
 # The federation spec the SDL links: 2.0, the lowest v2, so any v2 gateway composes it (the
 # hub uses only @key).
-FEDERATION_VERSION = "2.0"
+FEDERATION_VERSION: Final = "2.0"
 MAX_REPRESENTATIONS = 1000  # as many as the largest page
 
 
@@ -61,15 +61,14 @@ class HubSchema(strawberry.federation.Schema):
         results: list[Any] = [None] * len(representations)
         wanted: list[tuple[int, dict[str, Any]]] = []
         for index, representation in enumerate(representations):
-            type_name = (
-                representation.get("__typename") if isinstance(representation, dict) else None
-            )
+            fields = representation if isinstance(representation, dict) else {}
+            type_name = fields.get("__typename")
             if not isinstance(type_name, str):
                 results[index] = ValueError("a representation is an object with a __typename")
             elif type_name not in self.entity_names:
                 results[index] = LookupError(f"{type_name[:64]!r} is not an entity of this hub")
             else:
-                wanted.append((index, dict(representation)))
+                wanted.append((index, dict(fields)))
         found = super().entities_resolver(info, [FederationAny(r) for _, r in wanted])
         for (index, _), result in zip(wanted, found, strict=True):
             results[index] = result

@@ -159,10 +159,11 @@ def _dump_graph(graph: GraphStore) -> tuple[list[Entity], list[Member], list[Rel
                 for r in conn.execute(select(edges).order_by(edges.c.id))
             ]
         return ents, mems, rels
-    dump = getattr(graph, "dump", None)
-    if dump is None:
-        raise MigrationError(f"cannot read the whole of a {type(graph).__name__}")
-    return dump()  # type: ignore[no-any-return]
+    from hub.graph.neo4j_graph import Neo4jGraph  # the driver is loaded only when used
+
+    if isinstance(graph, Neo4jGraph):
+        return graph.dump()
+    raise MigrationError(f"cannot read the whole of a {type(graph).__name__}")
 
 
 def copy_graph(source_url: str, target_url: str, say: Say = _quiet) -> Counted:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from strawberry import Info
+
 from schema.record import Record
 
 
@@ -59,17 +61,17 @@ class HasRecords(Protocol):
     search: SearchSource
 
 
-def records(info: object) -> RecordSource:
+def records(info: Info) -> RecordSource:
     """The record source of the request a resolver is answering."""
-    context: HasRecords = info.context  # type: ignore[attr-defined]
+    context: HasRecords = info.context
     return context.records
 
 
-def graph(info: object) -> GraphSource:
-    context: HasRecords = info.context  # type: ignore[attr-defined]
+def graph(info: Info) -> GraphSource:
+    context: HasRecords = info.context
     return context.graph
 
 
-def search(info: object) -> SearchSource:
-    context: HasRecords = info.context  # type: ignore[attr-defined]
+def search(info: Info) -> SearchSource:
+    context: HasRecords = info.context
     return context.search

@@ -12,7 +12,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from schema.context import graph, records
-from schema.scalars import GeoJSON
+from schema.scalars import GeoJSON, geojson
 
 MAX_HOPS = 4
 MAX_NEIGHBOURS = 1000
@@ -145,8 +145,8 @@ class Entity(relay.Node):
                     fetched_at=record.fetched_at,
                     method=method,
                     confidence=confidence,
-                    attrs=record.attrs,  # filtered and masked by policy when served
-                    geometry=record.geometry,
+                    attrs=JSON(record.attrs),  # filtered and masked by policy when served
+                    geometry=geojson(record.geometry),
                     datum=record.datum,
                 )
             )

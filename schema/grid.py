@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -13,7 +13,9 @@ from schema.context import records
 from schema.federation import reference_record, representation_key
 from schema.interfaces import Located, Provenance, Sourced
 from schema.record import Record
-from schema.scalars import GeoJSON
+from schema.scalars import GeoJSON, geojson
+
+N = TypeVar("N")
 
 
 def provenance(record: Record) -> Provenance:
@@ -25,7 +27,13 @@ def provenance(record: Record) -> Provenance:
     )
 
 
-async def _nodes(kind: str, build: Any, info: Any, ids: Iterable[str], required: bool) -> list:
+async def _nodes(
+    kind: str,
+    build: Callable[[Record], N],
+    info: strawberry.Info,
+    ids: Iterable[str],
+    required: bool,
+) -> list[N | None]:
     keys = list(ids)
     found = await records(info).load_many(kind, keys)
     if required:
@@ -68,13 +76,14 @@ class GridCell(relay.Node, Located, Sourced):
             street=a.get("street"),
             area_km2=a["area_km2"],
             population=a.get("population"),
-            geometry=record.geometry,
+            geometry=geojson(record.geometry),
             datum=record.datum,
             source=provenance(record),
             inspector_key=a.get("inspector"),
         )
 
     @classmethod
+    # relay.Node's is overloaded on `required`; one signature serves both here
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[GridCell | None]:
@@ -120,13 +129,14 @@ class Inspector(relay.Node, Located, Sourced):
             phone=a.get("phone"),
             duties=list(a.get("duty_categories") or []),
             on_duty=bool(a.get("on_duty")),
-            geometry=record.geometry,
+            geometry=geojson(record.geometry),
             datum=record.datum,
             source=provenance(record),
             grid_cell_key=a.get("grid_cell"),
         )
 
     @classmethod
+    # relay.Node's is overloaded on `required`; one signature serves both here
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Inspector | None]:

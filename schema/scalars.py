@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 _GEOMETRY_TYPES = frozenset(
     {
@@ -25,9 +27,15 @@ def _parse_geojson(value: Any) -> dict[str, Any]:
     return value
 
 
-GeoJSON = NewType("GeoJSON", dict)
+GeoJSON = NewType("GeoJSON", dict[str, Any])
 
-SCALARS = {
+
+def geojson(geometry: dict[str, Any] | None) -> GeoJSON | None:
+    """A record's geometry (validated when the record was made) as the GeoJSON scalar."""
+    return GeoJSON(geometry) if geometry is not None else None
+
+
+SCALARS: Mapping[object, ScalarDefinition] = {
     GeoJSON: strawberry.scalar(
         name="GeoJSON",
         description=(

@@ -74,7 +74,7 @@ class MqttTransport(Transport):
                 await client.subscribe(self.status_topic, qos=0)
                 async with asyncio.timeout(2.0):
                     async for message in client.messages:
-                        status = bytes(message.payload).decode("utf-8", "replace")  # type: ignore[arg-type]
+                        status = bytes(message.payload).decode("utf-8", "replace")
                         if status.strip() == "online":
                             return
                         raise SourceUnavailable(f"{self.status_topic} says {status!r}")
@@ -104,7 +104,7 @@ class MqttTransport(Transport):
                         except TimeoutError:
                             break  # the topic fell quiet: every retained message is in
                         topic = str(message.topic)
-                        payload = bytes(message.payload)  # type: ignore[arg-type]
+                        payload = bytes(message.payload)
                         if topic == count_topic:
                             expected = int(json.loads(payload)["count"])
                             continue
@@ -137,7 +137,7 @@ class MqttTransport(Transport):
             await client.subscribe(topic, qos=0)
             async for message in client.messages:
                 try:
-                    body = json.loads(bytes(message.payload))  # type: ignore[arg-type]
+                    body = json.loads(bytes(message.payload))
                 except ValueError:
                     continue
                 if isinstance(body, dict):

@@ -42,7 +42,7 @@ class ReferenceGeofenceSet:
         times: Sequence[float],
     ) -> list[tuple[int, str, Any, Any, str | None]]:
         order = list(self.zones)  # insertion order == slot order
-        events = []
+        events: list[tuple[int, str, Any, Any, str | None]] = []
         for i, (v, x, y, t) in enumerate(zip(vids, lons, lats, times, strict=True)):
             now = [f for f in order if self.zones[f][0].locate(x, y) >= 0]
             before = self.inside.get(v, [])

@@ -44,7 +44,7 @@ class AuditExtension(SchemaExtension):
         elif type_name == "SourceFact":
             self.ids[root.kind].add(str(root.key))
 
-    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_execute(self) -> AsyncIterator[None]:
         yield
         context = self.execution_context
         principal = principal_of(context)

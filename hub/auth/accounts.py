@@ -190,6 +190,13 @@ class AccountStore:
             ).one_or_none()
         return Client.of(ClientRow(**row._mapping)) if row else None
 
+    def existing_client(self, client_id: str) -> Client:
+        """The client with this id, or AccountError."""
+        client = self.client(client_id)
+        if client is None:
+            raise AccountError(f"no client {client_id!r}")
+        return client
+
     def clients(self) -> list[Client]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(ClientRow).order_by(ClientRow.client_id)).all()
@@ -197,9 +204,7 @@ class AccountStore:
 
     def set_devices(self, client_id: str, devices: list[str]) -> Client:
         """Bind a telemetry client to ``devices`` (replacing its list)."""
-        client = self.client(client_id)
-        if client is None:
-            raise AccountError(f"no client {client_id!r}")
+        client = self.existing_client(client_id)
         bound = _devices(list(client.scopes), devices)
         with self.engine.begin() as conn:
             conn.execute(
@@ -207,14 +212,12 @@ class AccountStore:
                 .where(ClientRow.client_id == client_id)
                 .values(devices=bound)
             )
-        return self.client(client_id)  # type: ignore[return-value]
+        return self.existing_client(client_id)
 
     def set_open311_key(self, client_id: str, key: str) -> Client:
         """Give a confidential, unrevoked client the Open311 API key ``key`` (replacing any
         earlier one); only its SHA-256 is kept."""
-        client = self.client(client_id)
-        if client is None:
-            raise AccountError(f"no client {client_id!r}")
+        client = self.existing_client(client_id)
         if client.public or client.revoked_at is not None:
             raise AccountError(f"client {client_id!r} is public or revoked: no Open311 key")
         with self.engine.begin() as conn:
@@ -223,7 +226,7 @@ class AccountStore:
                 .where(ClientRow.client_id == client_id)
                 .values(open311_key_hash=sha256(key))
             )
-        return self.client(client_id)  # type: ignore[return-value]
+        return self.existing_client(client_id)
 
     def client_by_open311_key(self, key: str) -> Client | None:
         """The client holding Open311 key ``key`` (looked up by its hash), or None."""
@@ -240,9 +243,7 @@ class AccountStore:
                 .where(ClientRow.client_id == client_id, ClientRow.revoked_at.is_(None))
                 .values(revoked_at=now())
             )
-        client = self.client(client_id)
-        if client is None:
-            raise AccountError(f"no client {client_id!r}")
+        client = self.existing_client(client_id)
         if done.rowcount == 0:
             raise AccountError(f"client {client_id!r} is revoked already")
         return client

@@ -25,6 +25,8 @@ from hub.auth.scopes import (
 )
 from hub.auth.service import issuer_of
 from hub.cli.common import fail, open_store, out
+from hub.config import Settings, load_settings
+from hub.store import RecordStore
 
 client_app = typer.Typer(
     help="OAuth clients: partners' and departments' apps.", no_args_is_help=True
@@ -46,14 +48,12 @@ DEMO_PASSWORDS = {
 DEMO_PARTNER = ("demo-partner", "demo-partner-secret-not-for-production")
 
 
-def _store():  # type: ignore[no-untyped-def]
-    from hub.config import load_settings
-
+def _store() -> tuple[Settings, RecordStore]:
     settings = load_settings()
     return settings, open_store(settings)
 
 
-def _audit(store, action: str, detail: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+def _audit(store: RecordStore, action: str, detail: dict[str, object]) -> None:
     from hub.audit import AuditLog
 
     AuditLog(store.engine).append(action, principal="cli", detail=detail)
@@ -355,7 +355,6 @@ def audit_public_key(
     """The audit key's public half (PEM; made on first use): keep it apart from the hub and
     verify with `cityhub audit verify --public-key FILE`."""
     from hub.audit.signer import AuditKeyError, AuditSigner
-    from hub.config import load_settings
 
     settings = load_settings()
     settings.secure_data_dir()

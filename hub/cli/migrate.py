@@ -73,7 +73,9 @@ def resolve(specs: list[str], what: tuple[str, ...], side: str) -> dict[str, str
                     param_hint=side,
                 )
         else:
-            raise typer.BadParameter(f"not a URL, data folder or .toml file: {spec}", side)
+            raise typer.BadParameter(
+                f"not a URL, data folder or .toml file: {spec}", param_hint=side
+            )
     return urls
 
 
@@ -89,7 +91,7 @@ def migrate_command(
     target: Annotated[
         list[str],
         typer.Option("--to", help="Where to, in the same forms as --from; repeatable"),
-    ] = ...,  # type: ignore[assignment]
+    ] = ...,  # type: ignore[assignment]  # typer's "required" after options with defaults
     what: Annotated[
         str, typer.Option(help="Comma-separated: store, graph, search")
     ] = "store,graph,search",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -23,11 +23,14 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from hub.graph.model import Entity, GraphChange, Member, Relation, Subgraph
 from hub.graph.relations import record_ref
 from hub.graph.walk import neighbourhood
+
+T = TypeVar("T")
 
 metadata = MetaData()
 entities = Table(
@@ -96,27 +99,18 @@ _BATCH = 500
 _FRONTIER_CAP = 20_000
 
 
-def _chunks(items: Iterable[object], size: int = _BATCH) -> Iterable[list[object]]:
+def _chunks(items: Iterable[T], size: int = _BATCH) -> Iterable[list[T]]:
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
 
 
-def _entity(row: object) -> Entity:
-    return Entity(row.id, row.type, row.label, row.resolved_by, row.confidence)  # type: ignore[attr-defined]
+def _entity(row: Row[Any]) -> Entity:
+    return Entity(row.id, row.type, row.label, row.resolved_by, row.confidence)
 
 
-def _relation(row: object) -> Relation:
-    r = row
-    return Relation(
-        r.src,
-        r.rel,
-        r.dst,
-        r.source_system,
-        r.source_kind,
-        r.source_key,
-        r.confidence,  # type: ignore[attr-defined]
-    )
+def _relation(r: Row[Any]) -> Relation:
+    return Relation(r.src, r.rel, r.dst, r.source_system, r.source_kind, r.source_key, r.confidence)
 
 
 class SqliteGraph:
@@ -235,15 +229,15 @@ class SqliteGraph:
                     ).where(edges.c.src.in_(chunk))
                 )
                 for row in held:
-                    new.pop(tuple(row), None)  # type: ignore[arg-type]
+                    new.pop(tuple(row), None)
             many(edges.insert(), [r.__dict__ for r in new.values()])
             later = [r for r in stated if r.src not in present or r.dst not in present]
             many(pending.insert(), [r.__dict__ for r in dict.fromkeys(later)])
             if change.position is not None:
-                held = conn.scalar(select(meta.c.value).where(meta.c.name == "position"))
-                if held is None:
+                kept = conn.scalar(select(meta.c.value).where(meta.c.name == "position"))
+                if kept is None:
                     conn.execute(meta.insert().values(name="position", value=change.position))
-                elif held < change.position:
+                elif kept < change.position:
                     conn.execute(
                         update(meta).where(meta.c.name == "position").values(value=change.position)
                     )
@@ -372,8 +366,8 @@ class SqliteGraph:
         self.engine.dispose()
 
 
-def _wal(dbapi_connection: object, _record: object) -> None:
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+def _wal(dbapi_connection: DBAPIConnection, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()

@@ -286,10 +286,13 @@ class SyncEngine:
         now = datetime.now(UTC)
         with self.store.engine.begin() as conn:
             self._fail_abandoned(conn, now)
-            result = conn.execute(
-                insert(sync_runs).values(connector=connector, started_at=now, status="running")
+            run_id = int(
+                conn.execute(
+                    insert(sync_runs)
+                    .values(connector=connector, started_at=now, status="running")
+                    .returning(sync_runs.c.id)
+                ).scalar_one()
             )
-            run_id = int(result.inserted_primary_key[0])  # type: ignore[index]
             conn.execute(
                 insert(sync_lease).values(
                     name=f"run:{run_id}",

@@ -31,6 +31,7 @@ from core_ext import mask_rows
 from hub.fanout import RateCounter
 from hub.policy.engine import Decision, FieldView, PolicyDenied, PolicyEngine, PrincipalLike
 from schema.classification import personal_masks
+from schema.context import RecordSource
 from schema.record import Record
 
 PURPOSE_HEADER = "cityhub-purpose"
@@ -159,7 +160,7 @@ def _every_row(_record: Record) -> bool:
 class PolicedRecordSource:
     """The context's record source, as the policy lets this request see it."""
 
-    def __init__(self, inner: Any, policy: RequestPolicy) -> None:
+    def __init__(self, inner: RecordSource, policy: RequestPolicy) -> None:
         self.inner = inner
         self.policy = policy
         self._counts: dict[str, int] = {}

@@ -10,7 +10,7 @@ readable. A principal no document names reads nothing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,11 +25,15 @@ DEFAULT_MASK = "redact"
 
 
 class PrincipalLike(Protocol):
-    subject: str
-    client_id: str
-    kind: str
-    roles: tuple[str, ...]
-
+    # read-only: principals and dry-run subjects are frozen
+    @property
+    def subject(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def roles(self) -> tuple[str, ...]: ...
     @property
     def label(self) -> str: ...
 
@@ -131,13 +135,13 @@ class RecordView(Mapping[str, Any]):
             return self._kind
         return self._attrs[name]
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         try:
             return self[name]
         except KeyError:
             return default
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[str]:
         return iter(self._attrs)
 
     def __len__(self) -> int:

@@ -56,7 +56,7 @@ class PolicyVersionType:
             version=v.version,
             status=v.status,
             subject=v.subject,
-            document=v.document,
+            document=JSON(v.document),
             source=v.source,
             author=v.author,
             created_at=v.created_at,
@@ -112,7 +112,8 @@ def _steward(info: strawberry.Info) -> Principal:
 
 
 def _workflow(info: strawberry.Info) -> PolicyWorkflow:
-    return info.context.request.app.state.policy_workflow  # type: ignore[no-any-return]
+    workflow: PolicyWorkflow = info.context.request.app.state.policy_workflow
+    return workflow
 
 
 async def _run(call: Any) -> Any:

@@ -287,8 +287,8 @@ class PolicyWorkflow:
                 p = Subject(row.client_id, row.client_id, "client", (row.role,))
                 if wanted & set(subjects_of(p)):
                     found[p.label] = p
-            for row in conn.execute(select(UserRow).where(UserRow.disabled.is_(False))):
-                p = Subject(row.username, "", "person", (row.role,))
+            for user in conn.execute(select(UserRow).where(UserRow.disabled.is_(False))):
+                p = Subject(user.username, "", "person", (user.role,))
                 if wanted & set(subjects_of(p)):
                     found[p.label] = p
         return [found[k] for k in sorted(found)]

@@ -29,7 +29,7 @@ SCHEMES = {"elasticsearch", "elasticsearch+http", "elasticsearch+https", "http",
 _FIELDS = ["title_words^10", "body_words", "inner^0.5"]
 _WORDS = {"type": "text", "analyzer": "whitespace", "norms": True}
 _STORED = {"type": "keyword", "index": False, "doc_values": False}  # kept, not searched
-_PROPERTIES = {
+_PROPERTIES: dict[str, dict[str, object]] = {
     "kind": {"type": "keyword"},
     "key": {"type": "keyword"},
     "title": _STORED,

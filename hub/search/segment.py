@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from functools import cache
+from typing import Any
 
 _WORD = re.compile(r"\w", re.UNICODE)
 _CJK_GAP = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef]) (?=[\u3000-\u9fff\uff00-\uffef])")
 
 
 @cache
-def _jieba():  # type: ignore[no-untyped-def]
+def _jieba() -> Any:  # jieba ships no types (nor has a stub package)
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -20,8 +22,8 @@ def _jieba():  # type: ignore[no-untyped-def]
     return jieba
 
 
-def _keep(words: object) -> list[str]:
-    return [t.lower() for t in words if t.strip() and _WORD.search(t)]  # type: ignore[attr-defined]
+def _keep(words: Iterable[str]) -> list[str]:
+    return [t.lower() for t in words if t.strip() and _WORD.search(t)]
 
 
 def tokens(text: str) -> list[str]:

@@ -9,6 +9,8 @@ from sqlalchemy import JSON, BigInteger, DateTime, Float, Index, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from schema.record import Datum
+
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 
 
@@ -33,7 +35,7 @@ class RecordRow(Base):
     ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     attrs: Mapped[dict[str, Any]] = mapped_column(JsonType)
     geometry: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
-    datum: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    datum: Mapped[Datum | None] = mapped_column(String(16), nullable=True)  # from a Record
     # (migration 0007) bumped by every write of the row: a workflow step names the version it
     # acts on, and a stale one is a conflict, not a lost update
     version: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
