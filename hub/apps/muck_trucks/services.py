@@ -32,7 +32,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +44,8 @@ from shapely.geometry.base import BaseGeometry
 from core_ext import GeofenceSet, GridIndex, TimeWindow
 from hub.cases import Caller, CaseIntake, case_desk
 from hub.live import Alarm, Reading
+from hub.state import DeviceState
+from hub.state.warm import ReadModel, Stored, grid_of, newer
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -266,6 +268,7 @@ class TruckWatch:
         dumps: Iterable[Record],
         grid: GridIndex | None = None,
         half_width_m: float = CORRIDOR_HALF_WIDTH_M,
+        stored: dict[str, DeviceState] | None = None,
     ) -> None:
         records = list(trucks)
         dumps = list(dumps)
@@ -319,6 +322,7 @@ class TruckWatch:
         self.state = [TruckState() for _ in records]
         self.lock = threading.Lock()
         self._seed(records)
+        self.refresh(stored or {})  # the episodes the hub stored win over the records' fixes
 
     def _seed(self, records: list[Record]) -> None:
         """The positions the GPS platform last reported (no checks on them)."""
@@ -332,6 +336,53 @@ class TruckWatch:
                 (t, *point, float(speed) if isinstance(speed, int | float) else math.nan)
             )
             st.last_time = t
+
+    def describe(self, reading: Reading) -> dict[str, Any]:
+        """The truck's episode after its latest fix (kept with it in device_state): loaded or
+        not, the stop it is in, whether the fix was checked against its corridor and the rule
+        it breaks there."""
+        i = self.index[reading.id]
+        broken = self.in_violation(reading.id)
+        with self.lock:
+            st = self.state[i]
+            stop = None if st.stop is None else asdict(st.stop)
+            return {"loaded": st.loaded, "checked": st.checked, "stop": stop, "violation": broken}
+
+    def refresh(self, stored: dict[str, DeviceState]) -> None:
+        """Take in the fixes and episodes stored (by other workers, or before a restart): the
+        corridors learn where the trucks are (what they would raise is another's), the stops
+        and loads go on; no alarm is raised here."""
+        with self.lock:
+            for key, kept in newer(stored, self._last_time).items():
+                i, point = self.index.get(key), kept.point
+                if i is None or point is None:
+                    continue
+                st, t = self.state[i], kept.at.timestamp()
+                speed = kept.state.get("speedKmh")
+                st.fixes.append(
+                    (t, *point, float(speed) if isinstance(speed, int | float) else math.nan)
+                )
+                st.last_time = t
+                st.loaded = bool(kept.state.get("loaded"))
+                stop = kept.state.get("stop")
+                st.stop = Stop(**stop) if isinstance(stop, dict) else None
+                st.checked = bool(kept.state.get("checked"))
+                if st.checked and self.permits[i].corridor is not None:
+                    self.fences.check(
+                        np.array([i]), np.array([point[0]]), np.array([point[1]]), np.array([t])
+                    )
+                else:  # at work in its own site or dump: a fresh start, as evaluate does
+                    with contextlib.suppress(KeyError):
+                        self.fences.forget(i)
+
+    def _last_time(self, key: str) -> float | None:
+        i = self.index.get(key)
+        return self.state[i].last_time if i is not None else None
+
+    def violation_of(self, kept: DeviceState) -> str | None:
+        """The corridor rule a stored episode says the truck breaks."""
+        broken = kept.state.get("violation")
+        return str(broken) if isinstance(broken, str) else None
 
     # -- telemetry -------------------------------------------------------------------------
 
@@ -380,7 +431,7 @@ class TruckWatch:
             found.extend(self._stops(idx, rows, at_place))
             for i, row in zip(idx.tolist(), rows.tolist(), strict=True):
                 st = self.state[i]
-                st.fixes.append(tuple(row))  # type: ignore[arg-type]
+                st.fixes.append(tuple(row))
                 st.last_time = row[0]
         found.sort(key=lambda v: (v.at, v.truck, v.kind))
         return found
@@ -530,31 +581,27 @@ class MuckServices:
     def __init__(self, hub: HubServices | None, store: RecordStore) -> None:
         self.hub = hub
         self.store = store
-        self._trucks: TruckWatch | None = None
-        self._load_lock = threading.Lock()
+        self.truck_model = ReadModel(store.engine, (MUCK_FIX,), self._load_trucks)
         self.publish: Callable[[dict[str, Any]], None] = self._publish_case
+
+    def _load_trucks(self, stored: Stored) -> TruckWatch:
+        return TruckWatch(
+            self.store.scan("MuckTruck"),
+            self.store.scan("ConstructionSite"),
+            self.store.scan("DumpingSite"),
+            grid_of(self.store),
+            stored=stored[MUCK_FIX],
+        )
 
     @property
     def trucks(self) -> TruckWatch:
-        if self._trucks is None:
-            with self._load_lock:
-                if self._trucks is None:
-                    dumps = list(self.store.scan("DumpingSite"))
-                    cells = [
-                        {"key": c.key, "geometry": c.geometry}
-                        for c in self.store.scan("GridCell")
-                        if c.geometry
-                    ]
-                    self._trucks = TruckWatch(
-                        self.store.scan("MuckTruck"),
-                        self.store.scan("ConstructionSite"),
-                        dumps,
-                        GridIndex(cells) if cells else None,
-                    )
-        return self._trucks
+        return self.truck_model.get()
 
     def check_fix(self, reading: Reading) -> str | None:
         return self.trucks.check(reading)
+
+    def describe_fix(self, reading: Reading) -> dict[str, Any]:
+        return self.trucks.describe(reading)
 
     def on_fixes(self, readings: Sequence[Reading]) -> list[Alarm]:
         """Telemetry handler (a worker thread): violations become alarms, records, cases."""
@@ -670,5 +717,11 @@ class MuckServices:
 
 def services(hub: HubServices) -> MuckServices:
     app = MuckServices(hub, hub.store)
-    hub.live.register(MUCK_FIX, app.on_fixes, app.check_fix)
+    hub.live.register(
+        MUCK_FIX,
+        app.on_fixes,
+        app.check_fix,
+        app.describe_fix,
+        app.truck_model.follow(TruckWatch.refresh),
+    )
     return app

@@ -226,17 +226,26 @@ class MuckTruck(RecordNode, Located, Sourced):
         metadata=INTERNAL,
     )
     async def violation(self, info: strawberry.Info) -> str | None:
-        return (await truck_watch(info)).in_violation(str(self.id))
+        return await self._violation(info)
 
     @strawberry.field(description="Whether it breaks its permit now", metadata=INTERNAL)
     async def in_violation(self, info: strawberry.Info) -> bool:
-        return (await truck_watch(info)).in_violation(str(self.id)) is not None
+        return await self._violation(info) is not None
+
+    async def _violation(self, info: strawberry.Info) -> str | None:
+        watch = await truck_watch(info)
+        kept = await device_state(info, MUCK_FIX, str(self.id))
+        # as stored with its last fix: the same in every worker; none yet: as loaded
+        return watch.violation_of(kept) if kept is not None else watch.in_violation(str(self.id))
 
     @strawberry.field(
         description="Loaded: seen in its construction site since it last stood in a dump",
         metadata=INTERNAL,
     )
     async def loaded(self, info: strawberry.Info) -> bool | None:
+        kept = await device_state(info, MUCK_FIX, str(self.id))
+        if kept is not None and "loaded" in kept.state:  # as stored with its last fix
+            return bool(kept.state["loaded"])
         return (await truck_watch(info)).loaded(str(self.id))
 
     @strawberry.field(description="Its permit, hours and corridor", metadata=INTERNAL)

@@ -397,3 +397,77 @@ def test_partners_see_drivers_masked_and_counts_only_partners_no_rows(h: Hub) ->
         headers=bearer(counts),
     ).json()
     assert one["data"]["muckTruck"] is None
+
+
+@pytest.fixture()
+def worker(demo_store: RecordStore, tmp_path: Any) -> Iterator[Any]:
+    """Hub workers on one copy of the demo city (one store), made on demand."""
+    source = sqlite3.connect(demo_store.engine.url.database)
+    target = sqlite3.connect(tmp_path / "hub.db")
+    source.backup(target)
+    source.close()
+    target.close()
+    store = RecordStore.from_url(f"sqlite:///{tmp_path / 'hub.db'}")
+    clients: list[TestClient] = []
+
+    def make() -> Hub:
+        app = create_app(
+            load_settings(data_dir=tmp_path),
+            store=store,
+            apps=[live.APP, citizen_service.APP, muck_trucks.APP],
+        )
+        clients.append(TestClient(app))
+        return Hub(app, clients[-1].__enter__(), store)
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+    store.close()
+
+
+EPISODE = "loaded violation inViolation position { at lon lat speedKmh }"
+
+
+def test_a_trucks_episode_goes_on_in_another_worker_and_after_a_restart(worker: Any) -> None:
+    """A truck loaded at its site stops on its route in front of worker A; its next fixes go
+    to worker B, which raises the dumping once the stop has lasted five minutes — B never saw
+    the truck loaded nor the stop begin: the episode is in the store. Both serve the truck's
+    state alike, and so does a restarted worker, which judges the next fixes from there."""
+    a, b = worker(), worker()
+    ops = token(a, "ops-ep", role="department")
+    device = token(a, "gw-ep", scopes=["telemetry:write"], devices=["*"])
+    (r,) = _routes(a, ops, ["20:00-06:00"], 1, 4)
+    t = T0 + 9000
+    spot = r.along(0.5)
+    body = post(
+        a,
+        device,
+        [
+            fix(r.truck, t, *r.site, 0.0),  # loaded at its site
+            fix(r.truck, t + 120, *r.along(0.3), 35.0),
+            fix(r.truck, t + 240, *spot, 0.0),  # stands on its route from here
+            fix(r.truck, t + 420, *spot, 0.0),
+        ],
+    )
+    assert [x for x in body["alarms"] if x["subject_key"] == r.truck] == []
+    on_b = truck(b, ops, r.truck, EPISODE)
+    assert on_b == truck(a, ops, r.truck, EPISODE)
+    assert on_b["loaded"] is True and on_b["violation"] is None
+    body = post(b, device, [fix(r.truck, t + 560, *spot, 0.0)])  # 5 min 20 s into the stop
+    alarms = [x for x in body["alarms"] if x["subject_key"] == r.truck]
+    assert [x["kind"] for x in alarms] == ["muck.unregistered_dumping"]
+    assert alarms[0]["at"].startswith(datetime.fromtimestamp(t + 540, UTC).isoformat()[:19])
+    # it dumped: empty on both, and A (which last saw it loaded) raises nothing for its stop
+    assert truck(a, ops, r.truck, EPISODE) == truck(b, ops, r.truck, EPISODE)
+    assert truck(a, ops, r.truck, "loaded") == {"loaded": False}
+    assert post(a, device, [fix(r.truck, t + 900, *spot, 0.0)])["alarms"] == []
+    # off its corridor in its hours on B: off route, served alike by A and after a restart
+    body = post(b, device, [fix(r.truck, t + 1200, *r.aside(0.5, 1500.0), 40.0)])
+    assert [x["kind"] for x in body["alarms"] if x["subject_key"] == r.truck] == ["muck.off_route"]
+    on_a = truck(a, ops, r.truck, EPISODE)
+    assert on_a == truck(b, ops, r.truck, EPISODE) and on_a["violation"] == "muck.off_route"
+    again = worker()  # a restart: nothing of the others' memory
+    assert truck(again, ops, r.truck, EPISODE) == on_a
+    # still off its corridor: the same episode, no second alarm; back on it: nothing either
+    body = post(again, device, [fix(r.truck, t + 1260, *r.aside(0.5, 1400.0), 40.0)])
+    assert [x for x in body["alarms"] if x["subject_key"] == r.truck] == []
