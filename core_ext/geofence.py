@@ -133,6 +133,7 @@ class GeofenceSet(_core.GeofenceSet):
         super().remove_zone(fence_id)
         self.rules.pop(fence_id, None)
 
+    # the facade takes any array-like and answers GeofenceEvents, not the raw tuples
     def check(  # type: ignore[override]
         self, vehicle_ids: Sequence[Id] | Any, lons: Any, lats: Any, times: Any
     ) -> list[GeofenceEvent]:

@@ -195,6 +195,7 @@ class TankMonitor(_core.TankMonitor):
         ]
         return super().__new__(cls, ids, *cols)
 
+    # the facade takes any array-like and answers a TankEvaluation, not the raw columns
     def evaluate(  # type: ignore[override]
         self, tank_ids: Sequence[TankId] | npt.NDArray[np.int64], values: Any, times: Any
     ) -> TankEvaluation:

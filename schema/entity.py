@@ -109,6 +109,7 @@ class Entity(relay.Node):
         )
 
     @classmethod
+    # relay.Node's is overloaded on `required`; one signature serves both here
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Entity | None]:

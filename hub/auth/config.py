@@ -6,6 +6,8 @@ from ``CITYHUB_AUTH_*`` environment variables over the ``[auth]`` table of the h
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -111,9 +113,9 @@ class AuthSettings(BaseSettings):
         return value
 
 
-def load_auth_settings(**overrides: object) -> AuthSettings:
+def load_auth_settings(**overrides: Any) -> AuthSettings:  # values pydantic validates
     """Read the auth settings; raise ConfigError with a one-line message on invalid values."""
     try:
-        return AuthSettings(**overrides)  # type: ignore[arg-type]
+        return AuthSettings(**overrides)
     except ValidationError as exc:
         raise ConfigError(describe_error(exc, AUTH_PREFIX)) from None

@@ -63,6 +63,7 @@ class _EntityOf(dict[Ref, str]):
             self[ref] = entity_id
             self.missing.discard(ref)
 
+    # dict.get is overloaded on the default; this one answers str | None for both
     def get(self, ref: Ref, default: str | None = None) -> str | None:  # type: ignore[override]
         if ref in self.missing:
             return default
