@@ -135,3 +135,11 @@ def test_demo_city_round_trip_through_postgres_neo4j_elasticsearch(
     finally:
         for closable in (graph, local, search, local_search):
             closable.close()
+
+
+def test_a_target_that_is_no_store_is_a_usage_error_naming_the_option(tmp_path: Path) -> None:
+    """Neither a URL, a data folder nor a TOML file: exit 2 with the option's name (its hint
+    was once handed to the error as its click context, which broke printing the error)."""
+    result = CliRunner().invoke(app, ["migrate", "--to", str(tmp_path / "thing.xyz")])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for --to: not a URL, data folder or .toml file" in result.output
