@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,16 +43,20 @@ class Hub:
     store: RecordStore
 
 
-@pytest.fixture(scope="module")
-def h(demo_store: RecordStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    # A copy of the demo city, so the cases filed here stay here.
-    folder = tmp_path_factory.mktemp("muck")
+def city_copy(demo_store: RecordStore, folder: Path) -> RecordStore:
+    """A copy of the demo city, so the cases filed on it stay there."""
     source = sqlite3.connect(demo_store.engine.url.database)
     target = sqlite3.connect(folder / "hub.db")
     source.backup(target)
     source.close()
     target.close()
-    store = RecordStore.from_url(f"sqlite:///{folder / 'hub.db'}")
+    return RecordStore.from_url(f"sqlite:///{folder / 'hub.db'}")
+
+
+@pytest.fixture(scope="module")
+def h(demo_store: RecordStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    folder = tmp_path_factory.mktemp("muck")
+    store = city_copy(demo_store, folder)
     app = create_app(
         load_settings(data_dir=folder),
         store=store,
@@ -400,14 +405,9 @@ def test_partners_see_drivers_masked_and_counts_only_partners_no_rows(h: Hub) ->
 
 
 @pytest.fixture()
-def worker(demo_store: RecordStore, tmp_path: Any) -> Iterator[Any]:
+def worker(demo_store: RecordStore, tmp_path: Path) -> Iterator[Any]:
     """Hub workers on one copy of the demo city (one store), made on demand."""
-    source = sqlite3.connect(demo_store.engine.url.database)
-    target = sqlite3.connect(tmp_path / "hub.db")
-    source.backup(target)
-    source.close()
-    target.close()
-    store = RecordStore.from_url(f"sqlite:///{tmp_path / 'hub.db'}")
+    store = city_copy(demo_store, tmp_path)
     clients: list[TestClient] = []
 
     def make() -> Hub:
