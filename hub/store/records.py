@@ -39,6 +39,8 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+# A row of select(RecordRow) on a Connection carries RecordRow's columns by name; SQLAlchemy's
+# types describe a Session's result (the entity), hence arg-type ignores where rows come in.
 def _to_record(row: RecordRow) -> Record:
     return Record.model_construct(
         kind=row.kind,
