@@ -1,6 +1,8 @@
 """The city's case desk as a hub service: the one input shape for filing a service case
-(:class:`CaseIntake`), the receipt of a filing (:class:`FiledCase`) and the contract
-(:class:`CaseDesk`) the citizen-service centre implements and every other app files through —
+(:class:`CaseIntake`), the receipt of a filing (:class:`FiledCase`), the closed loop every case
+goes through (:data:`CASE`, a workflow of ``hub.workflow``: filed → verifying → dispatched →
+handling → resolved → visited → rated → closed) and the contract (:class:`CaseDesk`) the
+citizen-service centre implements and every other app files through —
 law enforcement's and Sharp Eyes' findings, the muck trucks' violations, the citizen app's
 随手拍 reports, the firms' requests — reached by :func:`case_desk`, typed on the contract.
 
@@ -16,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from hub.apps.kit import BadInput, Forbidden, NotFound
+from hub.workflow import Step, Workflow
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -27,6 +31,89 @@ FILE_SCOPE = "case.file"
 
 class NoCaseDesk(LookupError):
     """A case was to be filed in a hub that runs without the citizen-service centre."""
+
+
+# -- the closed loop every case goes through --------------------------------------------------
+
+STATUS_LABELS: dict[str, str] = {
+    "filed": "已立案",
+    "verifying": "核查中",
+    "dispatched": "已批转",
+    "returned": "已退回",
+    "handling": "处置中",
+    "resolved": "已办结",
+    "visited": "已回访",
+    "rated": "已评价",
+    "closed": "已结案",
+    "merged": "已合并",
+}
+SOURCE_STATUS = {label: status for status, label in STATUS_LABELS.items()}
+OPEN = frozenset({"filed", "verifying", "dispatched", "returned", "handling"})
+DONE = frozenset({"resolved", "visited", "rated", "closed"})
+
+OPERATOR = "operator"
+DEPARTMENT = "department"
+# Who may take each step: the centre's operators everywhere; departments their own steps.
+OPERATORS = frozenset({OPERATOR})
+STAFF = frozenset({OPERATOR, DEPARTMENT})
+# Open311's citizen apps file on the citizen's behalf with any hub token (graph:read)
+CITIZEN_DOORS = frozenset({OPERATOR, DEPARTMENT, "partner", "partner-viewer", "steward"})
+
+
+class CaseError(BadInput):
+    """Bad input or a step the case cannot take now; the message says which and why."""
+
+
+class CaseNotFound(NotFound):
+    pass
+
+
+class NotPermitted(Forbidden):
+    pass
+
+
+# The closed loop (see the module's docstring): a case's clock starts when it is reported
+# (the duty's time limit) and stops when it is resolved; a merged case follows the one it
+# joined. A source system's case takes the same steps here as one filed here.
+CASE = Workflow(
+    kind="ServiceCase",
+    noun="case",
+    key_prefix="CASE-CH",
+    labels=STATUS_LABELS,
+    steps=(
+        Step("file", frozenset(), "filed", OPERATORS, deadline="start", also=frozenset({"merged"})),
+        Step("verify", frozenset({"filed", "returned"}), "verifying", OPERATORS),
+        Step(
+            "dispatch",
+            frozenset({"filed", "verifying", "returned"}),
+            "dispatched",
+            OPERATORS,
+            also=frozenset({"closed"}),
+        ),
+        Step("transfer", frozenset({"dispatched", "handling"}), "dispatched", OPERATORS),
+        Step("return_misrouted", frozenset({"dispatched"}), "returned", STAFF),
+        Step("start_handling", frozenset({"dispatched"}), "handling", STAFF),
+        Step("resolve", frozenset({"handling"}), "resolved", STAFF),
+        Step(
+            "return_visit",
+            frozenset({"resolved"}),
+            "visited",
+            OPERATORS,
+            also=frozenset({"handling"}),
+        ),
+        Step("rate", frozenset({"visited"}), "rated", OPERATORS),
+        Step("close", frozenset({"visited", "rated"}), "closed", OPERATORS),
+        # a duplicate filed later joins the case, whatever its state
+        Step("merge", OPEN | DONE, None, CITIZEN_DOORS, on_request=False),
+    ),
+    state_attr="loop_status",
+    topic="case.step",
+    refused=CaseError,
+    forbidden=NotPermitted,
+    done=DONE,
+    paused=frozenset({"merged"}),
+    acts={"file_open311": CITIZEN_DOORS, "move_inspector": OPERATORS},
+)
 
 
 @dataclass(frozen=True)

@@ -29,15 +29,27 @@ import numpy as np
 
 from core_ext import GridIndex, PointIndex, haversine_m_many
 from hub.apps.citizen_service.catalog import Classification, DutyCatalog, SubCategory
-from hub.apps.kit import BadInput, Forbidden, NotFound
-from hub.cases import FILE_SCOPE, Caller, CaseDesk, CaseIntake, FiledCase
+from hub.cases import (
+    CASE,
+    DONE,
+    FILE_SCOPE,
+    OPEN,
+    STATUS_LABELS,
+    Caller,
+    CaseDesk,
+    CaseError,
+    CaseIntake,
+    CaseNotFound,
+    FiledCase,
+)
+from hub.cases import NotPermitted as NotPermitted  # the centre's refusals, read by its routes
 from hub.idempotency import Idempotency, Ticket
 from hub.store import RecordStore
 from hub.store.errors import VersionConflict
-from hub.workflow import Step, Within, Workflow, iso, parse_time
+from hub.workflow import Within, iso, parse_time
 from schema.record import Record
 
-CASE_KIND = "ServiceCase"
+CASE_KIND = CASE.kind
 HUB_SYSTEM = "cityhub"
 
 # Channel code -> the name the source systems use for it.
@@ -53,30 +65,6 @@ CHANNEL_CODES = {name: code for code, name in CHANNELS.items()}
 # requests): the caller names the department, time limit and topic; nobody verifies on site;
 # nothing is merged (two firms asking the same thing are two requests).
 REQUEST_CHANNELS: dict[str, str] = {"enterprise": "双万双服企业服务平台"}
-
-STATUS_LABELS: dict[str, str] = {
-    "filed": "已立案",
-    "verifying": "核查中",
-    "dispatched": "已批转",
-    "returned": "已退回",
-    "handling": "处置中",
-    "resolved": "已办结",
-    "visited": "已回访",
-    "rated": "已评价",
-    "closed": "已结案",
-    "merged": "已合并",
-}
-SOURCE_STATUS = {label: status for status, label in STATUS_LABELS.items()}
-OPEN = frozenset({"filed", "verifying", "dispatched", "returned", "handling"})
-DONE = frozenset({"resolved", "visited", "rated", "closed"})
-
-OPERATOR = "operator"
-DEPARTMENT = "department"
-# Who may take each step: the centre's operators everywhere; departments their own steps.
-OPERATORS = frozenset({OPERATOR})
-STAFF = frozenset({OPERATOR, DEPARTMENT})
-# Open311's citizen apps file on the citizen's behalf with any hub token (graph:read)
-CITIZEN_DOORS = frozenset({OPERATOR, DEPARTMENT, "partner", "partner-viewer", "steward"})
 
 # a filing merged into a case that a step changed meanwhile merges into the new version
 MERGE_ATTEMPTS = 3
@@ -94,60 +82,6 @@ CIRCLE_MINUTES = 15.0
 CIRCLE_SAMPLES = 20_000
 
 
-class CaseError(BadInput):
-    """Bad input or a step the case cannot take now; the message says which and why."""
-
-
-class CaseNotFound(NotFound):
-    pass
-
-
-class NotPermitted(Forbidden):
-    pass
-
-
-# The closed loop (see the module's docstring): a case's clock starts when it is reported
-# (the duty's time limit) and stops when it is resolved; a merged case follows the one it
-# joined. A source system's case takes the same steps here as one filed here.
-CASE = Workflow(
-    kind=CASE_KIND,
-    noun="case",
-    key_prefix="CASE-CH",
-    labels=STATUS_LABELS,
-    steps=(
-        Step("file", frozenset(), "filed", OPERATORS, deadline="start", also=frozenset({"merged"})),
-        Step("verify", frozenset({"filed", "returned"}), "verifying", OPERATORS),
-        Step(
-            "dispatch",
-            frozenset({"filed", "verifying", "returned"}),
-            "dispatched",
-            OPERATORS,
-            also=frozenset({"closed"}),
-        ),
-        Step("transfer", frozenset({"dispatched", "handling"}), "dispatched", OPERATORS),
-        Step("return_misrouted", frozenset({"dispatched"}), "returned", STAFF),
-        Step("start_handling", frozenset({"dispatched"}), "handling", STAFF),
-        Step("resolve", frozenset({"handling"}), "resolved", STAFF),
-        Step(
-            "return_visit",
-            frozenset({"resolved"}),
-            "visited",
-            OPERATORS,
-            also=frozenset({"handling"}),
-        ),
-        Step("rate", frozenset({"visited"}), "rated", OPERATORS),
-        Step("close", frozenset({"visited", "rated"}), "closed", OPERATORS),
-        # a duplicate filed later joins the case, whatever its state
-        Step("merge", OPEN | DONE, None, CITIZEN_DOORS, on_request=False),
-    ),
-    state_attr="loop_status",
-    topic="case.step",
-    refused=CaseError,
-    forbidden=NotPermitted,
-    done=DONE,
-    paused=frozenset({"merged"}),
-    acts={"file_open311": CITIZEN_DOORS, "move_inspector": OPERATORS},
-)
 REQUEST_TOPIC = "request.step"  # an enterprise request's steps on the feed
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hub.apps.kit import BadInput, NotFound
-from hub.cases import Caller, CaseDesk, CaseIntake, case_desk
+from hub.cases import CASE, DONE, OPEN, Caller, CaseDesk, CaseIntake, case_desk
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 CHANNEL = "enterprise"
 CHANNEL_NAME = "双万双服企业服务平台"
-CASE_KIND = "ServiceCase"
+CASE_KIND = CASE.kind
 FIRM_KIND = "Enterprise"
 
 # request type -> (department it is assigned to, time limit in hours)
@@ -41,8 +41,8 @@ REQUEST_TYPES: dict[str, tuple[str, float]] = {
     "人才落户": ("区人社局", 120),
     "用地需求": ("区规划和自然资源局", 240),
 }
-OPEN = frozenset({"filed", "verifying", "dispatched", "returned", "handling"})
-DONE = frozenset({"resolved", "visited", "rated", "closed"})
+# A request's workflow is the case loop (hub.cases.CASE) without the site visit: its steps,
+# by the names the platform uses for them
 STEPS = {
     "assign": "dispatch",
     "transfer": "transfer",
@@ -63,7 +63,7 @@ class RequestNotFound(NotFound):
 
 
 def status_of(record: Record) -> str:
-    return str(record.attrs.get("loop_status") or "filed")
+    return CASE.state_of(record.attrs)
 
 
 def is_request(record: Record) -> bool:
