@@ -11,6 +11,7 @@ from hub.state.queries import (
     history,
     latest,
     latest_of_kind,
+    newest,
     recent,
 )
 from hub.state.store import StateWrite, device_id, seen, write_batch
@@ -25,6 +26,7 @@ __all__ = [
     "history",
     "latest",
     "latest_of_kind",
+    "newest",
     "recent",
     "seen",
     "write_batch",

@@ -99,6 +99,14 @@ def latest_of_kind(engine: Engine, kind: str) -> dict[str, DeviceState]:
         return {s.id: s for s in map(_state, conn.execute(query))}
 
 
+def newest(engine: Engine, kind: str) -> datetime | None:
+    """The time of the newest state stored under ``kind`` (None when none is)."""
+    query = select(func.max(_STATE.c.at)).where(_STATE.c.kind == kind)
+    with engine.connect() as conn:
+        found = conn.execute(query).scalar()
+    return None if found is None else _utc(_datetime(found))
+
+
 def _bucket(engine: Engine, every: int) -> Any:
     at = DeviceReadingRow.at
     if engine.dialect.name == "postgresql":

@@ -755,3 +755,39 @@ def test_water_samples_and_their_tallies_come_from_the_store(hubs: Any, store: R
     status, body = again.post([sample(t0 + 1200, 1.8)])  # after a compliant one: an alarm
     assert [x["kind"] for x in body["alarms"]] == ["water.quality_exceeded"], body
     assert again.gql(STATION)["waterStation"]["samples"] == 3
+
+
+CAMERA = """query($from: DateTime!, $to: DateTime!) {
+  camera(key: "CAM-1") { health { state lastHeartbeatAt silent }
+    history(from: $from, to: $to, every: 60) { start count } }
+  cameraHealth { totals { total online offline fault } } }"""
+
+
+def test_camera_heartbeats_are_stored_and_served_alike(hubs: Any) -> None:
+    """A camera's heartbeats posted to one hub: the other serves its health from them (the
+    video platform's record knew no heartbeat) and counts them in its history."""
+    a, b = hubs("ca"), hubs("cb")
+    t0 = float(int(NOW - 600) // 60 * 60)
+    window = {"from": iso(t0), "to": iso(t0 + 120)}
+    before = b.gql(CAMERA, **window)
+    assert before["camera"]["health"]["state"] == "unknown"
+    assert before["camera"]["history"] == []
+    beats = [
+        {"kind": "camera.heartbeat", "id": "CAM-1", "at": t0, "status": "故障"},
+        {"kind": "camera.heartbeat", "id": "CAM-1", "at": t0 + 60},  # alive: online
+        {"kind": "camera.heartbeat", "id": "CAM-1", "at": t0 + 90, "status": "yes"},
+        {"kind": "camera.heartbeat", "id": "CAM-9", "at": t0 + 90},
+    ]
+    status, body = a.post(beats)
+    assert status == 200 and body["accepted"] == 2, body
+    assert [r["index"] for r in body["rejected"]] == [2, 3]
+    served = b.gql(CAMERA, **window)
+    assert served == a.gql(CAMERA, **window)
+    health = served["camera"]["health"]
+    assert health["state"] == "online" and health["silent"] is False
+    assert datetime.fromisoformat(health["lastHeartbeatAt"]).timestamp() == t0 + 60
+    assert [x["count"] for x in served["camera"]["history"]] == [1, 1]
+    assert served["cameraHealth"]["totals"]["online"] == 1
+    assert served["cameraHealth"]["totals"]["online"] == (
+        before["cameraHealth"]["totals"]["online"] + 1
+    )

@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 import strawberry
 from starlette.concurrency import run_in_threadpool
 
+from hub import state
 from hub.apps.sharp_eyes.services import (
+    CAMERA_HEARTBEAT,
     EVENT_BY_CODE,
     EVENT_KIND,
     health_counts,
@@ -65,8 +67,10 @@ class SharpEyesQueries:
 
     @strawberry.field(description="Cameras online / offline / fault / silent, by street")
     async def camera_health(self, info: strawberry.Info) -> CameraHealthStats:
+        engine = info.context.hub.store.engine
+        beats = await run_in_threadpool(state.latest_of_kind, engine, CAMERA_HEARTBEAT)
         totals, groups, as_of = health_counts(
-            await scan(info, "Camera"), lambda r: r.attrs.get("street")
+            await scan(info, "Camera"), lambda r: r.attrs.get("street"), beats
         )
         return CameraHealthStats(
             as_of=datetime.fromtimestamp(as_of, UTC) if as_of is not None else None,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -36,8 +36,10 @@ import numpy as np
 from shapely.geometry import shape
 
 from core_ext import GridIndex
+from hub import state
 from hub.cases import Caller, CaseIntake, case_desk
 from hub.live import Alarm, Reading
+from hub.state import DeviceState
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -62,6 +64,8 @@ DEFAULT_RADIUS_M = 50.0
 LATTICE_M = 10.0
 SILENT_AFTER_S = 300.0
 STATES = {"在线": "online", "离线": "offline", "故障": "fault"}
+# a camera's heartbeat (its key, optionally its status: 在线 / 离线 / 故障; online when none)
+CAMERA_HEARTBEAT = "camera.heartbeat"
 # analytics → (code, duty category, sub-category name, alarm severity)
 EVENT_TYPES: dict[str, tuple[str, str, str, str]] = {
     "占道经营识别": ("street_vending", "C04", "占道经营", "warning"),
@@ -192,7 +196,8 @@ class CameraNet:
         self.keys = [c.key for c in rows]
         self.index = {k: i for i, k in enumerate(self.keys)}
         self.attrs = [c.attrs for c in rows]
-        pos = np.array([c.geometry["coordinates"][:2] for c in rows], dtype=float)  # type: ignore[index]
+        points = [c.geometry["coordinates"][:2] for c in rows if c.geometry is not None]
+        pos = np.array(points, dtype=np.float64)
         self.lon, self.lat = (pos[:, 0], pos[:, 1]) if len(rows) else (np.zeros(0), np.zeros(0))
         self.radius = np.array(
             [VIEW_RADIUS_M.get(str(a.get("camera_type")), DEFAULT_RADIUS_M) for a in self.attrs]
@@ -201,7 +206,7 @@ class CameraNet:
         grid_rows = [c for c in cells if c.geometry]
         self.cell_keys = [c.key for c in grid_rows]
         self.cell_street = {c.key: c.attrs.get("street") for c in grid_rows}
-        self.cell_geometry = {c.key: c.geometry for c in grid_rows}
+        self.cell_geometry = {c.key: c.geometry for c in grid_rows if c.geometry is not None}
         self.grid = GridIndex([{"key": c.key, "geometry": c.geometry} for c in grid_rows])
         located = self.grid.locate_many(self.lon, self.lat) if len(rows) else np.zeros(0, int)
         self.cell = [self.cell_keys[i] if i >= 0 else None for i in located.tolist()]
@@ -268,17 +273,33 @@ def health_of(attrs: dict[str, Any], as_of: float | None) -> CameraHealth:
     )
 
 
+def with_heartbeat(attrs: dict[str, Any], kept: DeviceState | None) -> dict[str, Any]:
+    """A camera's attributes with the last heartbeat the hub took of it, when that is newer
+    than the one the video platform's record says."""
+    if kept is None:
+        return attrs
+    listed = _time(attrs.get("last_heartbeat_at"))
+    if listed is not None and listed > kept.at.timestamp():
+        return attrs
+    status = kept.state.get("status") or attrs.get("status")
+    return {**attrs, "status": status, "last_heartbeat_at": kept.at.isoformat()}
+
+
 def health_counts(
-    cameras: Iterable[Record], by: Callable[[Record], str | None]
+    cameras: Iterable[Record],
+    by: Callable[[Record], str | None],
+    heartbeats: Mapping[str, DeviceState] | None = None,
 ) -> tuple[HealthCounts, list[HealthCounts], float | None]:
-    """(totals, per group, the platform's newest heartbeat)."""
-    rows = list(cameras)
-    beats = [b for r in rows if (b := _time(r.attrs.get("last_heartbeat_at"))) is not None]
+    """(totals, per group, the platform's newest heartbeat), the heartbeats the hub took
+    (``heartbeats``, by camera) over the records'."""
+    beat = heartbeats or {}
+    rows = [(r, with_heartbeat(r.attrs, beat.get(r.key))) for r in cameras]
+    beats = [b for _, a in rows if (b := _time(a.get("last_heartbeat_at"))) is not None]
     as_of = max(beats) if beats else None
     totals = HealthCounts(None)
     groups: dict[str | None, HealthCounts] = {}
-    for r in rows:
-        h = health_of(r.attrs, as_of)
+    for r, attrs in rows:
+        h = health_of(attrs, as_of)
         key = by(r)
         for g in (totals, groups.setdefault(key, HealthCounts(key))):
             g.total += 1
@@ -324,6 +345,32 @@ class SharpEyesServices:
                 if self._net is None:
                     self._net = CameraNet(self.store.scan("Camera"), self.store.scan("GridCell"))
         return self._net
+
+    def check_heartbeat(self, reading: Reading) -> str | None:
+        if reading.id not in self.net.index:
+            return f"no camera {reading.id!r}"
+        status = reading.extra.get("status")
+        if status is not None and status not in STATES:
+            return f"status must be one of {', '.join(STATES)}"
+        return None
+
+    def on_heartbeats(self, readings: Sequence[Reading]) -> list[Alarm]:
+        return []  # a heartbeat is a state (kept in device_state), not an alarm
+
+    @staticmethod
+    def describe_heartbeat(reading: Reading) -> dict[str, Any]:
+        return {"status": reading.extra.get("status") or "在线"}
+
+    def health(self, key: str, kept: DeviceState | None) -> CameraHealth | None:
+        """A camera's health: its last heartbeat as the hub stored it, else as the platform
+        reported it, against the newest heartbeat of either (call from a thread)."""
+        net = self.net
+        i = net.index.get(key)
+        if i is None:
+            return None
+        stored = state.newest(self.store.engine, CAMERA_HEARTBEAT)
+        beats = [b for b in (net.as_of, stored.timestamp() if stored else None) if b is not None]
+        return health_of(with_heartbeat(net.attrs[i], kept), max(beats) if beats else None)
 
     def check_event(self, reading: Reading) -> str | None:
         net = self.net
@@ -460,4 +507,7 @@ class SharpEyesServices:
 def services(hub: HubServices) -> SharpEyesServices:
     app = SharpEyesServices(hub, hub.store)
     hub.live.register(VIDEO_EVENT, app.on_events, app.check_event)
+    hub.live.register(
+        CAMERA_HEARTBEAT, app.on_heartbeats, app.check_heartbeat, app.describe_heartbeat
+    )
     return app

@@ -10,13 +10,16 @@ from starlette.concurrency import run_in_threadpool
 from strawberry import relay
 
 from hub.apps import kit
+from hub.apps.live.history import history_field
 from hub.apps.sharp_eyes.services import (
+    CAMERA_HEARTBEAT,
     CameraHealth,
     CameraNet,
     CellCoverage,
     HealthCounts,
     SharpEyesServices,
 )
+from hub.state.loader import device_state
 from schema.classification import classified
 from schema.context import records
 from schema.interfaces import Located, Sourced
@@ -95,8 +98,11 @@ class Camera(RecordNode, Located, Sourced):
 
     @strawberry.field(description="Its state and heartbeat", metadata=INTERNAL)
     async def health(self, info: strawberry.Info) -> CameraHealthNow | None:
-        h = (await camera_net(info)).health(str(self.id))
+        kept = await device_state(info, CAMERA_HEARTBEAT, str(self.id))
+        h = await run_in_threadpool(sharp_eyes(info).health, str(self.id), kept)
         return CameraHealthNow.of(h) if h else None
+
+    history = history_field(CAMERA_HEARTBEAT, "heartbeats (how many)")
 
     @strawberry.field(
         description="The nominal useful range of its type (m), the radius coverage counts",
