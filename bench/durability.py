@@ -57,6 +57,7 @@ class Write:
     key: str  # the idempotency key (a case) or the batch's reading-id prefix
     period: int = -1  # kills before it was acknowledged (-1: never acknowledged)
     tries: int = 0
+    waited: float = 0.0  # first try to acknowledgment, s
 
 
 @dataclass
@@ -66,6 +67,7 @@ class Period:
     lost: int = 0
     duplicates: int = 0
     retried: int = 0  # of those acknowledged, sent more than once
+    longest: float = 0.0  # the longest wait for an acknowledgment, s
 
 
 @dataclass
@@ -82,13 +84,13 @@ class Result:
     def lines(self, unit: str) -> list[str]:
         out = [
             f"  {'period':<16} {'acknowledged':>12} {'stored':>7} {'lost':>5} "
-            f"{'duplicates':>10} {'retried':>8}   ({unit})"
+            f"{'duplicates':>10} {'retried':>8} {'longest s':>9}   ({unit})"
         ]
         for n, p in enumerate(self.periods):
             name = "before kill 1" if n == 0 else f"after kill {n}"
             out.append(
                 f"  {name:<16} {p.acknowledged:>12} {p.stored:>7} {p.lost:>5} "
-                f"{p.duplicates:>10} {p.retried:>8}"
+                f"{p.duplicates:>10} {p.retried:>8} {p.longest:>9.1f}"
             )
         return out
 
@@ -108,7 +110,8 @@ class Stream:
     def _send(self, write: Write, request: Callable[[httpx.Client], str | None]) -> None:
         """Send until answered; ``request`` returns None when acknowledged, "again" to retry
         or the error that refused the write."""
-        deadline = time.monotonic() + GIVE_UP_S
+        began = time.monotonic()
+        deadline = began + GIVE_UP_S
         with httpx.Client(timeout=30) as http:
             while time.monotonic() < deadline:
                 write.tries += 1
@@ -121,6 +124,7 @@ class Stream:
                 if outcome is None:
                     with self.lock:
                         write.period = self.period
+                        write.waited = time.monotonic() - began
                         self.acknowledged += 1
                     return
                 if outcome != "again":
@@ -266,6 +270,7 @@ def count(writes: list[Write], run: str, store_url: str, kills: int) -> list[Per
         p.lost += any(h == 0 for h in held)
         p.duplicates += any(h > 1 for h in held)
         p.retried += w.tries > 1
+        p.longest = max(p.longest, w.waited)
     return periods
 
 

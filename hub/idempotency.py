@@ -13,8 +13,8 @@ sealed (AES-GCM under the key-encryption key, hub.sealed).
 A filing that fails gives its claim up, so the retry files. A filing through ``filed`` keeps
 its answer in its own transaction (``Ticket.keep``: the record, the feed entry and the key's
 answer commit together or not at all), so a worker dying at any point either filed and kept
-the answer, or did neither: a claim left without an answer for ``STALE_S`` (its worker died
-before the filing committed) is taken again and files once.
+the answer, or did neither: a claim left without an answer for ``FILED_STALE_S`` (its worker
+died before the filing committed) is taken again and files once.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ from hub.store.tables import IdempotencyRow
 HEADER = "Idempotency-Key"
 MAX_KEY = 128
 STALE_S = 60.0
+# a claim of ``filed`` is taken over sooner: its answer commits with the filing, so a
+# takeover never files twice (of two filings of one key the second to commit finds the
+# answer kept and rolls back), and a retry after a worker's death waits 10 s, not a minute
+FILED_STALE_S = 10.0
 
 Answer = dict[str, Any]
 
@@ -95,8 +99,11 @@ class Idempotency:
     def _id(principal: str, key: str) -> str:
         return hashlib.sha256(f"{principal}\n{key}".encode()).hexdigest()
 
-    def claim(self, scope: str, principal: str, key: str) -> Answer | None:
-        """None: the key is ours now, file. Else the first filing's answer."""
+    def claim(
+        self, scope: str, principal: str, key: str, *, stale_s: float = STALE_S
+    ) -> Answer | None:
+        """None: the key is ours now, file. Else the first filing's answer. A claim without
+        an answer for ``stale_s`` (its worker died) is taken over."""
         ident = self._id(principal, key)
         now = datetime.now(UTC)
         try:
@@ -125,7 +132,7 @@ class Idempotency:
                 return unseal(self.kek, row.result, context=f"idempotency:{scope}:{ident}")
             claimed = row.created_at
             claimed = claimed if claimed.tzinfo else claimed.replace(tzinfo=UTC)
-            if now - claimed > timedelta(seconds=STALE_S):
+            if now - claimed > timedelta(seconds=stale_s):
                 taken = conn.execute(
                     update(IdempotencyRow)
                     .where(*where, IdempotencyRow.created_at == row.created_at)
@@ -195,7 +202,7 @@ class Idempotency:
         key = checked(key)
         if key is None:
             return file(None), False
-        first = self.claim(scope, principal, key)
+        first = self.claim(scope, principal, key, stale_s=FILED_STALE_S)
         if first is not None:
             return first, True
         ticket = Ticket(self, scope, principal, key)
