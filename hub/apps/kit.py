@@ -1,5 +1,6 @@
-"""What every app's resolvers share: another app's service by its type, and the domain
-errors whose class says which ``extensions.code`` the client reads.
+"""What every app's resolvers share: another app's service by its type, the domain errors
+whose class says which ``extensions.code`` the client reads, the rows the policy lets a request
+read or count, and who is calling.
 
 The errors are mapped where :class:`hub.store.errors.VersionConflict` already is: an exception
 carrying ``extensions`` is copied onto its GraphQL error by graphql-core, so a rule raises
@@ -10,17 +11,23 @@ base also derives from the builtin the hub already counts as the client's fault
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
+
+from hub.auth.principal import principal_of
+from hub.policy.engine import PolicyDenied
+from schema.record import Record
 
 if TYPE_CHECKING:
     from hub.services import HubServices
 
 S = TypeVar("S")
 T = TypeVar("T")
+Visible = Callable[[Record], bool]
 
 
 class DomainError(Exception):
@@ -73,3 +80,48 @@ def service(where: strawberry.Info | HubServices, kind: type[S]) -> S:
 async def off_loop(rule: Callable[[], T]) -> T:
     """Run a blocking rule (it reads and writes the store) in a worker thread."""
     return await run_in_threadpool(rule)
+
+
+def _every_row(_: Record) -> bool:
+    return True
+
+
+async def readable_rows(info: strawberry.Info, kind: str) -> Visible:
+    """Which rows of ``kind`` this request may read, as the policy decides (every row when
+    enforcement is off); counts-only access is refused here, before any row is looked at."""
+    policy = info.context.policy
+    if policy is None:
+        return _every_row
+    decision = await policy.gate(kind)
+    if decision.aggregate_only:
+        raise PolicyDenied(f"{kind} is served to you as counts only")
+    check: Visible = policy.row_check(decision)
+    return check
+
+
+@dataclass(frozen=True)
+class Countable:
+    """The rows of a kind a request may count (figures), whether it may also read them, and
+    the policy's name for those rows (figures over them can be cached under it)."""
+
+    check: Visible
+    readable: bool
+    view: Hashable
+
+
+async def countable_rows(info: strawberry.Info, kind: str) -> Countable:
+    policy = info.context.policy
+    if policy is None:
+        return Countable(_every_row, True, ("enforcement off",))
+    decision = await policy.gate(kind)
+    return Countable(
+        policy.row_check(decision), not decision.aggregate_only, policy.row_view(decision)
+    )
+
+
+def caller(info: strawberry.Info, doing: str) -> tuple[str, tuple[str, ...]]:
+    """The principal's label and roles; ``doing`` (e.g. "changing a case") needs one."""
+    principal = principal_of(info)
+    if principal is None:
+        raise PermissionError(f"{doing} needs an authenticated principal")
+    return principal.label, principal.roles

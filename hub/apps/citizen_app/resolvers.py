@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TypeVar
 
 import strawberry
@@ -41,9 +41,7 @@ from hub.apps.citizen_app.types import (
     SnapReportInput,
 )
 from hub.apps.kit import off_loop
-from hub.auth.principal import principal_of
 from hub.cases import Caller, CaseIntake, FiledCase
-from hub.policy.engine import Decision, PolicyDenied
 from schema.connection import CountedConnection, Edge, from_rows, page_size
 from schema.context import records, search
 from schema.record import Record
@@ -59,18 +57,11 @@ def app(info: strawberry.Info) -> CitizenApp:
     return kit.service(info, CitizenApp)
 
 
-def _who(info: strawberry.Info) -> tuple[str, tuple[str, ...]]:
-    principal = principal_of(info)
-    if principal is None:
-        raise PermissionError("the citizen app's calls need an authenticated principal")
-    return principal.label, principal.roles
-
-
 async def _readable(info: strawberry.Info, ids: Iterable[str | None], most: int) -> set[str]:
     """Which of the photos named (at most ``most`` distinct ones) the caller may read, as the
     photo route decides (``photo_access``): only those may be attached to a new row."""
     a = app(info)
-    reader, _ = _who(info)
+    reader, _ = kit.caller(info, "the citizen app")
     classified = info.context.hub.classified
     wanted = sorted({i.strip().lower() for i in ids if i})[:most]
     return {
@@ -78,16 +69,6 @@ async def _readable(info: strawberry.Info, ids: Iterable[str | None], most: int)
         for sha in wanted
         if await read_right(a.photos, sha, reader, info.context.records, classified)
     }
-
-
-async def _rows(info: strawberry.Info, kind: str) -> Callable[[Record], bool]:
-    policy = info.context.policy
-    if policy is None:
-        return lambda _: True
-    decision: Decision = await policy.gate(kind)
-    if decision.aggregate_only:
-        raise PolicyDenied(f"{kind} is served to you as counts only")
-    return lambda r: bool(policy.visible(decision, r))
 
 
 def _check_first(first: int, most: int) -> None:
@@ -126,7 +107,7 @@ class CitizenAppQueries:
     ) -> CountedConnection[FingertipItem]:
         page_size(first)  # refused before the items are searched
         a = app(info)
-        visible = await _rows(info, ITEM_KIND)
+        visible = await kit.readable_rows(info, ITEM_KIND)
         serves = None
         if legal_person is not None:
             serves = LEGAL_PERSON if legal_person else NATURAL_PERSON
@@ -155,7 +136,7 @@ class CitizenAppQueries:
     ) -> CountedConnection[NewsItem]:
         _check_first(first, MAX_NEWS_PAGE)
         a = app(info)
-        visible = await _rows(info, NEWS_KIND)
+        visible = await kit.readable_rows(info, NEWS_KIND)
         ordered = await run_in_threadpool(a.news)
         found = [r for r in ordered if (category is None or r.attrs.get("category") == category)]
         found = [r for r in found if visible(r)]
@@ -185,7 +166,7 @@ class CitizenAppQueries:
         _check_first(first, MAX_NEWS_PAGE)
         if not query.strip():
             raise ValueError("query must not be empty")
-        await _rows(info, NEWS_KIND)  # counts-only access reads no news
+        await kit.readable_rows(info, NEWS_KIND)  # counts-only access reads no news
         offset = 0
         if after:
             try:
@@ -232,7 +213,7 @@ class CitizenAppMutations:
         "small photos; phones send full-size ones as multipart to /citizen-app/v1/photos)"
     )
     async def upload_snap_photo(self, info: strawberry.Info, content_base64: str) -> SnapPhoto:
-        actor, _ = _who(info)
+        actor, _ = kit.caller(info, "the citizen app")
         a = app(info)
 
         def put() -> SnapPhoto:
@@ -246,7 +227,7 @@ class CitizenAppMutations:
         "citizen-service centre as a snap-and-send case"
     )
     async def snap_report(self, info: strawberry.Info, input: SnapReportInput) -> SnapReceipt:
-        actor, roles = _who(info)
+        actor, roles = kit.caller(info, "the citizen app")
         a = app(info)
         ids = [str(i) for i in input.photo_ids]
         readable = await _readable(info, ids, MAX_PHOTOS)
@@ -312,7 +293,7 @@ class CitizenAppMutations:
     async def fingertip_apply(
         self, info: strawberry.Info, input: FingertipApplyInput
     ) -> FingertipReceipt:
-        actor, roles = _who(info)
+        actor, roles = kit.caller(info, "the citizen app")
         a = app(info)
         given = _given(input.materials)
         readable = await _readable(info, (i for _, i in given), MAX_SCANS)
@@ -345,7 +326,7 @@ class CitizenAppMutations:
         tracking_number: str,
         materials: list[FingertipMaterialInput],
     ) -> FingertipReceipt:
-        actor, roles = _who(info)
+        actor, roles = kit.caller(info, "the citizen app")
         a = app(info)
         named = _given(materials)
         readable = await _readable(info, (i for _, i in named), MAX_SCANS)

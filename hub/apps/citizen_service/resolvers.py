@@ -3,7 +3,6 @@ through the request's policed record source, every step published to ``caseUpdat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import strawberry
@@ -25,13 +24,10 @@ from hub.apps.citizen_service.types import (
 )
 from hub.apps.expected_version import ExpectedVersion
 from hub.apps.kit import off_loop
-from hub.auth.principal import principal_of
 from hub.cases import Caller, CaseIntake
 from hub.policy.enforce import acted_on
-from hub.policy.engine import Decision, PolicyDenied
 from schema.connection import CountedConnection, from_records, page_size
 from schema.context import records
-from schema.record import Record
 
 APP_NAME = "citizen_service"
 T = TypeVar("T")
@@ -39,34 +35,6 @@ T = TypeVar("T")
 
 def centre(info: strawberry.Info) -> CitizenServiceCentre:
     return kit.service(info, CitizenServiceCentre)
-
-
-async def _rows(info: strawberry.Info) -> Callable[[Record], bool]:
-    """Which case rows this request may see, as the policy decides (None: enforcement off)."""
-    policy = info.context.policy
-    if policy is None:
-        return lambda _: True
-    decision: Decision = await policy.gate(CASE_KIND)
-    if decision.aggregate_only:
-        raise PolicyDenied(f"{CASE_KIND} is served to you as counts only")
-    return policy.row_check(decision)  # type: ignore[no-any-return]
-
-
-async def _counted_rows(info: strawberry.Info) -> tuple[Callable[[Record], bool], Hashable]:
-    """Like ``_rows`` but counts-only access is fine (statistics are counts); with the
-    policy's name for the rows it lets through (``RequestPolicy.row_view``)."""
-    policy = info.context.policy
-    if policy is None:
-        return (lambda _: True), ("enforcement off",)
-    decision: Decision = await policy.gate(CASE_KIND)
-    return policy.row_check(decision), policy.row_view(decision)
-
-
-def _who(info: strawberry.Info) -> tuple[str, tuple[str, ...]]:
-    principal = principal_of(info)
-    if principal is None:
-        raise PermissionError("changing a case needs an authenticated principal")
-    return principal.label, principal.roles
 
 
 def _filter(f: CaseFilterInput | None) -> CaseFilter:
@@ -99,7 +67,7 @@ async def _step(
     expected_version: int | None,
     **options: Any,
 ) -> ServiceCaseType:
-    actor, roles = _who(info)
+    actor, roles = kit.caller(info, "changing a case")
     c = centre(info)
     await acted_on(records(info), CASE_KIND, str(case_id))  # hidden rows: "not found"
     record, updates = await off_loop(
@@ -124,7 +92,7 @@ class CitizenServiceQueries:
         page_size(first)  # refused before the cases are searched
         c = centre(info)
         wanted = await off_loop(lambda: _filter(filter))
-        visible = await _rows(info)
+        visible = await kit.readable_rows(info, CASE_KIND)
         found = await off_loop(lambda: c.find(wanted, visible))
         return await from_records(
             info, CASE_KIND, found, lambda r: ServiceCaseType.build(r, c), first=first, after=after
@@ -150,8 +118,8 @@ class CitizenServiceQueries:
     ) -> CaseStats:
         c = centre(info)
         wanted = await off_loop(lambda: _filter(filter))
-        visible, view = await _counted_rows(info)
-        return CaseStats.of(await off_loop(lambda: c.shared_stats(wanted, visible, view)))
+        rows = await kit.countable_rows(info, CASE_KIND)
+        return CaseStats.of(await off_loop(lambda: c.shared_stats(wanted, rows.check, rows.view)))
 
     @strawberry.field(
         description="The 15-minute service circle (default: e-bike 15 km/h, detour 1.3)"
@@ -178,7 +146,7 @@ class CitizenServiceQueries:
 class CitizenServiceMutations:
     @strawberry.mutation(description="File a case from any channel (operators)")
     async def file_case(self, info: strawberry.Info, input: FileCaseInput) -> ServiceCaseType:
-        actor, roles = _who(info)
+        actor, roles = kit.caller(info, "changing a case")
         c = centre(info)
         intake = CaseIntake(
             channel=input.channel.value,
@@ -319,7 +287,7 @@ class CitizenServiceMutations:
         lat: float,
         on_duty: bool | None = None,
     ) -> InspectorPosition:
-        _, roles = _who(info)
+        _, roles = kit.caller(info, "changing a case")
         c = centre(info)
         await acted_on(records(info), "Inspector", str(inspector_id))
         moved = await off_loop(

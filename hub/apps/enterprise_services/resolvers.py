@@ -25,7 +25,6 @@ from hub.apps.enterprise_services.types import (
 )
 from hub.apps.expected_version import ExpectedVersion
 from hub.apps.kit import off_loop
-from hub.auth.principal import principal_of
 from hub.policy.enforce import acted_on
 from schema.connection import CountedConnection, from_rows
 from schema.context import records
@@ -38,13 +37,6 @@ _CHUNK = 2000
 
 def desk(info: strawberry.Info) -> EnterpriseServices:
     return kit.service(info, EnterpriseServices)
-
-
-def _who(info: strawberry.Info) -> tuple[str, tuple[str, ...]]:
-    principal = principal_of(info)
-    if principal is None:
-        raise PermissionError("a request's step needs an authenticated principal")
-    return principal.label, principal.roles
 
 
 async def _publish(info: strawberry.Info, updates: list[dict[str, Any]]) -> None:
@@ -77,7 +69,7 @@ async def _requests(info: strawberry.Info) -> tuple[list[Record], bool]:
 async def _step(
     info: strawberry.Info, key: str, step: str, expected_version: int | None, **options: Any
 ) -> EnterpriseRequest:
-    actor, roles = _who(info)
+    actor, roles = kit.caller(info, "a request's step")
     service = desk(info)
     await acted_on(records(info), CASE_KIND, key)  # a hidden row answers as a missing one
     record, updates = await off_loop(
@@ -144,7 +136,7 @@ class EnterpriseServiceMutations:
     async def file_enterprise_request(
         self, info: strawberry.Info, input: FileEnterpriseRequestInput
     ) -> EnterpriseRequest:
-        actor, roles = _who(info)
+        actor, roles = kit.caller(info, "a request's step")
         service = desk(info)
         record, updates = await off_loop(
             lambda: service.file(

@@ -3,7 +3,6 @@ request's policed record source, so row filters, aggregate-only access and field
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TypeVar
 
 import strawberry
@@ -22,7 +21,6 @@ from hub.apps.finance.types import (
 )
 from hub.apps.kit import off_loop
 from hub.auth.principal import principal_of
-from hub.policy.engine import Decision
 from schema.connection import CountedConnection, Edge, encode_cursor, window
 from schema.context import records
 from schema.record import Record
@@ -33,15 +31,6 @@ T = TypeVar("T")
 
 def smoke(info: strawberry.Info) -> SmokeIndexService:
     return kit.service(info, SmokeIndexService)
-
-
-async def _counted(info: strawberry.Info) -> tuple[Callable[[Record], bool], bool]:
-    """Which score rows the policy lets this request count, and whether it may read them."""
-    policy = info.context.policy
-    if policy is None:
-        return (lambda _: True), True
-    decision: Decision = await policy.gate(SCORE_KIND)
-    return (lambda r: bool(policy.visible(decision, r))), not decision.aggregate_only
 
 
 async def _build(info: strawberry.Info, keys: list[str]) -> list[SmokeIndexType]:
@@ -99,7 +88,8 @@ class FinanceQueries:
     ) -> CountedConnection[SmokeIndexType]:
         wanted = None if level is None else level.value
         s = smoke(info)
-        visible, rows_allowed = await _counted(info)
+        rows = await kit.countable_rows(info, SCORE_KIND)
+        visible, rows_allowed = rows.check, rows.readable
         found = await off_loop(lambda: s.ranked(wanted, visible, firm_type))
         return await _page(info, found, rows_allowed, first, after)
 
@@ -116,7 +106,8 @@ class FinanceQueries:
         firm_type: str | None = None,
     ) -> CountedConnection[SmokeIndexType]:
         s = smoke(info)
-        visible, rows_allowed = await _counted(info)
+        rows = await kit.countable_rows(info, SCORE_KIND)
+        visible, rows_allowed = rows.check, rows.readable
         wanted = None if level is None else level.value
         found = await off_loop(lambda: s.watch_list(wanted, visible, firm_type))
         return await _page(info, found, rows_allowed, first, after)
@@ -124,7 +115,7 @@ class FinanceQueries:
     @strawberry.field(description="Firms per smoke-index level, per street and per park")
     async def smoke_index_stats(self, info: strawberry.Info) -> SmokeIndexStats:
         s = smoke(info)
-        visible, _ = await _counted(info)
+        visible = (await kit.countable_rows(info, SCORE_KIND)).check
         return SmokeIndexStats.of(await off_loop(lambda: s.stats(visible)))
 
 

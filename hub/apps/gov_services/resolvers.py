@@ -3,7 +3,7 @@ the request's policed record source, figures over the rows the policy lets a req
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TypeVar
 
 import strawberry
@@ -33,12 +33,9 @@ from hub.apps.gov_services.types import (
     SubmitApplicationInput,
 )
 from hub.apps.kit import off_loop
-from hub.auth.principal import principal_of
 from hub.policy.enforce import acted_on
-from hub.policy.engine import Decision, PolicyDenied
 from schema.connection import CountedConnection, from_records
 from schema.context import records
-from schema.record import Record
 
 APP_NAME = "gov_services"
 T = TypeVar("T")
@@ -46,33 +43,6 @@ T = TypeVar("T")
 
 def gov(info: strawberry.Info) -> GovernmentServices:
     return kit.service(info, GovernmentServices)
-
-
-async def _rows(info: strawberry.Info, kind: str) -> Callable[[Record], bool]:
-    """Which rows of ``kind`` this request may see (None: enforcement off)."""
-    policy = info.context.policy
-    if policy is None:
-        return lambda _: True
-    decision: Decision = await policy.gate(kind)
-    if decision.aggregate_only:
-        raise PolicyDenied(f"{kind} is served to you as counts only")
-    return lambda r: bool(policy.visible(decision, r))
-
-
-async def _counted_rows(info: strawberry.Info, kind: str) -> Callable[[Record], bool]:
-    """Like ``_rows`` but counts-only access is fine (statistics are counts)."""
-    policy = info.context.policy
-    if policy is None:
-        return lambda _: True
-    decision: Decision = await policy.gate(kind)
-    return lambda r: bool(policy.visible(decision, r))
-
-
-def _who(info: strawberry.Info) -> tuple[str, tuple[str, ...]]:
-    principal = principal_of(info)
-    if principal is None:
-        raise PermissionError("applications need an authenticated principal")
-    return principal.label, principal.roles
 
 
 def _app_filter(f: ApplicationFilterInput | None) -> ApplicationFilter:
@@ -105,7 +75,7 @@ async def _step(
     *,
     expected_version: int | None,
 ) -> ServiceApplication:
-    actor, roles = _who(info)
+    actor, roles = kit.caller(info, "an application")
     g = gov(info)
     await acted_on(records(info), APPLICATION_KIND, key)  # a hidden row answers as a missing one
     record = await off_loop(
@@ -156,7 +126,7 @@ class GovServicesQueries:
             online=f.online,
             text=f.text,
         )
-        visible = await _rows(info, ITEM_KIND)
+        visible = await kit.readable_rows(info, ITEM_KIND)
         found = await off_loop(lambda: g.find_items(wanted, visible))
         return await from_records(
             info, ITEM_KIND, found, ServiceItem.from_record, first=first, after=after
@@ -182,7 +152,7 @@ class GovServicesQueries:
     ) -> CountedConnection[ServiceApplication]:
         g = gov(info)
         wanted = await off_loop(lambda: _app_filter(filter))
-        visible = await _rows(info, APPLICATION_KIND)
+        visible = await kit.readable_rows(info, APPLICATION_KIND)
         found = await off_loop(lambda: g.find(wanted, visible))
         # each application's department and due date look its item up: off the event loop
         return await from_records(
@@ -221,14 +191,14 @@ class GovServicesQueries:
     ) -> GovServiceStats:
         g = gov(info)
         wanted = await off_loop(lambda: _app_filter(filter))
-        apps_visible = await _counted_rows(info, APPLICATION_KIND)
-        items_visible = await _counted_rows(info, ITEM_KIND)
+        apps_visible = (await kit.countable_rows(info, APPLICATION_KIND)).check
+        items_visible = (await kit.countable_rows(info, ITEM_KIND)).check
 
         def figures() -> dict[str, object]:
             items = [r for r in g.items().values() if items_visible(r)]
             return g.stats(items, g.find(wanted, apps_visible))
 
-        return GovServiceStats.of(await off_loop(figures))  # type: ignore[arg-type]
+        return GovServiceStats.of(await off_loop(figures))
 
 
 @strawberry.type
@@ -240,7 +210,7 @@ class GovServicesMutations:
     async def submit_application(
         self, info: strawberry.Info, input: SubmitApplicationInput
     ) -> ApplicationReceipt:
-        actor, roles = _who(info)
+        actor, roles = kit.caller(info, "an application")
         g = gov(info)
         wanted = submission(input)
 
@@ -257,7 +227,7 @@ class GovServicesMutations:
     async def resubmit_application(
         self, info: strawberry.Info, tracking_number: str, materials: list[MaterialInput]
     ) -> ApplicationReceipt:
-        actor, roles = _who(info)
+        actor, roles = kit.caller(info, "an application")
         g = gov(info)
         given = _materials(materials)
         record = await off_loop(lambda: g.resubmit(tracking_number, given, actor, roles))
