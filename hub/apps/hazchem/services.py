@@ -80,6 +80,7 @@ _LOW = (TANK_LOW, "low", "warning")
 _EVENTS = ((TANK_RATE, "rate", "alarm"), (TANK_STALE, "stale", "warning"))
 FLAG_NAMES = {TANK_HIGH: "high", TANK_HIGH_HIGH: "high_high", TANK_LOW: "low"}
 _BY_TIME = attrgetter("at")
+_HELD = (TANK_HIGH_HIGH, TANK_HIGH, TANK_LOW)  # the threshold states a tank is held in
 
 
 def _at(seconds: float) -> datetime:
@@ -348,10 +349,12 @@ class TankWatch:
             held = self.state.get(tid, 0)
             since = self.since.get(tid)
             rate = self.rates.get(tid)
+        # called for every tank of every batch: no list built, no unit looked up, for the
+        # many in no alarm with a level in metres
         return {
-            "level_m": self.level_m(reading),
+            "level_m": self.level_m(reading) if reading.extra else reading.value,
             "rate_m_per_min": rate if rate is not None and math.isfinite(rate) else None,
-            "alarms": [FLAG_NAMES[b] for b in (TANK_HIGH_HIGH, TANK_HIGH, TANK_LOW) if held & b],
+            "alarms": [FLAG_NAMES[b] for b in _HELD if held & b] if held else [],
             "alarm_since": since if held else None,
         }
 

@@ -24,7 +24,7 @@ async def _rows_decision(info: strawberry.Info, kind: str) -> Decision | None:
     policy = info.context.policy
     if policy is None:
         return None
-    decision = await policy.gate(kind)
+    decision: Decision = await policy.gate(kind)
     if decision.aggregate_only:
         raise PolicyDenied(f"{kind} is served to you as counts only; no live rows")
     return decision

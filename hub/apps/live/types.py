@@ -10,7 +10,7 @@ import strawberry
 from hub.live import Alarm
 from schema.classification import classified
 from schema.record import Record
-from schema.scalars import GeoJSON
+from schema.scalars import GeoJSON, geojson
 
 
 @strawberry.type(
@@ -47,7 +47,7 @@ class AlarmEvent:
     def from_alarm(cls, alarm: Alarm) -> AlarmEvent:
         geometry = None
         if alarm.lon is not None and alarm.lat is not None:
-            geometry = {"type": "Point", "coordinates": [alarm.lon, alarm.lat]}
+            geometry = geojson({"type": "Point", "coordinates": [alarm.lon, alarm.lat]})
         return cls(
             id=strawberry.ID(alarm.id),
             kind=alarm.kind,
@@ -75,7 +75,7 @@ class AlarmEvent:
             at=datetime.fromisoformat(a["at"]),
             value=a.get("value"),
             grid_cell=a.get("grid_cell"),
-            geometry=record.geometry,
+            geometry=geojson(record.geometry),
             source=a.get("source", "telemetry"),
         )
 
