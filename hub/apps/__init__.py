@@ -43,7 +43,7 @@ class App:
     mutation: type | None = None
     subscription: type | None = None
     types: Sequence[type] = ()  # types reachable only through interfaces / unions
-    # Built once per hub process; resolvers reach it as ``info.context.hub.service(name)``.
+    # Built once per hub process; resolvers reach it typed: ``kit.service(info, TheService)``.
     services: Callable[[HubServices], Any] | None = None
     routes: Callable[[HubServices], list[BaseRoute]] | None = None
     # Long-running coroutines started with the hub (consumers, schedulers), cancelled at exit.

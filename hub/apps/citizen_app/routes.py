@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Message
 
+from hub.apps import kit
 from hub.apps.citizen_app.photo_access import read_right
 from hub.apps.citizen_app.photos import (
     MAX_PHOTO_BYTES,
@@ -33,7 +34,6 @@ from hub.apps.citizen_app.photos import (
     PhotoRefused,
     is_hash,
 )
-from hub.apps.citizen_app.resolvers import APP_NAME
 from hub.apps.citizen_app.services import PHOTO_ROUTE, CitizenApp
 from hub.auth.ratelimit import PHOTO_UPLOAD
 from hub.auth.request import BearerRefused, bearer_principal
@@ -91,7 +91,7 @@ async def _photo_bytes(request: Request) -> bytes:
 
 def routes(hub: HubServices) -> list[BaseRoute]:
     def citizen_app() -> CitizenApp:
-        return hub.service(APP_NAME)  # type: ignore[no-any-return]
+        return kit.service(hub, CitizenApp)
 
     async def upload(request: Request) -> Response:
         try:

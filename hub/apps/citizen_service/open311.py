@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from hub.apps.citizen_service.resolvers import APP_NAME
+from hub.apps import kit
 from hub.apps.citizen_service.services import (
     CASE_KIND,
     DONE,
@@ -123,7 +123,7 @@ def _time(name: str, value: str | None) -> datetime | None:
 
 def routes(hub: HubServices) -> list[BaseRoute]:
     def centre() -> CitizenServiceCentre:
-        return hub.service(APP_NAME)  # type: ignore[no-any-return]
+        return kit.service(hub, CitizenServiceCentre)
 
     async def principal(request: Request, form: dict[str, str]) -> Principal:
         api_key = form.get("api_key") or request.query_params.get("api_key")
