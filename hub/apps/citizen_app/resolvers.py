@@ -71,11 +71,6 @@ async def _readable(info: strawberry.Info, ids: Iterable[str | None], most: int)
     }
 
 
-def _check_first(first: int, most: int) -> None:
-    if not 0 <= first <= most:
-        raise ValueError(f"first must be between 0 and {most}")
-
-
 def _cursor(kind: str, value: str) -> str:
     return relay.to_base64(kind, value)
 
@@ -134,7 +129,7 @@ class CitizenAppQueries:
         after: str | None = None,
         category: str | None = None,
     ) -> CountedConnection[NewsItem]:
-        _check_first(first, MAX_NEWS_PAGE)
+        page_size(first, limit=MAX_NEWS_PAGE)
         a = app(info)
         visible = await kit.readable_rows(info, NEWS_KIND)
         ordered = await run_in_threadpool(a.news)
@@ -163,7 +158,7 @@ class CitizenAppQueries:
     async def micro_news_search(
         self, info: strawberry.Info, query: str, first: int = 20, after: str | None = None
     ) -> CountedConnection[NewsItem]:
-        _check_first(first, MAX_NEWS_PAGE)
+        page_size(first, limit=MAX_NEWS_PAGE)
         if not query.strip():
             raise ValueError("query must not be empty")
         await kit.readable_rows(info, NEWS_KIND)  # counts-only access reads no news

@@ -10,28 +10,13 @@ from typing import Any
 
 import strawberry
 
+from hub.apps import kit
 from hub.apps.live.types import AlarmEvent, CaseUpdate
 from hub.live import ALARM_KIND, SEVERITIES
-from hub.policy.engine import Decision, PolicyDenied
 from schema.connection import CountedConnection, paginate
 from schema.record import Record
 
 CASE_KIND = "ServiceCase"
-
-
-async def _rows_decision(info: strawberry.Info, kind: str) -> Decision | None:
-    """The policy decision for streaming rows of ``kind`` (None when enforcement is off)."""
-    policy = info.context.policy
-    if policy is None:
-        return None
-    decision: Decision = await policy.gate(kind)
-    if decision.aggregate_only:
-        raise PolicyDenied(f"{kind} is served to you as counts only; no live rows")
-    return decision
-
-
-def _visible(info: strawberry.Info, decision: Decision | None, record: Record) -> bool:
-    return decision is None or info.context.policy.visible(decision, record)
 
 
 def _severity_rank(name: str | None) -> int:
@@ -75,7 +60,7 @@ class LiveSubscriptions:
         grid_cell: str | None = None,
     ) -> AsyncGenerator[AlarmEvent, None]:
         floor = _severity_rank(min_severity)
-        decision = await _rows_decision(info, ALARM_KIND)
+        visible = await kit.readable_rows(info, ALARM_KIND)
         async with info.context.hub.live.alarms() as stream:
             async for alarm in stream:
                 if kinds and not any(
@@ -86,19 +71,19 @@ class LiveSubscriptions:
                     continue
                 if grid_cell and alarm.grid_cell != grid_cell:
                     continue
-                if _visible(info, decision, alarm.to_record()):
+                if visible(alarm.to_record()):
                     yield AlarmEvent.from_alarm(alarm)
 
     @strawberry.subscription(description="Service cases moving through their closed loop")
     async def case_updates(
         self, info: strawberry.Info, case_id: strawberry.ID | None = None
     ) -> AsyncGenerator[CaseUpdate, None]:
-        decision = await _rows_decision(info, CASE_KIND)
+        visible = await kit.readable_rows(info, CASE_KIND)
         async with info.context.hub.live.case_updates() as stream:
             async for update in stream:
                 if case_id is not None and str(update.get("case_id")) != str(case_id):
                     continue
-                if decision is not None and not _visible(info, decision, _case_record(update)):
+                if not visible(_case_record(update)):
                     continue
                 yield CaseUpdate.from_update(update)
 
