@@ -28,11 +28,11 @@ from hub.apps.kit import off_loop
 from hub.policy.enforce import acted_on
 from schema.connection import CountedConnection, from_rows
 from schema.context import records
+from schema.reads import scan_servable
 from schema.record import Record
 
 APP_NAME = "enterprise_services"
 T = TypeVar("T")
-_CHUNK = 2000
 
 
 def desk(info: strawberry.Info) -> EnterpriseServices:
@@ -47,23 +47,8 @@ async def _publish(info: strawberry.Info, updates: list[dict[str, Any]]) -> None
 async def _requests(info: strawberry.Info) -> tuple[list[Record], bool]:
     """The enterprise requests the policy lets this request count, and whether rows may be
     served (not to a counts-only principal)."""
-    policy = getattr(info.context, "policy", None)
-    store = info.context.hub.store
-    if policy is not None:
-        decision = await policy.gate(CASE_KIND)
-        if decision.aggregate_only:
-            rows = await run_in_threadpool(lambda: list(store.scan(CASE_KIND)))
-            return [r for r in rows if is_request(r) and policy.visible(decision, r)], False
-    found: list[Record] = []
-    after: str | None = None
-    while True:
-        rows = await records(info).page(
-            CASE_KIND, after=after, before=None, limit=_CHUNK, from_end=False
-        )
-        found.extend(r for r in rows if is_request(r))
-        if len(rows) < _CHUNK:
-            return found, True
-        after = rows[-1].key
+    rows, servable = await scan_servable(info, CASE_KIND)
+    return [r for r in rows if is_request(r)], servable
 
 
 async def _step(
