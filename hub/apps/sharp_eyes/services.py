@@ -40,6 +40,7 @@ from hub import state
 from hub.cases import Caller, CaseIntake, case_desk
 from hub.live import Alarm, Reading
 from hub.state import DeviceState
+from hub.state.warm import ReadModel, Stored
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -333,18 +334,17 @@ class SharpEyesServices:
     def __init__(self, hub: HubServices | None, store: RecordStore) -> None:
         self.hub = hub
         self.store = store
-        self._net: CameraNet | None = None
-        self._load_lock = threading.Lock()
+        # the network (positions, cells, coverage) from the records: no readings of its own
+        self.net_model = ReadModel(store.engine, (), self._load_net)
         self._seen: set[str] = set()
         self._seen_lock = threading.Lock()
 
     @property
     def net(self) -> CameraNet:
-        if self._net is None:
-            with self._load_lock:
-                if self._net is None:
-                    self._net = CameraNet(self.store.scan("Camera"), self.store.scan("GridCell"))
-        return self._net
+        return self.net_model.get()
+
+    def _load_net(self, _stored: Stored) -> CameraNet:
+        return CameraNet(self.store.scan("Camera"), self.store.scan("GridCell"))
 
     def check_heartbeat(self, reading: Reading) -> str | None:
         if reading.id not in self.net.index:
