@@ -39,11 +39,7 @@ from starlette.routing import BaseRoute, Route
 from hub.apps import kit
 from hub.apps.citizen_service.services import (
     CASE_KIND,
-    DONE,
-    STATUS_LABELS,
-    CaseError,
     CaseFilter,
-    CaseNotFound,
     CitizenServiceCentre,
     NotPermitted,
     point_of,
@@ -55,7 +51,7 @@ from hub.auth.principal import Principal, TokenError
 from hub.auth.ratelimit import OPEN311_FILING, OPEN311_KEY_FILING, RateDecision
 from hub.auth.request import BearerRefused, bearer_principal
 from hub.auth.scopes import GRAPH_READ
-from hub.cases import Caller, CaseIntake
+from hub.cases import DONE, STATUS_LABELS, Caller, CaseError, CaseIntake, CaseNotFound
 from hub.idempotency import HEADER as IDEMPOTENCY_HEADER
 from hub.idempotency import IdempotencyError, InProgress
 from hub.services import HubServices

@@ -13,16 +13,16 @@ from hub.apps import kit
 from hub.apps.citizen_service.services import (
     CASE_KIND,
     CHANNEL_CODES,
-    STATUS_LABELS,
     CitizenServiceCentre,
     reported_at,
     status_of,
 )
+from hub.cases import STATUS_LABELS
 from hub.idempotency import IDEMPOTENCY_KEY_HELP
 from schema.classification import classified
 from schema.federation import reference_record, representation_key
 from schema.record import Record
-from schema.scalars import GeoJSON
+from schema.scalars import GeoJSON, geojson
 
 
 @strawberry.enum(description="The five channels into the one door")
@@ -175,7 +175,7 @@ class ServiceCaseType:
             grid_cell=a.get("grid_cell"),
             street=a.get("street"),
             address=a.get("address"),
-            geometry=record.geometry,
+            geometry=geojson(record.geometry),
             reporter_name=a.get("reporter"),
             reporter_phone=a.get("reporter_phone"),
             reporters=len(reporters) if isinstance(reporters, list) else 1,

@@ -28,6 +28,7 @@ from hub.apps.economy.types import (
 from schema.connection import CountedConnection, from_rows
 from schema.reads import scan_servable
 from schema.record import Record
+from schema.scalars import geojson
 
 APP_NAME = "economy"
 T = TypeVar("T")
@@ -72,14 +73,14 @@ class EconomyQueries:
             figures: dict[str, Record] = {}
             for ind in indicators:
                 if ind.attrs.get("subject_type") == "firm" and ind.attrs.get("period") == chosen:
-                    f = service.firm_of(ind, linker)
-                    if f is not None:
-                        figures[f.key] = ind
+                    firm = service.firm_of(ind, linker)
+                    if firm is not None:
+                        figures[firm.key] = ind
             out = []
             for f in sorted(firms, key=lambda r: r.key):
                 place = service.place(f)
-                ind = figures.get(f.key)
-                a = ind.attrs if ind else {}
+                figure = figures.get(f.key)
+                a = figure.attrs if figure else {}
                 pt = (f.geometry or {}).get("coordinates") or [None, None]
                 out.append(
                     EconomyFirm(
@@ -90,14 +91,14 @@ class EconomyQueries:
                         park=place.park,
                         grid_cell=place.cell,
                         size=size_class(a.get("employees"), a.get("revenue_10k_cny")),
-                        period=chosen if ind else None,
+                        period=chosen if figure else None,
                         output_10k_cny=a.get("output_10k_cny"),
                         revenue_10k_cny=a.get("revenue_10k_cny"),
                         tax_paid_10k_cny=a.get("tax_paid_10k_cny"),
                         employees=a.get("employees"),
                         lon=pt[0],
                         lat=pt[1],
-                        geometry=f.geometry,
+                        geometry=geojson(f.geometry),
                     )
                 )
             return out

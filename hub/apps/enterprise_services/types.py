@@ -16,7 +16,7 @@ from hub.apps.enterprise_services.services import (
 )
 from schema.classification import classified
 from schema.record import Record
-from schema.scalars import GeoJSON
+from schema.scalars import GeoJSON, geojson
 
 PUBLIC = classified("public")
 INTERNAL = classified("internal")
@@ -104,7 +104,7 @@ class EnterpriseRequest:
             rating=int(rating) if isinstance(rating, int | float) else None,
             grid_cell=a.get("grid_cell"),
             street=a.get("street"),
-            geometry=r.geometry,
+            geometry=geojson(r.geometry),
             timeline=[
                 EnterpriseRequestEvent(
                     at=datetime.fromisoformat(str(e["at"])),

@@ -24,7 +24,7 @@ from schema.classification import classified
 from schema.context import records
 from schema.federation import reference_record, representation_key
 from schema.record import Record
-from schema.scalars import GeoJSON
+from schema.scalars import GeoJSON, geojson
 
 
 @strawberry.enum(description="Smoke-index levels: the bands (default 40 / 60 / 80) passed")
@@ -168,7 +168,7 @@ class SmokeIndexType:
                 for h in a.get("history") or []
             ],
             watch_history=[WatchPeriod.of(p) for p in periods],
-            geometry=score.geometry,
+            geometry=geojson(score.geometry),
         )
 
     @classmethod

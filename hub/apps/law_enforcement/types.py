@@ -15,7 +15,7 @@ from hub.apps.law_enforcement.services import (
     DepartmentFigures,
 )
 from schema.classification import classified
-from schema.scalars import GeoJSON
+from schema.scalars import GeoJSON, geojson
 
 PUBLIC = classified("public")
 INTERNAL = classified("internal")
@@ -122,7 +122,7 @@ class EnforcementCase:
             anomalies=[EnforcementAnomaly(x) for x in r.anomalies],
             grid_cell=a.get("grid_cell"),
             street=a.get("street"),
-            geometry=r.record.geometry,
+            geometry=geojson(r.record.geometry),
             service_cases=service_cases,
         )
 
