@@ -2,52 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
-
 import strawberry
 from strawberry import relay
 
 from schema.classification import classified
 from schema.context import records
-from schema.federation import reference_record, representation_key
-from schema.interfaces import Located, Provenance, Sourced
+from schema.interfaces import Located, Sourced
+from schema.nodes import RecordNode
 from schema.record import Record
-from schema.scalars import GeoJSON, geojson
-
-N = TypeVar("N")
-
-
-def provenance(record: Record) -> Provenance:
-    return Provenance(
-        system=record.source_system,
-        source_id=record.source_id,
-        fetched_at=record.fetched_at,
-        ingested_at=record.ingested_at or record.fetched_at,
-    )
-
-
-async def _nodes(
-    kind: str,
-    build: Callable[[Record], N],
-    info: strawberry.Info,
-    ids: Iterable[str],
-    required: bool,
-) -> list[N | None]:
-    keys = list(ids)
-    found = await records(info).load_many(kind, keys)
-    if required:
-        missing = [k for k, r in zip(keys, found, strict=True) if r is None]
-        if missing:
-            raise LookupError(f"no {kind} with id {missing[0]!r}")
-    return [build(r) if r is not None else None for r in found]
+from schema.scalars import GeoJSON
 
 
 @strawberry.federation.type(
     keys=["id", "code"],
     description="A grid cell: the unit of grid management, walked by one inspector.",
 )
-class GridCell(relay.Node, Located, Sourced):
+class GridCell(RecordNode, Located, Sourced):
+    KIND = "GridCell"
+    REFERENCE_FIELDS = ("code",)
     id: relay.NodeID[str]
     code: str = strawberry.field(
         description="Grid code, e.g. BH-XG-001", metadata=classified("public")
@@ -67,33 +39,8 @@ class GridCell(relay.Node, Located, Sourced):
     inspector_key: strawberry.Private[str | None]
 
     @classmethod
-    def from_record(cls, record: Record) -> GridCell:
-        a = record.attrs
-        return cls(
-            id=record.key,
-            code=a["code"],
-            name=a["name"],
-            street=a.get("street"),
-            area_km2=a["area_km2"],
-            population=a.get("population"),
-            geometry=geojson(record.geometry),
-            datum=record.datum,
-            source=provenance(record),
-            inspector_key=a.get("inspector"),
-        )
-
-    @classmethod
-    # relay.Node's is overloaded on `required`; one signature serves both here
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[GridCell | None]:
-        return await _nodes("GridCell", cls.from_record, info, node_ids, required)
-
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, **representation: Any) -> GridCell:
-        """A gateway's reference, by global ``id`` or by ``code`` (the cell's hub key)."""
-        key = representation_key(representation, "GridCell", "code")
-        return cls.from_record(await reference_record(info, "GridCell", key))
+    def computed(cls, record: Record) -> dict[str, object]:
+        return {"inspector_key": record.attrs.get("inspector")}
 
     @strawberry.field(description="The cell's grid inspector", metadata=classified("internal"))
     async def inspector(self, info: strawberry.Info) -> Inspector | None:
@@ -106,7 +53,9 @@ class GridCell(relay.Node, Located, Sourced):
 @strawberry.federation.type(
     keys=["id"], description="A grid inspector (网格员). Personal fields are masked by policy."
 )
-class Inspector(relay.Node, Located, Sourced):
+class Inspector(RecordNode, Located, Sourced):
+    KIND = "Inspector"
+    REFERENCE_FIELDS = ()  # by global id only
     id: relay.NodeID[str]
     name: str = strawberry.field(
         description="Name (personal data)", metadata=classified("personal", "name")
@@ -121,31 +70,9 @@ class Inspector(relay.Node, Located, Sourced):
     grid_cell_key: strawberry.Private[str | None]
 
     @classmethod
-    def from_record(cls, record: Record) -> Inspector:
+    def computed(cls, record: Record) -> dict[str, object]:
         a = record.attrs  # whole: the policy masks personal fields when they are served
-        return cls(
-            id=record.key,
-            name=a.get("name") or "",
-            phone=a.get("phone"),
-            duties=list(a.get("duty_categories") or []),
-            on_duty=bool(a.get("on_duty")),
-            geometry=geojson(record.geometry),
-            datum=record.datum,
-            source=provenance(record),
-            grid_cell_key=a.get("grid_cell"),
-        )
-
-    @classmethod
-    # relay.Node's is overloaded on `required`; one signature serves both here
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Inspector | None]:
-        return await _nodes("Inspector", cls.from_record, info, node_ids, required)
-
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, **representation: Any) -> Inspector:
-        key = representation_key(representation, "Inspector")
-        return cls.from_record(await reference_record(info, "Inspector", key))
+        return {"duties": list(a.get("duty_categories") or []), "grid_cell_key": a.get("grid_cell")}
 
     @strawberry.field(
         description="The grid cell the inspector walks", metadata=classified("internal")

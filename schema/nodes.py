@@ -21,13 +21,21 @@ from strawberry import relay
 from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition
 
 from schema.federation import reference_record, representation_key
-from schema.grid import provenance
 from schema.interfaces import Provenance
 from schema.reads import nodes
 from schema.record import Record
 
 Reader = Callable[[Record], object]
 SCALARS = (str, int, float, bool)
+
+
+def provenance(record: Record) -> Provenance:
+    return Provenance(
+        system=record.source_system,
+        source_id=record.source_id,
+        fetched_at=record.fetched_at,
+        ingested_at=record.ingested_at or record.fetched_at,
+    )
 
 
 def day(value: object) -> date | None:
@@ -113,6 +121,7 @@ class RecordNode(relay.Node):
         return cls._readers
 
     @classmethod
+    # relay.Node's is overloaded on `required`; one signature serves both here
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:

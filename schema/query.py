@@ -5,57 +5,17 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from schema.connection import CountedConnection, paginate
-from schema.context import records
 from schema.entity import Entity, EntityQueries
+from schema.fields import record_by_key, record_connection
 from schema.grid import GridCell, Inspector
 from schema.search import SearchQueries
 
 
 @strawberry.type
 class GridQueries:
-    @strawberry.field(description="The city's grid cells, in code order")
-    async def grid_cells(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[GridCell]:
-        return await paginate(
-            info,
-            "GridCell",
-            GridCell.from_record,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
-
-    @strawberry.field(description="One grid cell by its hub key")
-    async def grid_cell(self, info: strawberry.Info, key: str) -> GridCell | None:
-        record = await records(info).load("GridCell", key)
-        return GridCell.from_record(record) if record else None
-
-    @strawberry.field(description="The grid inspectors")
-    async def inspectors(
-        self,
-        info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> CountedConnection[Inspector]:
-        return await paginate(
-            info,
-            "Inspector",
-            Inspector.from_record,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    grid_cells = record_connection(GridCell, "The city's grid cells, in code order")
+    grid_cell = record_by_key(GridCell, "One grid cell by its hub key")
+    inspectors = record_connection(Inspector, "The grid inspectors")
 
 
 TYPES: list[type] = [GridCell, Inspector, Entity]

@@ -28,9 +28,8 @@ from hub.apps.gov_services.services import (
 )
 from hub.idempotency import IDEMPOTENCY_KEY_HELP
 from schema.classification import classified
-from schema.grid import provenance
 from schema.interfaces import Sourced
-from schema.nodes import RecordNode
+from schema.nodes import RecordNode, provenance
 from schema.reads import nodes
 from schema.record import Record
 
