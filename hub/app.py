@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from connectors.transports.webhook import receiver_endpoint
-from hub import __version__
+from hub import __version__, collector
 from hub.apps import App, load_apps
 from hub.audit.anchor import AuditAnchor
 from hub.auth.service import AuthService
@@ -205,6 +205,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         share_the_interpreter()  # the loop is not kept waiting by worker threads (step 9)
+        collector.settle()  # what the hub loaded is left out of garbage collections (ingest)
         running = [
             *([asyncio.create_task(hub.sources.run_schedule())] if schedule else []),
             asyncio.create_task(hub.feed.run(broadcast)),  # woken on cityhub.feed

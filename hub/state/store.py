@@ -26,6 +26,9 @@ _SLICE = 500
 _READINGS = DeviceReadingRow.__table__
 _BY_DEVICE = itemgetter(0)
 _STATES = DeviceStateRow.__table__
+# the idempotency index holds only the readings sent with a readingId (migration 0008): a
+# conflict target names its condition
+_KEYED = DeviceReadingRow.idempotency_key.isnot(None)
 
 
 class StoredReading(Protocol):
@@ -99,7 +102,8 @@ def seen(engine: Engine, keys: Iterable[tuple[str, str, str]]) -> set[tuple[str,
     with engine.connect() as conn:
         for start in range(0, len(pairs), _SLICE):
             query = select(DeviceReadingRow.device_id, DeviceReadingRow.idempotency_key).where(
-                column.in_(pairs[start : start + _SLICE])
+                column.in_(pairs[start : start + _SLICE]),
+                _KEYED,  # the partial index's rows
             )
             found.update(wanted[(d, str(k))] for d, k in conn.execute(query))
     return found
@@ -274,7 +278,7 @@ def _write_history(
     no-op."""
     conn.execute(
         postgresql.insert(_READINGS).on_conflict_do_nothing(
-            index_elements=["device_id", "idempotency_key"]
+            index_elements=["device_id", "idempotency_key"], index_where=_KEYED
         ),
         [
             {
@@ -302,7 +306,8 @@ _dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 _SQLITE_HISTORY = (
     'INSERT INTO device_readings (device_id, kind, at, value, "values", idempotency_key) '
-    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, idempotency_key) DO NOTHING"
+    "VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (device_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
 )
 # the kind is part of the device id, so never updated (nor its index entry rewritten)
 _SQLITE_STATES = (

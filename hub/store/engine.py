@@ -31,6 +31,12 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
     # 16 MB of page cache per connection (SQLite's default is 2 MB): the readings' indexes
     # are written at every device's pages, and misses cost more than the inserts themselves
     cursor.execute("PRAGMA cache_size=-16384")
+    # A checkpoint every ~40 MB of WAL (SQLite's default: 4 MB). An ingest batch rewrites the
+    # readings' index pages of every device, so with the default each commit paid a checkpoint
+    # copying them all back; now one copy serves several commits. Durability is unchanged:
+    # with synchronous=NORMAL in WAL a commit is in the WAL file, which survives a crash of the
+    # process (the hub's promise; an OS crash may lose the last commits, with or without this).
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
     cursor.close()
 
 

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -94,7 +105,15 @@ class DeviceReadingRow(Base):
     __tablename__ = "device_readings"
     __table_args__ = (
         Index("ix_device_readings_device_at", "device_id", "at"),
-        Index("ux_device_readings_idempotency", "device_id", "idempotency_key", unique=True),
+        # only the readings sent with a readingId (migration 0008): the rest never conflict
+        Index(
+            "ux_device_readings_idempotency",
+            "device_id",
+            "idempotency_key",
+            unique=True,
+            sqlite_where=text("idempotency_key IS NOT NULL"),
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)

@@ -143,3 +143,63 @@ def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-d
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     store.close()
+
+
+def _readings_stored(store: RecordStore) -> list[tuple[str, str | None]]:
+    from sqlalchemy import select
+
+    from hub.store.tables import DeviceReadingRow
+
+    query = select(DeviceReadingRow.device_id, DeviceReadingRow.idempotency_key).order_by(
+        DeviceReadingRow.id
+    )
+    with store.engine.connect() as conn:
+        return [(d, k) for d, k in conn.execute(query)]
+
+
+def test_readings_layout_migrates_both_ways_and_a_retry_stays_a_no_op(
+    store: RecordStore,
+) -> None:
+    """Migration 0008 (the idempotency index over keyed readings only) goes down to 0007's
+    index over every reading and back up with the readings kept; at head, readings without a
+    readingId are many per device and a retried readingId is stored once."""
+    from hub import state
+    from hub.live import Reading
+    from hub.store.migrate import downgrade, upgrade
+
+    at = datetime(2026, 6, 1, 8, tzinfo=UTC).timestamp()
+
+    def batch(*readings: Reading) -> state.StateWrite:
+        return state.StateWrite(readings=readings)
+
+    state.write_batch(
+        store.engine,
+        batch(
+            Reading("tank.level", "T-1", at, 1.0, reading_id="r-1"),
+            Reading("tank.level", "T-1", at + 30, 1.1),
+            Reading("tank.level", "T-1", at + 60, 1.2),
+        ),
+    )
+    try:
+        downgrade(store.engine, "0007")
+        assert len(_readings_stored(store)) == 3  # the full index takes every row, NULLs too
+    finally:
+        upgrade(store.engine)
+    state.write_batch(
+        store.engine,
+        batch(
+            Reading("tank.level", "T-1", at, 1.0, reading_id="r-1"),  # a client's retry
+            Reading("tank.level", "T-1", at + 90, 1.3),
+        ),
+    )
+    assert _readings_stored(store) == [
+        ("tank.level:T-1", "r-1"),
+        ("tank.level:T-1", None),
+        ("tank.level:T-1", None),
+        ("tank.level:T-1", None),
+    ]
+    assert state.seen(store.engine, [("tank.level", "T-1", "r-1")]) == {
+        ("tank.level", "T-1", "r-1")
+    }
+    indexes = {i["name"]: i for i in inspect(store.engine).get_indexes("device_readings")}
+    assert indexes["ux_device_readings_idempotency"]["unique"]
