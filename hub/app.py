@@ -25,6 +25,7 @@ from hub.auth.service import AuthService
 from hub.config import Settings, load_settings
 from hub.fanout import Broadcast, open_broadcast
 from hub.feed import FeedFollower
+from hub.feed_retention import keep_pruned
 from hub.graph import GraphStore, open_graph
 from hub.graphql_http import HubGraphQL
 from hub.graphql_schema import build_schema
@@ -212,6 +213,15 @@ def create_app(
             asyncio.create_task(follow_policy_changes()),
             asyncio.create_task(poll_policy_changes()),
             asyncio.create_task(checkpoint_audit_every_minute()),
+            asyncio.create_task(
+                keep_pruned(
+                    store.engine,
+                    retention_s=settings.feed_retention_s,
+                    every_s=settings.feed_prune_every_s,
+                    holder=hub.sources.holder,
+                    graph_position=graph.position,
+                )
+            ),
         ]
         for app_ in apps:
             for start in app_.tasks(hub) if app_.tasks else []:

@@ -118,6 +118,15 @@ class Settings(BaseSettings):
         le=86400,
         description="Deadline of one source system's whole sync run",
     )
+    feed_retention_s: float = Field(
+        7 * 86400,
+        ge=3600,
+        description="How long the change feed keeps an entry (never past what the knowledge "
+        "graph has taken); one worker at a time deletes older ones",
+    )
+    feed_prune_every_s: float = Field(
+        3600.0, gt=0, le=86400, description="How often the change feed's old entries are deleted"
+    )
     policy_poll_s: float = Field(
         5.0,
         gt=0,
