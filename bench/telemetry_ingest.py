@@ -303,10 +303,12 @@ def _city(folder: Path) -> Any:
 
 
 def _in_process(store: Any, total: int, profile: bool) -> dict[str, Any]:
+    from hub import collector
     from hub.apps.hazchem.services import TANK_LEVEL, HazchemServices
     from hub.fanout import open_broadcast
     from hub.live import LiveBus
 
+    collector.settle()  # as the served hub's lifespan does
     # the stream goes on from the demo city's last readings (May 2026): no window behind
     bus = LiveBus(open_broadcast(""), store, max_behind_s=0)
     hazchem = HazchemServices(store)

@@ -206,7 +206,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         share_the_interpreter()  # the loop is not kept waiting by worker threads (step 9)
-        collector.settle()  # what the hub loaded is left out of garbage collections (ingest)
+        collector.settle()  # fewer garbage collections in the batch paths (ingest)
         running = [
             *([asyncio.create_task(hub.sources.run_schedule())] if schedule else []),
             asyncio.create_task(hub.feed.run(broadcast)),  # woken on cityhub.feed

@@ -1,26 +1,25 @@
 """How the hub's process keeps Python's cyclic garbage collector out of the way of ingest.
 
 A telemetry batch builds a few container objects per reading (the parsed JSON, the reading,
-what its rules said of it), and every 700 of them CPython runs a collection; a batch's objects
-live as long as the batch, so they are promoted and the full collections that follow walk
-every object the hub holds — the city's records, the apps' read models. Measured on a batch
-path of 6,000 tanks' levels (bench/telemetry_ingest.py): ~57,000 readings/s evaluated with
-the defaults, ~110,000 with what was loaded frozen, ~160,000 with collections every 50,000
-allocations as well (~200,000 with no collector at all). Memory is freed by reference
-counting as before; the collector only finds cycles, of which a request leaves few.
+what its rules said of it), and CPython runs a collection after every 700 such allocations:
+thousands of collections per second, each walking the batch's live objects, and the older
+generations in turn the whole heap (the city's records, the apps' read models). Measured on
+the batch path of 6,000 tanks' levels (bench/telemetry_ingest.py, LiveBus.evaluate):
+~62,000 readings/s with the defaults, ~170,000 with young collections every 50,000
+allocations (~180,000 with the heap frozen as well: not done, a frozen object's cycles are
+never collected). Memory is still freed by reference counting as it was; the collector only
+finds cycles, and finds them as before, a little later.
 """
 
 from __future__ import annotations
 
 import gc
 
-# young objects allocated between collections (CPython's default: 700)
+# container allocations between young collections (CPython's default: 700)
 YOUNG_THRESHOLD = 50_000
 
 
 def settle() -> None:
-    """What is loaded now (the hub's composition, a read model just built) lives as long as
-    the process: leave it out of every collection, and collect less often. Idempotent."""
-    gc.freeze()
+    """Collect less often (the serving process's lifespan calls this). Idempotent."""
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)

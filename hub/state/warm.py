@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from sqlalchemy import Engine
 
 from core_ext import GridIndex
-from hub import collector
 from hub.state.queries import SAME_TIME_S, DeviceState, latest_of_kind
 
 if TYPE_CHECKING:
@@ -45,7 +44,6 @@ class ReadModel(Generic[Model]):
                 if model is None:
                     stored = {kind: latest_of_kind(self.engine, kind) for kind in self.kinds}
                     model = self._model = self._build(stored)
-                    collector.settle()  # the model lives as long as the worker
         return model
 
     def follow(
