@@ -207,7 +207,7 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         share_the_interpreter()  # the loop is not kept waiting by worker threads (step 9)
         collector.settle()  # fewer garbage collections in the batch paths (ingest)
-        running = [
+        running: list[asyncio.Future[None]] = [
             *([asyncio.create_task(hub.sources.run_schedule())] if schedule else []),
             asyncio.create_task(hub.feed.run(broadcast)),  # woken on cityhub.feed
             asyncio.create_task(follow_policy_changes()),
@@ -225,7 +225,7 @@ def create_app(
         ]
         for app_ in apps:
             for start in app_.tasks(hub) if app_.tasks else []:
-                running.append(asyncio.create_task(start()))
+                running.append(asyncio.ensure_future(start()))  # an app's task is any awaitable
         yield
         for task in running:
             task.cancel()

@@ -52,6 +52,10 @@ say "ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check hub schema connectors simcity tests bench >/dev/null \
   || { .venv/bin/ruff format --diff hub schema connectors simcity tests bench | head -50; exit 1; }
+say "mypy (strict: hub, schema, connectors, core_ext; pyproject.toml [tool.mypy])"
+.venv/bin/mypy
+say "tsc (hub/web, strict; scripts/web.sh installed it)"
+(cd hub/web && node_modules/.bin/tsc --noEmit)
 say "cargo fmt / clippy"
 cargo fmt --check
 cargo clippy --quiet --release -- -D warnings
