@@ -21,8 +21,6 @@ partner's figures are over its own rows and no cache needs invalidating.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,9 +30,11 @@ from typing import TYPE_CHECKING, Any
 from hub.apps.kit import BadInput
 from hub.graph.linking import FirmLinker
 from hub.graph.names import name_key
+from hub.read_model import Changes, RecordModel
 from schema.record import Record
 
 if TYPE_CHECKING:
+    from hub.feed import FeedFollower
     from hub.services import HubServices
     from hub.store import RecordStore
 
@@ -53,7 +53,6 @@ REPEATED = "repeated_inspection_no_finding"
 NO_EVIDENCE = "closed_without_evidence"
 ANOMALIES = (REPEATED, NO_EVIDENCE)
 NATURAL_PERSON = "自然人"
-_LINKS_TTL_S = 30.0
 
 
 class EnforcementError(BadInput):
@@ -100,60 +99,63 @@ def evidence_count(a: dict[str, Any]) -> int | None:
 
 class FirmDirectory:
     """Enterprise keys by credit code, else by normalised name (a name two firms share links
-    to neither), linked as the knowledge graph links them (:mod:`hub.graph.linking`); read from
-    the market registry once and again when it grows."""
+    to neither), linked as the knowledge graph links them (:mod:`hub.graph.linking`) over the
+    market registry as the store holds it (a read model: built again after a firm's write)."""
 
-    def __init__(self, store: RecordStore) -> None:
-        self.store = store
-        self._lock = threading.Lock()
-        self._count = -1
-        self.linker = FirmLinker([])
-
-    def _load(self) -> None:
-        count = self.store.count(FIRM_KIND)
-        if count != self._count:
-            self.linker, self._count = FirmLinker(self.store.scan(FIRM_KIND)), count
+    def __init__(self, store: RecordStore, feed: FeedFollower) -> None:
+        self.linkers = RecordModel(store, feed, [FIRM_KIND], FirmLinker)
 
     def resolve(self, uscc: Any, name: Any) -> tuple[str | None, str | None]:
         """(Enterprise key, how: "uscc" | "name") or (None, None)."""
-        with self._lock:
-            self._load()
-            linker = self.linker
-        link = linker.link(kind=FIRM_KIND, uscc=uscc, name=name, by_brand=False)
+        link = self.linkers.get().link(kind=FIRM_KIND, uscc=uscc, name=name, by_brand=False)
         return (link.key, link.how) if link else (None, None)
+
+
+class CasesByFirm:
+    """Service-case keys by what names their firm (its ``firm`` or ``enterprise`` key, its
+    ``uscc``; upper-cased). Kept current case by case: a value is replaced, never changed,
+    so a request reading it meanwhile sees the old tuple or the new one."""
+
+    def __init__(self, cases: Iterable[Record]) -> None:
+        self.by: dict[str, tuple[str, ...]] = {}
+        self._names: dict[str, tuple[str, ...]] = {}  # a case's key -> what it is filed under
+        for r in cases:
+            self.put(r.key, r)
+
+    @staticmethod
+    def names(r: Record) -> tuple[str, ...]:
+        found = (r.attrs.get(k) for k in ("firm", "enterprise", "uscc"))
+        return tuple(dict.fromkeys(v.upper() for v in found if isinstance(v, str) and v))
+
+    def put(self, key: str, r: Record | None) -> None:
+        for name in self._names.pop(key, ()):
+            left = tuple(k for k in self.by.get(name, ()) if k != key)
+            if left:
+                self.by[name] = left
+            else:
+                self.by.pop(name, None)
+        if r is not None and (names := self.names(r)):
+            self._names[key] = names
+            for name in names:
+                self.by[name] = (*self.by.get(name, ()), key)
+
+    def update(self, changes: Changes) -> None:
+        for (_, key), r in changes.items():
+            self.put(key, r)
 
 
 class ServiceCaseLinks:
     """Service cases by the firm they concern (``firm`` key or ``uscc`` attribute, as the
-    enterprise-service loop files them), rebuilt at most every few seconds."""
+    enterprise-service loop files them), a read model of the store's service cases."""
 
-    def __init__(self, store: RecordStore) -> None:
-        self.store = store
-        self._lock = threading.Lock()
-        self._at = 0.0
-        self._by: dict[str, list[str]] = {}
+    def __init__(self, store: RecordStore, feed: FeedFollower) -> None:
+        self.cases = RecordModel(store, feed, [SERVICE_CASE_KIND], CasesByFirm, CasesByFirm.update)
 
     def of(self, firm: str | None, uscc: str | None) -> list[str]:
-        with self._lock:
-            if time.monotonic() - self._at > _LINKS_TTL_S:
-                by: dict[str, list[str]] = defaultdict(list)
-                for r in self.store.scan(SERVICE_CASE_KIND):
-                    for k in ("firm", "enterprise", "uscc"):
-                        v = r.attrs.get(k)
-                        if isinstance(v, str) and v:
-                            by[v.upper()].append(r.key)
-                self._by, self._at = dict(by), time.monotonic()
-            found = {
-                k
-                for v in (firm, uscc)
-                if isinstance(v, str) and v
-                for k in self._by.get(v.upper(), [])
-            }
-        return sorted(found)
-
-    def forget(self) -> None:
-        with self._lock:
-            self._at = 0.0
+        by = self.cases.get().by
+        return sorted(
+            {k for v in (firm, uscc) if isinstance(v, str) and v for k in by.get(v.upper(), ())}
+        )
 
 
 @dataclass
@@ -204,10 +206,10 @@ class DepartmentFigures:
 
 
 class LawEnforcementServices:
-    def __init__(self, store: RecordStore) -> None:
+    def __init__(self, store: RecordStore, feed: FeedFollower) -> None:
         self.store = store
-        self.firms = FirmDirectory(store)
-        self.links = ServiceCaseLinks(store)
+        self.firms = FirmDirectory(store, feed)
+        self.links = ServiceCaseLinks(store, feed)
 
     def due_on(self, a: dict[str, Any]) -> date | None:
         own = _day(a.get("due_on"))
@@ -314,4 +316,4 @@ class LawEnforcementServices:
 
 
 def services(hub: HubServices) -> LawEnforcementServices:
-    return LawEnforcementServices(hub.store)
+    return LawEnforcementServices(hub.store, hub.feed)

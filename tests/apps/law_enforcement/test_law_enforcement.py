@@ -12,6 +12,7 @@ import sqlite3
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,24 @@ def case(key: str, firm: Record | None, **attrs: Any) -> Record:
         attrs=a,
         geometry=firm.geometry if firm else None,
         datum="GCJ-02" if firm and firm.geometry else None,
+    )
+
+
+def service_case(key: str, firm: Record) -> Record:
+    """A service case about ``firm``, as the enterprise-service loop files them."""
+    return Record(
+        kind="ServiceCase",
+        key=key,
+        source_system="cityhub",
+        source_id=key,
+        fetched_at=NOW,
+        attrs={
+            "channel": "双万双服企业服务平台",
+            "firm": firm.key,
+            "uscc": firm.attrs["uscc"],
+            "content": "企业反映审批协调问题",
+            "status": "已立案",
+        },
     )
 
 
@@ -133,24 +152,7 @@ def city(
     ]  # fmt: skip
     store.upsert(made)
     # a service case about firm a (as the enterprise-service loop files them)
-    store.upsert(
-        [
-            Record(
-                kind="ServiceCase",
-                key="CASE-T-ENT-1",
-                source_system="cityhub",
-                source_id="CASE-T-ENT-1",
-                fetched_at=NOW,
-                attrs={
-                    "channel": "双万双服企业服务平台",
-                    "firm": a.key,
-                    "uscc": a.attrs["uscc"],
-                    "content": "企业反映审批协调问题",
-                    "status": "已立案",
-                },
-            )
-        ]
-    )
+    store.upsert([service_case("CASE-T-ENT-1", a)])
     app = create_app(load_settings(data_dir=folder), store=store)
     with TestClient(app) as http:
         yield app, http, store, {"a": a, "b": b, "c": c, "d": d, "f": f}
@@ -344,3 +346,81 @@ def test_bad_input_is_a_clear_error(
     body = answer(http, ops, "{ enforcementCases(first: 5000) { totalCount } }")
     assert "first must be between" in body["errors"][0]["message"]
     assert gql(http, ops, '{ enforcementCase(key: "LE-NONE") { key } }')["enforcementCase"] is None
+
+
+@dataclass
+class Worker:
+    """One hub worker; each has its own store connections, as a process of its own would."""
+
+    app: Starlette
+    http: TestClient
+    store: RecordStore
+    ops: str
+
+    def case(self, key: str) -> dict[str, Any]:
+        q = "query($key: String!) { enforcementCase(key: $key) { firm firmMatch serviceCases } }"
+        return dict(gql(self.http, self.ops, q, key=key)["enforcementCase"])
+
+    def caught_up(self) -> None:
+        """Wait until this worker's feed follower has taken every write committed so far."""
+        self.http.portal.call(self.app.state.hub.feed.caught_up)
+
+
+RENAMED = "天津滨海测试更名新材料科技有限公司"
+
+
+@pytest.fixture()
+def workers(
+    city: tuple[Starlette, TestClient, RecordStore, dict[str, Record]], tmp_path: Path
+) -> Iterator[tuple[Worker, Worker]]:
+    """Two workers on one copy of the city's store, with a case naming a firm by a name no
+    firm bears yet (no credit code)."""
+    from hub.app import create_app
+    from hub.apps import law_enforcement
+    from hub.config import load_settings
+
+    source = city[2].engine.url.database
+    assert source
+    with sqlite3.connect(source) as src, sqlite3.connect(tmp_path / "hub.db") as dst:
+        src.backup(dst)
+    made: list[Worker] = []
+    for _ in range(2):
+        store = RecordStore.from_url(f"sqlite:///{tmp_path / 'hub.db'}")
+        if not made:
+            store.upsert([case("LE-T-F1", None, party_name=RENAMED, filed_on=day(3))])
+        app = create_app(load_settings(data_dir=tmp_path), store=store, apps=[law_enforcement.APP])
+        http = TestClient(app).__enter__()
+        ops = person_token(http, app, "le-ops", "operator", "graph:read")
+        made.append(Worker(app, http, store, ops))
+    yield made[0], made[1]
+    for w in made:
+        w.http.__exit__(None, None, None)
+        w.store.close()
+
+
+def test_another_worker_links_a_renamed_firm_and_a_new_service_case(
+    city: tuple[Starlette, TestClient, RecordStore, dict[str, Record]],
+    workers: tuple[Worker, Worker],
+) -> None:
+    """Writes on worker A's store reach worker B's firm directory and service-case links by
+    the feed: a firm renamed (the registry's count unchanged) and a service case filed, then
+    refiled about another firm — no TTL, no count check."""
+    a, b = workers
+    firms = city[3]
+    f, firm_b, firm_c = firms["f"], firms["b"], firms["c"]
+    for w in (a, b):  # both have built their directory and links
+        assert w.case("LE-T-F1") == {"firm": None, "firmMatch": None, "serviceCases": []}
+        assert w.case("LE-T-B1")["serviceCases"] == []
+    count = a.store.count("Enterprise")
+    a.store.upsert([f.model_copy(update={"attrs": f.attrs | {"name": RENAMED}})])
+    a.store.upsert([service_case("CASE-T-ENT-2", firm_b)])
+    assert a.store.count("Enterprise") == count
+    for w in (b, a):
+        w.caught_up()
+        assert w.case("LE-T-F1") == {"firm": f.key, "firmMatch": "name", "serviceCases": []}
+        assert w.case("LE-T-B1")["serviceCases"] == ["CASE-T-ENT-2"]
+    a.store.upsert([service_case("CASE-T-ENT-2", firm_c)])  # refiled about firm c
+    for w in (b, a):
+        w.caught_up()
+        assert w.case("LE-T-B1")["serviceCases"] == []
+        assert w.case("LE-T-C1")["serviceCases"] == ["CASE-T-ENT-2"]
