@@ -195,7 +195,11 @@ class NumpyTanks:
         """Reading dicts in, alarms (kind, tank, at, value) out."""
         get = self.index.get
         raw = [(get(str(d.get("id"))), d.get("value"), d.get("at")) for d in items]
-        rows = [(i, float(v), float(t)) for i, v, t in raw if i is not None and v is not None]
+        rows = [
+            (i, float(v), float(t))
+            for i, v, t in raw
+            if i is not None and v is not None and t is not None
+        ]
         if not rows:
             return []
         arr = np.array(rows)
@@ -228,8 +232,9 @@ class PythonTanks:
     def __init__(self, limits: dict[str, Any], last: dict[str, tuple[float, float]]) -> None:
         from core_ext.reference.risk import ReferenceTankMonitor
 
-        self.monitor = ReferenceTankMonitor(limits)
-        self.monitor.last = dict(last)
+        # the monitor's keys are ids or indexes (int | str): these are ids
+        self.monitor = ReferenceTankMonitor({k: v for k, v in limits.items()})
+        self.monitor.last = {k: v for k, v in last.items()}
         self.state: dict[str, int] = {}
 
     def evaluate(self, items: Sequence[dict[str, Any]]) -> list[tuple[str, str, float, float]]:
@@ -437,7 +442,7 @@ def _kernels(
     from core_ext.reference.risk import ReferenceTankMonitor
 
     index = {k: i for i, k in enumerate(keys)}
-    by_index = {index[k]: lim for k, lim in limits.items()}
+    by_index: dict[int | str, Any] = {index[k]: lim for k, lim in limits.items()}
     core = TankMonitor(by_index)
     ref = ReferenceTankMonitor(by_index)
     np_tanks = NumpyTanks(keys, limits, {})
