@@ -16,7 +16,6 @@ null), so the groups sum to the district total.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,14 +26,18 @@ from shapely.geometry import shape
 from core_ext import GridIndex
 from hub.apps.kit import BadInput
 from hub.graph.linking import FirmLinker
+from hub.read_model import RecordModel
 from schema.record import Record
 
 if TYPE_CHECKING:
+    from hub.feed import FeedFollower
     from hub.services import HubServices
     from hub.store import RecordStore
 
 FIRM_KIND = "Enterprise"
 INDICATOR_KIND = "EconomicIndicator"
+CELL_KIND = "GridCell"
+PARK_KIND = "IndustrialPark"
 GROUPINGS = ("cell", "park", "industry")
 
 
@@ -88,50 +91,52 @@ class Place:
     park: str | None
 
 
-class EconomyServices:
-    def __init__(self, store: RecordStore) -> None:
-        self.store = store
-        self._lock = threading.Lock()
-        self._grid: GridIndex | None = None
-        self._parks: list[tuple[str, str, Any]] | None = None
-        self._places: dict[str, Place] = {}
+class CityMap:
+    """The grid cells (the core's index) and the industrial parks' outlines (prepared), with
+    the places of the points looked up so far: built again when a cell or park is written."""
 
-    def _load(self) -> None:
-        if self._grid is None:
-            cells = [{"key": c.key, "geometry": c.geometry}
-                     for c in self.store.scan("GridCell") if c.geometry]  # fmt: skip
-            if not cells:
-                raise EconomyError("the grid (GridCell records) is not loaded")
-            self._grid = GridIndex(cells)
-            parks = []
-            for p in self.store.scan("IndustrialPark"):
-                if p.geometry:
-                    geom = shape(p.geometry)
-                    shapely.prepare(geom)
-                    parks.append((p.key, str(p.attrs.get("name") or p.key), geom))
-            self._parks = parks
+    def __init__(self, records: Iterable[Record]) -> None:
+        cells: list[dict[str, Any]] = []
+        self.parks: list[tuple[str, str, Any]] = []
+        for r in records:
+            if not r.geometry:
+                continue
+            if r.kind == CELL_KIND:
+                cells.append({"key": r.key, "geometry": r.geometry})
+            else:
+                geom = shape(r.geometry)
+                shapely.prepare(geom)
+                self.parks.append((r.key, str(r.attrs.get("name") or r.key), geom))
+        if not cells:
+            raise EconomyError("the grid (GridCell records) is not loaded")
+        self.grid = GridIndex(cells)
+        # a point's place never changes on this map (requests may fill it at once: same value)
+        self.places: dict[tuple[float, float], Place] = {}
+
+    def place(self, lon: float, lat: float) -> Place:
+        found = self.places.get((lon, lat))
+        if found is None:
+            point = shapely.Point(lon, lat)
+            park = next((k for k, _, geom in self.parks if geom.contains(point)), None)
+            found = self.places[(lon, lat)] = Place(self.grid.locate_key(lon, lat), park)
+        return found
+
+
+class EconomyServices:
+    def __init__(self, store: RecordStore, feed: FeedFollower) -> None:
+        self.store = store
+        self.map = RecordModel(store, feed, [CELL_KIND, PARK_KIND], CityMap)
 
     def park_names(self) -> dict[str, str]:
-        with self._lock:
-            self._load()
-        return {k: n for k, n, _ in self._parks or []}
+        return {k: n for k, n, _ in self.map.get().parks}
 
     def place(self, firm: Record) -> Place:
-        """The firm's grid cell and park, from its point (cached per firm and point)."""
+        """The firm's grid cell and park, from its point."""
         g = firm.geometry or {}
         if g.get("type") != "Point":
             return Place(None, None)
         lon, lat = (float(x) for x in g["coordinates"][:2])
-        memo = f"{firm.key}@{lon},{lat}"
-        with self._lock:
-            found = self._places.get(memo)
-            if found is None:
-                self._load()
-                assert self._grid is not None
-                point = shapely.Point(lon, lat)
-                park = next((k for k, _, geom in self._parks or [] if geom.contains(point)), None)
-                found = self._places[memo] = Place(self._grid.locate_key(lon, lat), park)
-        return found
+        return self.map.get().place(lon, lat)
 
     @staticmethod
     def linker(firms: Iterable[Record]) -> FirmLinker:
@@ -210,4 +215,4 @@ class EconomyServices:
 
 
 def services(hub: HubServices) -> EconomyServices:
-    return EconomyServices(hub.store)
+    return EconomyServices(hub.store, hub.feed)

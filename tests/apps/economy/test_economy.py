@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 
 from hub.store import RecordStore
 from schema.record import Record
+from tests.apps.workers import Worker, workers
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
 from tests.policy_helpers import publish_approved
 
@@ -197,3 +198,58 @@ def test_firms_on_the_map_and_a_counts_only_partner(
     seen = gql(http, counts, q)["economyFirms"]
     assert seen == {"totalCount": 3707, "edges": []}
     assert gql(http, counts, AGG, by="PARK") == gql(http, ops, AGG, by="PARK")
+
+
+@pytest.fixture()
+def two(
+    city: tuple[Starlette, TestClient, RecordStore], tmp_path: Path
+) -> Iterator[tuple[Worker, Worker]]:
+    """Two workers on one copy of the city's store."""
+    from hub.apps import economy
+
+    with workers(city[2], tmp_path, [economy.APP]) as made:
+        yield made
+
+
+FIRM_PARK = """query($park: String) { economyFirms(first: 1000, park: $park) {
+  totalCount edges { node { key park lon lat } } } }"""
+
+
+def test_another_worker_places_firms_in_a_new_and_a_renamed_park(
+    two: tuple[Worker, Worker],
+) -> None:
+    """Parks written on worker A's store reach worker B's map by the feed: a new park around
+    a firm outside every park takes it in, and a renamed park's group carries its new name."""
+    a, b = two
+    firms = [e["node"] for e in b.gql(FIRM_PARK)["economyFirms"]["edges"]]
+    lone = next(n for n in firms if n["park"] is None)
+    old = b.gql(AGG, by="PARK")["economyAggregates"]
+    assert old == a.gql(AGG, by="PARK")["economyAggregates"]
+    known = a.store.page("IndustrialPark", limit=1)[0]
+    a.store.upsert([known.model_copy(update={"attrs": known.attrs | {"name": "测试更名园区"}})])
+    lon, lat, d = lone["lon"], lone["lat"], 0.0003
+    square = [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d]]
+    a.store.upsert(
+        [
+            Record(
+                kind="IndustrialPark",
+                key="PARK-T-NEW",
+                source_system="economic-stats",
+                source_id="PARK-T-NEW",
+                fetched_at=datetime(2026, 6, 1, tzinfo=UTC),
+                attrs={"name": "测试新园区"},
+                geometry={"type": "Polygon", "coordinates": [[*square, square[0]]]},
+                datum="GCJ-02",
+            )
+        ]
+    )
+    for w in (b, a):
+        w.caught_up()
+        inside = w.gql(FIRM_PARK, park="PARK-T-NEW")["economyFirms"]
+        assert lone["key"] in {e["node"]["key"] for e in inside["edges"]}
+        agg = w.gql(AGG, by="PARK")["economyAggregates"]
+        groups = {g["key"]: g for g in agg["groups"]}
+        assert groups["PARK-T-NEW"]["name"] == "测试新园区"
+        assert groups["PARK-T-NEW"]["firms"] == inside["totalCount"]
+        assert groups[known.key]["name"] == "测试更名园区"
+        assert agg["total"] == old["total"]  # the same firms, grouped anew

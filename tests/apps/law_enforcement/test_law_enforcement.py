@@ -12,7 +12,6 @@ import sqlite3
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from starlette.testclient import TestClient
 
 from hub.store import RecordStore
 from schema.record import Record
+from tests.apps.workers import Worker, workers
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
 from tests.policy_helpers import publish_approved
 
@@ -348,79 +348,54 @@ def test_bad_input_is_a_clear_error(
     assert gql(http, ops, '{ enforcementCase(key: "LE-NONE") { key } }')["enforcementCase"] is None
 
 
-@dataclass
-class Worker:
-    """One hub worker; each has its own store connections, as a process of its own would."""
-
-    app: Starlette
-    http: TestClient
-    store: RecordStore
-    ops: str
-
-    def case(self, key: str) -> dict[str, Any]:
-        q = "query($key: String!) { enforcementCase(key: $key) { firm firmMatch serviceCases } }"
-        return dict(gql(self.http, self.ops, q, key=key)["enforcementCase"])
-
-    def caught_up(self) -> None:
-        """Wait until this worker's feed follower has taken every write committed so far."""
-        self.http.portal.call(self.app.state.hub.feed.caught_up)
-
-
 RENAMED = "天津滨海测试更名新材料科技有限公司"
 
 
 @pytest.fixture()
-def workers(
+def two(
     city: tuple[Starlette, TestClient, RecordStore, dict[str, Record]], tmp_path: Path
 ) -> Iterator[tuple[Worker, Worker]]:
     """Two workers on one copy of the city's store, with a case naming a firm by a name no
     firm bears yet (no credit code)."""
-    from hub.app import create_app
     from hub.apps import law_enforcement
-    from hub.config import load_settings
 
-    source = city[2].engine.url.database
-    assert source
-    with sqlite3.connect(source) as src, sqlite3.connect(tmp_path / "hub.db") as dst:
-        src.backup(dst)
-    made: list[Worker] = []
-    for _ in range(2):
-        store = RecordStore.from_url(f"sqlite:///{tmp_path / 'hub.db'}")
-        if not made:
-            store.upsert([case("LE-T-F1", None, party_name=RENAMED, filed_on=day(3))])
-        app = create_app(load_settings(data_dir=tmp_path), store=store, apps=[law_enforcement.APP])
-        http = TestClient(app).__enter__()
-        ops = person_token(http, app, "le-ops", "operator", "graph:read")
-        made.append(Worker(app, http, store, ops))
-    yield made[0], made[1]
-    for w in made:
-        w.http.__exit__(None, None, None)
-        w.store.close()
+    def prepare(store: RecordStore) -> None:
+        store.upsert([case("LE-T-F1", None, party_name=RENAMED, filed_on=day(3))])
+
+    with workers(city[2], tmp_path, [law_enforcement.APP], prepare) as made:
+        yield made
+
+
+CASE = "query($key: String!) { enforcementCase(key: $key) { firm firmMatch serviceCases } }"
+
+
+def seen(w: Worker, key: str) -> dict[str, Any]:
+    return dict(w.gql(CASE, key=key)["enforcementCase"])
 
 
 def test_another_worker_links_a_renamed_firm_and_a_new_service_case(
     city: tuple[Starlette, TestClient, RecordStore, dict[str, Record]],
-    workers: tuple[Worker, Worker],
+    two: tuple[Worker, Worker],
 ) -> None:
     """Writes on worker A's store reach worker B's firm directory and service-case links by
     the feed: a firm renamed (the registry's count unchanged) and a service case filed, then
     refiled about another firm — no TTL, no count check."""
-    a, b = workers
+    a, b = two
     firms = city[3]
     f, firm_b, firm_c = firms["f"], firms["b"], firms["c"]
     for w in (a, b):  # both have built their directory and links
-        assert w.case("LE-T-F1") == {"firm": None, "firmMatch": None, "serviceCases": []}
-        assert w.case("LE-T-B1")["serviceCases"] == []
+        assert seen(w, "LE-T-F1") == {"firm": None, "firmMatch": None, "serviceCases": []}
+        assert seen(w, "LE-T-B1")["serviceCases"] == []
     count = a.store.count("Enterprise")
     a.store.upsert([f.model_copy(update={"attrs": f.attrs | {"name": RENAMED}})])
     a.store.upsert([service_case("CASE-T-ENT-2", firm_b)])
     assert a.store.count("Enterprise") == count
     for w in (b, a):
         w.caught_up()
-        assert w.case("LE-T-F1") == {"firm": f.key, "firmMatch": "name", "serviceCases": []}
-        assert w.case("LE-T-B1")["serviceCases"] == ["CASE-T-ENT-2"]
+        assert seen(w, "LE-T-F1") == {"firm": f.key, "firmMatch": "name", "serviceCases": []}
+        assert seen(w, "LE-T-B1")["serviceCases"] == ["CASE-T-ENT-2"]
     a.store.upsert([service_case("CASE-T-ENT-2", firm_c)])  # refiled about firm c
     for w in (b, a):
         w.caught_up()
-        assert w.case("LE-T-B1")["serviceCases"] == []
-        assert w.case("LE-T-C1")["serviceCases"] == ["CASE-T-ENT-2"]
+        assert seen(w, "LE-T-B1")["serviceCases"] == []
+        assert seen(w, "LE-T-C1")["serviceCases"] == ["CASE-T-ENT-2"]
