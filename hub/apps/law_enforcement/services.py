@@ -234,6 +234,7 @@ class LawEnforcementServices:
         if not 1 <= window_days <= 3650:
             raise EnforcementError("windowDays: between 1 and 3650")
         now = as_of or today()
+        self.links.cases.get()  # built here, off the event loop, before the cases are served
         out: list[CaseReview] = []
         for r in sorted(cases, key=lambda c: c.key):
             a = r.attrs
