@@ -50,20 +50,14 @@ class SqliteSearchIndex:
         written = 0
         with self._lock, self._db:
             for doc in docs:
-                row = self._db.execute(
-                    "SELECT id FROM search_keys WHERE kind = ? AND key = ?", (doc.kind, doc.key)
+                # one statement, the first write of the transaction: from here the file's
+                # write lock is held, so two workers indexing one new key cannot both insert it
+                (rowid,) = self._db.execute(
+                    "INSERT INTO search_keys (kind, key, title) VALUES (?, ?, ?) "
+                    "ON CONFLICT (kind, key) DO UPDATE SET title = excluded.title RETURNING id",
+                    (doc.kind, doc.key, doc.title),
                 ).fetchone()
-                if row:
-                    self._db.execute("DELETE FROM search_text WHERE rowid = ?", row)
-                    self._db.execute(
-                        "UPDATE search_keys SET title = ? WHERE id = ?", (doc.title, row[0])
-                    )
-                    rowid = row[0]
-                else:
-                    rowid = self._db.execute(
-                        "INSERT INTO search_keys (kind, key, title) VALUES (?, ?, ?)",
-                        (doc.kind, doc.key, doc.title),
-                    ).lastrowid
+                self._db.execute("DELETE FROM search_text WHERE rowid = ?", (rowid,))
                 title, title_inner = segmented(doc.title)
                 body, body_inner = segmented(doc.body)
                 self._db.execute(

@@ -122,3 +122,39 @@ def test_the_embedded_index_reopens_after_close(tmp_path: Path) -> None:
     assert sorted(keys(idx, "融资")) == ["F1", "F2"]
     assert idx.count() == len(DOCS)
     idx.close()
+
+
+def test_two_workers_indexing_the_same_new_documents_at_once(tmp_path: Path) -> None:
+    """Every worker applies the feed to the one embedded index: two processes indexing the same
+    new keys at the same moment both succeed, and each key is held once."""
+    import threading
+
+    from hub.search.sqlite_fts import SqliteSearchIndex
+
+    path = tmp_path / "search.db"
+    workers = [SqliteSearchIndex(path), SqliteSearchIndex(path)]  # a connection each
+    docs = [
+        SearchDoc(kind="Enterprise", key=f"E-{i}", title=f"滨海化工{i}", body="")
+        for i in range(200)
+    ]
+    failures: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def run(worker: SqliteSearchIndex) -> None:
+        start.wait()
+        try:
+            for doc in docs:
+                worker.index([doc])
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert workers[0].count() == 200
+    assert workers[1].search("滨海化工7").total >= 1
+    for w in workers:
+        w.close()
