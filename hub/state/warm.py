@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from sqlalchemy import Engine
 
 from core_ext import GridIndex
+from hub.feed import FeedEntry, FeedFollower
 from hub.state.queries import SAME_TIME_S, DeviceState, latest_of_kind
 
 if TYPE_CHECKING:
@@ -25,16 +26,30 @@ Stored = dict[str, dict[str, DeviceState]]
 
 class ReadModel(Generic[Model]):
     """One model per worker, built once (thread-safe) by ``build`` from the stored states of
-    ``kinds``."""
+    ``kinds``. With ``records`` (the record kinds the build reads: tanks and their sensors, the
+    stations, the corridors) and :meth:`follow_records`, a write of one of those records drops
+    the model and the next use builds it again, so an edited threshold or a new station
+    reaches every worker without a restart."""
 
     def __init__(
-        self, engine: Engine, kinds: Sequence[str], build: Callable[[Stored], Model]
+        self,
+        engine: Engine,
+        kinds: Sequence[str],
+        build: Callable[[Stored], Model],
+        *,
+        records: Sequence[str] = (),
     ) -> None:
         self.engine = engine
         self.kinds = tuple(kinds)
+        self.records = frozenset(records)
         self._build = build
         self._model: Model | None = None
         self._building = threading.Lock()
+        # guards the model's slot and what arrives while it is being built
+        self._guard = threading.Lock()
+        self._generation = 0  # moved on by a record write: a build begun before it is stale
+        self._pending: list[dict[str, DeviceState]] | None = None
+        self._apply: Callable[[Model, dict[str, DeviceState]], None] | None = None
 
     def get(self) -> Model:
         model = self._model
@@ -42,8 +57,18 @@ class ReadModel(Generic[Model]):
             with self._building:
                 model = self._model
                 if model is None:
+                    with self._guard:
+                        generation, self._pending = self._generation, []
                     stored = {kind: latest_of_kind(self.engine, kind) for kind in self.kinds}
-                    model = self._model = self._build(stored)
+                    model = self._build(stored)
+                    with self._guard:
+                        # states stored by others while this one read: not lost in between
+                        for states in self._pending or []:
+                            if self._apply is not None:
+                                self._apply(model, states)
+                        self._pending = None
+                        if generation == self._generation:
+                            self._model = model
         return model
 
     def follow(
@@ -51,13 +76,29 @@ class ReadModel(Generic[Model]):
     ) -> Callable[[dict[str, DeviceState]], None]:
         """A refresh for the live bus: the states others stored go to the model once it is
         built (until then there is nothing to bring up to date: it will load them)."""
+        self._apply = apply
 
         def refresh(stored: dict[str, DeviceState]) -> None:
-            model = self._model
-            if model is not None:
-                apply(model, stored)
+            with self._guard:
+                model = self._model
+                if model is None:
+                    if self._pending is not None:  # a build is reading: hand them over
+                        self._pending.append(stored)
+                    return
+            apply(model, stored)
 
         return refresh
+
+    def follow_records(self, feed: FeedFollower) -> None:
+        """Drop the model when the feed brings a write of one of its ``records`` kinds."""
+        if self.records:
+            feed.on("record", self._records_written)
+
+    def _records_written(self, entries: list[FeedEntry]) -> None:
+        if any(e.kind in self.records for e in entries):
+            with self._guard:
+                self._generation += 1
+                self._model = None
 
 
 def newer(

@@ -910,8 +910,15 @@ class HazchemServices:
     def __init__(self, store: RecordStore, speed_limit_kmh: float = SPEED_LIMIT_KMH) -> None:
         self.store = store
         self.speed_limit_kmh = speed_limit_kmh
-        self.tank_model = ReadModel(store.engine, (TANK_LEVEL,), self._load_tanks)
-        self.vehicle_model = ReadModel(store.engine, (VEHICLE_FIX,), self._load_vehicles)
+        self.tank_model = ReadModel(
+            store.engine, (TANK_LEVEL,), self._load_tanks, records=("Tank", "Sensor")
+        )
+        self.vehicle_model = ReadModel(
+            store.engine,
+            (VEHICLE_FIX,),
+            self._load_vehicles,
+            records=("HazchemVehicle", "Camera", "River", "GridCell"),
+        )
 
     def _load_tanks(self, stored: Stored) -> TankWatch:
         tanks = list(self.store.scan("Tank"))
@@ -970,6 +977,8 @@ class HazchemServices:
 
 def services(hub: HubServices) -> HazchemServices:
     app = HazchemServices(hub.store)
+    for model in (app.tank_model, app.vehicle_model):
+        model.follow_records(hub.feed)
     hub.live.register(
         TANK_LEVEL,
         app.on_tank_levels,

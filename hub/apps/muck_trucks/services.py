@@ -581,7 +581,12 @@ class MuckServices:
     def __init__(self, hub: HubServices | None, store: RecordStore) -> None:
         self.hub = hub
         self.store = store
-        self.truck_model = ReadModel(store.engine, (MUCK_FIX,), self._load_trucks)
+        self.truck_model = ReadModel(
+            store.engine,
+            (MUCK_FIX,),
+            self._load_trucks,
+            records=("MuckTruck", "ConstructionSite", "DumpingSite", "GridCell"),
+        )
         self.publish: Callable[[dict[str, Any]], None] = self._publish_case
 
     def _load_trucks(self, stored: Stored) -> TruckWatch:
@@ -717,6 +722,7 @@ class MuckServices:
 
 def services(hub: HubServices) -> MuckServices:
     app = MuckServices(hub, hub.store)
+    app.truck_model.follow_records(hub.feed)
     hub.live.register(
         MUCK_FIX,
         app.on_fixes,

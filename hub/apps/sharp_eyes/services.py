@@ -335,7 +335,7 @@ class SharpEyesServices:
         self.hub = hub
         self.store = store
         # the network (positions, cells, coverage) from the records: no readings of its own
-        self.net_model = ReadModel(store.engine, (), self._load_net)
+        self.net_model = ReadModel(store.engine, (), self._load_net, records=("Camera", "GridCell"))
         self._seen: set[str] = set()
         self._seen_lock = threading.Lock()
 
@@ -506,6 +506,7 @@ class SharpEyesServices:
 
 def services(hub: HubServices) -> SharpEyesServices:
     app = SharpEyesServices(hub, hub.store)
+    app.net_model.follow_records(hub.feed)
     hub.live.register(VIDEO_EVENT, app.on_events, app.check_event)
     hub.live.register(
         CAMERA_HEARTBEAT, app.on_heartbeats, app.check_heartbeat, app.describe_heartbeat

@@ -1170,9 +1170,18 @@ class WaterServices:
     def __init__(self, store: RecordStore) -> None:
         self.store = store
         engine = store.engine
-        self.quality_model = ReadModel(engine, (WATER_QUALITY,), self._load_quality)
-        self.level_model = ReadModel(engine, (WATER_LEVEL,), self._load_levels)
-        self.scada_model = ReadModel(engine, (PUMP_STATE, GATE_STATE), self._load_scada)
+        self.quality_model = ReadModel(
+            engine, (WATER_QUALITY,), self._load_quality, records=("River", "WaterStation")
+        )
+        self.level_model = ReadModel(
+            engine,
+            (WATER_LEVEL,),
+            self._load_levels,
+            records=("River", "PondingPoint", "GridCell"),
+        )
+        self.scada_model = ReadModel(
+            engine, (PUMP_STATE, GATE_STATE), self._load_scada, records=("PumpStation", "Gate")
+        )
 
     def _load_quality(self, stored: Stored) -> QualityWatch:
         rivers, stations = self.store.scan("River"), self.store.scan("WaterStation")
@@ -1259,6 +1268,8 @@ class WaterServices:
 
 def services(hub: HubServices) -> WaterServices:
     app = WaterServices(hub.store)
+    for model in (app.quality_model, app.level_model, app.scada_model):
+        model.follow_records(hub.feed)
     hub.live.register(
         WATER_LEVEL,
         app.on_levels,
