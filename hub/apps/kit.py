@@ -11,15 +11,14 @@ base also derives from the builtin the hub already counts as the client's fault
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
 
 from hub.auth.principal import principal_of
-from hub.policy.engine import PolicyDenied
+from hub.policy.enforce import Countable
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -87,36 +86,20 @@ def _every_row(_: Record) -> bool:
 
 
 async def readable_rows(info: strawberry.Info, kind: str) -> Visible:
-    """Which rows of ``kind`` this request may read, as the policy decides (every row when
-    enforcement is off); counts-only access is refused here, before any row is looked at."""
+    """Which rows of ``kind`` this request may read, as the policy decides
+    (:meth:`RequestPolicy.readable`; every row when enforcement is off)."""
     policy = info.context.policy
-    if policy is None:
-        return _every_row
-    decision = await policy.gate(kind)
-    if decision.aggregate_only:
-        raise PolicyDenied(f"{kind} is served to you as counts only")
-    check: Visible = policy.row_check(decision)
-    return check
-
-
-@dataclass(frozen=True)
-class Countable:
-    """The rows of a kind a request may count (figures), whether it may also read them, and
-    the policy's name for those rows (figures over them can be cached under it)."""
-
-    check: Visible
-    readable: bool
-    view: Hashable
+    return _every_row if policy is None else await policy.readable(kind)
 
 
 async def countable_rows(info: strawberry.Info, kind: str) -> Countable:
+    """The rows of ``kind`` this request may count, as the policy decides
+    (:meth:`RequestPolicy.countable`; every row when enforcement is off)."""
     policy = info.context.policy
     if policy is None:
         return Countable(_every_row, True, ("enforcement off",))
-    decision = await policy.gate(kind)
-    return Countable(
-        policy.row_check(decision), not decision.aggregate_only, policy.row_view(decision)
-    )
+    counted: Countable = await policy.countable(kind)
+    return counted
 
 
 def caller(info: strawberry.Info, doing: str) -> tuple[str, tuple[str, ...]]:

@@ -52,17 +52,26 @@ members = Table(
     Column("method", String(16), nullable=False),
     Column("confidence", Float, nullable=False),
 )
+
+
+def _relation_columns() -> list[Column[Any]]:
+    """A relation's columns, for the edges and for the relations waiting for their end."""
+    return [
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("src", String(200), nullable=False),
+        Column("rel", String(64), nullable=False),
+        Column("dst", String(200), nullable=False),
+        Column("source_system", String(64), nullable=False),
+        Column("source_kind", String(64), nullable=False),
+        Column("source_key", String(128), nullable=False),
+        Column("confidence", Float, nullable=False),
+    ]
+
+
 edges = Table(
     "graph_edges",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("src", String(200), nullable=False),
-    Column("rel", String(64), nullable=False),
-    Column("dst", String(200), nullable=False),
-    Column("source_system", String(64), nullable=False),
-    Column("source_kind", String(64), nullable=False),
-    Column("source_key", String(128), nullable=False),
-    Column("confidence", Float, nullable=False),
+    *_relation_columns(),
     Index("ix_graph_edges_src", "src"),
     Index("ix_graph_edges_dst", "dst"),
 )
@@ -72,14 +81,7 @@ edges = Table(
 pending = Table(
     "graph_pending",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("src", String(200), nullable=False),
-    Column("rel", String(64), nullable=False),
-    Column("dst", String(200), nullable=False),
-    Column("source_system", String(64), nullable=False),
-    Column("source_kind", String(64), nullable=False),
-    Column("source_key", String(128), nullable=False),
-    Column("confidence", Float, nullable=False),
+    *_relation_columns(),
     Index("ix_graph_pending_src", "src"),
     Index("ix_graph_pending_dst", "dst"),
     Index("ix_graph_pending_source", "source_kind", "source_key"),

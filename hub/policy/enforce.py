@@ -20,7 +20,7 @@ masked ``Type.field`` is noted for the audit entry of the request.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,16 @@ def classification_table(schema: GraphQLSchema) -> Classified:
         if declared:
             table[name] = fields
     return table
+
+
+@dataclass(frozen=True)
+class Countable:
+    """The rows of a type a request may count (figures), whether it may also read them, and
+    the policy's name for those rows (figures over them can be cached under it)."""
+
+    check: Callable[[Record], bool]
+    readable: bool
+    view: Hashable
 
 
 @dataclass
@@ -107,6 +117,22 @@ class RequestPolicy:
                 raise PolicyDenied(f"rate limit for {type_name}: {limit} requests per minute")
         self.gated.add(type_name)
         return decision
+
+    async def readable(self, type_name: str) -> Callable[[Record], bool]:
+        """Which rows of a type this request may read (after the gate); counts-only access
+        is refused here, before any row is looked at."""
+        decision = await self.gate(type_name)
+        if decision.aggregate_only:
+            raise PolicyDenied(f"{type_name} is served to you as counts only")
+        return self.row_check(decision)
+
+    async def countable(self, type_name: str) -> Countable:
+        """The rows of a type this request may count (figures), whether it may also read
+        them, and the policy's name for those rows (after the gate)."""
+        decision = await self.gate(type_name)
+        return Countable(
+            self.row_check(decision), not decision.aggregate_only, self.row_view(decision)
+        )
 
     def visible(self, decision: Decision, record: Record) -> bool:
         return decision.row_visible(record.key, record.kind, record.attrs)
