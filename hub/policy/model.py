@@ -28,6 +28,43 @@ class PolicyError(ValueError):
     """A document that is not a valid policy; the message names the place."""
 
 
+class WriteRule(BaseModel):
+    """What one subject may change of one type: which workflow steps, on which rows. Rows
+    outside the type's read side are never acted on, whatever this says."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    steps: tuple[str, ...] = Field(default=(), description="Steps it may take, or *; none: none")
+    row_filter: str | None = Field(default=None, description="Rows it may act on (expression)")
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not _FIELD.match(name):
+                raise ValueError(f"bad step name {name[:40]!r}")
+        return value
+
+    @field_validator("row_filter")
+    @classmethod
+    def _filter(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_filter(value)
+            except ExpressionError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    def compiled_filter(self) -> RowFilter | None:
+        return parse_filter(self.row_filter) if self.row_filter else None
+
+    def allows_step(self, step: str) -> bool:
+        return ALL in self.steps or step in self.steps
+
+
+MIN_GROUP = 5  # k: the smallest group a counts-only figure may describe
+
+
 class TypeRule(BaseModel):
     """What one subject may see of one type."""
 
@@ -40,6 +77,10 @@ class TypeRule(BaseModel):
     aggregate_only: bool = Field(default=False, description="Counts only, never rows")
     purpose: tuple[str, ...] = Field(default=(), description="Cityhub-Purpose values, if any")
     rate_limit: int | None = Field(default=None, ge=1, le=100_000, description="Per minute")
+    min_group: int = Field(
+        default=MIN_GROUP, ge=2, le=1000, description="Counts only: smallest group served (k)"
+    )
+    write: WriteRule | None = Field(default=None, description="Steps it may take; None: none")
 
     @field_validator("fields", "reveal")
     @classmethod
