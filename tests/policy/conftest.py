@@ -109,10 +109,14 @@ class Hub:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    folder: Path = tmp_path_factory.mktemp("policy")
+    yield from hub_over(tmp_path_factory.mktemp("policy"), two_streets())
+
+
+def hub_over(folder: Path, city: list[Record]) -> Iterator[Hub]:
+    """A hub over ``city`` (graph and search built), served by a TestClient."""
     store = RecordStore.from_url(f"sqlite:///{folder / 'hub.db'}")
     store.migrate()
-    store.upsert(two_streets())
+    store.upsert(city)
     settings = load_settings(data_dir=folder, graphql_max_depth=8)
     graph = open_graph(settings.graph_store_url)
     search = open_search(settings.search_store_url)
