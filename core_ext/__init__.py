@@ -19,6 +19,7 @@ from .geodesy import (
 from .geofence import GeofenceEvent, GeofenceRule, GeofenceSet, TimeWindow
 from .grid import GridIndex
 from .masking import mask_rows
+from .pii import PiiSpan, find_pii, mask_pii
 from .points import PointIndex
 from .risk import (
     SMOKE_DIMENSIONS,
@@ -49,6 +50,7 @@ __all__ = [
     "GeofenceRule",
     "GeofenceSet",
     "GridIndex",
+    "PiiSpan",
     "PointIndex",
     "SmokeIndexConfig",
     "SmokeIndexResult",
@@ -58,10 +60,12 @@ __all__ = [
     "TimeWindow",
     "Transform",
     "evaluate_tank_readings",
+    "find_pii",
     "gcj02_to_wgs84",
     "gcj02_to_wgs84_many",
     "haversine_m",
     "haversine_m_many",
+    "mask_pii",
     "mask_rows",
     "smoke_index",
     "wgs84_to_gcj02",

@@ -9,6 +9,7 @@ mod geodesy;
 mod geofence;
 mod grid;
 mod keys;
+mod pii;
 mod points;
 mod polygon;
 mod polyindex;
@@ -16,7 +17,7 @@ mod risk;
 mod util;
 
 /// cityhub's compiled core: datums and distances, grid-cell lookup, moving-point index,
-/// geofences and risk scoring. Use it through the typed `core_ext` facade.
+/// geofences, risk scoring and personal data in free text. Use it through the typed `core_ext` facade.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -25,5 +26,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     geofence::register(m)?;
     points::register(m)?;
     risk::register(m)?;
+    pii::register(m)?;
     Ok(())
 }
