@@ -18,6 +18,7 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 
 from hub.auth.principal import principal_of
+from hub.policy.aggregates import EXACT, FigureRule
 from hub.policy.enforce import Countable
 from schema.record import Record
 
@@ -100,6 +101,16 @@ async def countable_rows(info: strawberry.Info, kind: str) -> Countable:
         return Countable(_every_row, True, ("enforcement off",))
     counted: Countable = await policy.countable(kind)
     return counted
+
+
+async def figure_rule(info: strawberry.Info, *kinds: str) -> FigureRule:
+    """How a figure over rows of ``kinds`` is published to this request, as the policy
+    decides (:meth:`RequestPolicy.figures`: exact, or the counts-only k rule)."""
+    policy = info.context.policy
+    if policy is None:
+        return EXACT
+    rule: FigureRule = await policy.figures(*kinds)
+    return rule
 
 
 def caller(info: strawberry.Info, doing: str) -> tuple[str, tuple[str, ...]]:

@@ -29,6 +29,7 @@ from strawberry.extensions import SchemaExtension
 
 from core_ext import mask_rows
 from hub.fanout import RateCounter
+from hub.policy.aggregates import EXACT, FigureRule
 from hub.policy.engine import Decision, FieldView, PolicyDenied, PolicyEngine, PrincipalLike
 from schema.classification import personal_masks
 from schema.context import RecordSource
@@ -65,12 +66,15 @@ def classification_table(schema: GraphQLSchema) -> Classified:
 
 @dataclass(frozen=True)
 class Countable:
-    """The rows of a type a request may count (figures), whether it may also read them, and
-    the policy's name for those rows (figures over them can be cached under it)."""
+    """The rows of a type a request may count (figures), whether it may also read them, the
+    policy's name for those rows (figures over them can be cached under it), and how figures
+    over them are published (``figures``: exact for a reader, the k rule for counts only —
+    ``hub.policy.aggregates``)."""
 
     check: Callable[[Record], bool]
     readable: bool
     view: Hashable
+    figures: FigureRule = EXACT
 
 
 @dataclass
@@ -131,8 +135,26 @@ class RequestPolicy:
         them, and the policy's name for those rows (after the gate)."""
         decision = await self.gate(type_name)
         return Countable(
-            self.row_check(decision), not decision.aggregate_only, self.row_view(decision)
+            self.row_check(decision),
+            not decision.aggregate_only,
+            self.row_view(decision),
+            self.figure_rule(decision),
         )
+
+    async def figures(self, *type_names: str) -> FigureRule:
+        """How a figure computed over rows of these types is published to this request (after
+        each type's gate): the strictest of their rules."""
+        rule = EXACT
+        for type_name in type_names:
+            rule = rule.with_(self.figure_rule(await self.gate(type_name)))
+        return rule
+
+    def figure_rule(self, decision: Decision) -> FigureRule:
+        """How figures over a decision's rows are published: exact to a principal that reads
+        the rows, under the type rule's ``min_group`` (k) when it may only count them."""
+        if not decision.aggregate_only or decision.rule is None:
+            return EXACT
+        return FigureRule(decision.rule.min_group, decision.policy)
 
     def visible(self, decision: Decision, record: Record) -> bool:
         return decision.row_visible(record.key, record.kind, record.attrs)

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import strawberry
 
 from hub.apps import kit
+from hub.apps.citizen_service.figures import counted_window, published
 from hub.apps.citizen_service.services import (
     CASE_KIND,
     CaseFilter,
@@ -117,9 +118,10 @@ class CitizenServiceQueries:
         self, info: strawberry.Info, filter: CaseFilterInput | None = None
     ) -> CaseStats:
         c = centre(info)
-        wanted = await off_loop(lambda: _filter(filter))
         rows = await kit.countable_rows(info, CASE_KIND)
-        return CaseStats.of(await off_loop(lambda: c.shared_stats(wanted, rows.check, rows.view)))
+        wanted = await off_loop(lambda: counted_window(_filter(filter), rows.figures))
+        found = await off_loop(lambda: c.shared_stats(wanted, rows.check, rows.view))
+        return CaseStats.of(published(found, rows.figures))
 
     @strawberry.field(
         description="The 15-minute service circle (default: e-bike 15 km/h, detour 1.3)"

@@ -212,12 +212,15 @@ class CaseBucket:
     overdue: int = strawberry.field(metadata=classified("public"))
 
 
-@strawberry.type(description="Deadlines kept and missed")
+@strawberry.type(
+    description="Deadlines kept and missed (a null count: withheld, fewer cases than the "
+    "policy's minimum group for counts-only access)"
+)
 class SlaStats:
-    resolved_on_time: int = strawberry.field(metadata=classified("public"))
-    resolved_late: int = strawberry.field(metadata=classified("public"))
-    open_on_time: int = strawberry.field(metadata=classified("public"))
-    open_overdue: int = strawberry.field(metadata=classified("public"))
+    resolved_on_time: int | None = strawberry.field(metadata=classified("public"))
+    resolved_late: int | None = strawberry.field(metadata=classified("public"))
+    open_on_time: int | None = strawberry.field(metadata=classified("public"))
+    open_overdue: int | None = strawberry.field(metadata=classified("public"))
     on_time_rate: float | None = strawberry.field(
         description="Resolved on time / resolved", metadata=classified("public")
     )
@@ -226,14 +229,21 @@ class SlaStats:
 @strawberry.type(description="The ops centre's figures over the cases you may see.")
 class CaseStats:
     total: int = strawberry.field(metadata=classified("public"))
-    merged: int = strawberry.field(
-        description="Duplicate reports merged into another case", metadata=classified("public")
+    merged: int | None = strawberry.field(
+        description="Duplicate reports merged into another case (null: withheld, fewer than "
+        "the policy's minimum group)",
+        metadata=classified("public"),
     )
     sla: SlaStats = strawberry.field(metadata=classified("public"))
     by_grid_cell: list[CaseBucket] = strawberry.field(metadata=classified("public"))
     by_category: list[CaseBucket] = strawberry.field(metadata=classified("public"))
     by_department: list[CaseBucket] = strawberry.field(metadata=classified("public"))
     by_channel: list[CaseBucket] = strawberry.field(metadata=classified("public"))
+    suppressed_groups: int = strawberry.field(
+        description="Groups withheld (counts-only access): buckets and SLA states of fewer "
+        "cases than the policy's minimum group, and those that would give them away",
+        metadata=classified("public"),
+    )
 
     @classmethod
     def of(cls, s: dict[str, Any]) -> CaseStats:
@@ -248,6 +258,7 @@ class CaseStats:
             by_category=buckets("category"),
             by_department=buckets("department"),
             by_channel=buckets("channel"),
+            suppressed_groups=s.get("suppressed_groups", 0),
         )
 
 

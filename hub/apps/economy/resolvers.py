@@ -111,6 +111,7 @@ class EconomyQueries:
             and (size is None or f.size == size)
             and (grid_cell is None or f.grid_cell == grid_cell)
         ]
+        (await kit.figure_rule(info, FIRM_KIND)).require(len(found), "firms")
         return from_rows(
             found, lambda f: f.key, lambda f: f, first=first, after=after, servable=servable
         )
@@ -127,15 +128,19 @@ class EconomyQueries:
     ) -> EconomyAggregates:
         firms, _ = await scan_servable(info, FIRM_KIND)
         indicators, _ = await scan_servable(info, INDICATOR_KIND)
+        rule = await kit.figure_rule(info, FIRM_KIND, INDICATOR_KIND)
         service = economy(info)
         chosen, total, groups = await _run(
             lambda: service.aggregate(firms, indicators, period, group_by.value)
         )
+        rule.require(total.firms, "firms")
+        shown, withheld = rule.publish(groups, lambda g: g.firms)
         return EconomyAggregates(
             period=chosen,
             grouping=group_by,
             total=EconomyFigures.of(total),
-            groups=[EconomyFigures.of(g) for g in groups],
+            groups=[EconomyFigures.of(g) for g in shown],
+            suppressed_groups=withheld,
         )
 
     @strawberry.field(
@@ -146,5 +151,11 @@ class EconomyQueries:
         self, info: strawberry.Info, park: str | None = None
     ) -> list[EconomyTrendPoint]:
         indicators, _ = await scan_servable(info, INDICATOR_KIND)
+        rule = await kit.figure_rule(info, INDICATOR_KIND)
         points = await _run(lambda: economy(info).trend(indicators, park))
-        return [EconomyTrendPoint(period=p, figures=EconomyFigures.of(f)) for p, f in points]
+        # each period is a figure of its own: one over too few firms is left out
+        return [
+            EconomyTrendPoint(period=p, figures=EconomyFigures.of(f))
+            for p, f in points
+            if rule.enough(f.firms)
+        ]

@@ -67,6 +67,12 @@ class EconomyAggregates:
     grouping: EconomyGrouping = strawberry.field(metadata=PUBLIC)
     total: EconomyFigures = strawberry.field(metadata=PUBLIC)
     groups: list[EconomyFigures] = strawberry.field(metadata=PUBLIC)
+    suppressed_groups: int = strawberry.field(
+        default=0,
+        description="Groups withheld (counts-only access): of fewer firms than the policy's "
+        "minimum group, and those that would give them away; their figures are in the total",
+        metadata=PUBLIC,
+    )
 
 
 @strawberry.type(description="One period of a trend")

@@ -1,0 +1,137 @@
+"""Figures a counts-only principal may be given: none that can be differenced back to a row.
+
+A principal that reads a type's rows gets exact figures. One that may only count them (the
+type rule's ``aggregate_only``) gets figures under the type rule's ``min_group`` (k, 5 by
+default), the rule stewards write in the policy (``policies/README.md``, "Counts-only
+figures"):
+
+* a time window is widened to whole days in the city's time zone (a one-second window
+  cannot isolate one case);
+* a figure whose rows, after every filter, are fewer than k (but some) is refused
+  (``GroupTooSmall``);
+* in a breakdown (by grid cell, park, industry, …) a group of fewer than k rows is withheld —
+  dropped from the list with everything derived from its rows (sums, means, revenue, tax),
+  the answer saying how many were withheld — and, when the withheld groups together hold
+  fewer than k rows, the next smallest groups are withheld too, so the total minus the shown
+  groups never describes fewer than k rows.
+
+Apps never decide this: they ask the request's ``FigureRule`` (``Countable.figures``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from hub.policy.engine import PolicyDenied
+
+CITY_TZ = ZoneInfo("Asia/Shanghai")  # days of a window are the city's days
+G = TypeVar("G")
+
+
+class GroupTooSmall(PolicyDenied):
+    """A counts-only figure that would describe fewer rows than the policy's minimum group."""
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": "FORBIDDEN", "reason": "min_group"}
+
+
+@dataclass(frozen=True)
+class FigureRule:
+    """How figures over one type are published to one request: exact (``min_group`` None,
+    a principal that reads the rows) or under the k rule of a counts-only policy."""
+
+    min_group: int | None = None
+    policy: str | None = None
+
+    @property
+    def exact(self) -> bool:
+        return self.min_group is None
+
+    def with_(self, other: FigureRule) -> FigureRule:
+        """The stricter of two rules, for a figure computed over rows of two types."""
+        if other.min_group is None:
+            return self
+        if self.min_group is None or other.min_group > self.min_group:
+            return other
+        return self
+
+    def window(
+        self, start: datetime | None, end: datetime | None
+    ) -> tuple[datetime | None, datetime | None]:
+        """A time window ``[start, end)`` as this rule lets it be counted: as asked when
+        exact, else widened to whole days (start to its day's midnight, end to the next
+        midnight unless it is one) in the city's time zone; a time without a zone is the
+        city's."""
+        if self.exact:
+            return start, end
+        return (
+            None if start is None else _day_start(start),
+            None if end is None else _day_end(end),
+        )
+
+    def require(self, rows: int, what: str) -> None:
+        """Refuse a figure over ``rows`` rows (after every filter) fewer than k but some;
+        ``what`` names them in the message ("cases", "firms")."""
+        if not self.enough(rows):
+            raise GroupTooSmall(
+                f"these {what} are too few to be counted for you: figures served as counts "
+                f"only describe at least {self.min_group} {what}"
+                + (f" (policy {self.policy})" if self.policy else "")
+                + "; widen the filter or the time window"
+            )
+
+    def enough(self, rows: int) -> bool:
+        """Whether a single figure over ``rows`` rows may be published (none, or k or more)."""
+        return self.min_group is None or rows == 0 or rows >= self.min_group
+
+    def shown(self, sizes: Sequence[int]) -> list[bool]:
+        """Which groups of one breakdown (their row counts) may be published. Exact: all.
+        Else a group of fewer than k rows (but some) is withheld, and while the withheld groups
+        together hold fewer than k rows (but some), the smallest shown group is withheld
+        too (complementary suppression: the total minus the shown groups would give them)."""
+        k = self.min_group
+        if k is None:
+            return [True] * len(sizes)
+        show = [size >= k or size == 0 for size in sizes]  # "none" describes no row
+        hidden = sum(size for size, s in zip(sizes, show, strict=True) if not s)
+        while 0 < hidden < k:
+            candidates = [i for i, s in enumerate(show) if s and sizes[i]]
+            if not candidates:
+                break  # the whole breakdown is below k: ``require`` refuses its total
+            smallest = min(candidates, key=lambda i: (sizes[i], i))
+            show[smallest] = False
+            hidden += sizes[smallest]
+        return show
+
+    def publish(self, groups: Sequence[G], size: Callable[[G], int]) -> tuple[list[G], int]:
+        """``shown`` applied to a breakdown: (the groups published, in order; how many were
+        withheld)."""
+        show = self.shown([size(g) for g in groups])
+        kept = [g for g, s in zip(groups, show, strict=True) if s]
+        return kept, len(groups) - len(kept)
+
+
+EXACT = FigureRule()
+
+
+def _local(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=CITY_TZ)
+    return moment.astimezone(CITY_TZ)
+
+
+def _day_start(moment: datetime) -> datetime:
+    return datetime.combine(_local(moment).date(), time(), CITY_TZ)
+
+
+def _day_end(moment: datetime) -> datetime:
+    local = _local(moment)
+    start = datetime.combine(local.date(), time(), CITY_TZ)
+    if local == start:
+        return start
+    return datetime.combine(local.date() + timedelta(days=1), time(), CITY_TZ)
