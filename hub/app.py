@@ -114,6 +114,7 @@ def create_app(
         feed=FeedFollower(store.engine),
         limiter=auth.limiter,
         classified=table,
+        rates=auth.rates,
     )
     for app_ in apps:
         if app_.services is not None:

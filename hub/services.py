@@ -10,7 +10,7 @@ from hub.audit.log import AuditLog
 from hub.auth.principal import TokenVerifier
 from hub.auth.ratelimit import RateLimiter
 from hub.config import Settings
-from hub.fanout import Broadcast
+from hub.fanout import Broadcast, RateCounter
 from hub.feed import FeedFollower
 from hub.graph import GraphStore
 from hub.ingest.sources import SourceSystems
@@ -39,6 +39,8 @@ class HubServices:
     # the schema's field classifications ({type: {field: (level, mask)}}), for routes that
     # serve a row's field outside GraphQL (a case's photos) under the same field policy
     classified: dict[str, dict[str, tuple[str, str | None]]] = field(default_factory=dict)
+    # the policies' per-type rate counts (``rate_limit``), shared with GraphQL's requests
+    rates: RateCounter | None = None
 
     def service(self, app: str) -> Any:
         """The services object app ``app`` built at start-up."""

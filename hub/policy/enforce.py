@@ -30,7 +30,14 @@ from strawberry.extensions import SchemaExtension
 from core_ext import mask_rows
 from hub.fanout import RateCounter
 from hub.policy.aggregates import EXACT, FigureRule
-from hub.policy.engine import Decision, FieldView, PolicyDenied, PolicyEngine, PrincipalLike
+from hub.policy.engine import (
+    Decision,
+    FieldView,
+    PolicyDenied,
+    PolicyEngine,
+    PolicyRateLimited,
+    PrincipalLike,
+)
 from schema.classification import personal_masks
 from schema.context import RecordSource
 from schema.record import Record
@@ -118,7 +125,7 @@ class RequestPolicy:
                 f"policy-rate:{self.principal.label}:{type_name}", RATE_WINDOW_S
             )
             if hits > limit:
-                raise PolicyDenied(f"rate limit for {type_name}: {limit} requests per minute")
+                raise PolicyRateLimited(f"rate limit for {type_name}: {limit} requests per minute")
         self.gated.add(type_name)
         return decision
 

@@ -42,6 +42,10 @@ class PolicyDenied(PermissionError):
     """Access refused by policy; the message is safe to show to the caller."""
 
 
+class PolicyRateLimited(PolicyDenied):
+    """Over a type's ``rate_limit`` for now (paths outside GraphQL answer 429, not 403)."""
+
+
 @dataclass(frozen=True)
 class ActivePolicy:
     document: PolicyDocument

@@ -3,9 +3,9 @@ one door as GraphQL's ``fileCase``, for citizen apps that speak the standard.
 
 * ``GET services.{json,xml}``: the 124 duty sub-categories (``service_code`` = ``C08-01``).
 * ``GET services/{code}.{fmt}``: a service definition (no extra attributes).
-* ``GET requests.{fmt}`` (``service_request_id``, ``service_code``, ``status`` open|closed,
-  ``start_date``, ``end_date``; the last 90 days and 1000 requests by default) and
-  ``GET requests/{id}.{fmt}``: requests without any personal data of their reporters.
+* ``GET requests.{fmt}`` (``service_request_id`` (at most 100), ``service_code``, ``status``
+  open|closed, ``start_date``, ``end_date``; the last 90 days by default; ``page_size`` (50 by
+  default, at most 100) and ``page`` (from 1), newest first) and ``GET requests/{id}.{fmt}``.
 * ``POST requests.{fmt}``, form-encoded: ``service_code``, ``lat``/``long`` or
   ``address_string``, ``description``, optional ``first_name``, ``last_name``, ``phone``,
   ``email``, ``media_url``. Filed as a snap-and-send (随手拍) case.
@@ -13,9 +13,15 @@ one door as GraphQL's ``fileCase``, for citizen apps that speak the standard.
 Authentication: an OAuth access token as ``Authorization: Bearer TOKEN`` (never in a URL), or
 the spec's ``api_key`` parameter holding an Open311 API key — a client credential of its own
 issued by ``cityhub auth open311-key CLIENT`` and kept hashed (``hub.auth.open311_keys``); an
-access token given as ``api_key`` is refused (400). Either needs ``graph:read``. The access
-policy for ``ServiceCase`` applies (rows it hides are not served; counts-only access reads
-nothing). Errors are the spec's ``[{"code", "description"}]`` / ``<errors>``.
+access token given as ``api_key`` is refused (400). Either needs ``graph:read``.
+
+The access policy for ``ServiceCase`` applies as on GraphQL, decided by ``hub.policy``: rows it
+hides are not served (a hidden case is "no service request", as one that does not exist);
+counts-only or no access is a 403; the ``Cityhub-Purpose`` header and the type's
+``rate_limit`` are checked (403, 429). Each Open311 field is served as the ServiceCase field
+it shows (``OPEN311_FIELDS``): a refused field is left out, a masked one masked, the
+description scrubbed of personal data; a filter on a field the caller may not see whole is a
+403. Errors are the spec's ``[{"code", "description"}]`` / ``<errors>``.
 
 Rates: every request counts in its principal's request bucket (as on /graphql: per person,
 or per client for machine traffic); filings also in a filing bucket per principal
@@ -54,12 +60,42 @@ from hub.auth.scopes import GRAPH_READ
 from hub.cases import DONE, STATUS_LABELS, Caller, CaseError, CaseIntake, CaseNotFound
 from hub.idempotency import HEADER as IDEMPOTENCY_HEADER
 from hub.idempotency import IdempotencyError, InProgress
+from hub.policy.enforce import PURPOSE_HEADER, RATE_WINDOW_S, RequestPolicy
+from hub.policy.engine import Decision, PolicyDenied, PolicyRateLimited
+from hub.policy.fields import served_fields, view_of
 from hub.services import HubServices
 from schema.record import Record
 
 PREFIX = "/open311/v2"
 DEFAULT_WINDOW = timedelta(days=90)
-MAX_REQUESTS = 1000
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+CASE_TYPE = "ServiceCase"  # the GraphQL type whose field policy Open311's fields follow
+# Open311 field -> the ServiceCase field it shows (service_request_id is the id: always served)
+OPEN311_FIELDS = {
+    "status": "status",
+    "status_notes": "statusLabel",
+    "merged_into": "mergedInto",  # "，并入 …" in status_notes
+    "service_name": "subcategoryName",
+    "service_code": "subcategory",
+    "description": "description",
+    "agency_responsible": "department",
+    "requested_datetime": "reportedAt",
+    "updated_datetime": "history",  # when its last step was taken
+    "expected_datetime": "dueAt",
+    "address": "address",
+    "lat": "geometry",
+    "long": "geometry",
+    "media_url": "mediaUrls",
+}
+FREE_TEXT = frozenset({"description"})  # what the citizen typed: scrubbed of personal data
+# query parameter -> the field it filters on
+FILTERS = {
+    "service_code": "subcategory",
+    "status": "status",
+    "start_date": "reportedAt",
+    "end_date": "reportedAt",
+}
 MAX_FORM_BYTES = 64 * 1024
 
 
@@ -117,6 +153,23 @@ def _time(name: str, value: str | None) -> datetime | None:
     return parsed
 
 
+def _page(size: str | None, number: str | None) -> tuple[int, int]:
+    """(page size, page number from 1) of a listing; a clear 400 outside the bounds."""
+    try:
+        wanted = int(size) if size else PAGE_SIZE
+        page = int(number) if number else 1
+    except ValueError:
+        raise Open311Error(400, "page_size and page must be whole numbers") from None
+    if not 1 <= wanted <= MAX_PAGE_SIZE:
+        raise Open311Error(400, f"page_size: from 1 to {MAX_PAGE_SIZE}, got {wanted}")
+    if page < 1:
+        raise Open311Error(400, f"page: from 1, got {page}")
+    return wanted, page
+
+
+Reader = Callable[[Record], bool]
+
+
 def routes(hub: HubServices) -> list[BaseRoute]:
     def centre() -> CitizenServiceCentre:
         return kit.service(hub, CitizenServiceCentre)
@@ -169,45 +222,68 @@ def routes(hub: HubServices) -> list[BaseRoute]:
             )
         return rate
 
-    def rows_for(who: Principal) -> Callable[[Record], bool]:
-        decision = hub.policies.decide(who, CASE_KIND)
-        if not decision.allowed:
-            raise Open311Error(403, f"access denied: {decision.reason}")
-        if decision.aggregate_only:
-            raise Open311Error(403, f"{CASE_KIND} is served to you as counts only")
-        return lambda r: decision.row_visible(r.key, r.kind, r.attrs)
+    async def readable(request: Request, who: Principal) -> tuple[Reader, Decision]:
+        """The cases this request may read and how their fields are served: the policy's
+        gate (access, counts only, purpose, rate) as GraphQL's, asked of ``hub.policy``."""
+        policy = RequestPolicy(hub.policies, who, request.headers.get(PURPOSE_HEADER), hub.rates)
+        try:
+            visible = await policy.readable(CASE_KIND)
+        except PolicyRateLimited as exc:
+            raise Open311Error(429, str(exc), {"Retry-After": str(int(RATE_WINDOW_S))}) from None
+        except PolicyDenied as exc:
+            raise Open311Error(403, str(exc)) from None
+        return visible, policy.decide(CASE_TYPE)
 
-    def request_row(c: CitizenServiceCentre, r: Record) -> dict[str, Any]:
-        # never the reporter's name, phone or e-mail
+    def check_filters(decision: Decision, given: dict[str, str | None]) -> None:
+        """A filter on a field the caller is not served whole would tell it the field."""
+        fields = hub.classified.get(CASE_TYPE, {})
+        for param, value in given.items():
+            view = view_of(decision, fields, FILTERS[param])
+            if value and not (view.allowed and view.mask is None):
+                raise Open311Error(
+                    403, f"{param} filters on {CASE_TYPE}.{FILTERS[param]}, not served to you"
+                )
+
+    def request_row(
+        c: CitizenServiceCentre, r: Record, visible: Reader, decision: Decision
+    ) -> dict[str, Any]:
+        # never the reporter's name, phone or e-mail; each field as the policy serves it
         a = r.attrs
         status = status_of(a)
         followed = status
         if status == "merged" and a.get("merged_into"):
             other = c.cases().get(str(a["merged_into"]))
-            followed = status_of(other.attrs) if other else status
+            # the case it joined, only when the caller may read it
+            followed = status_of(other.attrs) if other and visible(other) else status
         pos = point_of(r)
         due = c.due_at(r)
         photos = a.get("photos") or []
-        return {
-            "service_request_id": r.key,
+        values: dict[str, Any] = {
             "status": "closed" if followed in DONE else "open",
-            "status_notes": STATUS_LABELS[status]
-            + (f"，并入 {a.get('merged_into')}" if status == "merged" else ""),
+            "status_notes": STATUS_LABELS[status],
+            "merged_into": a.get("merged_into") if status == "merged" else None,
             "service_name": a.get("subcategory_name") or a.get("category_name"),
             "service_code": a.get("subcategory") or a.get("category"),
             "description": a.get("content"),
             "agency_responsible": c.department(r),
-            "service_notice": "",
             "requested_datetime": reported_at(r).isoformat(),
             "updated_datetime": r.fetched_at.isoformat(),
             "expected_datetime": due.isoformat() if due else None,
             "address": a.get("address") or "",
-            "address_id": "",
-            "zipcode": "",
             "lat": pos[1] if pos else None,
             "long": pos[0] if pos else None,
             "media_url": photos[0] if photos else None,
         }
+        served = served_fields(
+            decision,
+            hub.classified.get(CASE_TYPE, {}),
+            {name: (OPEN311_FIELDS[name], value) for name, value in values.items()},
+            free_text=FREE_TEXT,
+        )
+        merged = served.pop("merged_into", None)
+        if merged and "status_notes" in served:
+            served["status_notes"] += f"，并入 {merged}"
+        return {"service_request_id": r.key, **served, "address_id": "", "zipcode": ""}
 
     async def audit(who: Principal, action: str, keys: list[str]) -> None:
         await run_in_threadpool(
@@ -300,14 +376,18 @@ def routes(hub: HubServices) -> list[BaseRoute]:
             answer.headers.update(dict(filing.headers()))  # the tighter bucket
             return answer
         q = request.query_params
-        visible = rows_for(who)
-        c = centre()
         ids = [i.strip() for i in (q.get("service_request_id") or "").split(",") if i.strip()]
+        if len(ids) > MAX_PAGE_SIZE:
+            raise Open311Error(400, f"service_request_id: at most {MAX_PAGE_SIZE} ids")
+        size, number = _page(q.get("page_size"), q.get("page"))
         status = q.get("status")
         if status not in (None, "", "open", "closed"):
             raise Open311Error(400, "status: open or closed")
         code = q.get("service_code")
         start, end = _time("start_date", q.get("start_date")), _time("end_date", q.get("end_date"))
+        visible, decision = await readable(request, who)
+        check_filters(decision, {p: q.get(p) for p in FILTERS})
+        c = centre()
         if ids:
             cases = await run_in_threadpool(c.cases)  # once: each call is a snapshot
             found = await run_in_threadpool(
@@ -321,24 +401,27 @@ def routes(hub: HubServices) -> list[BaseRoute]:
             if code:
                 found = [r for r in found if code in (r.attrs.get("subcategory"),
                                                       r.attrs.get("category"))]  # fmt: skip
-        rows = [request_row(c, r) for r in found]
+        rows = [request_row(c, r, visible, decision) for r in found]
         if status:
             rows = [row for row in rows if row["status"] == status]
-        rows.sort(key=lambda row: row["requested_datetime"], reverse=True)
-        rows = rows[:MAX_REQUESTS]
+        found_at = {r.key: reported_at(r) for r in found}
+        rows.sort(key=lambda row: found_at[row["service_request_id"]], reverse=True)
+        rows = rows[(number - 1) * size : number * size]
         await audit(who, "open311.read", [row["service_request_id"] for row in rows])
         return _render(fmt, "service_requests", "request", rows)
 
     async def one(request: Request, fmt: str, form: dict[str, str]) -> Response:
         who = await principal(request, form)
-        visible = rows_for(who)
+        visible, decision = await readable(request, who)
         c = centre()
         key = request.path_params["id"]
         record = await run_in_threadpool(lambda: c.cases().get(key))
         if record is None or not visible(record):
-            raise Open311Error(404, f"no service request {key!r}")
+            raise Open311Error(404, f"no service request {key[:80]!r}")
         await audit(who, "open311.read", [key])
-        return _render(fmt, "service_requests", "request", [request_row(c, record)])
+        return _render(
+            fmt, "service_requests", "request", [request_row(c, record, visible, decision)]
+        )
 
     async def post(who: Principal, form: dict[str, str], key: str | None) -> dict[str, Any]:
         code = (form.get("service_code") or "").strip()
