@@ -15,7 +15,8 @@ plate      a province's abbreviation, a letter, an optional ``·``, then 5 lette
            6 for a new-energy plate (D or F first or last), or 4 and 挂/学/警/港/澳
 address    from the house number down: digits followed by 号/号楼/号院/栋/幢/座/单元/室/户/
            楼/层, repeated; after a road (路 街 道 巷 弄 里 胡同) one such part is enough,
-           elsewhere two or a flat (室)
+           elsewhere two or a flat (室); or a flat written building-door-room, ``12-3-1502``
+           (1-3, 1-2 and 3-4 digits, no further ``-``)
 
 A number is always a whole run of ASCII digits: a 20-digit number is none of these. Masks:
 a phone keeps its first 3 digits (5 with 86 before them; a landline its area code) and
@@ -100,6 +101,17 @@ def _grouped_mobile_end(text: str, j: int) -> int:
     return end if end - k - 1 == 4 else -1
 
 
+def _dashed_flat_end(text: str, j: int) -> int:
+    """End of a flat's ``-door-room`` after its building number ``text[:j]`` (or -1)."""
+    if text[j : j + 1] != "-":
+        return -1
+    k = _run_end(text, j + 1)
+    if not 1 <= k - j - 1 <= 2 or text[k : k + 1] != "-":
+        return -1
+    end = _run_end(text, k + 1)
+    return end if 3 <= end - k - 1 <= 4 and text[end : end + 1] != "-" else -1
+
+
 def _address_end(text: str, i: int) -> int:
     """End of the address parts starting at ``i`` (or -1): see the module's docstring."""
     parts, flat, p = 0, False, i
@@ -148,6 +160,10 @@ def _number_at(text: str, i: int, j: int) -> PiiSpan | None:
             return PiiSpan(i, end, "phone")
     if 13 <= n <= 19 and luhn_ok(digits):
         return PiiSpan(i, j, "bank_card")
+    if n <= 3:
+        end = _dashed_flat_end(text, j)
+        if end > 0:
+            return PiiSpan(i, end, "address")
     if n <= 5:
         end = _address_end(text, i)
         if end > 0:

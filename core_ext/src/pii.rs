@@ -123,6 +123,18 @@ fn grouped_mobile_end(b: &[u8], j: usize) -> Option<usize> {
     (end - k - 1 == 4).then_some(end)
 }
 
+fn dashed_flat_end(b: &[u8], j: usize) -> Option<usize> {
+    if at(b, j) != b'-' {
+        return None;
+    }
+    let k = run_end(b, j + 1);
+    if !(1..=2).contains(&(k - j - 1)) || at(b, k) != b'-' {
+        return None;
+    }
+    let end = run_end(b, k + 1);
+    ((3..=4).contains(&(end - k - 1)) && at(b, end) != b'-').then_some(end)
+}
+
 fn address_end(b: &[u8], i: usize) -> Option<usize> {
     let (mut parts, mut flat, mut p) = (0, false, i);
     loop {
@@ -182,6 +194,11 @@ fn number_at(b: &[u8], i: usize, j: usize) -> Option<(usize, Kind)> {
     }
     if (13..=19).contains(&n) && luhn_ok(digits) {
         return Some((j, Kind::BankCard));
+    }
+    if n <= 3 {
+        if let Some(end) = dashed_flat_end(b, j) {
+            return Some((end, Kind::Address));
+        }
     }
     if n <= 5 {
         return address_end(b, i).map(|end| (end, Kind::Address));

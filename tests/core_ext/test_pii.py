@@ -69,11 +69,12 @@ plates = st.builds(
     st.sampled_from(["{}5", "{}挂", "{}学", "{}警", "D{}8", "F{}D", "{}8F", "·{}7"]),
 )
 addresses = st.builds(
-    lambda no, building, unit, flat: f"{no}号{building}栋{unit}单元{flat}室",
+    lambda no, building, unit, flat, form: form.format(no, building, unit, flat),
     st.integers(1, 999),
     st.integers(1, 40),
     st.integers(1, 9),
     st.integers(101, 3205),
+    st.sampled_from(["{}号{}栋{}单元{}室", "{}号楼{}单元{}室", "{}号", "{1}-{2}-{3}"]),
 )
 PLANTS: dict[ref.PiiKind, st.SearchStrategy[str]] = {
     "phone": st.one_of(mobiles, landlines),
@@ -189,6 +190,8 @@ def test_a_card_failing_luhn_is_not_one(card: str, shift: int) -> None:
         ("京A1234学", "京A****学"),
         ("南门胡同7号", "南门胡同*号"),
         ("阳光小区5栋501室", "阳光小区*栋***室"),
+        ("海滨路12号和谐家园12-3-1502", "海滨路**号和谐家园**-*-****"),
+        ("2024-01-15到12-3-15", "2024-01-15到12-3-15"),  # a date, a short last part
         ("身份证120116900101123", "身份证120116*****1123"),  # the old 15-digit form
     ],
 )
