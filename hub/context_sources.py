@@ -26,6 +26,15 @@ class GraphSourceAdapter:
     async def relations(self, entity_id: str) -> list[Relation]:
         return await run_in_threadpool(self.graph.relations, [entity_id])
 
+    async def entities(self, ids: Sequence[str]) -> dict[str, Entity]:
+        return await run_in_threadpool(self.graph.entities, ids)
+
+    async def members_of(self, entity_ids: Sequence[str]) -> list[Member]:
+        return await run_in_threadpool(self.graph.members_of, entity_ids)
+
+    async def relations_of(self, entity_ids: Sequence[str]) -> list[Relation]:
+        return await run_in_threadpool(self.graph.relations, entity_ids)
+
     async def neighbourhood(self, entity_id: str, hops: int, limit: int) -> Subgraph:
         return await run_in_threadpool(self.graph.neighbourhood, entity_id, hops, limit)
 

@@ -43,6 +43,7 @@ from hub.policy.enforce import (
     RequestPolicy,
 )
 from hub.policy.engine import PolicyEngine
+from hub.policy.graph import PolicedGraphSource
 from hub.record_source import StoreRecordSource
 from hub.search import SearchIndex
 from hub.services import HubServices
@@ -59,7 +60,7 @@ class HubContext:
     request: Request | WebSocket
     response: Response | WebSocket
     records: StoreRecordSource | PolicedRecordSource
-    graph: GraphSourceAdapter
+    graph: GraphSourceAdapter | PolicedGraphSource
     search: SearchSourceAdapter | PolicedSearchSource
     state: dict[str, Any] = field(default_factory=dict)
     policy: RequestPolicy | None = None
@@ -211,7 +212,7 @@ class HubGraphQL(GraphQL[HubContext, None]):
             request=request,
             response=response,
             records=policed,
-            graph=self.graph,
+            graph=PolicedGraphSource(self.graph, policed, policy),
             search=PolicedSearchSource(self.search, policed, policy),
             policy=policy,
             hub=self.hub,
@@ -245,6 +246,7 @@ class HubGraphQL(GraphQL[HubContext, None]):
             policed = PolicedRecordSource(StoreRecordSource(self.store), policy)
             context.policy = policy
             context.records = policed
+            context.graph = PolicedGraphSource(self.graph, policed, policy)
             context.search = PolicedSearchSource(self.search, policed, policy)
         return None
 

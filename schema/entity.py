@@ -182,29 +182,23 @@ class Entity(relay.Node):
 
 
 async def find_entity(info: strawberry.Info, ref: str) -> Entity | None:
-    """An entity from its global id, its entity id (Firm:…), or any of its records' ids."""
+    """An entity from its global id, its entity id (Firm:…), or any of its records' ids; the
+    context's graph source answers only what the caller may see (``hub.policy.graph``)."""
     source = graph(info)
-    candidates: list[str] = [ref]
     try:
         type_name, node_id = relay.from_base64(ref)
     except Exception:
         type_name = node_id = ""
     if type_name == "Entity":
-        candidates.insert(0, node_id)
-    for candidate in candidates:
-        found = await source.entity(candidate)
-        if found:
-            return Entity.of(found)
-    if type_name and node_id:  # a record's global id, e.g. GridCell:BH-XINGANG-005
+        found = await source.entity(node_id)
+        return Entity.of(found) if found else None
+    found = await source.entity(ref)
+    if found is None and type_name and node_id:  # a record's global id: GridCell:BH-…
         found = await source.entity_of(type_name, node_id)
-        if found:
-            return Entity.of(found)
-    if ":" in ref:  # "<Kind>:<key>" of a record
+    if found is None and ":" in ref:  # "<Kind>:<key>" of a record
         kind, _, key = ref.partition(":")
         found = await source.entity_of(kind, key)
-        if found:
-            return Entity.of(found)
-    return None
+    return Entity.of(found) if found else None
 
 
 @strawberry.type

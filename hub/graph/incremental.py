@@ -27,8 +27,8 @@ from hub.graph.resolution import (
     CONFIDENCE,
     FIRM_KINDS,
     VEHICLE_KINDS,
-    _label,
     _strong_identity,
+    entity_label,
     entity_type,
     resolve,
 )
@@ -198,7 +198,7 @@ class GraphUpdater:
         return Entity(
             entity_id,
             kind_type,
-            _label(kind_type, group) if group else entity_id,
+            entity_label(kind_type, [r.attrs for r in group], group[0].key) if group else entity_id,
             mine.resolved_by if mine else "record",
             min(m.confidence for m in members.values()),
         )

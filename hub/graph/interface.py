@@ -34,6 +34,10 @@ class GraphStore(Protocol):
 
     def entity(self, entity_id: str) -> Entity | None: ...
 
+    def entities(self, ids: Sequence[str]) -> dict[str, Entity]:
+        """The entities of these ids the graph holds, by id."""
+        ...
+
     def entity_of(self, kind: str, key: str) -> Entity | None:
         """The entity a stored record belongs to."""
         ...

@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from hub.graph.model import Entity, Member
 from hub.graph.names import address_key, brand_key, name_key, plate_key
@@ -122,18 +123,29 @@ def _strong_identity(record: Record, secret: str) -> tuple[str, str] | None:
     return None
 
 
-def _label(kind: str, records: list[Record]) -> str:
-    names = Counter(str(r.attrs.get("name") or "") for r in records if r.attrs.get("name"))
-    if kind == "Person":
+def entity_label(
+    entity_type: str,
+    attrs: Sequence[Mapping[str, Any]],
+    fallback: str,
+    *,
+    mask_person: bool = True,
+) -> str:
+    """An entity's display name from its records' attributes: the name most of them give (a
+    person's masked unless ``mask_person`` is False: the caller masked it already), else the
+    first record's title, plate, code or tank number, else ``fallback`` (its key)."""
+    names = Counter(str(a.get("name") or "") for a in attrs if a.get("name"))
+    if entity_type == "Person":
         name = names.most_common(1)[0][0] if names else ""
-        return masked({"name": name}, {"name": "name"})["name"] if name else "(unnamed)"
+        if name and mask_person:
+            return str(masked({"name": name}, {"name": "name"})["name"])
+        return name or "(unnamed)"
     if names:
         return names.most_common(1)[0][0]
-    first = records[0]
+    first = attrs[0] if attrs else {}
     for field in ("title", "plate", "code", "tank_no"):
-        if first.attrs.get(field):
-            return str(first.attrs[field])
-    return first.key
+        if first.get(field):
+            return str(first[field])
+    return fallback
 
 
 def resolve(records: Iterable[Record], *, secret: str) -> Resolution:
@@ -183,7 +195,13 @@ def resolve(records: Iterable[Record], *, secret: str) -> Resolution:
         group_records = [by_ref[r] for r in refs]
         confidence = min(CONFIDENCE[method.get(r, "record")] for r in refs)
         entities.append(
-            Entity(entity_id, kind_type, _label(kind_type, group_records), resolved_by, confidence)
+            Entity(
+                entity_id,
+                kind_type,
+                entity_label(kind_type, [r.attrs for r in group_records], group_records[0].key),
+                resolved_by,
+                confidence,
+            )
         )
         for ref in refs:
             how = method.get(ref, "record")

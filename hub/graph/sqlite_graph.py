@@ -28,7 +28,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from hub.graph.model import Entity, GraphChange, Member, Relation, Subgraph
 from hub.graph.relations import record_ref
-from hub.graph.walk import neighbourhood
+from hub.graph.walk import FRONTIER_CAP, expand, neighbourhood, unwind
 
 T = TypeVar("T")
 
@@ -96,9 +96,6 @@ meta = Table(
 )
 
 _BATCH = 500
-# A breadth-first walk stops widening past this many entities: a grid cell links to
-# thousands of residents, and a path through everyone is no answer.
-_FRONTIER_CAP = 20_000
 
 
 def _chunks(items: Iterable[T], size: int = _BATCH) -> Iterable[list[T]]:
@@ -333,28 +330,13 @@ class SqliteGraph:
         came_from: dict[str, Relation | None] = {a: None}
         frontier = [a]
         for _ in range(max_hops):
-            nxt: list[str] = []
-            for rel in self.relations(frontier):
-                for here, there in ((rel.src, rel.dst), (rel.dst, rel.src)):
-                    if here in came_from and there not in came_from:
-                        came_from[there] = rel
-                        nxt.append(there)
-                        if there == b:
-                            return self._unwind(came_from, b)
-            frontier = nxt[:_FRONTIER_CAP]
+            reached = expand(came_from, self.relations(frontier))
+            if b in came_from:
+                return unwind(came_from, b)
+            frontier = reached[:FRONTIER_CAP]
             if not frontier:
                 break
         return None
-
-    @staticmethod
-    def _unwind(came_from: dict[str, Relation | None], end: str) -> list[Relation]:
-        chain: list[Relation] = []
-        node = end
-        while (rel := came_from[node]) is not None:
-            chain.append(rel)
-            node = rel.src if rel.dst == node else rel.dst
-        chain.reverse()
-        return chain
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
