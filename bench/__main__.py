@@ -16,6 +16,7 @@ HUB_BENCHES: dict[str, str] = {
     "dashboard": "bench.dashboard_query",
     "feed": "bench.feed_lag",
     "durability": "bench.durability",
+    "pii": "bench.pii",
 }
 
 

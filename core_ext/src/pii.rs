@@ -55,6 +55,45 @@ const FULL_CLOSE: &str = "）";
 const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const ID_CHECK: &[u8; 11] = b"10X98765432";
 
+/// The CJK Unified Ideographs block (U+4E00..U+9FFF), where every character this scan looks
+/// for in the text is: a set of them is a bitmap built at compile time.
+const CJK_FIRST: u32 = 0x4E00;
+const CJK_WORDS: usize = (0xA000 - 0x4E00) / 64;
+
+const fn cjk_set(chars: &str) -> [u64; CJK_WORDS] {
+    let b = chars.as_bytes();
+    let mut set = [0u64; CJK_WORDS];
+    let mut i = 0;
+    while i + 2 < b.len() {
+        let cp = decode3(b[i], b[i + 1], b[i + 2]) - CJK_FIRST;
+        set[(cp / 64) as usize] |= 1 << (cp % 64);
+        i += 3;
+    }
+    set
+}
+
+#[inline]
+const fn decode3(b0: u8, b1: u8, b2: u8) -> u32 {
+    ((b0 as u32 & 0x0F) << 12) | ((b1 as u32 & 0x3F) << 6) | (b2 as u32 & 0x3F)
+}
+
+static PROVINCE_SET: [u64; CJK_WORDS] = cjk_set(PROVINCES);
+
+/// Whether the three-byte character at `p` is a province's abbreviation (one bitmap probe).
+#[inline]
+fn province_at(b: &[u8], p: usize) -> bool {
+    match b.get(p..p + 3) {
+        Some(&[b0, b1, b2]) => {
+            let cp = decode3(b0, b1, b2);
+            (CJK_FIRST..0xA000).contains(&cp) && {
+                let k = cp - CJK_FIRST;
+                PROVINCE_SET[(k / 64) as usize] & (1 << (k % 64)) != 0
+            }
+        }
+        _ => false,
+    }
+}
+
 /// Whether the three bytes at `at` are one of `set`'s (three-byte) characters.
 #[inline]
 fn three_byte_in(b: &[u8], at: usize, set: &str) -> bool {
@@ -286,7 +325,7 @@ pub fn scan(text: &str) -> Vec<Span> {
         } else if c < 0xF0 {
             let found = if b[p..].starts_with(FULL_OPEN.as_bytes()) {
                 bracketed_landline(b, p, 3).map(|e| (e, Kind::Phone))
-            } else if three_byte_in(b, p, PROVINCES) {
+            } else if province_at(b, p) {
                 plate(b, p).map(|e| (e, Kind::Plate))
             } else {
                 None

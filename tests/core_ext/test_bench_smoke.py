@@ -29,5 +29,6 @@ def test_bench_quick_runs() -> None:
         "readings/s",
         "plain strawberry",
         "dispatch",
+        "mask_pii",
     ):
         assert figure in out.stdout
