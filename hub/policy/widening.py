@@ -47,6 +47,10 @@ def _rule_widening(before: TypeRule | None, after: TypeRule | None) -> list[str]
         reasons.append("rows served where counts only were")
     if not after.aggregate_only:  # counts only: fields and masks are never served
         reasons.extend(_field_widening(before, after))
+    elif before.aggregate_only and after.min_group < before.min_group:
+        # smaller groups of counts-only figures: closer to single rows (a counts-only
+        # min_group lowered widens)
+        reasons.append(f"min_group lowered from {before.min_group} to {after.min_group}")
     if not _filter_narrows(before.row_filter, after.row_filter):
         reasons.append("row filter lifted" if after.row_filter is None else "row filter changed")
     if before.purpose and (not after.purpose or set(after.purpose) - set(before.purpose)):
