@@ -26,6 +26,9 @@ class GraphSourceAdapter:
     async def relations(self, entity_id: str) -> list[Relation]:
         return await run_in_threadpool(self.graph.relations, [entity_id])
 
+    async def entity_ids_of(self, refs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        return await run_in_threadpool(self.graph.entity_ids_of, refs)
+
     async def entities(self, ids: Sequence[str]) -> dict[str, Entity]:
         return await run_in_threadpool(self.graph.entities, ids)
 

@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
+from strawberry.dataloader import DataLoader
+
 from hub.graph.model import Entity, Member, Relation, Subgraph
 from hub.graph.resolution import entity_label
 from hub.graph.walk import FRONTIER_CAP, expand, unwind
@@ -45,7 +47,7 @@ class GraphReads(Protocol):
 
     async def entity(self, entity_id: str) -> Entity | None: ...
 
-    async def entity_of(self, kind: str, key: str) -> Entity | None: ...
+    async def entity_ids_of(self, refs: Sequence[Ref]) -> dict[Ref, str]: ...
 
     async def entities(self, ids: Sequence[str]) -> dict[str, Entity]: ...
 
@@ -86,6 +88,10 @@ class PolicedGraphSource:
         self._rows: dict[Ref, Record | None] = {}  # None: hidden, missing or refused
         self._entities: dict[str, Entity | None] = {}  # None: hidden or missing
         self._members: dict[str, list[Member]] = {}  # readable members of visible entities
+        # what resolvers ask one by one (each search hit's entity, each relation's other
+        # end), answered for all of them at once
+        self._by_id = DataLoader(self._entities_by_id)
+        self._by_record = DataLoader(self._entities_by_record)
 
     def _refuse(self) -> None:
         if not self._checked:
@@ -152,6 +158,16 @@ class PolicedGraphSource:
         shown.sort(key=lambda pair: pair[0])
         return entity_label(entity.type, [a for _, a in shown], rows[0].key, mask_person=False)
 
+    async def _entities_by_id(self, ids: list[str]) -> list[Entity | None]:
+        found = await self.visible(ids)
+        return [found.get(i) for i in ids]
+
+    async def _entities_by_record(self, refs: list[Ref]) -> list[Entity | None]:
+        readable = list(await self.rows(refs))
+        ids = await self.inner.entity_ids_of(readable) if readable else {}
+        found = await self.visible(ids.values())
+        return [found.get(ids.get(ref, "")) for ref in refs]
+
     async def shown(self, rels: Iterable[Relation]) -> list[Relation]:
         """The relations whose stating record this request may read and whose both ends it
         may see, in their order."""
@@ -165,16 +181,13 @@ class PolicedGraphSource:
 
     async def entity(self, entity_id: str) -> Entity | None:
         self._refuse()
-        return (await self.visible([entity_id])).get(entity_id)
+        return await self._by_id.load(entity_id)
 
     async def entity_of(self, kind: str, key: str) -> Entity | None:
+        """The entity of a stored record, when that record itself is readable (a hidden
+        record is never tied to a visible entity)."""
         self._refuse()
-        if not await self.rows([(kind, key)]):
-            return None  # the record itself hidden: its entity is not told
-        found = await self.inner.entity_of(kind, key)
-        if found is None:
-            return None
-        return (await self.visible([found.id], {found.id: found})).get(found.id)
+        return await self._by_record.load((kind, key))
 
     async def members(self, entity_id: str) -> list[Member]:
         if await self.entity(entity_id) is None:
