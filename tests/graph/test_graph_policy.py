@@ -141,6 +141,8 @@ aggregate_only = true
 GRID_ONLY = """name = "graph-grid"
 subject = "client:g-grid"
 [types.GridCell]
+[types.Inspector]
+purpose = ["grid-inspection"]
 [types."*"]
 aggregate_only = true
 """
@@ -195,12 +197,15 @@ def tokens(hub: Hub) -> dict[str, str]:
     }
 
 
-def ask(hub: Hub, token: str, query: str, **variables: Any) -> tuple[dict[str, Any], str]:
+def ask(
+    hub: Hub, token: str, query: str, purpose: str | None = None, **variables: Any
+) -> tuple[dict[str, Any], str]:
     """The answer and its raw body text (what is scanned for hidden values)."""
+    headers = {"Authorization": f"Bearer {token}"}
     response = hub.http.post(
         "/graphql",
         json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}"},
+        headers=headers | ({"Cityhub-Purpose": purpose} if purpose else {}),
     )
     assert response.status_code == 200, response.text
     return dict(response.json()), response.text
@@ -246,6 +251,13 @@ def test_a_partner_with_the_grid_alone_sees_the_cell_and_nothing_it_joins(
     assert [e["id"] for e in cell["neighbourhood"]["entities"]] == [to_base64("Entity", CELL_W)]
     assert cell["neighbourhood"]["edges"] == []
     none_of(text, [NAME_A, "CIT-", "CMP-", "LE-", "INS-", "欧阳", "诸葛", "Person"])
+    # its inspectors need a stated purpose: without one they are left out, not an error
+    body, text = ask(hub, tokens["grid"], ENTITY, purpose="grid-inspection", id=CELL_W)
+    cell = body["data"]["entity360"]
+    assert [(r["rel"], r["source"]["key"], r["other"]["label"]) for r in cell["relations"]] == [
+        ("ASSIGNED_TO", "INS-W-1", "欧阳**")  # the person as the inspector record shows it
+    ]
+    none_of(text, [NAME_A, "CIT-", "CMP-", "LE-", "诸葛", "欧阳明华", "13812345678"])
     for hidden in (FIRM_A, "Citizen:CIT-W-1", "Inspector:INS-W-1"):
         body, text = ask(hub, tokens["grid"], ENTITY, id=hidden)
         assert messages(body) == [f"no entity for {hidden!r}"]  # as if it did not exist
