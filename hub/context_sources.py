@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from starlette.concurrency import run_in_threadpool
 
 from hub.graph import Entity, GraphStore, Member, Relation, Subgraph
-from hub.search import SearchIndex, SearchPage
+from hub.policy.search import TypeCount
+from hub.search import SEARCHABLE_KINDS, SearchIndex, SearchPage
 
 
 class GraphSourceAdapter:
@@ -55,3 +56,12 @@ class SearchSourceAdapter:
         return await run_in_threadpool(
             lambda: self.index.search(query, kinds=kinds, limit=limit, offset=offset)
         )
+
+    async def counts(self, query: str, *, kinds: Sequence[str] | None) -> list[TypeCount]:
+        """Matches per searched type, every one (no policy: enforcement off)."""
+        wanted = sorted(SEARCHABLE_KINDS.intersection(kinds) if kinds else SEARCHABLE_KINDS)
+        out = []
+        for kind in wanted:
+            page = await self.search(query, kinds=[kind], limit=0, offset=0)
+            out.append(TypeCount(kind, page.total, False))
+        return out

@@ -54,6 +54,8 @@ class SearchSource(Protocol):
         self, query: str, *, kinds: Sequence[str] | None, limit: int, offset: int
     ) -> Any: ...
 
+    async def counts(self, query: str, *, kinds: Sequence[str] | None) -> list[Any]: ...
+
 
 class HasRecords(Protocol):
     records: RecordSource

@@ -32,11 +32,30 @@ class SearchEdge:
     node: SearchHit
 
 
+@strawberry.type(description="Matches of one record type")
+class SearchTypeCount:
+    type: str
+    count: int | None = strawberry.field(
+        description="null when withheld: fewer than the policy's minimum group (counts only)"
+    )
+    suppressed: bool
+
+
 @strawberry.type(description="A page of search results, best first")
 class SearchConnection:
-    total_count: int
+    total_count: int = strawberry.field(description="The hits you may see, on every page")
     edges: list[SearchEdge]
     page_info: relay.PageInfo
+    query: strawberry.Private[str]
+    types: strawberry.Private[list[str] | None]
+
+    @strawberry.field(
+        description="Matches per record type you may count: the hits you may see, or, for a "
+        "type served to you as counts only, its matches (figures under the policy's k)"
+    )
+    async def counts_by_type(self, info: strawberry.Info) -> list[SearchTypeCount]:
+        found = await search(info).counts(self.query, kinds=self.types)
+        return [SearchTypeCount(type=c.type, count=c.count, suppressed=c.suppressed) for c in found]
 
 
 @strawberry.type
@@ -81,6 +100,8 @@ class SearchQueries:
             for i, h in enumerate(page.hits)
         ]
         return SearchConnection(
+            query=query,
+            types=types,
             total_count=page.total,
             edges=edges,
             page_info=relay.PageInfo(

@@ -20,7 +20,7 @@ masked ``Type.field`` is noted for the audit entry of the request.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,7 @@ from hub.policy.engine import (
     PolicyRateLimited,
     PrincipalLike,
 )
+from hub.policy.search import PolicedSearchSource as PolicedSearchSource
 from schema.classification import personal_masks
 from schema.context import RecordSource
 from schema.record import Record
@@ -100,6 +101,9 @@ class RequestPolicy:
     # type's decision, both fixed for the request, so it is worked out once per field
     # definition, not once per resolved value (743 grid-cell buckets share five views).
     field_views: dict[tuple[str, str], FieldView | None] = field(default_factory=dict)
+    # the schema's field classifications, set by PolicyExtension for the paths that serve
+    # fields outside a resolver (search titles and snippets)
+    classified: Classified = field(default_factory=dict)
 
     def decide(self, type_name: str) -> Decision:
         found = self.decisions.get(type_name)
@@ -350,33 +354,6 @@ class PolicedRecordSource:
         return self._counts[kind]
 
 
-class PolicedSearchSource:
-    """Search hits of types the principal may read as rows, and only rows it may see."""
-
-    def __init__(self, inner: Any, records: PolicedRecordSource, policy: RequestPolicy) -> None:
-        self.inner = inner
-        self.records = records
-        self.policy = policy
-
-    async def search(
-        self, query: str, *, kinds: Sequence[str] | None, limit: int, offset: int
-    ) -> Any:
-        page = await self.inner.search(query, kinds=kinds, limit=limit, offset=offset)
-        hits = []
-        for hit in page.hits:
-            decision = self.policy.decide(hit.kind)
-            if not decision.reads_rows:
-                continue
-            checked = decision.row_filter is not None or decision.purpose or decision.rate_limit
-            if checked and await self.records.load(hit.kind, hit.key) is None:
-                continue
-            hits.append(hit)
-        dropped = len(page.hits) - len(hits)
-        if not dropped:
-            return page
-        return type(page)(**{**vars(page), "hits": hits, "total": max(0, page.total - dropped)})
-
-
 async def acted_on(records: Any, kind: str, key: str) -> Record | None:
     """What every mutation on an existing row calls first, with the request's record source:
     the row through the policy (``PolicedRecordSource.acted_on``), or None when enforcement
@@ -417,6 +394,12 @@ class PolicyExtension(SchemaExtension):
 
     def __init__(self, *, table: Callable[[], Classified]) -> None:
         self._table = table
+
+    def on_operation(self) -> Iterator[None]:
+        policy = getattr(self.execution_context.context, "policy", None)
+        if isinstance(policy, RequestPolicy):
+            policy.classified = self._table()
+        yield
 
     def resolve(
         self, _next: Callable[..., Any], root: Any, info: Any, *args: Any, **kwargs: Any

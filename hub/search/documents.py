@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hub.policy.free_text import scrub
 from schema.record import Record
 
 
@@ -30,54 +31,92 @@ class SearchHit:
 class SearchPage:
     hits: list[SearchHit]
     total: int
+    every_word: bool = True  # False: no document had every word; these have any of them
 
 
-def _join(*parts: Any) -> str:
-    return " ".join(str(p) for p in parts if p)
+@dataclass(frozen=True)
+class Part:
+    """One piece of a document's text: the record attribute it comes from (``item``: of each
+    object in a list attribute) and the GraphQL field of its kind that shows it — whose policy
+    decides whether a reader's title or snippet may show it (``hub.policy.search``)."""
+
+    field: str
+    attr: str
+    item: str | None = None
+    free_text: bool = False  # typed by people: indexed scrubbed of personal data
+
+    def text(self, attrs: Mapping[str, Any]) -> str:
+        value = attrs.get(self.attr)
+        if self.item is None:
+            return str(value) if value else ""
+        items = value if isinstance(value, list) else []
+        return " ".join(str(v.get(self.item) or "") for v in items if isinstance(v, dict))
 
 
-def _firm(a: dict[str, Any]) -> str:
-    return _join(
-        a.get("uscc"),
-        a.get("address"),
-        a.get("industry"),
-        a.get("business_scope"),
-        a.get("firm_type_name"),
-        a.get("category_name"),
-        a.get("street"),
-        " ".join(sub.get("name", "") for sub in a.get("substances") or []),
-    )
-
+_FIRM = (
+    Part("uscc", "uscc"),
+    Part("address", "address"),
+    Part("industry", "industry"),
+    Part("businessScope", "business_scope"),
+    Part("firmTypeName", "firm_type_name"),
+    Part("categoryName", "category_name"),
+    Part("street", "street"),
+    Part("substances", "substances", "name"),
+)
 
 # Only fields that are not personal: names of people, phones and ID numbers never get in.
-_BODIES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "Enterprise": _firm,
-    "FinanceFirm": _firm,
-    "HazchemFirm": _firm,
-    "NewsItem": lambda a: _join(a.get("body"), a.get("category"), a.get("source")),
-    "ServiceItem": lambda a: _join(
-        a.get("item_code"),
-        a.get("department"),
-        a.get("item_type"),
-        " ".join(m.get("name", "") for m in a.get("materials") or []),
+BODIES: dict[str, tuple[Part, ...]] = {
+    "Enterprise": _FIRM,
+    "FinanceFirm": _FIRM,
+    "HazchemFirm": _FIRM,
+    "NewsItem": (
+        Part("body", "body", free_text=True),
+        Part("category", "category"),
+        Part("source", "source"),
     ),
-    "ServiceCase": lambda a: _join(
-        a.get("content"),  # what the citizen reported, as every channel files it
-        a.get("description"),
-        a.get("category_name"),
-        a.get("address"),
-        a.get("channel"),
+    "ServiceItem": (
+        Part("itemCode", "item_code"),
+        Part("department", "department"),
+        Part("itemType", "item_type"),
+        Part("materials", "materials", "name"),
+    ),
+    "ServiceCase": (
+        # what the citizen reported, as every channel files it
+        Part("description", "content", free_text=True),
+        Part("description", "description", free_text=True),
+        Part("categoryName", "category_name"),
+        Part("address", "address"),
+        Part("channel", "channel"),
     ),
 }
+# A document's title: the first of these its record has, else the record's key.
+TITLES = (Part("name", "name"), Part("title", "title"), Part("summary", "summary"))
 
-SEARCHABLE_KINDS = frozenset(_BODIES)
+
+def title_part(attrs: Mapping[str, Any]) -> Part | None:
+    return next((p for p in TITLES if attrs.get(p.attr)), None)
+
+
+def _indexed(part: Part, attrs: Mapping[str, Any]) -> str:
+    text = part.text(attrs)
+    return scrub(text) if part.free_text and text else text
+
+
+SEARCHABLE_KINDS = frozenset(BODIES)
 
 
 def document(record: Record) -> SearchDoc | None:
-    """The search document of a record, or None when its kind is not searched."""
-    body = _BODIES.get(record.kind)
-    if body is None:
+    """The search document of a record, or None when its kind is not searched. Free text is
+    indexed scrubbed, so no search matches (or shows) personal data typed into it."""
+    parts = BODIES.get(record.kind)
+    if parts is None:
         return None
     attrs = record.attrs
-    title = str(attrs.get("name") or attrs.get("title") or attrs.get("summary") or record.key)
-    return SearchDoc(kind=record.kind, key=record.key, title=title, body=body(attrs))
+    title = title_part(attrs)
+    body = " ".join(t for t in (_indexed(p, attrs) for p in parts) if t)
+    return SearchDoc(
+        kind=record.kind,
+        key=record.key,
+        title=_indexed(title, attrs) if title else record.key,
+        body=body,
+    )

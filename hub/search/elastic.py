@@ -15,6 +15,7 @@ template (mappings, analyzers, shard counts) is the backend's own, put on every 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -136,7 +137,7 @@ class ElasticSearchIndex:
             return SearchPage(hits=[], total=0)
         page = self._run(words, "must", kinds, limit, offset)
         if page.total == 0 and len(words) > 1:
-            page = self._run(words, "should", kinds, limit, offset)
+            page = replace(self._run(words, "should", kinds, limit, offset), every_word=False)
         return page
 
     def _run(

@@ -31,6 +31,12 @@ def tokens(text: str) -> list[str]:
     return _keep(_jieba().cut_for_search(text))
 
 
+def words_of(text: str) -> list[str]:
+    """The text cut into its words in reading order, punctuation and spaces kept (joined
+    they give the text back)."""
+    return [str(w) for w in _jieba().cut(text)]
+
+
 def segmented(text: str) -> tuple[str, str]:
     """The text as the index stores it: its words in reading order (for snippets), and the
     extra shorter words search mode finds inside them (so 有限 finds 有限公司)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from hub.search.documents import SearchDoc, SearchHit, SearchPage
@@ -89,7 +90,7 @@ class SqliteSearchIndex:
         quoted = ['"' + w.replace('"', '""') + '"' for w in words]
         page = self._run(" ".join(quoted), kinds, limit, offset)
         if page.total == 0 and len(quoted) > 1:
-            page = self._run(" OR ".join(quoted), kinds, limit, offset)
+            page = replace(self._run(" OR ".join(quoted), kinds, limit, offset), every_word=False)
         return page
 
     def _run(self, match: str, kinds: Sequence[str] | None, limit: int, offset: int) -> SearchPage:

@@ -1,0 +1,193 @@
+"""``search`` under the policy, end to end over HTTP with real tokens: a counts-only partner
+gets counts per type (under k) and no hit, a partner with masks finds nothing through text it
+may not see and is shown none of it, a department of one street counts and pages its own
+street's cases only, people without the personal clearance never see personal data typed
+into a description. Each answer's raw body is scanned for the values its policy hides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.policy.case_city import (
+    CASES_PER_STREET,
+    COUNTS_ONLY,
+    EAST_ADDRESS,
+    EAST_DEPARTMENT,
+    EAST_ONLY,
+    MASKED_PARTNER,
+    PHONE,
+    PLANTED,
+    RARE_CASES,
+    WEST,
+    case_city,
+    case_key,
+)
+from tests.policy.conftest import EAST, Hub, hub_over, person_token
+
+SEARCH = """query($q: String!, $first: Int, $after: String, $types: [String!]) {
+  search(query: $q, first: $first, after: $after, types: $types) {
+    totalCount
+    countsByType { type count suppressed }
+    pageInfo { hasNextPage endCursor }
+    edges { node { kind key title snippet } }
+  }
+}"""
+ALL_CASES = {case_key(s, i) for s in (WEST, EAST) for i in range(CASES_PER_STREET)}
+EAST_CASES = {case_key(EAST, i) for i in range(CASES_PER_STREET)}
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    yield from hub_over(tmp_path_factory.mktemp("search-policy"), case_city())
+
+
+def _ask(hub: Hub, token: str, query: str, headers: dict[str, str], **variables: Any) -> Any:
+    answer = hub.http.post(
+        "/graphql",
+        json={"query": SEARCH, "variables": {"q": query, **variables}},
+        headers={"Authorization": f"Bearer {token}", **headers},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+def _search(
+    hub: Hub, token: str, query: str, headers: dict[str, str] | None = None, **variables: Any
+) -> tuple[dict[str, Any], str]:
+    answer = _ask(hub, token, query, headers or {}, **variables)
+    body = answer.json()
+    assert "errors" not in body, body
+    return body["data"]["search"], answer.text
+
+
+def _absent(text: str, *values: str) -> None:
+    for value in values:
+        assert value not in text, f"{value!r} served"
+
+
+def _keys(found: dict[str, Any]) -> set[str]:
+    return {e["node"]["key"] for e in found["edges"] if e["node"]["kind"] == "ServiceCase"}
+
+
+def _cases(found: dict[str, Any]) -> dict[str, Any]:
+    return next(c for c in found["countsByType"] if c["type"] == "ServiceCase")
+
+
+def test_a_counts_only_partner_gets_counts_per_type_and_no_hit(hub: Hub) -> None:
+    hub.publish(COUNTS_ONLY)
+    token = hub.token("search-counter", client_id="case-counter")
+    found, text = _search(hub, token, "路灯")
+    assert found["edges"] == [] and found["totalCount"] == 0
+    assert _cases(found) == {
+        "type": "ServiceCase",
+        "count": 2 * CASES_PER_STREET,
+        "suppressed": False,
+    }
+    _absent(text, *ALL_CASES, *PLANTED, *EAST_ONLY, "不亮")
+    # four cases mention 井盖: fewer than k = 5, so the figure is withheld
+    rare, text = _search(hub, token, "井盖")
+    assert rare["edges"] == []
+    assert _cases(rare) == {"type": "ServiceCase", "count": None, "suppressed": True}
+    _absent(text, *ALL_CASES, "井盖也丢了")
+
+
+def test_a_masked_partner_finds_nothing_through_text_it_may_not_see(hub: Hub) -> None:
+    hub.publish(MASKED_PARTNER)
+    token = hub.token("search-masked", client_id="masked-cases")
+    found, text = _search(hub, token, "路灯")
+    assert _keys(found) == ALL_CASES and found["totalCount"] == 2 * CASES_PER_STREET
+    titles = {e["node"]["title"] for e in found["edges"]}
+    assert titles == {f"{WEST}路灯不亮", f"{EAST}路灯不亮"}
+    # the description is refused: none of it, and the address only masked
+    _absent(text, "井盖", "坏了", *PLANTED, EAST_ADDRESS, *EAST_ONLY)
+    # matches in the refused description or the masked address are no hits, nor counted
+    for hidden in ("井盖", "海滨大道"):
+        nothing, text = _search(hub, token, hidden)
+        assert nothing["edges"] == [] and nothing["totalCount"] == 0, hidden
+        assert _cases(nothing)["count"] == 0
+        _absent(text, *ALL_CASES)
+
+
+def test_a_department_of_one_street_counts_and_pages_its_own_cases(hub: Hub) -> None:
+    hub.publish(EAST_DEPARTMENT)
+    token = hub.token("search-east", client_id="east-cases", role="department")
+    found, text = _search(hub, token, "路灯")
+    assert _keys(found) == EAST_CASES and found["totalCount"] == CASES_PER_STREET
+    assert _cases(found)["count"] == CASES_PER_STREET
+    _absent(text, *(ALL_CASES - EAST_CASES), WEST, *PLANTED)
+    # a page of two: the total is still its street's, and the pages hold every one once
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        page, text = _search(hub, token, "路灯", first=2, after=after)
+        assert page["totalCount"] == CASES_PER_STREET
+        _absent(text, *(ALL_CASES - EAST_CASES))
+        seen += [e["node"]["key"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert sorted(seen) == sorted(EAST_CASES)
+
+
+@pytest.mark.parametrize("role", ["partner-viewer", "operator", "steward"])
+def test_people_never_see_personal_data_typed_into_a_case(hub: Hub, role: str) -> None:
+    token = person_token(hub, f"search-{role}", role, "graph:read")
+    found, text = _search(hub, token, "路灯", first=100)
+    assert _keys(found) == ALL_CASES and found["totalCount"] == 2 * CASES_PER_STREET
+    _absent(text, *PLANTED)
+    assert all("[路灯]" in e["node"]["snippet"] for e in found["edges"])
+    by_phone, text = _search(hub, token, PHONE)
+    assert by_phone["edges"] == [] and by_phone["totalCount"] == 0
+    assert set(_cases(found)) == {"type", "count", "suppressed"}
+
+
+def test_rare_matches_are_counted_exactly_for_readers(hub: Hub) -> None:
+    token = person_token(hub, "search-operator-2", "operator", "graph:read")
+    rare, _ = _search(hub, token, "井盖")
+    assert rare["totalCount"] == 2 * RARE_CASES
+    assert _cases(rare) == {"type": "ServiceCase", "count": 2 * RARE_CASES, "suppressed": False}
+
+
+def test_public_clearance_sees_public_fields_only(hub: Hub) -> None:
+    hub.publish(PUBLIC_ONLY)
+    token = hub.token("search-public", client_id="public-cases")
+    found, text = _search(hub, token, "路灯")
+    # the title is public; the description and address are internal: refused
+    assert _keys(found) == ALL_CASES
+    assert {e["node"]["title"] for e in found["edges"]} == {f"{WEST}路灯不亮", f"{EAST}路灯不亮"}
+    _absent(text, "井盖", "坏了", *PLANTED, *EAST_ONLY, "测试路")
+    nothing, _ = _search(hub, token, "井盖")
+    assert nothing["totalCount"] == 0 and nothing["edges"] == []
+
+
+def test_a_type_needing_a_purpose_is_left_out_or_refused_when_named(hub: Hub) -> None:
+    hub.publish(PURPOSEFUL)
+    token = hub.token("search-purpose", client_id="purposeful-cases")
+    without, text = _search(hub, token, "路灯")
+    assert without["totalCount"] == 0 and without["edges"] == []
+    assert all(c["type"] != "ServiceCase" for c in without["countsByType"])
+    _absent(text, *ALL_CASES)
+    named = _ask(hub, token, "路灯", {}, types=["ServiceCase"]).json()
+    assert "needs a Cityhub-Purpose header, one of: case-followup" in str(named["errors"])
+    _absent(str(named), *ALL_CASES)
+    purpose = {"Cityhub-Purpose": "case-followup"}
+    found, _ = _search(hub, token, "路灯", purpose)
+    assert _keys(found) == ALL_CASES and found["totalCount"] == 2 * CASES_PER_STREET
+
+
+PUBLIC_ONLY = """name = "public-cases"
+subject = "client:public-cases"
+clearance = "public"
+[types.ServiceCase]
+fields = ["*"]
+"""
+
+PURPOSEFUL = """name = "purposeful-cases"
+subject = "client:purposeful-cases"
+[types.ServiceCase]
+fields = ["*"]
+purpose = ["case-followup"]
+"""
