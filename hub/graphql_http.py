@@ -4,6 +4,10 @@ Plain strawberry answers 200 to every request it could read. The spec's
 ``application/graphql-response+json`` asks for a 4xx when the request never reached execution
 (a parse or validation error, an unknown operation, bad variables), and for the response to
 leave out ``data`` then. Clients that accept only ``application/json`` keep the legacy 200.
+
+A request refused here (a body that is not JSON, no query, an operation the method may not
+run, an unacceptable Accept) or a socket refused at ``connection_init`` leaves an audit entry
+with its reason (``hub.audit.refusals``); refusals after parsing are the audit extension's.
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from hub.audit.log import AuditLog
+from hub.audit.refusals import Refusal, record_refusal
 from hub.auth.principal import Principal, TokenError, TokenVerifier
 from hub.auth.scopes import GRAPH_READ
 from hub.context_sources import GraphSourceAdapter, SearchSourceAdapter
 from hub.fanout import RateCounter
 from hub.graph import GraphStore
 from hub.graphql_ws import (
+    CLOSE_FORBIDDEN,
     RECHECK_S,
     TOKEN_STATE,
     HubSocketHandler,
@@ -52,6 +59,8 @@ from hub.store.errors import MESSAGE as STORE_MESSAGE
 from hub.store.errors import STORE_UNAVAILABLE, note_failure
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+# a refusal's reason code in the audit log, by the status the view answers
+HTTP_REASONS = {405: "method_not_allowed", 406: "not_acceptable", 413: "body_too_large"}
 JSON = "application/json"
 
 
@@ -177,6 +186,9 @@ class HubGraphQL(GraphQL[HubContext, None]):
         try:
             response = await self.run(request)
         except HTTPException as exc:
+            reason = HTTP_REASONS.get(exc.status_code, "bad_request")
+            why = {"why": exc.reason[:200]}  # the view's own words, never the body's
+            await self.refused(request, Refusal(exc.status_code, reason, request.url.path, why))
             # The spec wants a JSON body with errors even when the request could not be read.
             media = negotiate(request.headers.get("accept")) or JSON
             response = JSONResponse(
@@ -185,6 +197,16 @@ class HubGraphQL(GraphQL[HubContext, None]):
                 media_type=media,
             )
         await response(scope, receive, send)
+
+    @property
+    def audit(self) -> AuditLog | None:
+        return self.hub.audit if self.hub is not None else None
+
+    async def refused(self, connection: Request | WebSocket, refusal: Refusal) -> None:
+        """The refusal's audit entry, naming the principal when it is known."""
+        auth = connection.scope.get("auth")
+        principal = auth if isinstance(auth, Principal) else None
+        await record_refusal(self.audit, refusal, principal)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -225,17 +247,24 @@ class HubGraphQL(GraphQL[HubContext, None]):
         params = context.connection_params or {}
         authorization = str(params.get("Authorization") or params.get("authorization") or "")
         scheme, _, token = authorization.partition(" ")
+        path = "ws:" + context.request.url.path
         if self.verifier is None:
             raise ConnectionRejectionError({"message": "subscriptions are not served here"})
         if scheme.lower() != "bearer" or not token.strip():
+            reason = "missing_token" if not authorization else "invalid_request"
+            await self.refused(context.request, Refusal(CLOSE_FORBIDDEN, reason, path))
             raise ConnectionRejectionError(
                 {"message": 'connection_init needs {"Authorization": "Bearer TOKEN"}'}
             )
         try:
             principal = await run_in_threadpool(self.verifier.verify, token.strip())
         except TokenError as exc:
+            why = {"why": exc.description[:200]}
+            await self.refused(context.request, Refusal(CLOSE_FORBIDDEN, exc.error, path, why))
             raise ConnectionRejectionError({"message": exc.description}) from None
         if not principal.has_scope(GRAPH_READ):
+            refusal = Refusal(CLOSE_FORBIDDEN, "insufficient_scope", path, {"scope": GRAPH_READ})
+            await record_refusal(self.audit, refusal, principal)
             raise ConnectionRejectionError({"message": f"the token lacks {GRAPH_READ}"})
         context.request.scope["auth"] = principal
         context.state[TOKEN_STATE] = token.strip()  # checked again while the socket is open

@@ -12,7 +12,9 @@ here per message and over time:
   a token no longer valid closes the socket with 4403 and ends every operation on it.
 
 The query limits (depth, aliases, tokens, cost) are schema extensions, so they apply to
-operations over the socket as they do over HTTP.
+operations over the socket as they do over HTTP. Each refusal here (a message too large, an
+operation over the rate, a token no longer valid) leaves an audit entry with its reason
+(``hub.audit.refusals``, through the view's ``refused``), path ``ws:/graphql``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 
+from hub.audit.refusals import Detail, Refusal
 from hub.auth.principal import Principal, TokenError, TokenVerifier
 from hub.auth.ratelimit import RateLimiter
 
@@ -70,6 +73,12 @@ class SocketRules(Protocol):
     verifier: TokenVerifier | None
     rate_check: RateCheck | None
 
+    async def refused(self, connection: Any, refusal: Refusal) -> None: ...
+
+
+def _socket_path(websocket: Any) -> str:
+    return "ws:" + str(websocket.scope.get("path", ""))
+
 
 def _utf8_size(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
@@ -86,6 +95,12 @@ class LimitedSocket(ASGIWebSocketAdapter):
             while self.ws.application_state != WebSocketState.DISCONNECTED:
                 text = await self.ws.receive_text()
                 if limit is not None and _utf8_size(text) > limit:
+                    refusal = Refusal(
+                        CLOSE_TOO_LARGE, "body_too_large", _socket_path(self.ws), {"limit": limit}
+                    )
+                    refused = getattr(self.view, "refused", None)  # HubGraphQL's
+                    if refused is not None:
+                        await refused(self.ws, refusal)
                     await self.close(CLOSE_TOO_LARGE, f"message over the {limit}-byte limit")
                     return
                 try:
@@ -129,10 +144,19 @@ class HubSocketHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         check = self.rules.rate_check
         if self.connection_acknowledged and principal is not None:
             if principal.expires_at <= datetime.now(UTC):  # the timer may not have run yet
-                await self.end(CLOSE_FORBIDDEN, "the token has expired")
+                await self.end(CLOSE_FORBIDDEN, "the token has expired", "invalid_token")
                 return
             refusal = await check(principal) if check is not None else None
             if refusal is not None:
+                limit: dict[str, Detail] = {
+                    "limit": refusal.limit,
+                    "per": "minute",
+                    "bucket": principal.kind,
+                }
+                await self.rules.refused(
+                    self.context.request,
+                    Refusal(429, "rate_limited", _socket_path(self.context.request), limit),
+                )
                 text = f"rate limit: {refusal.limit} requests per minute"
                 extensions = {"code": "RATE_LIMITED", "retryAfter": refusal.retry_after_s}
                 await self.send_message(
@@ -151,7 +175,7 @@ class HubSocketHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         while True:
             left = (principal.expires_at - datetime.now(UTC)).total_seconds()
             if left <= 0:
-                await self.end(CLOSE_FORBIDDEN, "the token has expired")
+                await self.end(CLOSE_FORBIDDEN, "the token has expired", "invalid_token")
                 return
             await asyncio.sleep(min(left, self.rules.recheck_s))
             if verifier is None or principal.expires_at <= datetime.now(UTC):
@@ -159,15 +183,20 @@ class HubSocketHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             try:
                 await run_in_threadpool(verifier.verify, token)
             except TokenError as exc:
-                await self.end(CLOSE_FORBIDDEN, exc.description)
+                await self.end(CLOSE_FORBIDDEN, exc.description, exc.error)
                 return
             except Exception as exc:  # fail closed: the client reconnects and is checked anew
                 log.warning("socket token re-check failed: %s", type(exc).__name__)
                 await self.end(CLOSE_UNAVAILABLE, "the token could not be checked again")
                 return
 
-    async def end(self, code: int, reason: str) -> None:
-        """End every operation on the socket, then close it."""
+    async def end(self, code: int, reason: str, refused: str | None = None) -> None:
+        """End every operation on the socket, then close it; ``refused``: the reason code of
+        a refusal to audit (a token no longer valid)."""
+        if refused is not None:
+            why: dict[str, Detail] = {"why": reason[:200], "operations": len(self.operations)}
+            refusal = Refusal(code, refused, _socket_path(self.context.request), why)
+            await self.rules.refused(self.context.request, refusal)
         for operation_id in list(self.operations):
             await self.cleanup_operation(operation_id)
         with suppress(Exception):  # the client may have gone already

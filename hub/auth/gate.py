@@ -10,6 +10,8 @@ Rates are counted by ``hub.auth.ratelimit.RateLimiter``: each person in a bucket
 a client's machine traffic in the client's. Over it: 429 with ``Retry-After`` (the real
 seconds until a slot frees); every answer past the token check carries ``RateLimit-Limit``,
 ``RateLimit-Remaining`` and ``RateLimit-Reset``.
+
+Every refusal here leaves an audit entry with its reason (``hub.audit.refusals``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from collections.abc import Mapping, Sequence
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.auth.principal import TokenError, TokenVerifier
+from hub.audit.log import AuditLog
+from hub.audit.refusals import Refusal, record_refusal
+from hub.auth.principal import Principal, TokenError, TokenVerifier
 from hub.auth.ratelimit import RateLimiter
 from hub.auth.scopes import GRAPH_READ
 
@@ -50,41 +54,54 @@ class BearerGate:
         *,
         realm: str = "cityhub",
         max_body: int,
+        audit: AuditLog | None = None,
     ) -> None:
         self.app = app
         self.verifier = verifier
         self.limiter = limiter
         self.realm = realm
         self.max_body = max_body
+        self.audit = audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self._refuse(send, 401, "invalid_request", "only HTTP is served here")
+            await self._refuse(
+                send, str(scope.get("path", "")), 401, "invalid_request", "only HTTP is served here"
+            )
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if self._is_ide_page(scope, headers):
             await self.app(scope, receive, send)
             return
+        path = str(scope.get("path", ""))
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
-            await self._send(send, 413, {"errors": [{"message": "request body too large"}]})
+            await self._too_large(send, path, None)
             return
         authorization = headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
         if not authorization:
-            await self._refuse(send, 401, None, "an access token is required")
+            await self._refuse(send, path, 401, None, "an access token is required")
             return
         if scheme.lower() != "bearer" or not token.strip():
-            await self._refuse(send, 401, "invalid_request", "use Authorization: Bearer TOKEN")
+            await self._refuse(
+                send, path, 401, "invalid_request", "use Authorization: Bearer TOKEN"
+            )
             return
         try:
             principal = await run_in_threadpool(self.verifier.verify, token.strip())
         except TokenError as exc:
-            await self._refuse(send, exc.status, exc.error, exc.description)
+            await self._refuse(send, path, exc.status, exc.error, exc.description)
             return
         if not principal.has_scope(GRAPH_READ):
             await self._refuse(
-                send, 403, "insufficient_scope", f"the token lacks {GRAPH_READ}", GRAPH_READ
+                send,
+                path,
+                403,
+                "insufficient_scope",
+                f"the token lacks {GRAPH_READ}",
+                GRAPH_READ,
+                principal,
             )
             return
         rate = await self.limiter.hit(principal)
@@ -94,11 +111,18 @@ class BearerGate:
                 f"rate limit: {rate.limit} requests per minute ({whose} own); "
                 f"retry in {rate.reset_s} s"
             )
+            refusal = Refusal(
+                429,
+                "rate_limited",
+                path,
+                {"limit": rate.limit, "per": "minute", "bucket": principal.kind},
+            )
+            await record_refusal(self.audit, refusal, principal)
             await self._send(send, 429, {"errors": [{"message": message}]}, rate.raw_headers())
             return
         replay = await self._buffered(receive)
         if replay is None:
-            await self._send(send, 413, {"errors": [{"message": "request body too large"}]})
+            await self._too_large(send, path, principal)
             return
         scope["auth"] = principal
         await self.app(scope, replay, _with_headers(send, rate.raw_headers()))
@@ -135,14 +159,24 @@ class BearerGate:
             and "authorization" not in headers
         )
 
+    async def _too_large(self, send: Send, path: str, principal: Principal | None) -> None:
+        refusal = Refusal(413, "body_too_large", path, {"limit": self.max_body})
+        await record_refusal(self.audit, refusal, principal)
+        await self._send(send, 413, {"errors": [{"message": "request body too large"}]})
+
     async def _refuse(
         self,
         send: Send,
+        path: str,
         status: int,
         error: str | None,
         description: str,
         scope: str | None = None,
+        principal: Principal | None = None,
     ) -> None:
+        why = {"why": description[:200], "scope": scope}
+        refusal = Refusal(status, error or "missing_token", path, why)
+        await record_refusal(self.audit, refusal, principal)
         challenge = f'Bearer realm="{self.realm}"'
         if error:  # RFC 6750 3.1: no error code when the request had no credentials at all
             challenge += f', error="{error}"'

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from joserfc import jwt
-from joserfc.errors import ExpiredTokenError, JoseError
+from joserfc.errors import ExpiredTokenError, JoseError, MissingKeyError
 from joserfc.jwt import JWTClaimsRegistry
 
 from hub.auth.accounts import AccountStore, Client
@@ -93,7 +93,10 @@ class TokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str):
             raise TokenError("the token names no signing key (kid)")
-        keys = self.keys.verification_keys(kid)
+        try:
+            keys = self.keys.verification_keys(kid)
+        except MissingKeyError:  # no key made yet, so no token of ours exists (was a 500)
+            raise TokenError("the token's signing key is unknown") from None
         if kid not in {key.kid for key in keys.keys}:
             raise TokenError("the token's signing key is unknown")
         try:

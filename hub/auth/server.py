@@ -11,6 +11,10 @@ Step 9: failed sign-ins and client authentications are throttled per account, cl
 address (``hub.auth.throttle``), an unknown client and a wrong secret get the same answer, and
 a used authorization code is kept until it expires with the token id it was exchanged for, so
 presenting it again revokes that token (RFC 6749 4.1.2).
+
+Audited through ``on_event`` (``hub.audit``): each token issued (``token.issue``: client, grant,
+scopes, subject, jti — never the token), each failed or throttled sign-in and client
+authentication, revocations and replayed codes.
 """
 
 from __future__ import annotations
@@ -466,6 +470,16 @@ class HubAuthorizationServer(AuthorizationServer):
             keys.append(account_key("client", claimed))
         wait = self.throttle.retry_after(keys)
         if wait:
+            known = self.accounts.client(claimed) if claimed else None
+            self._event(
+                "auth.client_throttled",
+                {
+                    "client_id": known.client_id if known else None,
+                    "address": address,
+                    "endpoint": endpoint,
+                    "retry_after": wait,
+                },
+            )
             raise TooManyFailures(wait)
         try:
             authenticated = super().authenticate_client(request, methods, endpoint)
@@ -549,6 +563,15 @@ class HubAuthorizationServer(AuthorizationServer):
         keys = [account_key("user", username), address_key(address)]
         wait = self.throttle.retry_after(keys)
         if wait:
+            self._event(
+                "auth.login_throttled",
+                {
+                    "client_id": client_id,
+                    "user": username if self.accounts.user(username) is not None else None,
+                    "address": address,
+                    "retry_after": wait,
+                },
+            )
             raise SignInRefused(
                 f"Too many failed sign-ins: try again in {wait} seconds.", 429, wait
             )
@@ -633,6 +656,19 @@ class HubAuthorizationServer(AuthorizationServer):
         key = self.keys.signing_key()
         header = {"alg": key.alg, "kid": key.kid, "typ": "at+jwt"}
         token = jwt.encode(header, claims, key, algorithms=[str(key.alg)])
+        # on record without the token's text: its id (jti) is what a revocation names
+        self._event(
+            "token.issue",
+            {
+                "client_id": claims["client_id"],
+                "grant": grant_type,
+                "scopes": sorted(scope.split()),
+                "subject": claims["sub"],
+                "kind": claims["kind"],
+                "jti": claims["jti"],
+                "expires_in": ttl,
+            },
+        )
         return {"token_type": "Bearer", "access_token": token, "expires_in": ttl, "scope": scope}
 
     def query_token(self, token_string: str) -> TokenRecord | None:

@@ -99,6 +99,7 @@ class AuthService:
             self.verifier,
             self.limiter,
             max_body=self.settings.max_body_bytes,
+            audit=self.audit,
         )
 
     def schema_extensions(self) -> list[Callable[[], SchemaExtension]]:

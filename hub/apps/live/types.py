@@ -98,6 +98,10 @@ class CaseUpdate:
     channel: str | None = strawberry.field(metadata=classified("public"))
     grid_cell: str | None = strawberry.field(metadata=classified("public"))
 
+    def audit_ref(self) -> tuple[str, str]:
+        """The case the step moved, as the audit log names it (schema.audited)."""
+        return ("ServiceCase", str(self.case_id))
+
     @classmethod
     def from_update(cls, update: dict[str, Any]) -> CaseUpdate:
         at = update.get("at")

@@ -7,8 +7,6 @@ Runs on a copy of the demo city's store with the economic-statistics records add
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -23,6 +21,7 @@ from hub.store import RecordStore
 from schema.record import Record
 from tests.apps.workers import Worker, workers
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
+from tests.demo_copy import copy_of, extra_records
 from tests.policy_helpers import publish_approved
 
 FIGS = "key name firms output10kCny revenue10kCny taxPaid10kCny employees"
@@ -32,31 +31,16 @@ AGG = (
 )
 
 
-def _read(folder: Path, kind: str) -> list[dict[str, Any]]:
-    with (folder / f"{kind}.jsonl").open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
-
-
 @pytest.fixture(scope="module")
 def city(
     demo_store: RecordStore, demo_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Starlette, TestClient, RecordStore]]:
     from hub.app import create_app
     from hub.config import load_settings
-    from simcity.sandbox.extra import build_extra
 
     folder: Path = tmp_path_factory.mktemp("economy")
-    source = demo_store.engine.url.database
-    assert source
-    with sqlite3.connect(source) as src, sqlite3.connect(folder / "hub.db") as dst:
-        src.backup(dst)
-    store = RecordStore.from_url(f"sqlite:///{folder / 'hub.db'}")
-    kinds = ("Citizen", "FinanceFirm", "Enterprise", "IndustrialPark")
-    extra = build_extra(2019, {k: _read(demo_dir, k) for k in kinds})
-    store.upsert(
-        Record.model_validate({k: v for k, v in r.items() if k != "updated_at"})
-        for r in extra["economic-stats"]
-    )
+    store = copy_of(demo_store, folder)
+    store.upsert(extra_records(demo_dir, "economic-stats"))
     # an earlier year for two firms, so the district trend has two periods
     firms = store.page("Enterprise", limit=2)
     store.upsert(

@@ -7,8 +7,6 @@ Runs on a copy of the demo city's store with the law-enforcement system's record
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -24,21 +22,13 @@ from hub.store import RecordStore
 from schema.record import Record
 from tests.apps.workers import Worker, workers
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
+from tests.demo_copy import copy_of, extra_records
 from tests.policy_helpers import publish_approved
 
 AS_OF = date(2026, 6, 1)  # the demo city's "now"
 LIMITS = {"行政处罚": 90, "行政检查": 30, "行政强制": 30}  # the oracle's own table
 CLOSED = {"已结案"}
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
-
-
-def _read(folder: Path, kind: str) -> list[dict[str, Any]]:
-    with (folder / f"{kind}.jsonl").open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
-
-
-def _record(rec: dict[str, Any]) -> Record:
-    return Record.model_validate({k: v for k, v in rec.items() if k != "updated_at"})
 
 
 def case(key: str, firm: Record | None, **attrs: Any) -> Record:
@@ -98,17 +88,10 @@ def city(
 ) -> Iterator[tuple[Starlette, TestClient, RecordStore, dict[str, Record]]]:
     from hub.app import create_app
     from hub.config import load_settings
-    from simcity.sandbox.extra import build_extra
 
     folder: Path = tmp_path_factory.mktemp("law-enforcement")
-    source = demo_store.engine.url.database
-    assert source
-    with sqlite3.connect(source) as src, sqlite3.connect(folder / "hub.db") as dst:
-        src.backup(dst)
-    store = RecordStore.from_url(f"sqlite:///{folder / 'hub.db'}")
-    kinds = ("Citizen", "FinanceFirm", "Enterprise", "IndustrialPark")
-    extra = build_extra(2019, {k: _read(demo_dir, k) for k in kinds})
-    store.upsert(_record(r) for r in extra["law-enforcement"])
+    store = copy_of(demo_store, folder)
+    store.upsert(extra_records(demo_dir, "law-enforcement"))
     firms = store.page("Enterprise", after="ENT-0003000", limit=6)
     a, b, c, d, e, f = firms
     renamed = "天津市" + str(a.attrs["name"]).removeprefix("天津")  # another system's spelling
