@@ -6,10 +6,13 @@ into a description. Each answer's raw body is scanned for the values its policy 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.policy.case_city import (
     CASES_PER_STREET,
@@ -21,6 +24,7 @@ from tests.policy.case_city import (
     PHONE,
     PLANTED,
     RARE_CASES,
+    REPORTER_PHONE,
     WEST,
     case_city,
     case_key,
@@ -35,6 +39,7 @@ SEARCH = """query($q: String!, $first: Int, $after: String, $types: [String!]) {
     edges { node { kind key title snippet } }
   }
 }"""
+LIST_311 = "/open311/v2/requests.json"
 ALL_CASES = {case_key(s, i) for s in (WEST, EAST) for i in range(CASES_PER_STREET)}
 EAST_CASES = {case_key(EAST, i) for i in range(CASES_PER_STREET)}
 
@@ -191,3 +196,83 @@ subject = "client:purposeful-cases"
 fields = ["*"]
 purpose = ["case-followup"]
 """
+
+
+# -- a property: for random policies, no answer of search or Open311 holds a hidden value ----
+
+CASE_FIELDS = ("title", "description", "address", "geometry", "status", "subcategory",
+               "department", "reportedAt", "categoryName", "channel")  # fmt: skip
+# a value of each field only that field holds, in the east (E) or west (W) street's cases
+ONLY_IN = {
+    "description": ("坏了", "井盖也丢了"),
+    "address": ("海滨大道777号", "测试路"),
+    "geometry": ("117.80777", "39.10777"),
+}
+EXAMPLES = itertools.count()
+policies = st.fixed_dictionaries(
+    {
+        "clearance": st.sampled_from(["public", "internal", "sensitive", "personal"]),
+        "fields": st.one_of(
+            st.just(["*"]), st.lists(st.sampled_from(CASE_FIELDS), unique=True, max_size=6)
+        ),
+        "masks": st.lists(st.sampled_from(sorted(ONLY_IN)), unique=True, max_size=2),
+        "street": st.sampled_from([None, EAST, WEST]),
+        "counts_only": st.booleans(),
+    }
+)
+
+
+def _policy(name: str, p: dict[str, Any]) -> str:
+    masks = ", ".join(f'{f} = "redact"' for f in p["masks"])
+    fields = ", ".join(f'"{f}"' for f in p["fields"])
+    street = p["street"]
+    return f"""name = "{name}"
+subject = "client:{name}"
+clearance = "{p["clearance"]}"
+[types.ServiceCase]
+fields = [{fields}]
+masks = {{ {masks} }}
+aggregate_only = {"true" if p["counts_only"] else "false"}
+""" + (f'row_filter = "record.street == \\"{street}\\""\n' if street else "")
+
+
+def _hidden(p: dict[str, Any]) -> list[str]:
+    """The values this policy hides from every answer."""
+    hidden = [REPORTER_PHONE, "上官婉儿"]  # reporters are never served by these paths
+    if p["clearance"] != "personal":
+        hidden += PLANTED  # typed into descriptions: scrubbed
+    if p["counts_only"]:
+        return [*hidden, *ALL_CASES, *(v for vs in ONLY_IN.values() for v in vs)]
+    if p["street"] is not None:
+        other = WEST if p["street"] == EAST else EAST
+        hidden += [case_key(other, i) for i in range(CASES_PER_STREET)]
+    level = {"description": "internal", "address": "internal", "geometry": "internal"}
+    ranks = ["public", "internal", "sensitive", "personal"]
+    for field, values in ONLY_IN.items():
+        allowed = "*" in p["fields"] or field in p["fields"]
+        above = ranks.index(level[field]) > ranks.index(p["clearance"])
+        if not allowed or above or field in p["masks"]:
+            hidden += values
+    return hidden
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(policy=policies)
+def test_no_answer_holds_a_value_the_policy_hides(hub: Hub, policy: dict[str, Any]) -> None:
+    name = f"prop-{next(EXAMPLES)}"  # a client and a policy of its own for each example
+    hub.publish(_policy(name, policy))
+    token = hub.token(name, client_id=name)
+    hidden = _hidden(policy)
+    for query in ("路灯", "井盖", "海滨大道", "测试路", PHONE):
+        found, text = _search(hub, token, query, first=100)
+        _absent(text, *hidden)
+        assert found["totalCount"] == len(found["edges"])  # every hit it may see, no more
+    asked = case_key(EAST, 0)
+    for path in (LIST_311, f"/open311/v2/requests/{asked}.json"):
+        answer = hub.http.get(path, headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code in (200, 403, 404), answer.text
+        _absent(answer.text.replace(f"'{asked}'", "'…'"), *hidden)  # a 404 names what was asked
