@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from hub.apps.kit import BadInput, Forbidden, NotFound
-from hub.workflow import Step, Workflow
+from hub.workflow import Guard, Step, Workflow
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -118,10 +118,12 @@ CASE = Workflow(
 
 @dataclass(frozen=True)
 class Caller:
-    """Who files: the actor kept in the case's history and the roles the desk checks."""
+    """Who files: the actor kept in the case's history, the roles the desk checks and the
+    policy's guard of the request it came by (None: an app filing on its own account)."""
 
     actor: str
     roles: tuple[str, ...]
+    guard: Guard | None = None
 
 
 @dataclass(frozen=True)
@@ -211,8 +213,10 @@ class CaseDesk(Protocol):
         reopen: bool = False,
         rating: int | None = None,
         expected_version: int | None = None,
+        guard: Guard | None = None,
     ) -> tuple[Record, list[dict[str, Any]]]:
-        """Move a case one step of its closed loop; the case and the updates to publish."""
+        """Move a case one step of its closed loop (if the policy's ``guard`` lets this
+        caller act on it); the case and the updates to publish."""
         ...
 
     def overdue(self, record: Record, now: datetime | None = None) -> bool:

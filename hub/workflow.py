@@ -3,7 +3,9 @@ steps (name, the states it may start from, the state it leads to, the roles that
 its deadline rule), and the engine judges and records every step the same way for service
 cases, government-service applications and enterprise requests:
 
-* who: a step names the roles that may take it (``permit``);
+* who: a step names the roles that may ever take it (``permit``): the workflow's own
+  declaration; whether this principal may take it on this row is the policy's (a ``Guard``
+  from ``hub.policy.write``, asked by ``move`` and ``check`` before anything else);
 * when: a step starts only from its states, and a stale version is a ``VersionConflict``
   before anything else is judged (``move``);
 * what is kept: each step appends ``{at, actor, action, from, to, note}`` to the object's
@@ -42,6 +44,8 @@ Deadline = Literal["start", "stop"] | None
 Event = dict[str, Any]
 # The extra statements a write runs in its own transaction (an idempotency key's answer)
 Within = Callable[[Connection], None]
+# The policy's word on a step: (step, the row as read or as filed) -> None, or raise
+Guard = Callable[[str, Record], None]
 
 
 def iso(value: datetime) -> str:
@@ -213,6 +217,13 @@ class Workflow:
             return None
         return record
 
+    @staticmethod
+    def check(guard: Guard | None, step: str, record: Record) -> None:
+        """Ask the policy about ``step`` on ``record`` (no guard: enforcement is off, or the
+        step is the consequence of another the policy judged, e.g. a filing's merge)."""
+        if guard is not None:
+            guard(step, record)
+
     # -- a step ---------------------------------------------------------------------------
 
     def allowed(self, name: str, roles: Iterable[str], note: str | None = None) -> Step:
@@ -225,10 +236,17 @@ class Workflow:
         return step
 
     def move(
-        self, record: Record, step: Step, expected_version: int | None, note: str | None = None
+        self,
+        record: Record,
+        step: Step,
+        expected_version: int | None,
+        note: str | None = None,
+        guard: Guard | None = None,
     ) -> Move:
-        """Start ``step`` on ``record`` (as just read): the version the caller saw first,
-        then whose object it is, then whether its state allows the step."""
+        """Start ``step`` on ``record`` (as just read): the policy's ``guard`` first (a row
+        the caller may not act on is not found, whatever its version), then the version the
+        caller saw, then whose object it is, then whether its state allows the step."""
+        self.check(guard, step.name, record)
         if expected_version is not None and record.version != expected_version:
             raise VersionConflict(self.kind, record.key, expected_version, record.version)
         if self.owner is not None and record.source_system != self.owner:

@@ -18,8 +18,10 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 
 from hub.auth.principal import principal_of
+from hub.policy import write
 from hub.policy.aggregates import EXACT, FigureRule
-from hub.policy.enforce import Countable
+from hub.policy.enforce import Countable, PolicedRecordSource
+from hub.workflow import Guard
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -111,6 +113,31 @@ async def figure_rule(info: strawberry.Info, *kinds: str) -> FigureRule:
         return EXACT
     rule: FigureRule = await policy.figures(*kinds)
     return rule
+
+
+async def acting_on(info: strawberry.Info, kind: str, key: str, step: str) -> Guard | None:
+    """What every step on an existing row calls first: the row read through the policy
+    (hidden and missing alike: not found) and the guard the workflow asks again on the row
+    it reads (:mod:`hub.policy.write`); None when enforcement is off."""
+    records = info.context.records
+    if not isinstance(records, PolicedRecordSource):
+        return None
+    return await write.acting_guard(records, kind, key, step, info.context.hub.audit)
+
+
+async def filing(info: strawberry.Info, kind: str) -> Guard | None:
+    """The guard the workflow asks before it files a new row of ``kind`` (None: enforcement
+    is off)."""
+    policy = info.context.policy
+    if policy is None:
+        return None
+    return await write.filing_guard(policy, kind, info.context.hub.audit)
+
+
+def answered(info: strawberry.Info, record: Record) -> Record:
+    """The row a step leaves, as the mutation may answer with it (:func:`write.answered`)."""
+    policy = info.context.policy
+    return record if policy is None else write.answered(policy, record)
 
 
 def caller(info: strawberry.Info, doing: str) -> tuple[str, tuple[str, ...]]:

@@ -5,15 +5,17 @@ could not see before, or that lifts a limit: a new policy (its subject had none)
 subject, a higher clearance, changed principal attributes (row filters read them), a type
 newly readable, rows instead of counts, a field added or revealed, a mask removed or
 weakened, a row filter dropped or changed into one not provably narrower, a purpose accepted
-or no longer required, a rate limit raised or lifted. When in doubt: widening. Each reason is
-a short sentence naming the place, shown to the stewards and kept in the audit.
+or no longer required, a rate limit raised or lifted, a counts-only min_group lowered; on the
+write side, a step added (or ``*``) or the write row filter lifted or changed into one not
+provably narrower. When in doubt: widening. Each reason is a short sentence naming the place,
+shown to the stewards and kept in the audit.
 """
 
 from __future__ import annotations
 
 import ast
 
-from hub.policy.model import ALL, LEVELS, PolicyDocument, TypeRule
+from hub.policy.model import ALL, LEVELS, PolicyDocument, TypeRule, WriteRule
 
 STRONGEST_MASK = "redact"
 
@@ -59,6 +61,24 @@ def _rule_widening(before: TypeRule | None, after: TypeRule | None) -> list[str]
         after.rate_limit is None or after.rate_limit > before.rate_limit
     ):
         reasons.append("rate limit raised or lifted")
+    reasons.extend(_write_widening(before.write, after.write))
+    return reasons
+
+
+def _write_widening(before: WriteRule | None, after: WriteRule | None) -> list[str]:
+    """The write side: steps that may now be taken, rows that may now be acted on."""
+    if after is None or not after.steps:
+        return []
+    if before is None or not before.steps:
+        return [f"steps may be taken: {', '.join(after.steps)}"]
+    reasons: list[str] = []
+    if ALL not in before.steps:
+        added = sorted(set(after.steps) - set(before.steps))
+        if added:
+            reasons.append(f"steps added: {', '.join(added)}")
+    if not _filter_narrows(before.row_filter, after.row_filter):
+        lifted = after.row_filter is None
+        reasons.append("write row filter lifted" if lifted else "write row filter changed")
     return reasons
 
 

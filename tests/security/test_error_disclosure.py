@@ -91,9 +91,11 @@ def publish(workflow: PolicyWorkflow, source: str) -> None:
 
 
 def street_policy(hub: Hub, name: str, subject: str) -> None:
-    """A policy that limits ``subject``'s cases, applications and inspectors to its street."""
+    """A policy that limits ``subject``'s cases, applications and inspectors to its street
+    (it may take any step its roles allow on the rows it reads)."""
     filtered = "\n".join(
         f'[types.{t}]\nfields = ["*"]\nrow_filter = "record.street == principal.street"\n'
+        'write = { steps = ["*"] }\n'
         for t in ("ServiceCase", "ServiceApplication", "Inspector")
     )
     publish(

@@ -26,7 +26,6 @@ from hub.apps.citizen_service.types import (
 from hub.apps.expected_version import ExpectedVersion
 from hub.apps.kit import off_loop
 from hub.cases import Caller, CaseIntake
-from hub.policy.enforce import acted_on
 from schema.connection import CountedConnection, from_records, page_size
 from schema.context import records
 
@@ -70,14 +69,20 @@ async def _step(
 ) -> ServiceCaseType:
     actor, roles = kit.caller(info, "changing a case")
     c = centre(info)
-    await acted_on(records(info), CASE_KIND, str(case_id))  # hidden rows: "not found"
+    guard = await kit.acting_on(info, CASE_KIND, str(case_id), action)  # hidden: not found
     record, updates = await off_loop(
         lambda: c.transition(
-            str(case_id), action, actor, roles, expected_version=expected_version, **options
+            str(case_id),
+            action,
+            actor,
+            roles,
+            expected_version=expected_version,
+            guard=guard,
+            **options,
         )
     )
     await _publish(info, updates)
-    return ServiceCaseType.build(record, c)
+    return ServiceCaseType.build(kit.answered(info, record), c)
 
 
 @strawberry.type
@@ -165,10 +170,12 @@ class CitizenServiceMutations:
             reported_at=input.reported_at,
             idempotency_key=input.idempotency_key,
         )
+        guard = await kit.filing(info, CASE_KIND)
         # a retry with the same idempotency key gets the first receipt, files nothing
-        filed = await off_loop(lambda: c.file(intake, Caller(actor, tuple(roles))))
+        filed = await off_loop(lambda: c.file(intake, Caller(actor, tuple(roles), guard)))
         await _publish(info, list(filed.updates))
-        return ServiceCaseType.build(filed.record, c, tracking_number=filed.tracking_number)
+        record = kit.answered(info, filed.record)
+        return ServiceCaseType.build(record, c, tracking_number=filed.tracking_number)
 
     @strawberry.mutation(description="Send the nearest on-duty inspector with the duty to verify")
     async def verify_case(
@@ -291,9 +298,10 @@ class CitizenServiceMutations:
     ) -> InspectorPosition:
         _, roles = kit.caller(info, "changing a case")
         c = centre(info)
-        await acted_on(records(info), "Inspector", str(inspector_id))
-        moved = await off_loop(
-            lambda: c.move_inspector(str(inspector_id), lon, lat, on_duty, roles)
+        key = str(inspector_id)
+        guard = await kit.acting_on(info, "Inspector", key, "move_inspector")
+        moved = kit.answered(
+            info, await off_loop(lambda: c.move_inspector(key, lon, lat, on_duty, roles, guard))
         )
         a = moved.attrs
         return InspectorPosition(

@@ -46,7 +46,7 @@ from hub.cases import NotPermitted as NotPermitted  # the centre's refusals, rea
 from hub.idempotency import Idempotency, Ticket
 from hub.store import RecordStore
 from hub.store.errors import VersionConflict
-from hub.workflow import Within, iso, parse_time
+from hub.workflow import Guard, Within, iso, parse_time
 from schema.record import Record
 
 CASE_KIND = CASE.kind
@@ -753,7 +753,7 @@ class CitizenServiceCentre:
         key = CASE.new_key(when)
         if intake.channel in REQUEST_CHANNELS:
             return self._file_request(
-                key, intake, actor, now, when, lon, lat, precision, cell, ticket
+                key, intake, caller, now, when, lon, lat, precision, cell, ticket
             )
         category, sub, found = self._classify(intake)
         catalog = self.catalog
@@ -810,6 +810,7 @@ class CitizenServiceCentre:
                 number = CASE.file(attrs, "file", actor, now, key=key, due=due,
                                    note=f"filed via {channel}")  # fmt: skip
                 record = self._record(key, attrs, lon, lat, now)
+                CASE.check(caller.guard, "file", record)
                 (record,) = self._store([record], within=_kept(ticket, key, number))
             else:
                 attrs["merged_into"] = original.key
@@ -820,6 +821,8 @@ class CitizenServiceCentre:
                 number = CASE.file(attrs, "file", actor, now, key=key, due=due, to="merged",
                                    note=why)  # fmt: skip
                 record = self._record(key, attrs, lon, lat, now)
+                # the policy judges the filing; the merge is its consequence, not the caller's
+                CASE.check(caller.guard, "file", record)
                 merge = CASE.by_name["merge"]
                 for attempt in range(MERGE_ATTEMPTS):
                     # the stored version, not the one in memory: the merge is written over
@@ -847,7 +850,7 @@ class CitizenServiceCentre:
         self,
         key: str,
         intake: CaseIntake,
-        actor: str,
+        caller: Caller,
         now: datetime,
         when: datetime,
         lon: float,
@@ -895,10 +898,13 @@ class CitizenServiceCentre:
                 "history": [],
             }
         )
-        number = CASE.file(attrs, "file", actor, now, key=key, note=f"filed via {channel}",
-                           due=when + timedelta(hours=hours))  # fmt: skip
+        due = when + timedelta(hours=hours)
+        number = CASE.file(
+            attrs, "file", caller.actor, now, key=key, note=f"filed via {channel}", due=due
+        )
         with self._lock:
             record = self._record(key, attrs, lon, lat, now)
+            CASE.check(caller.guard, "file", record)
             (record,) = self._store([record], within=_kept(ticket, key, number))
         return FiledCase(record, number, (self._update(record, None, attrs["history"][-1]),))
 
@@ -953,8 +959,10 @@ class CitizenServiceCentre:
         reopen: bool = False,
         rating: int | None = None,
         expected_version: int | None = None,
+        guard: Guard | None = None,
     ) -> tuple[Record, list[dict[str, Any]]]:
-        """Move a case one step; a step the case cannot take now is a :class:`CaseError`.
+        """Move a case one step; a step the case cannot take now is a :class:`CaseError`;
+        a case the policy's ``guard`` does not let the caller act on is not found.
 
         ``expected_version`` is the version the caller saw (the board's): another version
         stored is a :class:`VersionConflict` before anything else is judged. Without it the
@@ -963,7 +971,7 @@ class CitizenServiceCentre:
         step = CASE.allowed(action, roles, note)
         now = self.clock()
         with self._lock:
-            move = CASE.move(self.case(key), step, expected_version, note)
+            move = CASE.move(self.case(key), step, expected_version, note, guard)
             record, a, current = move.record, move.attrs, move.current
             if action == "verify":
                 move.note = self._assign(record, a, note)
@@ -1045,8 +1053,10 @@ class CitizenServiceCentre:
         lat: float,
         on_duty: bool | None,
         roles: Sequence[str],
+        guard: Guard | None = None,
     ) -> Record:
-        """An inspector's position (GCJ-02) and duty state, in the board and the store."""
+        """An inspector's position (GCJ-02) and duty state, in the board and the store (if
+        the policy's ``guard`` lets the caller move this inspector)."""
         CASE.permit("move_inspector", roles)
         if not (math.isfinite(lon) and math.isfinite(lat)):
             raise CaseError("lon/lat must be finite numbers")
@@ -1056,6 +1066,7 @@ class CitizenServiceCentre:
             record = self.store.get("Inspector", key)
             if record is None:
                 raise CaseNotFound(f"no inspector {key!r}")
+            CASE.check(guard, "move_inspector", record)
             board = self.board
             now = self.clock()
             attrs = dict(record.attrs)

@@ -10,8 +10,10 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 
 from hub.apps import kit
+from hub.apps.enterprise_services.figures import published
 from hub.apps.enterprise_services.services import (
     CASE_KIND,
+    STEPS,
     EnterpriseServices,
     is_request,
     status_of,
@@ -25,7 +27,6 @@ from hub.apps.enterprise_services.types import (
 )
 from hub.apps.expected_version import ExpectedVersion
 from hub.apps.kit import off_loop
-from hub.policy.enforce import acted_on
 from schema.connection import CountedConnection, from_rows
 from schema.context import records
 from schema.reads import scan_servable
@@ -56,12 +57,14 @@ async def _step(
 ) -> EnterpriseRequest:
     actor, roles = kit.caller(info, "a request's step")
     service = desk(info)
-    await acted_on(records(info), CASE_KIND, key)  # a hidden row answers as a missing one
+    guard = await kit.acting_on(info, CASE_KIND, key, STEPS.get(step, step))  # hidden: missing
     record, updates = await off_loop(
-        lambda: service.step(key, step, actor, roles, expected_version=expected_version, **options)
+        lambda: service.step(
+            key, step, actor, roles, expected_version=expected_version, guard=guard, **options
+        )
     )
     await _publish(info, updates)
-    return EnterpriseRequest.of(record, service)
+    return EnterpriseRequest.of(kit.answered(info, record), service)
 
 
 @strawberry.type
@@ -92,6 +95,7 @@ class EnterpriseServiceQueries:
             and (status is None or status_of(r) == status)
             and (overdue is None or service.overdue(r) == overdue)
         ]
+        (await kit.figure_rule(info, CASE_KIND)).require(len(found), "requests")
         return from_rows(
             found,
             lambda r: r.key,
@@ -104,14 +108,14 @@ class EnterpriseServiceQueries:
     @strawberry.field(description="Requests by department (open, resolved, overdue, rating)")
     async def enterprise_request_stats(self, info: strawberry.Info) -> EnterpriseRequestStats:
         rows, _ = await _requests(info)
-        totals, lines, by_type = await run_in_threadpool(lambda: desk(info).stats(rows))
+        rule = await kit.figure_rule(info, CASE_KIND)
+        figures = await run_in_threadpool(lambda: desk(info).stats(rows))
+        totals, lines, types, withheld = published(*figures, rule)
         return EnterpriseRequestStats(
             totals=EnterpriseDepartmentStats.of(totals),
             by_department=[EnterpriseDepartmentStats.of(x) for x in lines],
-            by_type=[
-                EnterpriseRequestTypeCount(request_type=t, requests=n)
-                for t, n in sorted(by_type.items(), key=lambda x: (-x[1], x[0]))
-            ],
+            by_type=[EnterpriseRequestTypeCount(request_type=t, requests=n) for t, n in types],
+            suppressed_groups=withheld,
         )
 
 
@@ -123,6 +127,7 @@ class EnterpriseServiceMutations:
     ) -> EnterpriseRequest:
         actor, roles = kit.caller(info, "a request's step")
         service = desk(info)
+        guard = await kit.filing(info, CASE_KIND)
         record, updates = await off_loop(
             lambda: service.file(
                 input.firm,
@@ -133,10 +138,11 @@ class EnterpriseServiceMutations:
                 title=input.title,
                 contact_name=input.contact_name,
                 contact_phone=input.contact_phone,
+                guard=guard,
             )
         )
         await _publish(info, updates)
-        return EnterpriseRequest.of(record, service)
+        return EnterpriseRequest.of(kit.answered(info, record), service)
 
     @strawberry.mutation(description="Assign to its department (or another one named)")
     async def assign_enterprise_request(

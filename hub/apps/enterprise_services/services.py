@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.apps.kit import BadInput, NotFound
 from hub.cases import CASE, DONE, OPEN, Caller, CaseDesk, CaseIntake, case_desk
+from hub.workflow import Guard
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -111,6 +112,7 @@ class EnterpriseServices:
         title: str | None = None,
         contact_name: str | None = None,
         contact_phone: str | None = None,
+        guard: Guard | None = None,
     ) -> tuple[Record, list[dict[str, Any]]]:
         if request_type not in REQUEST_TYPES:
             raise RequestError(f"request type {request_type!r}: one of {', '.join(REQUEST_TYPES)}")
@@ -141,7 +143,7 @@ class EnterpriseServices:
                 "request_type": request_type,
             },
         )
-        filed = self.centre.file(intake, Caller(actor, tuple(roles)))
+        filed = self.centre.file(intake, Caller(actor, tuple(roles), guard))
         return filed.record, list(filed.updates)
 
     def request(self, key: str) -> Record:

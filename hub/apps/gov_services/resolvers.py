@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.apps import kit
 from hub.apps.expected_version import ExpectedVersion
+from hub.apps.gov_services.figures import counted_window, published
 from hub.apps.gov_services.services import (
     APPLICATION_KIND,
     ITEM_KIND,
@@ -33,7 +34,6 @@ from hub.apps.gov_services.types import (
     SubmitApplicationInput,
 )
 from hub.apps.kit import off_loop
-from hub.policy.enforce import acted_on
 from schema.connection import CountedConnection, from_records
 from schema.context import records
 
@@ -77,7 +77,7 @@ async def _step(
 ) -> ServiceApplication:
     actor, roles = kit.caller(info, "an application")
     g = gov(info)
-    await acted_on(records(info), APPLICATION_KIND, key)  # a hidden row answers as a missing one
+    guard = await kit.acting_on(info, APPLICATION_KIND, key, action)  # hidden: as a missing one
     record = await off_loop(
         lambda: g.transition(
             key,
@@ -87,9 +87,10 @@ async def _step(
             note=note,
             missing=list(missing),
             expected_version=expected_version,
+            guard=guard,
         )
     )
-    return ServiceApplication.build(record, g)
+    return ServiceApplication.build(kit.answered(info, record), g)
 
 
 def submission(input: SubmitApplicationInput) -> Submission:
@@ -190,13 +191,14 @@ class GovServicesQueries:
         self, info: strawberry.Info, filter: ApplicationFilterInput | None = None
     ) -> GovServiceStats:
         g = gov(info)
-        wanted = await off_loop(lambda: _app_filter(filter))
-        apps_visible = (await kit.countable_rows(info, APPLICATION_KIND)).check
-        items_visible = (await kit.countable_rows(info, ITEM_KIND)).check
+        apps = await kit.countable_rows(info, APPLICATION_KIND)
+        items = await kit.countable_rows(info, ITEM_KIND)
+        wanted = await off_loop(lambda: counted_window(_app_filter(filter), apps.figures))
 
         def figures() -> dict[str, object]:
-            items = [r for r in g.items().values() if items_visible(r)]
-            return g.stats(items, g.find(wanted, apps_visible))
+            catalogue = [r for r in g.items().values() if items.check(r)]
+            stats = g.stats(catalogue, g.find(wanted, apps.check))
+            return published(stats, apps.figures, items.figures)
 
         return GovServiceStats.of(await off_loop(figures))
 
@@ -216,10 +218,11 @@ class GovServicesMutations:
 
         # a retry with the same idempotency key gets the first receipt, submits nothing
         key = input.idempotency_key
+        guard = await kit.filing(info, APPLICATION_KIND)
         record, number = await off_loop(
-            lambda: g.submit_tracked(wanted, actor, roles, idempotency_key=key)
+            lambda: g.submit_tracked(wanted, actor, roles, idempotency_key=key, guard=guard)
         )
-        return ApplicationReceipt.of(record, number)
+        return ApplicationReceipt.of(kit.answered(info, record), number)
 
     @strawberry.mutation(
         description="The applicant brings what a return asked for (by tracking number)"
@@ -230,8 +233,9 @@ class GovServicesMutations:
         actor, roles = kit.caller(info, "an application")
         g = gov(info)
         given = _materials(materials)
-        record = await off_loop(lambda: g.resubmit(tracking_number, given, actor, roles))
-        return ApplicationReceipt.of(record, tracking_number.strip())
+        guard = await kit.filing(info, APPLICATION_KIND)  # the number proves the row's own
+        record = await off_loop(lambda: g.resubmit(tracking_number, given, actor, roles, guard))
+        return ApplicationReceipt.of(kit.answered(info, record), tracking_number.strip())
 
     @strawberry.mutation(
         description="Accept (受理) an application whose required materials are all there; the "

@@ -38,7 +38,7 @@ from typing import Any
 from hub.apps.kit import BadInput, Forbidden, NotFound
 from hub.idempotency import Idempotency, Ticket
 from hub.store import RecordStore
-from hub.workflow import Step, Within, Workflow, iso, parse_time
+from hub.workflow import Guard, Step, Within, Workflow, iso, parse_time
 from schema.record import Record
 from schema.uscc import USCCError, validate_uscc
 
@@ -487,25 +487,31 @@ class GovernmentServices:
         *,
         idempotency_key: str | None = None,
         scope: str = SUBMIT_SCOPE,
+        guard: Guard | None = None,
     ) -> tuple[Record, str]:
         """``submit``, and the tracking number issued for the application: shown to the
         applicant in this answer only, since the hub keeps just its hash. A retry naming the
         same ``idempotency_key`` gets the first application and number, and submits nothing
         (the key's answer is kept in the submission's own transaction)."""
         if idempotency_key is None:
-            return self._submit(s, actor, roles, None)
+            return self._submit(s, actor, roles, None, guard)
         if self.keys is None:
             raise ApplicationError("this hub keeps no idempotency keys")
 
         def submit(ticket: Ticket | None) -> dict[str, Any]:
-            record, number = self._submit(s, actor, roles, ticket)
+            record, number = self._submit(s, actor, roles, ticket, guard)
             return {"application": record.key, "tracking_number": number}
 
         answer, _ = self.keys.filed(scope, actor, idempotency_key, submit)
         return self.application(str(answer["application"])), str(answer["tracking_number"])
 
     def _submit(
-        self, s: Submission, actor: str, roles: Sequence[str], ticket: Ticket | None
+        self,
+        s: Submission,
+        actor: str,
+        roles: Sequence[str],
+        ticket: Ticket | None,
+        guard: Guard | None = None,
     ) -> tuple[Record, str]:
         APPLICATION.permit("submit", roles)
         item, applicant = self._validate(s)
@@ -540,6 +546,7 @@ class GovernmentServices:
             fetched_at=now,
             attrs=attrs,
         )
+        APPLICATION.check(guard, "submit", record)
         kept = [ticket.keep({"application": key, "tracking_number": number})] if ticket else []
         return self._store(record, within=kept), number
 
@@ -554,8 +561,10 @@ class GovernmentServices:
         missing: Sequence[str] = (),
         materials: Sequence[Material] = (),
         expected_version: int | None = None,
+        guard: Guard | None = None,
     ) -> Record:
-        """Move an application one step; a step it cannot take now is an ApplicationError.
+        """Move an application one step; a step it cannot take now is an ApplicationError;
+        one the policy's ``guard`` does not let the caller act on is not found.
 
         ``expected_version`` is the version the caller saw: another version stored is a
         :class:`VersionConflict` before anything else is judged. Without it the step acts on
@@ -565,7 +574,7 @@ class GovernmentServices:
         now = self.clock()
         with self._lock:
             record = self.application(key)
-            move = APPLICATION.move(record, step, expected_version, note)
+            move = APPLICATION.move(record, step, expected_version, note, guard)
             a = move.attrs
             due_in: timedelta | None = None
             item = self.item_of(record)
@@ -676,11 +685,16 @@ class GovernmentServices:
         }
 
     def resubmit(
-        self, number: str, materials: Sequence[Material], actor: str, roles: Sequence[str]
+        self,
+        number: str,
+        materials: Sequence[Material],
+        actor: str,
+        roles: Sequence[str],
+        guard: Guard | None = None,
     ) -> Record:
         """The applicant brings what a return asked for, by the tracking number."""
         key = self.by_tracking(number).key
-        return self.transition(key, "resubmit", actor, roles, materials=materials)
+        return self.transition(key, "resubmit", actor, roles, materials=materials, guard=guard)
 
     # -- statistics -------------------------------------------------------------------------------
 

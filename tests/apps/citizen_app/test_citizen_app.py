@@ -36,7 +36,7 @@ from hub.search import document, open_search
 from hub.store import RecordStore
 from schema.record import Record
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
-from tests.policy_helpers import publish_approved
+from tests.policy_helpers import department_policy, publish_approved, publish_source
 
 PHOTOS = "/citizen-app/v1/photos"
 ID_NUMBER = "120116199412149288"
@@ -415,7 +415,11 @@ def test_fingertip_apply_with_scans_and_follow_to_the_decision(hub: Hub, phone_a
     bad_scan = application | {"materials": [{"name": needed[0], "photoId": "cd" * 32}]}
     assert "no uploaded file" in hub.error(phone_app, apply, input=bad_scan)
 
-    department = client_token(hub, "approval-bureau", role="department")
+    # the department the item belongs to (its policy names it: it acts on its own rows only)
+    client_id, secret = register_client(hub.app, f"bureau-{time.monotonic_ns()}", role="department")
+    source = department_policy(client_id, str(stored.attrs["department"]))
+    publish_source(hub.app.state.policy_workflow, source, "the item's department")
+    department = fetch_token(hub.http, client_id, secret)
 
     def decide(mutation: str) -> None:
         hub.ok(department, f'mutation {{ {mutation}(key: "{key}") {{ key }} }}')

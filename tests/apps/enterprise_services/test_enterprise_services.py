@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from hub.store import RecordStore
 from schema.record import Record
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
-from tests.policy_helpers import publish_approved
+from tests.policy_helpers import department_policy, publish_approved, publish_source
 
 REQUEST = """key firm firmName uscc requestType department status statusLabel filedAt dueAt
   overdue result rating gridCell contactName contactPhone
@@ -62,6 +62,9 @@ def ops(city: tuple[Starlette, TestClient, RecordStore]) -> str:
 def dept(city: tuple[Starlette, TestClient, RecordStore]) -> str:
     app, http, _ = city
     client_id, secret = register_client(app, f"esr-dept-{time.monotonic_ns()}", role="department")
+    # the industry bureau's app: it acts on the requests routed to its department only
+    source = department_policy(client_id, "区工业和信息化局")
+    publish_source(app.state.policy_workflow, source, "industry")
     return fetch_token(http, client_id, secret)
 
 
@@ -118,12 +121,16 @@ def test_a_request_goes_round_the_closed_loop(
     assert "needs it handling" in error(
         http, ops, f'mutation {{ resolveEnterpriseRequest(key: "{key}", result: "x") {{ key }} }}'
     )
-    assert "needs the operator role" in error(
-        http, dept, f'mutation {{ assignEnterpriseRequest(key: "{key}") {{ key }} }}'
+    # the finance office's request is not the industry bureau's to act on: not found
+    assert f"no ServiceCase with key '{key}'" == error(
+        http, dept, f'mutation {{ startEnterpriseRequest(key: "{key}") {{ key }} }}'
     )
     assert step(http, ops, "assignEnterpriseRequest", key)["status"] == "dispatched"
     moved = step(http, ops, "transferEnterpriseRequest", key, ', department: "区工业和信息化局"')
     assert moved["department"] == "区工业和信息化局" and moved["status"] == "dispatched"
+    assert "needs the operator role" in error(
+        http, dept, f'mutation {{ assignEnterpriseRequest(key: "{key}") {{ key }} }}'
+    )
     assert step(http, dept, "startEnterpriseRequest", key)["status"] == "handling"
     assert "rating" in error(
         http, ops, f'mutation {{ rateEnterpriseRequest(key: "{key}", rating: 5) {{ key }} }}'
