@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
@@ -113,13 +114,13 @@ class Entity(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Entity | None]:
-        out: list[Entity | None] = []
-        for entity_id in node_ids:
-            found = await graph(info).entity(entity_id)
-            if found is None and required:
-                raise LookupError(f"no entity with id {entity_id!r}")
-            out.append(cls.of(found) if found else None)
-        return out
+        ids = list(node_ids)
+        # asked together, so the graph source can answer them in one batch
+        found = await asyncio.gather(*(graph(info).entity(i) for i in ids))
+        missing = next((i for i, e in zip(ids, found, strict=True) if e is None), None)
+        if missing is not None and required:
+            raise LookupError(f"no entity with id {missing!r}")
+        return [cls.of(e) if e else None for e in found]
 
     @strawberry.field(description="Every record every system holds about it")
     async def sources(self, info: strawberry.Info) -> list[SourceFact]:

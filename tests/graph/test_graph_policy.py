@@ -19,12 +19,14 @@ from hub.audit.log import AuditLog
 from hub.auth.accounts import AccountStore
 from hub.config import load_settings
 from hub.graph import open_graph
+from hub.graph.neo4j_graph import Neo4jGraph
 from hub.indexing import rebuild
 from hub.policy.graph import COUNTS_ONLY
 from hub.search import open_search
 from hub.store import RecordStore
 from schema.record import Record
 from schema.uscc import make_uscc
+from tests.graph.test_graph_conformance import neo4j_graph_url
 from tests.hub.city import WHEN, square
 from tests.policy.conftest import Hub, person_token
 
@@ -167,14 +169,15 @@ SEARCH = """{ search(query: "有限公司", types: ["Enterprise"]) {
 NODE = """query($id: ID!) { node(id: $id) { id ... on Entity { label } } }"""
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """The hub over the two streets, its graph in SQLite or in the test Neo4j."""
     folder: Path = tmp_path_factory.mktemp("graph-policy")
     store = RecordStore.from_url(f"sqlite:///{folder / 'hub.db'}")
     store.migrate()
     store.upsert(graph_city())
     settings = load_settings(data_dir=folder, graphql_max_depth=10)
-    graph = open_graph(settings.graph_store_url)
+    graph = open_graph(neo4j_graph_url() if request.param == "neo4j" else settings.graph_store_url)
     search = open_search(settings.search_store_url)
     rebuild(store, graph, search, secret=settings.effective_secret())
     app = create_app(settings, store=store, graph=graph, search=search)
@@ -183,6 +186,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         for source in (COUNTER, GRID_ONLY, WEST_DEPARTMENT):
             hub.publish(source)
         yield hub
+        if isinstance(graph, Neo4jGraph):
+            graph.drop()
 
 
 @pytest.fixture(scope="module")
@@ -313,6 +318,13 @@ def test_a_department_of_one_street_sees_its_street_only(hub: Hub, tokens: dict[
     ]
     shown, _ = ask(hub, token, NODE, id=to_base64("Entity", "Complaint:CMP-W-1"))
     assert shown["data"]["node"]["label"] == "CMP-W-1"
+    nodes = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Entity { label } } }"
+    west = [to_base64("Entity", i) for i in ("Complaint:CMP-W-1", "EnforcementCase:LE-W-1")]
+    body, _ = ask(hub, token, nodes, ids=west)
+    assert [n["label"] for n in body["data"]["nodes"]] == ["CMP-W-1", "LE-W-1"]
+    body, text = ask(hub, token, nodes, ids=[*west, to_base64("Entity", CELL_E)])
+    assert body["data"] is None and len(messages(body)) == 1
+    none_of(text.replace(to_base64("Entity", CELL_E), ""), ["东区第1网格", "CMP-W-1"])
 
     body, text = ask(hub, token, SEARCH)
     found = {
