@@ -51,10 +51,18 @@ class SearchSourceAdapter:
         self.index = index
 
     async def search(
-        self, query: str, *, kinds: Sequence[str] | None, limit: int, offset: int
+        self,
+        query: str,
+        *,
+        kinds: Sequence[str] | None,
+        limit: int,
+        offset: int,
+        any_word: bool = False,
     ) -> SearchPage:
         return await run_in_threadpool(
-            lambda: self.index.search(query, kinds=kinds, limit=limit, offset=offset)
+            lambda: self.index.search(
+                query, kinds=kinds, limit=limit, offset=offset, any_word=any_word
+            )
         )
 
     async def counts(self, query: str, *, kinds: Sequence[str] | None) -> list[TypeCount]:

@@ -46,7 +46,13 @@ SCAN_CHUNK = 500  # matches read through the policy at a time
 
 class SearchBackend(Protocol):
     async def search(
-        self, query: str, *, kinds: Sequence[str] | None, limit: int, offset: int
+        self,
+        query: str,
+        *,
+        kinds: Sequence[str] | None,
+        limit: int,
+        offset: int,
+        any_word: bool = False,
     ) -> SearchPage: ...
 
 
@@ -140,10 +146,32 @@ class PolicedSearchSource:
             hits = [self._shown(h, plans[h.kind], None, []) for h in page.hits]
             return SearchPage(hits=hits, total=page.total, every_word=page.every_word)
         words = list(dict.fromkeys(tokens(query)))
+        page = await self._scan(query, names, plans, words, limit, offset, any_word=False)
+        if page.total == 0 and page.every_word and len(words) > 1:
+            # no hit it may see has every word: any word, as the index does when none has
+            # (whether hidden rows had every word is not the caller's to learn)
+            page = await self._scan(query, names, plans, words, limit, offset, any_word=True)
+        return page
+
+    async def _scan(
+        self,
+        query: str,
+        names: list[str],
+        plans: dict[str, _Plan],
+        words: list[str],
+        limit: int,
+        offset: int,
+        *,
+        any_word: bool,
+    ) -> SearchPage:
+        """Every match read through the policy, in chunks: the page asked for, and the
+        exact number of hits this request may see."""
         shown: list[SearchHit] = []
-        total, at, every_word = 0, 0, True
+        total, at, every_word = 0, 0, not any_word
         while True:
-            chunk = await self.inner.search(query, kinds=names, limit=SCAN_CHUNK, offset=at)
+            chunk = await self.inner.search(
+                query, kinds=names, limit=SCAN_CHUNK, offset=at, any_word=any_word
+            )
             every_word = chunk.every_word
             for hit, record in await self._visible(chunk, plans, words):
                 if offset <= total < offset + limit:

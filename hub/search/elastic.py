@@ -130,12 +130,20 @@ class ElasticSearchIndex:
     # -- reading -------------------------------------------------------------------------
 
     def search(
-        self, query: str, *, kinds: Sequence[str] | None = None, limit: int = 20, offset: int = 0
+        self,
+        query: str,
+        *,
+        kinds: Sequence[str] | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        any_word: bool = False,
     ) -> SearchPage:
         words = list(dict.fromkeys(tokens(query)))
         if not words:
             return SearchPage(hits=[], total=0)
-        page = self._run(words, "must", kinds, limit, offset)
+        page = SearchPage(hits=[], total=0)
+        if not any_word or len(words) == 1:
+            page = self._run(words, "must", kinds, limit, offset)
         if page.total == 0 and len(words) > 1:
             page = replace(self._run(words, "should", kinds, limit, offset), every_word=False)
         return page

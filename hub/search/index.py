@@ -16,9 +16,16 @@ class SearchIndex(Protocol):
     def remove(self, kind: str, keys: Sequence[str]) -> int: ...
 
     def search(
-        self, query: str, *, kinds: Sequence[str] | None = None, limit: int = 20, offset: int = 0
+        self,
+        query: str,
+        *,
+        kinds: Sequence[str] | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        any_word: bool = False,
     ) -> SearchPage:
-        """Best matches first. Every query word must match; if none does, any may."""
+        """Best matches first. Every query word must match; if none does (or ``any_word``),
+        any may."""
         ...
 
     def count(self) -> int: ...

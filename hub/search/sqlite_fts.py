@@ -82,13 +82,21 @@ class SqliteSearchIndex:
         return removed
 
     def search(
-        self, query: str, *, kinds: Sequence[str] | None = None, limit: int = 20, offset: int = 0
+        self,
+        query: str,
+        *,
+        kinds: Sequence[str] | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        any_word: bool = False,
     ) -> SearchPage:
         words = list(dict.fromkeys(tokens(query)))
         if not words:
             return SearchPage(hits=[], total=0)
         quoted = ['"' + w.replace('"', '""') + '"' for w in words]
-        page = self._run(" ".join(quoted), kinds, limit, offset)
+        page = SearchPage(hits=[], total=0)
+        if not any_word or len(quoted) == 1:
+            page = self._run(" ".join(quoted), kinds, limit, offset)
         if page.total == 0 and len(quoted) > 1:
             page = replace(self._run(" OR ".join(quoted), kinds, limit, offset), every_word=False)
         return page

@@ -91,6 +91,13 @@ def test_all_words_then_any(index: SearchIndex) -> None:
     assert keys(index, "  ，。 ") == []
 
 
+def test_any_word_when_asked(index: SearchIndex) -> None:
+    every = index.search("融资 担保")
+    either = index.search("融资 担保", any_word=True)
+    assert every.every_word and not either.every_word
+    assert {h.key for h in every.hits} < {h.key for h in either.hits}
+
+
 def test_kinds_filter_and_paging(index: SearchIndex) -> None:
     assert keys(index, "融资", kinds=["NewsItem"]) == []
     first = index.search("天津", limit=1)

@@ -135,6 +135,11 @@ def test_a_department_of_one_street_counts_and_pages_its_own_cases(hub: Hub) -> 
             break
         after = page["pageInfo"]["endCursor"]
     assert sorted(seen) == sorted(EAST_CASES)
+    # every word is only in the other street's cases: any word, as for a city without them
+    # (no hit would tell the department that hidden cases hold every word)
+    either, text = _search(hub, token, f"{WEST} 井盖")
+    assert _keys(either) == EAST_CASES and either["totalCount"] == CASES_PER_STREET
+    _absent(text, *(ALL_CASES - EAST_CASES))
 
 
 @pytest.mark.parametrize("role", ["partner-viewer", "operator", "steward"])
