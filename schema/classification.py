@@ -34,14 +34,42 @@ REDACTED_FIELDS = frozenset({"birth_date"})
 
 
 LEVELS = ("public", "internal", "sensitive", "personal")
+FREE_TEXT = "free_text"
+
+# Fields people type what they like into (GraphQL type -> field names): a reporter's phone,
+# ID number or flat typed into a description is in no personal field, so these are served
+# scrubbed (``hub.policy.free_text``) to whoever may not see personal data. A field can also
+# declare it: ``classified(..., free_text=True)``.
+FREE_TEXT_FIELDS: dict[str, frozenset[str]] = {
+    "ServiceCase": frozenset({"title", "description", "address", "result"}),
+    "CaseEvent": frozenset({"note"}),
+    "CaseUpdate": frozenset({"note"}),
+    "CaseProgress": frozenset({"result"}),
+    "ProgressStep": frozenset({"note"}),
+    "SnapProgress": frozenset({"result"}),
+    "SnapStep": frozenset({"note"}),
+    "FingertipStep": frozenset({"note"}),
+    "ApplicationEvent": frozenset({"note"}),
+    "ApplicationStep": frozenset({"note"}),
+    "EnterpriseRequest": frozenset({"title", "description", "result"}),
+    "EnterpriseRequestEvent": frozenset({"note"}),
+    "QuarantinedRecord": frozenset({"raw"}),
+}
 
 
-def classified(level: str, mask: str | None = None) -> dict[str, str]:
-    """Field metadata declaring a classification (and, for personal data, its default mask);
-    the hub's policy enforcement reads it: ``strawberry.field(metadata=classified(...))``."""
+def classified(
+    level: str, mask: str | None = None, *, free_text: bool = False
+) -> dict[str, str | bool]:
+    """Field metadata declaring a classification (and, for personal data, its default mask;
+    ``free_text``: people type into it, see ``FREE_TEXT_FIELDS``); the hub's policy
+    enforcement reads it: ``strawberry.field(metadata=classified(...))``."""
     if level not in LEVELS:
         raise ValueError(f"classification {level!r}: one of {', '.join(LEVELS)}")
-    return {"classification": level} | ({"mask": mask} if mask else {})
+    return (
+        {"classification": level}
+        | ({"mask": mask} if mask else {})
+        | ({FREE_TEXT: True} if free_text else {})
+    )
 
 
 def personal_masks(kind: str, attrs: dict[str, Any]) -> dict[str, str]:

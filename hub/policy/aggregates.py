@@ -20,10 +20,10 @@ Apps never decide this: they ask the request's ``FigureRule`` (``Countable.figur
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from hub.policy.engine import PolicyDenied
@@ -89,15 +89,28 @@ class FigureRule:
         """Whether a single figure over ``rows`` rows may be published (none, or k or more)."""
         return self.min_group is None or rows == 0 or rows >= self.min_group
 
-    def shown(self, sizes: Sequence[int]) -> list[bool]:
+    def count(self, rows: int) -> int | None:
+        """A single count as published: itself, or None (withheld) when too few."""
+        return rows if self.enough(rows) else None
+
+    def part(self, rows: int, whole: int) -> int | None:
+        """A count within a published whole (the decided of all applications): itself when
+        both it and the rest of the whole are none or k or more, else None (withheld)."""
+        return rows if self.shown([rows, whole - rows]) == [True, True] else None
+
+    def shown(self, sizes: Sequence[int], withheld: Sequence[bool] = ()) -> list[bool]:
         """Which groups of one breakdown (their row counts) may be published. Exact: all.
         Else a group of fewer than k rows (but some) is withheld, and while the withheld groups
         together hold fewer than k rows (but some), the smallest shown group is withheld
-        too (complementary suppression: the total minus the shown groups would give them)."""
+        too (complementary suppression: the total minus the shown groups would give them).
+        ``withheld``: groups withheld already (a sub-count's column within a breakdown
+        whose groups were withheld by their size)."""
         k = self.min_group
         if k is None:
             return [True] * len(sizes)
         show = [size >= k or size == 0 for size in sizes]  # "none" describes no row
+        for i, gone in enumerate(withheld):
+            show[i] = show[i] and not gone
         hidden = sum(size for size, s in zip(sizes, show, strict=True) if not s)
         while 0 < hidden < k:
             candidates = [i for i, s in enumerate(show) if s and sizes[i]]
@@ -114,6 +127,69 @@ class FigureRule:
         show = self.shown([size(g) for g in groups])
         kept = [g for g, s in zip(groups, show, strict=True) if s]
         return kept, len(groups) - len(kept)
+
+    def publish_parts(
+        self,
+        groups: Sequence[G],
+        size: Callable[[G], int],
+        parts: Sequence[Callable[[G], int]],
+    ) -> tuple[list[tuple[G, list[int | None]]], int]:
+        """A breakdown whose groups carry sub-counts (a street's firms and its watched firms):
+        the groups published by ``size`` as ``publish`` does, and each sub-count column
+        published under the same rule, the withheld groups' sub-counts being its complement
+        (a column's total minus its shown cells never gives fewer than k rows). Returns the
+        shown groups with their sub-counts (None: withheld) and how many groups were
+        withheld."""
+        show = self.shown([size(g) for g in groups])
+        gone = [not s for s in show]
+        columns = [self.shown([part(g) for g in groups], gone) for part in parts]
+        kept = [
+            (
+                g,
+                [
+                    part(g) if column[i] else None
+                    for part, column in zip(parts, columns, strict=True)
+                ],
+            )
+            for i, g in enumerate(groups)
+            if show[i]
+        ]
+        return kept, len(groups) - len(kept)
+
+    def publish_table(
+        self,
+        totals: Mapping[str, Any],
+        lines: Sequence[Mapping[str, Any]],
+        size: str,
+        parts: Sequence[str],
+        derived: Mapping[str, str] | None = None,
+        what: str = "rows",
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+        """A table of figures: a totals line and one line per group (a department), each
+        with its rows (``size``), counts within them (``parts``: open, overdue, …) and
+        figures computed from some of its rows (``derived``: a mean or a sum -> the part
+        counting the rows it is over). Published: too few rows refused; lines below k
+        withheld with their complements (``publish_parts``); a part withheld (None) below k
+        or when its rest is, and a derived figure with its part. Returns (totals, the lines
+        shown, how many lines were withheld); exact: as given. ``what`` names the rows in a
+        refusal ("cases")."""
+        if self.exact:
+            return dict(totals), [dict(line) for line in lines], 0
+        whole = int(totals[size])
+        self.require(whole, what)
+        top = dict(totals) | {p: self.part(int(totals[p]), whole) for p in parts}
+        kept, withheld = self.publish_parts(lines, column(size), [column(p) for p in parts])
+        shown = [dict(line) | dict(zip(parts, values, strict=True)) for line, values in kept]
+        for line in (top, *shown):
+            for figure, part in (derived or {}).items():
+                if line[part] is None:
+                    line[figure] = None
+        return top, shown, withheld
+
+
+def column(name: str) -> Callable[[Mapping[str, Any]], int]:
+    """A count of a line of figures (a dict) by its name: a group's size or a part."""
+    return lambda line: int(line[name])
 
 
 EXACT = FigureRule()

@@ -38,6 +38,7 @@ from hub.policy.engine import (
     PolicyRateLimited,
     PrincipalLike,
 )
+from hub.policy.free_text import free_text_fields, scrub_attrs, scrub_json, scrubs
 from hub.policy.search import PolicedSearchSource as PolicedSearchSource
 from schema.classification import personal_masks
 from schema.context import RecordSource
@@ -337,7 +338,14 @@ class PolicedRecordSource:
         return bool(rows)
 
     async def count(self, kind: str) -> int:
+        """How many rows of ``kind`` this request may see (``totalCount``, ``count(type:)``);
+        a count below the policy's k is refused to a counts-only principal."""
         decision = await self.policy.gate(kind)
+        total = await self._visible_count(kind, decision)
+        self.policy.figure_rule(decision).require(total, f"{kind} rows")
+        return total
+
+    async def _visible_count(self, kind: str, decision: Decision) -> int:
         if decision.row_filter is None:
             return await self.inner.count(kind)
         if kind not in self._counts:
@@ -386,7 +394,8 @@ def police_attrs(policy: RequestPolicy, kind: str, attrs: Mapping[str, Any]) -> 
         if view.mask and isinstance(value, str) and value:
             masks[name] = view.mask
             policy.fields_masked.add(f"{kind}.{name}")
-    return mask_rows([shown], masks)[0] if masks else shown
+    served = mask_rows([shown], masks)[0] if masks else shown
+    return scrub_attrs(decision, kind, served, policy.fields_masked)  # typed-in free text
 
 
 class PolicyExtension(SchemaExtension):
@@ -405,6 +414,9 @@ class PolicyExtension(SchemaExtension):
         self, _next: Callable[..., Any], root: Any, info: Any, *args: Any, **kwargs: Any
     ) -> Any:
         type_name = info.parent_type.name
+        free = free_text_fields(info.schema).get(type_name)
+        if free is not None and info.field_name in free:
+            _next = _scrubbing(_next, free[info.field_name])
         fields = self._table().get(type_name)
         if fields is None and type_name != FACT_TYPE:
             return _next(root, info, *args, **kwargs)
@@ -442,6 +454,30 @@ def _python_name(info: Any) -> str:
     field_def = info.parent_type.fields.get(info.field_name)
     definition = (field_def.extensions or {}).get("strawberry-definition") if field_def else None
     return str(getattr(definition, "python_name", info.field_name))
+
+
+def _scrubbing(next_: Callable[..., Any], python_name: str) -> Callable[..., Any]:
+    """A free-text field's resolver, its value scrubbed of personal data when the request's
+    policy says so (``hub.policy.free_text``); noted like a masked field when it changed."""
+
+    def resolve(root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        result = next_(root, info, *args, **kwargs)
+        policy = getattr(info.context, "policy", None)
+        type_name, name = info.parent_type.name, info.field_name
+        if not isinstance(policy, RequestPolicy) or not scrubs(
+            policy.decide(type_name), name, python_name
+        ):
+            return result
+
+        def scrubbed(value: Any) -> Any:
+            out = scrub_json(value)
+            if out != value:
+                policy.fields_masked.add(f"{type_name}.{name}")
+            return out
+
+        return _then(result, scrubbed)
+
+    return resolve
 
 
 def _then(result: Any, apply: Callable[[Any], Any]) -> Any:

@@ -429,6 +429,16 @@ def test_full_readers_get_exact_economy_figures(city: City) -> None:
         assert str(LONELY_FIRM["revenue_10k_cny"]) in text
 
 
+def test_counts_of_too_few_rows_are_refused(city: City) -> None:
+    """``count(type:)`` and a record connection's ``totalCount`` for a counts-only caller:
+    two duty categories are too few to count, 23 firms are not; the operator counts both."""
+    few = '{ count(type: "DutyCategory") }'
+    assert "at least 5 DutyCategory rows" in refused(city, city.counts, few)
+    firms = '{ count(type: "Enterprise") }'
+    assert figures(city, city.counts, firms)[0] == {"count": sum(FIRMS.values())}
+    assert figures(city, city.operator, few)[0] == {"count": 2}
+
+
 def test_a_lower_min_group_widens() -> None:
     from hub.policy.model import parse_document
     from hub.policy.widening import widening

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from hub.apps.citizen_service.services import CaseFilter
-from hub.policy.aggregates import FigureRule
+from hub.policy.aggregates import FigureRule, column
 
 BREAKDOWNS = ("grid_cell", "category", "department", "channel")
 SLA_STATES = ("resolved_on_time", "resolved_late", "open_on_time", "open_overdue")
@@ -22,14 +22,17 @@ def counted_window(f: CaseFilter, rule: FigureRule) -> CaseFilter:
 def published(stats: dict[str, Any], rule: FigureRule) -> dict[str, Any]:
     """``stats`` (``CitizenServiceCentre.stats``, shared: not changed here) as published under
     ``rule``: too few cases refused; in each breakdown and in the SLA states, groups below k
-    withheld with their complements; the merged count withheld below k."""
+    withheld with their complements, and so are a shown bucket's open and overdue counts (None);
+    the merged count withheld below k."""
     if rule.exact:
         return {**stats, "suppressed_groups": 0}
     rule.require(stats["total"], "cases")
     out: dict[str, Any] = {**stats, "suppressed_groups": 0}
     for name in BREAKDOWNS:
-        kept, withheld = rule.publish(stats[name], lambda b: int(b["total"]))
-        out[name] = kept
+        kept, withheld = rule.publish_parts(
+            stats[name], column("total"), (column("open"), column("overdue"))
+        )
+        out[name] = [b | {"open": o, "overdue": late} for b, (o, late) in kept]
         out["suppressed_groups"] += withheld
     sla = dict(stats["sla"])
     show = rule.shown([int(sla[state]) for state in SLA_STATES])
@@ -40,7 +43,6 @@ def published(stats: dict[str, Any], rule: FigureRule) -> dict[str, Any]:
     if sla["resolved_on_time"] is None or sla["resolved_late"] is None:
         sla["on_time_rate"] = None  # derived from a withheld group
     out["sla"] = sla
-    if not rule.enough(int(stats["merged"])):
-        out["merged"] = None
-        out["suppressed_groups"] += 1
+    out["merged"] = rule.count(int(stats["merged"]))
+    out["suppressed_groups"] += out["merged"] is None
     return out

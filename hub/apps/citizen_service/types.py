@@ -208,8 +208,14 @@ class CaseBucket:
     key: str = strawberry.field(metadata=classified("public"))
     label: str = strawberry.field(metadata=classified("public"))
     total: int = strawberry.field(metadata=classified("public"))
-    open: int = strawberry.field(metadata=classified("public"))
-    overdue: int = strawberry.field(metadata=classified("public"))
+    open: int | None = strawberry.field(
+        description="null: withheld (counts-only access, fewer cases than its minimum group)",
+        metadata=classified("public"),
+    )
+    overdue: int | None = strawberry.field(
+        description="null: withheld (counts-only access, fewer cases than its minimum group)",
+        metadata=classified("public"),
+    )
 
 
 @strawberry.type(

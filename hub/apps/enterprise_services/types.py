@@ -10,7 +10,6 @@ from typing import Any
 import strawberry
 
 from hub.apps.enterprise_services.services import (
-    DepartmentLine,
     EnterpriseServices,
     status_of,
 )
@@ -19,6 +18,7 @@ from schema.record import Record
 from schema.scalars import GeoJSON, geojson
 
 PUBLIC = classified("public")
+WITHHELD = "null: withheld (counts-only access, fewer requests than its minimum group)"
 INTERNAL = classified("internal")
 
 
@@ -123,23 +123,15 @@ class EnterpriseRequest:
 class EnterpriseDepartmentStats:
     department: str = strawberry.field(metadata=PUBLIC)
     total: int = strawberry.field(metadata=PUBLIC)
-    open: int = strawberry.field(metadata=PUBLIC)
-    resolved: int = strawberry.field(metadata=PUBLIC)
-    overdue: int = strawberry.field(metadata=PUBLIC)
-    rated: int = strawberry.field(metadata=PUBLIC)
+    open: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
+    resolved: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
+    overdue: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
+    rated: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
     average_rating: float | None = strawberry.field(metadata=PUBLIC)
 
     @classmethod
-    def of(cls, x: DepartmentLine) -> EnterpriseDepartmentStats:
-        return cls(
-            department=x.department,
-            total=x.total,
-            open=x.open,
-            resolved=x.resolved,
-            overdue=x.overdue,
-            rated=x.rated,
-            average_rating=x.average_rating,
-        )
+    def of(cls, figures: dict[str, Any]) -> EnterpriseDepartmentStats:
+        return cls(**figures)
 
 
 @strawberry.type(description="How many requests of one type")
@@ -153,6 +145,12 @@ class EnterpriseRequestStats:
     totals: EnterpriseDepartmentStats = strawberry.field(metadata=PUBLIC)
     by_department: list[EnterpriseDepartmentStats] = strawberry.field(metadata=PUBLIC)
     by_type: list[EnterpriseRequestTypeCount] = strawberry.field(metadata=PUBLIC)
+    suppressed_groups: int = strawberry.field(
+        default=0,
+        description="Departments and types withheld (counts-only access): of fewer requests "
+        "than the policy's minimum group, and those that would give them away",
+        metadata=PUBLIC,
+    )
 
 
 @strawberry.input(description="A firm's request")

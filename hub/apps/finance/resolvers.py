@@ -91,6 +91,7 @@ class FinanceQueries:
         rows = await kit.countable_rows(info, SCORE_KIND)
         visible, rows_allowed = rows.check, rows.readable
         found = await off_loop(lambda: s.ranked(wanted, visible, firm_type))
+        rows.figures.require(len(found), "firms")
         return await _page(info, found, rows_allowed, first, after)
 
     @strawberry.field(
@@ -110,13 +111,14 @@ class FinanceQueries:
         visible, rows_allowed = rows.check, rows.readable
         wanted = None if level is None else level.value
         found = await off_loop(lambda: s.watch_list(wanted, visible, firm_type))
+        rows.figures.require(len(found), "firms")
         return await _page(info, found, rows_allowed, first, after)
 
     @strawberry.field(description="Firms per smoke-index level, per street and per park")
     async def smoke_index_stats(self, info: strawberry.Info) -> SmokeIndexStats:
         s = smoke(info)
-        visible = (await kit.countable_rows(info, SCORE_KIND)).check
-        return SmokeIndexStats.of(await off_loop(lambda: s.stats(visible)))
+        rows = await kit.countable_rows(info, SCORE_KIND)
+        return SmokeIndexStats.of(await off_loop(lambda: s.stats(rows.check)), rows.figures)
 
 
 @strawberry.type

@@ -20,11 +20,14 @@ from hub.apps.finance.services import (
     SmokeIndexService,
     Stats,
 )
+from hub.policy.aggregates import EXACT, FigureRule
 from schema.classification import classified
 from schema.context import records
 from schema.federation import reference_record, representation_key
 from schema.record import Record
 from schema.scalars import GeoJSON, geojson
+
+WITHHELD = "null: withheld (counts-only access, fewer firms than its minimum group)"
 
 
 @strawberry.enum(description="Smoke-index levels: the bands (default 40 / 60 / 80) passed")
@@ -193,7 +196,7 @@ class SmokeLevelCount:
 class SmokeAreaCount:
     name: str = strawberry.field(metadata=classified("public"))
     firms: int = strawberry.field(metadata=classified("public"))
-    watched: int = strawberry.field(metadata=classified("public"))
+    watched: int | None = strawberry.field(description=WITHHELD, metadata=classified("public"))
 
 
 @strawberry.type(description="Firms and watched firms of one firm type")
@@ -201,7 +204,7 @@ class SmokeTypeCount:
     firm_type: str = strawberry.field(metadata=classified("public"))
     firm_type_name: str | None = strawberry.field(metadata=classified("public"))
     firms: int = strawberry.field(metadata=classified("public"))
-    watched: int = strawberry.field(metadata=classified("public"))
+    watched: int | None = strawberry.field(description=WITHHELD, metadata=classified("public"))
 
 
 @strawberry.type(description="Counts of the latest scoring run over the firms you may see")
@@ -209,29 +212,52 @@ class SmokeIndexStats:
     run: str | None = strawberry.field(metadata=classified("public"))
     scored_at: datetime | None = strawberry.field(metadata=classified("public"))
     firms: int = strawberry.field(metadata=classified("public"))
-    watched: int = strawberry.field(metadata=classified("public"))
+    watched: int | None = strawberry.field(description=WITHHELD, metadata=classified("public"))
     by_level: list[SmokeLevelCount] = strawberry.field(metadata=classified("public"))
     by_type: list[SmokeTypeCount] = strawberry.field(
         description="Per firm type, most firms first", metadata=classified("public")
     )
     by_street: list[SmokeAreaCount] = strawberry.field(metadata=classified("public"))
     by_park: list[SmokeAreaCount] = strawberry.field(metadata=classified("public"))
+    suppressed_groups: int = strawberry.field(
+        default=0,
+        description="Groups withheld (counts-only access): levels, types, streets and parks of "
+        "fewer firms than the policy's minimum group, and those that would give them away",
+        metadata=classified("public"),
+    )
 
     @classmethod
-    def of(cls, s: Stats) -> SmokeIndexStats:
+    def of(cls, s: Stats, rule: FigureRule = EXACT) -> SmokeIndexStats:
+        """The run's counts as ``rule`` publishes them (``hub.policy.aggregates``: exact, or
+        too few firms refused and groups and watched counts below k withheld)."""
+        rule.require(s.total, "firms")
+        watched = sum(n for lv, n in s.by_level if lv >= SmokeLevel.WATCHED.value)
+        levels, gone_levels = rule.publish(s.by_level, lambda lv: lv[1])
+        types, gone_types = rule.publish_parts(s.by_type, lambda t: t[2], (lambda t: t[3],))
+        streets, gone_streets = rule.publish_parts(s.by_street, _firms, (_watched,))
+        parks, gone_parks = rule.publish_parts(s.by_park, _firms, (_watched,))
         return cls(
             run=s.run,
             scored_at=s.scored_at,
             firms=s.total,
-            watched=sum(n for lv, n in s.by_level if lv >= SmokeLevel.WATCHED.value),
-            by_level=[SmokeLevelCount(level=_level(lv), firms=n) for lv, n in s.by_level],
+            watched=rule.count(watched),
+            by_level=[SmokeLevelCount(level=_level(lv), firms=n) for lv, n in levels],
             by_type=[
                 SmokeTypeCount(firm_type=t, firm_type_name=name, firms=n, watched=w)
-                for t, name, n, w in s.by_type
+                for (t, name, n, _), (w,) in types
             ],
-            by_street=[SmokeAreaCount(name=k, firms=n, watched=w) for k, n, w in s.by_street],
-            by_park=[SmokeAreaCount(name=k, firms=n, watched=w) for k, n, w in s.by_park],
+            by_street=[SmokeAreaCount(name=k, firms=n, watched=w) for (k, n, _), (w,) in streets],
+            by_park=[SmokeAreaCount(name=k, firms=n, watched=w) for (k, n, _), (w,) in parks],
+            suppressed_groups=gone_levels + gone_types + gone_streets + gone_parks,
         )
+
+
+def _firms(area: tuple[str, int, int]) -> int:
+    return area[1]
+
+
+def _watched(area: tuple[str, int, int]) -> int:
+    return area[2]
 
 
 @strawberry.type(description="A firm whose score rose by at least the jump threshold")

@@ -327,6 +327,9 @@ class ApplicationProgress:
         )
 
 
+WITHHELD = "null: withheld (counts-only access, fewer applications than its minimum group)"
+
+
 @strawberry.type(description="Applications of one state or channel")
 class ApplicationCount:
     key: str = strawberry.field(metadata=PUBLIC)
@@ -338,7 +341,7 @@ class ApplicationCount:
 class DepartmentServiceStats:
     department: str = strawberry.field(metadata=PUBLIC)
     applications: int = strawberry.field(metadata=PUBLIC)
-    decided: int = strawberry.field(metadata=PUBLIC)
+    decided: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
     average_hours: float | None = strawberry.field(metadata=PUBLIC)
 
 
@@ -348,22 +351,22 @@ class DepartmentServiceStats:
 )
 class GovServiceStats:
     items: int = strawberry.field(description="Items in the catalogue", metadata=PUBLIC)
-    items_online: int = strawberry.field(
+    items_online: int | None = strawberry.field(
         description="Items that can be applied for online (not 窗口办理)", metadata=PUBLIC
     )
-    items_fully_online: int = strawberry.field(description="全程网办 items", metadata=PUBLIC)
+    items_fully_online: int | None = strawberry.field(description="全程网办 items", metadata=PUBLIC)
     online_item_rate: float | None = strawberry.field(
         description="items_online / items (网上可办率)", metadata=PUBLIC
     )
-    items_served_online: int = strawberry.field(
+    items_served_online: int | None = strawberry.field(
         description="Items with at least one online application", metadata=PUBLIC
     )
     applications: int = strawberry.field(metadata=PUBLIC)
-    online_applications: int = strawberry.field(
+    online_applications: int | None = strawberry.field(
         description="Applications by any channel but the window", metadata=PUBLIC
     )
-    decided: int = strawberry.field(description="Approved or rejected", metadata=PUBLIC)
-    timed: int = strawberry.field(
+    decided: int | None = strawberry.field(description="Approved or rejected", metadata=PUBLIC)
+    timed: int | None = strawberry.field(
         description="Decided applications whose decision time is known", metadata=PUBLIC
     )
     average_hours: float | None = strawberry.field(
@@ -371,13 +374,20 @@ class GovServiceStats:
         metadata=PUBLIC,
     )
     average_days: float | None = strawberry.field(metadata=PUBLIC)
-    decided_on_time: int = strawberry.field(metadata=PUBLIC)
-    decided_late: int = strawberry.field(metadata=PUBLIC)
-    open_overdue: int = strawberry.field(metadata=PUBLIC)
+    decided_on_time: int | None = strawberry.field(metadata=PUBLIC)
+    decided_late: int | None = strawberry.field(metadata=PUBLIC)
+    open_overdue: int | None = strawberry.field(metadata=PUBLIC)
     on_time_rate: float | None = strawberry.field(metadata=PUBLIC)
     by_status: list[ApplicationCount] = strawberry.field(metadata=PUBLIC)
     by_channel: list[ApplicationCount] = strawberry.field(metadata=PUBLIC)
     by_department: list[DepartmentServiceStats] = strawberry.field(metadata=PUBLIC)
+    suppressed_groups: int = strawberry.field(
+        default=0,
+        description="Groups withheld (counts-only access): states, channels and departments of "
+        "fewer applications than the policy's minimum group, and those that would give them "
+        "away; a null count is withheld for the same reason",
+        metadata=PUBLIC,
+    )
 
     @classmethod
     def of(cls, s: dict[str, Any]) -> GovServiceStats:

@@ -11,6 +11,7 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 
 from hub.apps import kit
+from hub.apps.hazchem.figures import published_groups, published_stock, published_stocks
 from hub.apps.hazchem.services import (
     HazchemServices,
     hazchem_stats,
@@ -78,6 +79,7 @@ class HazchemQueries:
         self, info: strawberry.Info, site: str | None = None
     ) -> HazchemWarehouseStock:
         stocks = stock_by_category(await scan(info, "StockMovement"))
+        rule = await kit.figure_rule(info, "StockMovement")
         found = stocks.get(site)
         if found is None:
             if await records(info).load("HazchemSite", site or "") is None:
@@ -85,12 +87,14 @@ class HazchemQueries:
             return HazchemWarehouseStock(
                 site_key=site, in_t=0.0, out_t=0.0, balance_t=0.0, slips=0, by_category=[]
             )
-        return HazchemWarehouseStock.of(found)
+        return HazchemWarehouseStock.of(*published_stock(found, rule))
 
     @strawberry.field(description="Every warehouse's stock by hazard class, in site order")
     async def hazchem_warehouse_stocks(self, info: strawberry.Info) -> list[HazchemWarehouseStock]:
         stocks = stock_by_category(await scan(info, "StockMovement"))
-        return [HazchemWarehouseStock.of(stocks[k]) for k in sorted(k for k in stocks if k)]
+        rule = await kit.figure_rule(info, "StockMovement")
+        each = [stocks[k] for k in sorted(k for k in stocks if k)]
+        return [HazchemWarehouseStock.of(*shown) for shown in published_stocks(each, rule)]
 
     hazchem_vehicles = record_connection(
         HazchemVehicle, "Hazardous-chemicals vehicles with their live positions"
@@ -143,9 +147,12 @@ class HazchemQueries:
         sites = await scan(info, "HazchemSite")
         vehicles = await scan(info, "HazchemVehicle")
         parks = await scan(info, "IndustrialPark")
+        rule = await kit.figure_rule(info, "HazchemFirm", "HazchemSite", "HazchemVehicle")
         figures = hazchem_stats(firms, sites, vehicles, parks)
+        totals, by_category, by_park, withheld = published_groups(figures, rule)
         return HazchemStats(
-            totals=HazchemGroupStats.of(figures.totals),
-            by_category=[HazchemGroupStats.of(g) for g in figures.by_category],
-            by_park=[HazchemGroupStats.of(g) for g in figures.by_park],
+            totals=HazchemGroupStats.of(totals),
+            by_category=[HazchemGroupStats.of(g) for g in by_category],
+            by_park=[HazchemGroupStats.of(g) for g in by_park],
+            suppressed_groups=withheld,
         )

@@ -19,7 +19,6 @@ from hub.apps.hazchem.services import (
     TANK_LEVEL,
     VEHICLE_FIX,
     ForbiddenZone,
-    GroupStats,
     HazchemServices,
     StockLine,
     TankLevel,
@@ -40,6 +39,7 @@ from schema.scalars import GeoJSON
 
 PUBLIC = classified("public")
 INTERNAL = classified("internal")
+WITHHELD = "null: withheld (counts-only access, fewer firms than its minimum group)"
 
 
 def hazchem(info: strawberry.Info) -> HazchemServices:
@@ -485,34 +485,21 @@ class HazchemGroupStats:
     )
     name: str = strawberry.field(metadata=PUBLIC)
     firms: int = strawberry.field(metadata=PUBLIC)
-    production: int = strawberry.field(metadata=PUBLIC)
-    logistics: int = strawberry.field(metadata=PUBLIC)
-    warehousing: int = strawberry.field(metadata=PUBLIC)
+    production: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
+    logistics: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
+    warehousing: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
     sites: int = strawberry.field(metadata=PUBLIC)
     tanks: int = strawberry.field(metadata=PUBLIC)
     storage_capacity_t: float = strawberry.field(metadata=INTERNAL)
     vehicles: int = strawberry.field(
         description="Vehicles owned by the group's firms", metadata=PUBLIC
     )
-    major_hazard_firms: int = strawberry.field(metadata=INTERNAL)
+    major_hazard_firms: int | None = strawberry.field(description=WITHHELD, metadata=INTERNAL)
     hidden_hazards_open: int = strawberry.field(metadata=INTERNAL)
 
     @classmethod
-    def of(cls, g: GroupStats) -> HazchemGroupStats:
-        return cls(
-            key=g.key,
-            name=g.name,
-            firms=g.firms,
-            production=g.production,
-            logistics=g.logistics,
-            warehousing=g.warehousing,
-            sites=g.sites,
-            tanks=g.tanks,
-            storage_capacity_t=round(g.storage_capacity_t, 3),
-            vehicles=g.vehicles,
-            major_hazard_firms=g.major_hazard_firms,
-            hidden_hazards_open=g.hidden_hazards_open,
-        )
+    def of(cls, g: dict[str, Any]) -> HazchemGroupStats:
+        return cls(**g | {"storage_capacity_t": round(g["storage_capacity_t"], 3)})
 
 
 @strawberry.type(description="Hazchem statistics by firm category and by industrial park.")
@@ -521,6 +508,12 @@ class HazchemStats:
     by_category: list[HazchemGroupStats] = strawberry.field(metadata=PUBLIC)
     by_park: list[HazchemGroupStats] = strawberry.field(
         description="Each park, then the firms outside every park (key null)", metadata=PUBLIC
+    )
+    suppressed_groups: int = strawberry.field(
+        default=0,
+        description="Groups withheld (counts-only access): of fewer firms than the policy's "
+        "minimum group, and those that would give them away",
+        metadata=PUBLIC,
     )
 
 
@@ -559,14 +552,18 @@ class HazchemWarehouseStock:
     )
 
     @classmethod
-    def of(cls, stock: WarehouseStock) -> HazchemWarehouseStock:
+    def of(
+        cls, stock: WarehouseStock, lines: list[StockLine] | None = None
+    ) -> HazchemWarehouseStock:
+        """The stock's totals, and its hazard classes (``lines``: those published, when the
+        counts-only rule withheld some; the totals still count them)."""
         return cls(
             site_key=stock.site,
             in_t=round(stock.in_t, 3),
             out_t=round(stock.out_t, 3),
             balance_t=round(stock.in_t - stock.out_t, 3),
             slips=stock.slips,
-            by_category=[HazchemStockLine.of(x) for x in stock.lines],
+            by_category=[HazchemStockLine.of(x) for x in (stock.lines if lines is None else lines)],
         )
 
     @strawberry.field(metadata=INTERNAL)

@@ -11,6 +11,7 @@ import strawberry
 
 from hub.apps import kit
 from hub.apps.kit import off_loop
+from hub.apps.law_enforcement.figures import published
 from hub.apps.law_enforcement.services import (
     CASE_KIND,
     REPEAT_THRESHOLD,
@@ -80,6 +81,7 @@ class LawEnforcementQueries:
             and (anomaly is None or anomaly.value in r.anomalies)
             and (anomalous is None or bool(r.anomalies) == anomalous)
         ]
+        (await kit.figure_rule(info, CASE_KIND)).require(len(found), "cases")
         return from_rows(
             found,
             lambda r: r.record.key,
@@ -117,9 +119,11 @@ class LawEnforcementQueries:
         window_days: int = REPEAT_WINDOW_DAYS,
     ) -> EnforcementStats:
         reviews, _ = await _reviews(info, as_of, threshold, window_days)
-        totals, lines = LawEnforcementServices.by_department(reviews)
+        rule = await kit.figure_rule(info, CASE_KIND)
+        totals, lines, withheld = published(*LawEnforcementServices.by_department(reviews), rule)
         return EnforcementStats(
             as_of=as_of or today(),
             totals=EnforcementDepartmentStats.of(totals),
             by_department=[EnforcementDepartmentStats.of(g) for g in lines],
+            suppressed_groups=withheld,
         )

@@ -190,6 +190,7 @@ class DepartmentFigures:
     repeated_inspection_no_finding: int = 0
     closed_without_evidence: int = 0
     fines_cny: float = 0.0
+    fined: int = 0  # cases whose fine is in fines_cny (a sum of how many)
 
     def add(self, r: CaseReview) -> None:
         self.cases += 1
@@ -203,6 +204,7 @@ class DepartmentFigures:
         fine = r.record.attrs.get("fine_cny")
         if isinstance(fine, int | float) and not isinstance(fine, bool):
             self.fines_cny += float(fine)
+            self.fined += 1
 
 
 class LawEnforcementServices:

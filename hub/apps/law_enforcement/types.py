@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
+from typing import Any
 
 import strawberry
 
 from hub.apps.law_enforcement.services import (
     NATURAL_PERSON,
     CaseReview,
-    DepartmentFigures,
 )
 from schema.classification import classified
 from schema.scalars import GeoJSON, geojson
@@ -127,24 +127,33 @@ class EnforcementCase:
         )
 
 
+WITHHELD = "null: withheld (counts-only access, fewer cases than its minimum group)"
+
+
 @strawberry.type(description="Cases of one enforcing department (or all of them)")
 class EnforcementDepartmentStats:
     department: str = strawberry.field(metadata=PUBLIC)
     cases: int = strawberry.field(metadata=PUBLIC)
-    open: int = strawberry.field(metadata=PUBLIC)
-    closed: int = strawberry.field(metadata=PUBLIC)
-    overdue: int = strawberry.field(metadata=PUBLIC)
-    closed_late: int = strawberry.field(metadata=PUBLIC)
-    anomalous: int = strawberry.field(
-        description="Cases with at least one anomaly flag", metadata=PUBLIC
+    open: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
+    closed: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
+    overdue: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
+    closed_late: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
+    anomalous: int | None = strawberry.field(
+        description="Cases with at least one anomaly flag; " + WITHHELD, metadata=PUBLIC
     )
-    repeated_inspection_no_finding: int = strawberry.field(metadata=PUBLIC)
-    closed_without_evidence: int = strawberry.field(metadata=PUBLIC)
-    fines_cny: float = strawberry.field(metadata=PUBLIC)
+    repeated_inspection_no_finding: int | None = strawberry.field(
+        description=WITHHELD, metadata=PUBLIC
+    )
+    closed_without_evidence: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
+    fines_cny: float | None = strawberry.field(
+        description="The fines' sum; null: withheld (counts-only access, fewer fined cases "
+        "than the policy's minimum group)",
+        metadata=PUBLIC,
+    )
 
     @classmethod
-    def of(cls, f: DepartmentFigures) -> EnforcementDepartmentStats:
-        return cls(**vars(f))
+    def of(cls, f: dict[str, Any]) -> EnforcementDepartmentStats:
+        return cls(**f)
 
 
 @strawberry.type(description="Enforcement figures as of a day: totals and by department")
@@ -152,3 +161,9 @@ class EnforcementStats:
     as_of: date = strawberry.field(metadata=PUBLIC)
     totals: EnforcementDepartmentStats = strawberry.field(metadata=PUBLIC)
     by_department: list[EnforcementDepartmentStats] = strawberry.field(metadata=PUBLIC)
+    suppressed_groups: int = strawberry.field(
+        default=0,
+        description="Departments withheld (counts-only access): of fewer cases than the "
+        "policy's minimum group, and those that would give them away",
+        metadata=PUBLIC,
+    )

@@ -10,6 +10,7 @@ from collections import Counter
 
 import strawberry
 
+from hub.apps import kit
 from hub.apps.muck_trucks.services import (
     OPEN_DUMP,
     VIOLATION_KIND,
@@ -23,6 +24,7 @@ from hub.apps.muck_trucks.types import (
     MuckTruck,
     MuckViolation,
 )
+from hub.policy.aggregates import FigureRule
 from schema.connection import MAX_PAGE, PageError
 from schema.context import records
 from schema.fields import record_by_key, record_connection
@@ -35,8 +37,11 @@ def _prefix_range(prefix: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + ";"
 
 
-def _counts(values: list[str]) -> list[MuckCount]:
-    return [MuckCount(name=k, count=v) for k, v in sorted(Counter(values).items())]
+def _counts(values: list[str], rule: FigureRule) -> list[MuckCount]:
+    """How many of each value, as ``rule`` publishes them (counts only: the values of fewer
+    than k withheld with their complements)."""
+    shown, _ = rule.publish(sorted(Counter(values).items()), lambda kv: kv[1])
+    return [MuckCount(name=k, count=v) for k, v in shown]
 
 
 @strawberry.type
@@ -93,12 +98,19 @@ class MuckQueries:
         dumps = await scan(info, "DumpingSite")
         violations = await scan(info, VIOLATION_KIND)
         sites = await records(info).count("ConstructionSite")
+        trucks_rule = await kit.figure_rule(info, "MuckTruck")
+        dumps_rule = await kit.figure_rule(info, "DumpingSite")
+        violations_rule = await kit.figure_rule(info, VIOLATION_KIND)
+        trucks_rule.require(len(trucks), "trucks")
+        opened = sum(1 for d in dumps if d.attrs.get("status") == OPEN_DUMP)
         return MuckStats(
             trucks=len(trucks),
-            by_status=_counts([str(t.attrs.get("status") or "") for t in trucks]),
+            by_status=_counts([str(t.attrs.get("status") or "") for t in trucks], trucks_rule),
             construction_sites=sites,
             dumping_sites=len(dumps),
-            open_dumping_sites=sum(1 for d in dumps if d.attrs.get("status") == OPEN_DUMP),
+            open_dumping_sites=dumps_rule.part(opened, len(dumps)),
             violations=len(violations),
-            violations_by_kind=_counts([str(v.attrs.get("kind")) for v in violations]),
+            violations_by_kind=_counts(
+                [str(v.attrs.get("kind")) for v in violations], violations_rule
+            ),
         )

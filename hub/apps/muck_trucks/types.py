@@ -347,7 +347,10 @@ class MuckStats:
     )
     construction_sites: int = strawberry.field(metadata=PUBLIC)
     dumping_sites: int = strawberry.field(metadata=PUBLIC)
-    open_dumping_sites: int = strawberry.field(metadata=PUBLIC)
+    open_dumping_sites: int | None = strawberry.field(
+        description="null: withheld (counts-only access, fewer sites than its minimum group)",
+        metadata=PUBLIC,
+    )
     violations: int = strawberry.field(
         description="Raised by the hub from the trucks' fixes", metadata=PUBLIC
     )

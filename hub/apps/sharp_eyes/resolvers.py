@@ -7,12 +7,14 @@ Coverage is a figure of the whole network (no camera row is served with it)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
 
 from hub import state
+from hub.apps import kit
 from hub.apps.sharp_eyes.services import (
     CAMERA_HEARTBEAT,
     EVENT_BY_CODE,
@@ -31,6 +33,8 @@ from schema.connection import MAX_PAGE, PageError
 from schema.context import records
 from schema.fields import record_by_key, record_connection
 from schema.reads import scan
+
+HEALTH_STATES = ("online", "offline", "fault", "silent")  # counts within a street's cameras
 
 _CHUNK = 1000
 
@@ -72,10 +76,15 @@ class SharpEyesQueries:
         totals, groups, as_of = health_counts(
             await scan(info, "Camera"), lambda r: r.attrs.get("street"), beats
         )
+        rule = await kit.figure_rule(info, "Camera")
+        top, shown, withheld = rule.publish_table(
+            asdict(totals), [asdict(g) for g in groups], "total", HEALTH_STATES, what="cameras"
+        )
         return CameraHealthStats(
             as_of=datetime.fromtimestamp(as_of, UTC) if as_of is not None else None,
-            totals=CameraHealthCounts.of(totals),
-            by_street=[CameraHealthCounts.of(g) for g in groups],
+            totals=CameraHealthCounts.of(top),
+            by_street=[CameraHealthCounts.of(g) for g in shown],
+            suppressed_groups=withheld,
         )
 
     @strawberry.field(

@@ -4,6 +4,7 @@ case, coverage per grid cell and health figures."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +17,6 @@ from hub.apps.sharp_eyes.services import (
     CameraHealth,
     CameraNet,
     CellCoverage,
-    HealthCounts,
     SharpEyesServices,
 )
 from hub.state.loader import device_state
@@ -27,6 +27,7 @@ from schema.nodes import RecordNode
 from schema.record import Record
 
 PUBLIC = classified("public")
+WITHHELD = "null: withheld (counts-only access, fewer cameras than its minimum group)"
 INTERNAL = classified("internal")
 SENSITIVE = classified("sensitive")
 
@@ -212,25 +213,28 @@ class CameraHealthCounts:
         description="Null: the whole district (totals)", metadata=PUBLIC
     )
     total: int = strawberry.field(metadata=PUBLIC)
-    online: int = strawberry.field(metadata=PUBLIC)
-    offline: int = strawberry.field(metadata=PUBLIC)
-    fault: int = strawberry.field(metadata=PUBLIC)
-    silent: int = strawberry.field(
-        description="Online, but heartbeat more than 300 s behind the platform's newest",
+    online: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
+    offline: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
+    fault: int | None = strawberry.field(description=WITHHELD, metadata=PUBLIC)
+    silent: int | None = strawberry.field(
+        description="Online, but heartbeat more than 300 s behind the platform's newest; "
+        + WITHHELD,
         metadata=PUBLIC,
     )
-    online_rate: float = strawberry.field(metadata=PUBLIC)
+    online_rate: float | None = strawberry.field(metadata=PUBLIC)
 
     @classmethod
-    def of(cls, g: HealthCounts) -> CameraHealthCounts:
+    def of(cls, g: dict[str, Any]) -> CameraHealthCounts:
+        """A line of counts (``HealthCounts`` as published: a withheld count is None)."""
+        online, total = g["online"], g["total"]
         return cls(
-            street=g.key,
-            total=g.total,
-            online=g.online,
-            offline=g.offline,
-            fault=g.fault,
-            silent=g.silent,
-            online_rate=g.online / g.total if g.total else 0.0,
+            street=g["key"],
+            total=total,
+            online=online,
+            offline=g["offline"],
+            fault=g["fault"],
+            silent=g["silent"],
+            online_rate=None if online is None else online / total if total else 0.0,
         )
 
 
@@ -241,6 +245,12 @@ class CameraHealthStats:
     )
     totals: CameraHealthCounts = strawberry.field(metadata=PUBLIC)
     by_street: list[CameraHealthCounts] = strawberry.field(metadata=PUBLIC)
+    suppressed_groups: int = strawberry.field(
+        default=0,
+        description="Streets withheld (counts-only access): of fewer cameras than the policy's "
+        "minimum group, and those that would give them away",
+        metadata=PUBLIC,
+    )
 
 
 TYPES: list[type] = [Camera, VideoEvent]

@@ -29,6 +29,7 @@ from hub.apps.water.types import (
     quality_watch,
     scada_watch,
 )
+from hub.policy.aggregates import FigureRule
 from schema.connection import PageError
 from schema.context import records
 from schema.fields import record_by_key, record_connection
@@ -38,8 +39,11 @@ from schema.scalars import GeoJSON
 WARNING_KINDS = {"River": "flood", "PondingPoint": "waterlogging"}
 
 
-def _counts(by_status: dict[str, int]) -> list[StatusCount]:
-    return [StatusCount(status=s, count=n) for s, n in sorted(by_status.items())]
+def _counts(by_status: dict[str, int], rule: FigureRule) -> list[StatusCount]:
+    """Devices by status, as ``rule`` publishes them (counts only: statuses of fewer than k
+    withheld with their complements)."""
+    shown, _ = rule.publish(sorted(by_status.items()), lambda kv: kv[1])
+    return [StatusCount(status=s, count=n) for s, n in shown]
 
 
 @strawberry.type
@@ -81,15 +85,17 @@ class WaterQueries:
         pumps = await scan(info, "PumpStation")
         gates = await scan(info, "Gate")
         f = scada_figures(await scada_watch(info), pumps, gates)
+        pumps_rule = await kit.figure_rule(info, "PumpStation")
+        gates_rule = await kit.figure_rule(info, "Gate")
         return PumpGateStats(
             pump_stations=f.pump_stations,
             pumps=f.pumps,
             running_pumps=f.running_pumps,
             current_flow_m3_s=round(f.current_flow_m3_s, 3),
             design_flow_m3_s=round(f.design_flow_m3_s, 3),
-            pump_stations_by_status=_counts(f.pumps_by_status),
+            pump_stations_by_status=_counts(f.pumps_by_status, pumps_rule),
             gates=f.gates,
-            gates_by_status=_counts(f.gates_by_status),
+            gates_by_status=_counts(f.gates_by_status, gates_rule),
         )
 
     @strawberry.field(

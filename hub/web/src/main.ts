@@ -111,7 +111,9 @@ async function caseKpis(): Promise<boolean> {
   }
   const sla = await caseFigures.sla;
   if (!sla) return false;
-  setKpi("open", sla.openOnTime + sla.openOverdue);
+  // a count withheld (counts-only access, fewer cases than the policy's k) is null: "—"
+  const withheld = sla.openOnTime === null || sla.openOverdue === null;
+  setKpi("open", withheld ? null : sla.openOnTime + sla.openOverdue);
   setKpi("overdue", sla.openOverdue);
   return true;
 }

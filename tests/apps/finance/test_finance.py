@@ -631,7 +631,23 @@ def test_an_aggregate_only_partner_gets_counts_and_no_rows(
         register_client(app, client_id, client_id=client_id, secret=secret, role="partner")
     demo = fetch_token(http, client_id, secret)
     ops_stats = gql(http, operator, STATS)["smokeIndexStats"]
-    assert gql(http, demo, STATS)["smokeIndexStats"] == ops_stats
+    counted = gql(http, demo, STATS)["smokeIndexStats"]
+    # counts only: the same figures, but no group (nor a group's watched firms) below the
+    # policy's k = 5, nor one that would give such a group away (policies/README.md)
+    assert counted["firms"] == ops_stats["firms"] and counted["watched"] == ops_stats["watched"]
+    small = 0
+    for name in ("byStreet", "byPark"):
+        exact = {g["name"]: g for g in ops_stats[name]}
+        shown = {g["name"]: g for g in counted[name]}
+        assert set(shown) <= set(exact)
+        for key, group in shown.items():
+            assert group["firms"] >= 5 and group["firms"] == exact[key]["firms"]
+            assert group["watched"] in (None, exact[key]["watched"])
+        for key, group in exact.items():
+            if 0 < group["watched"] < 5:  # a street's 1-4 watched firms are never told
+                small += 1
+                assert shown.get(key, {}).get("watched") is None
+    assert small
     page = gql(http, demo, WATCH)["watchList"]
     assert page["totalCount"] == ops_stats["watched"] > 0
     assert page["edges"] == []
