@@ -8,7 +8,9 @@ of, with no code per type, by the first of these that applies:
 2. a relay Node: its GraphQL type and ``id``;
 3. an object carrying a record's ``kind`` and ``key`` (a search hit, an ``entity360`` fact);
 4. its GraphQL type and its ``key`` or else ``id`` (a service or enforcement case, an economy
-   firm; for an aggregate, the key of the group it describes: the groups served).
+   firm; for an aggregate, the key of the group it describes: the groups served) — but for an
+   object carrying a ``tracking_number`` (a progress lookup, a receipt), the record key the
+   number names (its public part: the number is a capability and is never logged).
 
 A type's ``key`` and ``id`` are identifiers, never personal values: a type for which that does
 not hold defines ``audit_ref`` (returning None if it must not be named at all).

@@ -35,6 +35,7 @@ from hub.audit.log import AuditLog
 from hub.audit.refusals import Refusal, note_refusal
 from hub.auth.principal import Principal, principal_of
 from hub.policy.engine import PolicyDenied
+from hub.tracking import key_of
 from schema.audited import Audited
 
 PURPOSE_HEADER = "cityhub-purpose"
@@ -76,6 +77,18 @@ def _nameless(_obj: Any, _type_name: str) -> Ref:
     return None
 
 
+def _by_tracking_number(otherwise: Naming) -> Naming:
+    """A progress lookup or receipt: the record key the number names (its public part; the
+    number itself is a capability and never logged), else ``otherwise``."""
+
+    def naming(obj: Any, type_name: str) -> Ref:
+        number = getattr(obj, "tracking_number", None)
+        key = key_of(number) if isinstance(number, str) else None
+        return (type_name, key) if key else otherwise(obj, type_name)
+
+    return naming
+
+
 def naming_of(obj: Any) -> Naming:
     """How objects of this class are named in the log (``schema.audited``'s rules)."""
     if isinstance(obj, Audited):
@@ -84,10 +97,8 @@ def naming_of(obj: Any) -> Naming:
         return _by_node_id
     if isinstance(getattr(obj, "kind", None), str) and isinstance(getattr(obj, "key", None), str):
         return _by_kind_and_key
-    for name in ("key", "id"):
-        if hasattr(obj, name):
-            return _by_attribute(name)
-    return _nameless
+    naming = next((_by_attribute(n) for n in ("key", "id") if hasattr(obj, n)), _nameless)
+    return _by_tracking_number(naming) if hasattr(obj, "tracking_number") else naming
 
 
 # one naming per class, worked out on first sight (a resolve is per field, per object)

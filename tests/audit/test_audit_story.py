@@ -300,6 +300,20 @@ def test_reads_list_the_ids_they_served(hub: Hub, operator: str, filed: dict[str
         assert hit["key"] in ids[hit["kind"]]
 
 
+def test_a_progress_lookup_names_its_case_and_never_the_number(
+    hub: Hub, operator: str, filed: dict[str, str]
+) -> None:
+    lookup = "query($n: String!) { snapProgress(trackingNumber: $n) { status } }"
+    mark = hub.mark()
+    hub.ok(operator, lookup, n=filed["number"])
+    assert served(hub, mark) == {"SnapProgress": [filed["case"]]}
+    guessed = filed["case"] + "-AAAAAAAAAAAAAAAA"
+    mark = hub.mark()
+    assert hub.post(operator, lookup, n=guessed).json()["errors"]
+    assert served(hub, mark) == {}  # nothing served, and the guess is not kept
+    assert "AAAAAAAAAAAAAAAA" not in json.dumps([e.entry for e in hub.since(mark)])
+
+
 def test_an_aggregate_lists_the_groups_it_served(
     hub: Hub, operator: str, filed: dict[str, str]
 ) -> None:
