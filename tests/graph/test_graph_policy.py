@@ -390,6 +390,8 @@ def test_the_audit_entry_names_what_was_served(hub: Hub, tokens: dict[str, str])
     ids: dict[str, list[str]] = entry.entry["ids"]
     assert {FIRM_A, CELL_W, "Complaint:CMP-W-1"} <= set(ids["Entity"])
     assert ids["Complaint"] == ["CMP-W-1"] and ids["EnforcementCase"] == ["LE-W-1"]
+    # the records stating the neighbourhood's relations (the residents of the west cell)
+    assert ids["Citizen"] == ["CIT-W-1", "CIT-W-2"] and ids["Inspector"] == ["INS-W-1"]
     none_of(str(ids), EAST_SECRETS)
 
 
