@@ -7,7 +7,7 @@ record's own type (``PolicedRecordSource``):
 * an entity is visible when at least one of its member records is readable as a row (type
   readable, not counts only, purpose and rate passed, row filter passed); its label is made
   again from those records alone, each name served as its own type serves it (a person's
-  name masked unless the policy reveals it);
+  name masked unless the policy reveals it), and so is its confidence;
 * an entity looked up by a record (``Citizen:CIT-1``) needs that very record readable, so a
   hidden record is never tied to a visible entity;
 * a relation is shown when the record stating it is readable and both its ends are visible;
@@ -142,7 +142,9 @@ class PolicedGraphSource:
                 mine.sort(key=lambda m: (m.source_system, m.kind, m.key))
                 self._members[entity_id] = mine
                 label = self.label(entity, [rows[(m.kind, m.key)] for m in mine])
-                self._entities[entity_id] = replace(entity, label=label)
+                # its confidence too is of the members shown (a hidden weak match is not told)
+                confidence = min(m.confidence for m in mine)
+                self._entities[entity_id] = replace(entity, label=label, confidence=confidence)
         return {i: e for i in wanted if (e := self._entities.get(i)) is not None}
 
     def label(self, entity: Entity, rows: Sequence[Record]) -> str:

@@ -47,7 +47,7 @@ RESIDENTS = [
 # What no principal of the east street's department may see, in any form.
 EAST_SECRETS = [
     "CIT-E-1", "CIT-E-2", "司马", "上官", "13998765432", "13955556666", "CMP-E-1", "CMP-E-2",
-    "LE-E-1", "BH-E-000", "ENT-C", NAME_C, USCC_C, EAST,
+    "LE-E-1", "BH-E-000", "ENT-C", NAME_C, USCC_C, EAST, "FIN-E-1",
 ]  # fmt: skip
 # Personal values nobody without the personal clearance sees whole.
 PERSONAL = [
@@ -105,6 +105,9 @@ def graph_city() -> list[Record]:
                 "Enterprise", key, "market-registry", attrs | ({"grid_cell": cell} if cell else {})
             )
         )
+    # firm A as the east street's finance office knows it: no code, joined by its name (0.8)
+    attrs = {"name": NAME_A, "street": EAST, "address": "东区街道9号", "firm_type_name": "融资租赁"}
+    out.append(record("FinanceFirm", "FIN-E-1", "finance-registry", attrs))
     for key, firm, who, street, cell in (
         ("CMP-W-1", NAME_A, "诸葛春华", WEST, "BH-W-000"),
         ("CMP-E-1", NAME_A, "上官秋月", EAST, "BH-E-000"),
@@ -157,7 +160,7 @@ fields = ["*"]
 row_filter = "record.street == principal.street"
 """
 
-ENTITY = """query($id: String!) { entity360(id: $id) { id type label
+ENTITY = """query($id: String!) { entity360(id: $id) { id type label confidence
   sources { kind key attrs }
   relations(first: 100) { rel direction source { kind key } other { id type label } }
   neighbourhood(hops: 2, limit: 200) {
@@ -274,6 +277,7 @@ def test_a_department_of_one_street_sees_its_street_only(hub: Hub, tokens: dict[
     body, text = ask(hub, token, ENTITY, id=FIRM_A)
     firm = body["data"]["entity360"]
     assert firm["label"] == NAME_A
+    assert firm["confidence"] == 1.0  # the east finance office's weaker match is not told
     assert {f["key"] for f in firm["sources"]} == {"ENT-A", "CMP-W-1", "LE-W-1"}
     assert {(r["rel"], r["other"]["id"]) for r in firm["relations"]} == {
         ("LOCATED_IN", to_base64("Entity", CELL_W)),
@@ -341,8 +345,9 @@ def test_a_partner_viewer_sees_every_street_with_people_masked(
     body, text = ask(hub, token, ENTITY, id=FIRM_A)
     firm = body["data"]["entity360"]
     assert {f["key"] for f in firm["sources"]} == {
-        "ENT-A", "CMP-W-1", "CMP-E-1", "LE-W-1", "LE-E-1",
+        "ENT-A", "FIN-E-1", "CMP-W-1", "CMP-E-1", "LE-W-1", "LE-E-1",
     }  # fmt: skip
+    assert firm["confidence"] == 0.8
     registry = next(f for f in firm["sources"] if f["key"] == "ENT-A")["attrs"]
     assert registry["legal_representative_phone"] == "136****1111"
     people = {e["label"] for e in firm["neighbourhood"]["entities"] if e["type"] == "Person"}
@@ -376,7 +381,7 @@ def test_a_steward_reads_every_street_with_personal_data_masked(
 ) -> None:
     body, text = ask(hub, tokens["steward"], ENTITY, id=FIRM_A)
     firm = body["data"]["entity360"]
-    assert len(firm["sources"]) == 5 and len(firm["relations"]) == 5
+    assert len(firm["sources"]) == 6 and len(firm["relations"]) == 5
     assert {e["label"] for e in firm["neighbourhood"]["entities"] if e["type"] == "Person"} == {
         "欧阳**", "诸葛**",
     }  # fmt: skip
