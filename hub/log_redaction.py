@@ -1,7 +1,9 @@
 """No credentials in the access log: uvicorn's access lines print the path *with* its query
 string, where Open311's ``api_key`` travels (the spec puts it there) and where a careless
 client puts ``access_token``, an OAuth ``code`` or a ``client_secret``. The filter rewrites
-those parameters' values to ``[redacted]`` before any handler formats the line.
+those parameters' values to ``[redacted]`` before any handler formats the line. Nor personal
+data: phone, ID and card numbers, plates and flats in any other parameter (a search, an
+Open311 filter) are masked by the hub's one detector (``hub.policy.free_text.scrub``).
 
 Installed on the ``uvicorn.access`` logger by ``create_app`` (so it holds in every worker and
 however the app is served: ``cityhub serve``, uvicorn directly, the tests' servers).
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import unquote_plus
+from urllib.parse import quote_plus, unquote_plus
+
+from hub.policy.free_text import scrub
 
 ACCESS_LOGGER = "uvicorn.access"
 REDACTED = "[redacted]"
@@ -46,7 +50,11 @@ def redact_query(target: str) -> str:
     def hide(m: re.Match[str]) -> str:
         if unquote_plus(m["name"]).strip().lower() in CREDENTIALS:
             return f"{m['name']}={REDACTED}"
-        return m.group(0)
+        value = unquote_plus(m["value"])
+        scrubbed = scrub(value)
+        if scrubbed == value:
+            return m.group(0)
+        return f"{m['name']}={quote_plus(scrubbed, safe='*')}"
 
     return path + sep + _PARAM.sub(hide, query)
 
