@@ -41,11 +41,11 @@ async def scan_servable(info: strawberry.Info, kind: str) -> tuple[list[Record],
     from the store here, filtered by the policy's row filter, and never served)."""
     policy = getattr(info.context, "policy", None)
     if policy is not None:
-        decision = await policy.gate(kind)
-        if decision.aggregate_only:
+        counted = await policy.countable(kind)  # the policy decides; this only reads
+        if not counted.readable:
             store = info.context.hub.store
             rows = await run_in_threadpool(lambda: list(store.scan(kind)))
-            return [r for r in rows if policy.visible(decision, r)], False
+            return [r for r in rows if counted.check(r)], False
     found: list[Record] = []
     after: str | None = None
     while True:
