@@ -17,6 +17,7 @@ HUB_BENCHES: dict[str, str] = {
     "feed": "bench.feed_lag",
     "durability": "bench.durability",
     "pii": "bench.pii",
+    "search": "bench.search_scan",
 }
 
 

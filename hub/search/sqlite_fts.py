@@ -107,7 +107,11 @@ class SqliteSearchIndex:
         if kinds:
             where += f" AND k.kind IN ({','.join('?' * len(kinds))})"
             params.extend(kinds)
-        base = f"FROM search_text JOIN search_keys k ON k.id = search_text.rowid WHERE {where}"
+        # CROSS JOIN: the full-text match drives the loop (a plain JOIN let SQLite walk every
+        # key of the kinds and test each against the match: ~70 ms to count 1,000 matches)
+        base = (
+            f"FROM search_text CROSS JOIN search_keys k ON k.id = search_text.rowid WHERE {where}"
+        )
         with self._lock:
             total = self._db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
             rows = self._db.execute(
