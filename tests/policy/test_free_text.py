@@ -15,7 +15,10 @@ import pytest
 from sqlalchemy import insert
 
 from hub.audit.log import AuditLog
+from hub.graphql_schema import build_schema
 from hub.ingest.tables import quarantine
+from hub.policy.free_text import free_text_fields
+from schema.classification import FREE_TEXT_FIELDS
 from schema.record import Record
 from tests.policy.case_city import (
     COUNTS_ONLY,
@@ -224,3 +227,10 @@ clearance = "personal"
     (record,) = body["data"]["quarantinedRecords"]["records"]
     assert CARD in record["raw"]["备注"] and LANDLINE in record["raw"]["备注"]
     assert QUARANTINED_PHONE in text
+
+
+def test_every_declared_free_text_field_is_on_the_schema() -> None:
+    table = free_text_fields(build_schema(max_depth=12, tracer_provider=None)._schema)
+    for type_name, names in FREE_TEXT_FIELDS.items():
+        assert set(table.get(type_name, {})) == names, type_name
+    assert table["ServiceCase"]["description"] == "description"
