@@ -394,6 +394,14 @@ def test_a_photo_download_names_the_photo_and_its_case(
     assert len(reads) == 1
     assert reads[0]["ids"]["SnapPhoto"] == [filed["photo"]]
     assert filed["case"] in reads[0]["ids"]["ServiceCase"]
+    # an upload that is no photo: refused, on record with its reason
+    mark = hub.mark()
+    fake = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
+    sent = hub.http.post(
+        PHOTOS, files={"photo": ("x.gif", fake, "image/gif")}, headers=bearer(operator)
+    )
+    assert sent.status_code == 415
+    assert one_refusal(hub, mark, "photo_refused", 415)["principal"] == "user:audit-olga"
 
 
 def test_token_issuance_is_logged_without_the_token(hub: Hub) -> None:

@@ -8,7 +8,8 @@
 * ``GET /citizen-app/v1/photos/{sha256}`` — the photo's bytes, with its checked type, to a
   principal the policy lets read a case or application the photo is attached to (or who
   uploaded it); to anyone else 404, as for a photo that does not exist. Every read and every
-  refusal is audited (``photo.read`` names the photo and the row it was read through).
+  refusal is audited (``photo.read`` names the photo and the row it was read through; an
+  upload over the rate, too large or not a photo is a ``request.refused`` entry).
 
 Both need a bearer token with ``graph:read``. Errors are ``{"error", "description"}``.
 Uploads are limited per principal (``CITYHUB_AUTH_PHOTO_UPLOAD_RATE``, e.g. ``20/hour``): over
@@ -35,6 +36,7 @@ from hub.apps.citizen_app.photos import (
     is_hash,
 )
 from hub.apps.citizen_app.services import PHOTO_ROUTE, CitizenApp
+from hub.audit.refusals import Detail, Refusal, record_refusal
 from hub.auth.ratelimit import PHOTO_UPLOAD
 from hub.auth.request import BearerRefused, bearer_principal
 from hub.auth.scopes import GRAPH_READ
@@ -98,6 +100,9 @@ def routes(hub: HubServices) -> list[BaseRoute]:
             who = await bearer_principal(request, hub.tokens, GRAPH_READ)
             rate = await hub.limiter.hit_action(PHOTO_UPLOAD, who.label)
             if not rate.allowed:
+                limit: dict[str, Detail] = {"limit": rate.limit, "action": PHOTO_UPLOAD}
+                refusal = Refusal(429, "rate_limited", request.url.path, limit)
+                await record_refusal(hub.audit, refusal, who)
                 message = f"at most {rate.limit} photos in a row; retry in {rate.reset_s} s"
                 return _error(429, "rate_limited", message, dict(rate.headers()))
             data = await _photo_bytes(request)
@@ -105,7 +110,9 @@ def routes(hub: HubServices) -> list[BaseRoute]:
             photo = await run_in_threadpool(lambda: app.photos.put(data, who.label))
         except BearerRefused as exc:
             return _error(exc.status_code, "unauthorized", str(exc.detail), exc.headers)
-        except PhotoRefused as exc:
+        except PhotoRefused as exc:  # only after the token was accepted
+            refusal = Refusal(exc.status, "photo_refused", request.url.path)
+            await record_refusal(hub.audit, refusal, who)
             return _error(exc.status, "photo_refused", str(exc))
         url = app.photo_url(photo)  # the configured issuer's address, never the Host header
         body = {
