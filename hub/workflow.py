@@ -79,6 +79,9 @@ class Step:
     # False: taken only as the consequence of another (a duplicate's filing merges it into
     # the case it repeats), never asked for by name
     on_request: bool = True
+    # what a tracking number's holder is told of the step, by the state it led to ("*": any);
+    # the staff's note is never told (an app marks a public note of its own: ``Move.public``)
+    public: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass
@@ -92,6 +95,7 @@ class Move:
     current: str
     to: str
     note: str | None
+    public: str | None = None  # the note the object's holder is told, if the app says one
 
 
 @dataclass(frozen=True)
@@ -276,7 +280,10 @@ class Workflow:
             move.attrs["due_at"] = iso(at + due_in)
         elif step.deadline == "stop":
             move.attrs.pop("due_at", None)
-        return self._record(move.attrs, at, actor, step.name, move.current, to, move.note)
+        event = self._record(move.attrs, at, actor, step.name, move.current, to, move.note)
+        if move.public:
+            event["public"] = move.public
+        return event
 
     def changed(self, move: Move, at: datetime) -> Record:
         """The record as the step leaves it (not yet stored)."""
@@ -306,6 +313,22 @@ class Workflow:
         are in the same transaction."""
         fresh = [r.model_copy(update={"ingested_at": None}) for r in records]
         return store.write_versioned(fresh, events=events, within=within)
+
+    # -- what a tracking number shows -----------------------------------------------------
+
+    def told(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """One step of an object's history as its tracking number's holder sees it: when, the
+        state it led to and its label, and the public note — the one the app marked for the
+        holder when the step was taken, else the step's own words for that state, else none.
+        Never the staff's note, the actor or anything of the object's content."""
+        to = event.get("to")
+        step = self.by_name.get(str(event.get("action")))
+        note = event.get("public")
+        if not isinstance(note, str) or not note:
+            declared = step.public if step is not None else {}
+            note = declared.get(str(to)) or declared.get("*")
+        label = self.labels.get(str(to), "")
+        return {"at": event.get("at"), "status": to, "label": label, "note": note}
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -330,3 +330,56 @@ def test_write_rules_widen_when_steps_are_added_or_the_filter_is_lifted() -> Non
     assert widening(narrow, lifted) == ["ServiceCase: write row filter lifted"]
     assert widening(none, narrow) == ["ServiceCase: steps may be taken: resolve"]
     assert widening(narrow, none) == [] and widening(more_steps, narrow) == []
+
+
+FILE = """mutation($input: FileCaseInput!) { fileCase(input: $input) { id trackingNumber } }"""
+PROGRESS = """query($n: String!) { caseProgress(trackingNumber: $n) { trackingNumber status
+  statusLabel handlingDepartment steps { status label note } } }"""
+
+
+def test_a_tracking_number_shows_the_public_steps_only(city: City) -> None:
+    """The number proves possession of the public view only: status, the steps with the
+    words each step declares for the citizen, the department; never the staff's notes, the
+    reporter, the address, the description. A wrong or an old guessable number: not found."""
+    operator = auth_helpers.person_token(city.http, city.app, "olga", "operator", "graph:read")
+    filing = {
+        "channel": "GRID",
+        "description": "测试路8号3单元502室门口占道经营，联系13700007777",
+        "category": "C03",
+        "subcategory": "C0301",
+        "lon": 117.805,
+        "lat": 39.105,
+        "address": "测试路8号3单元502室",
+        "reporterName": "欧阳秀英",
+        "reporterPhone": "13700007777",
+    }
+    body, _ = city.post(operator, FILE, input=filing)
+    assert "errors" not in body, body
+    filed = body["data"]["fileCase"]
+    staff_note = "请联系报告人13700007777，住测试路8号3单元502室"
+    dispatched, _ = city.post(
+        operator,
+        f'mutation($id: ID!) {{ dispatchCase(caseId: $id, department: "{OWN}", '
+        f'note: "{staff_note}") {{ id }} }}',
+        id=filed["id"],
+    )
+    assert "errors" not in dispatched, dispatched
+    partner_app = city.client("snap-app", "partner")[1]
+    body, text = city.post(partner_app, PROGRESS, n=filed["trackingNumber"])
+    assert "errors" not in body, body
+    view = body["data"]["caseProgress"]
+    assert view["status"] == "DISPATCHED" and view["handlingDepartment"] == OWN
+    assert [(s["status"], s["note"]) for s in view["steps"]] == [
+        ("filed", "已受理"),
+        ("dispatched", "已派至责任部门"),
+    ]
+    for hidden in ("13700007777", "502室", "欧阳", "占道经营，", "olga", staff_note):
+        assert hidden not in text
+    # a wrong code, the case key alone, an old-style guessable number: all plain not found
+    unknown, _ = city.post(partner_app, PROGRESS, n="CASE-CH-20200101-00000000-ABCDEFGHJKMNPQRS")
+    message = unknown["errors"][0]["message"]
+    assert unknown["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    for guess in (filed["id"] + "-AAAAAAAAAAAAAAAA", filed["id"], filed["id"] + "-0001"):
+        wrong, text = city.post(partner_app, PROGRESS, n=guess)
+        assert wrong["data"] is None and wrong["errors"][0]["message"] == message
+        assert "502室" not in text

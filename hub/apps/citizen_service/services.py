@@ -1151,12 +1151,7 @@ class CitizenServiceCentre:
             followed = self.store.get(CASE_KIND, str(merged_into)) or record
         a = followed.attrs
         steps = [
-            {
-                "at": e.get("at"),
-                "status": e.get("to"),
-                "label": STATUS_LABELS.get(e.get("to"), ""),
-                "note": _public_note(e),
-            }
+            CASE.told(e)
             for e in (record.attrs.get("history") or [])
             + ([e for e in (a.get("history") or []) if followed is not record])
         ]
@@ -1196,24 +1191,6 @@ def _reporters(record: Record) -> list[dict[str, Any]]:
     return [{"name": a.get("reporter"), "phone": a.get("reporter_phone"),
              "channel": a.get("channel"), "case": record.key,
              "at": a.get("reported_at")}]  # fmt: skip
-
-
-def _public_note(event: dict[str, Any]) -> str | None:
-    # Steps a citizen is told about; internal routing notes stay with the centre.
-    action = event.get("action")
-    return {
-        "file": "已受理",
-        "merge": "同一问题的其他反映已并入",
-        "verify": "网格员正在现场核查",
-        "dispatch": "已派至责任部门" if event.get("to") == "dispatched" else "经核查未发现问题",
-        "transfer": "已转至其他责任部门",
-        "return_misrouted": "正在重新分派",
-        "start_handling": "责任部门正在处置",
-        "resolve": "已处置完毕",
-        "return_visit": "已回访",
-        "rate": "已评价",
-        "close": "已结案",
-    }.get(str(action))
 
 
 def _filter_key(f: CaseFilter) -> tuple[Hashable, ...]:

@@ -108,13 +108,40 @@ APPLICATION = Workflow(
     key_prefix="APP-GS",
     labels=STATUS_LABELS,
     steps=(
-        Step("submit", frozenset(), "submitted", APPLICANT_ROLES),
-        Step("accept", frozenset({"submitted"}), "accepted", STAFF_ROLES, deadline="start"),
-        Step("return", UNDECIDED, "returned", STAFF_ROLES, deadline="stop"),
-        Step("resubmit", frozenset({"returned"}), "submitted", APPLICANT_ROLES),
-        Step("start_review", frozenset({"accepted"}), "under_review", STAFF_ROLES),
-        Step("approve", frozenset({"under_review"}), "approved", STAFF_ROLES),
-        Step("reject", UNDECIDED, "rejected", STAFF_ROLES),
+        Step("submit", frozenset(), "submitted", APPLICANT_ROLES, public={"*": "已提交"}),
+        Step(
+            "accept",
+            frozenset({"submitted"}),
+            "accepted",
+            STAFF_ROLES,
+            deadline="start",
+            public={"*": "已受理"},
+        ),
+        Step(
+            "return", UNDECIDED, "returned", STAFF_ROLES, deadline="stop", public={"*": "退回补正"}
+        ),
+        Step(
+            "resubmit",
+            frozenset({"returned"}),
+            "submitted",
+            APPLICANT_ROLES,
+            public={"*": "已补正材料"},
+        ),
+        Step(
+            "start_review",
+            frozenset({"accepted"}),
+            "under_review",
+            STAFF_ROLES,
+            public={"*": "正在审核"},
+        ),
+        Step(
+            "approve",
+            frozenset({"under_review"}),
+            "approved",
+            STAFF_ROLES,
+            public={"*": "准予办理"},
+        ),
+        Step("reject", UNDECIDED, "rejected", STAFF_ROLES, public={"*": "不予办理"}),
     ),
     state_attr="workflow_status",
     topic="application.step",
@@ -591,6 +618,7 @@ class GovernmentServices:
                 a["accepted_at"] = iso(now)
                 due_in = timedelta(days=days)
                 move.note = f"承诺时限 {days:g} 天" + (f": {note}" if note else "")
+                move.public = f"已受理，承诺时限 {days:g} 天"
             elif action == "return":
                 names = {str(m.get("name")) for m in item.attrs.get("materials") or []}
                 unknown = [m for m in missing if m not in names]
@@ -612,6 +640,7 @@ class GovernmentServices:
                 a["materials"] = [m for m in a.get("materials") or [] if m["name"] not in wanted]
                 a.pop("accepted_at", None)
                 move.note = "请补正：" + "、".join(wanted) + (f"（{note}）" if note else "")
+                move.public = "请补正：" + "、".join(wanted)  # the staff's words stay theirs
             elif action == "resubmit":
                 added = self._materials(item, materials)
                 if not added:
@@ -628,12 +657,14 @@ class GovernmentServices:
                     + "、".join(m["name"] for m in added)
                     + ("；仍缺：" + "、".join(left) if left else "；材料齐全")
                 )
+                move.public = move.note  # the applicant's own materials, named
             elif action in ("approve", "reject"):
                 if action == "reject" and not (note and note.strip()):
                     raise ApplicationError("a rejection gives its reason (note)")
                 a["decided_at"] = iso(now)
                 a["finished_at"] = iso(now)
                 a["decision"] = (note or "准予办理").strip()
+                move.public = a["decision"]  # addressed to the applicant
             APPLICATION.apply(move, actor, now, due_in=due_in)
             payload = {"application": key, "from": move.current, "to": move.to, "at": iso(now)}
             entry = APPLICATION.feed_entry(move, payload)
@@ -672,15 +703,7 @@ class GovernmentServices:
             "submitted_at": iso(submitted_at(record)),
             "due_at": iso(due) if due else None,
             "materials_missing": list(a.get("materials_missing") or []),
-            "steps": [
-                {
-                    "at": e.get("at"),
-                    "status": e.get("to"),
-                    "label": STATUS_LABELS.get(str(e.get("to")), ""),
-                    "note": _public_note(e),
-                }
-                for e in a.get("history") or []
-            ],
+            "steps": [APPLICATION.told(e) for e in a.get("history") or []],
             "decision": a.get("decision") if status in DECIDED else None,
         }
 
@@ -778,12 +801,3 @@ class GovernmentServices:
                 key=lambda b: (-b["applications"], b["department"]),
             ),
         }
-
-
-def _public_note(event: dict[str, Any]) -> str | None:
-    # What the applicant is told of each step: the staff's own notes stay with them, except
-    # what to bring (a return) and the decision.
-    action = str(event.get("action"))
-    if action in ("return", "resubmit", "reject", "approve", "accept"):
-        return str(event.get("note") or "") or None
-    return {"submit": "已提交", "start_review": "正在审核"}.get(action)

@@ -247,6 +247,7 @@ def test_missing_material_is_returned_with_the_missing_list(
     progress = hub.ok(citizen_app, PROGRESS, n=receipt["trackingNumber"])["applicationProgress"]
     assert progress["status"] == "RETURNED" and progress["materialsMissing"] == [left_out]
     assert left_out in progress["steps"][-1]["note"]
+    assert "请上传清晰扫描件" not in json.dumps(progress, ensure_ascii=False)  # the staff's words
     # a deficient material can be named too; the missing one is always listed
     # (and the applicant brings both back by the tracking number)
     resubmitted = hub.ok(
