@@ -380,6 +380,19 @@ def test_socket_refusals_are_on_record(hub: Hub) -> None:
     entry = one_refusal(hub, mark, "rate_limited", 429)
     assert entry["detail"]["limit"] == 1 and entry["client_id"] == client_id
 
+    # a message over the body limit closes the socket (4413), on record with the limit
+    limit = hub.app.state.auth.settings.max_body_bytes
+    mark = hub.mark()
+    with hub.http.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        payload = {"query": "{ gridCells(first: 1) { totalCount } }", "pad": "x" * limit}
+        ws.send_json({"type": "subscribe", "id": "big", "payload": payload})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4413
+    assert one_refusal(hub, mark, "body_too_large", 4413)["detail"]["limit"] == limit
+
 
 # -- files, tokens, sign-ins ---------------------------------------------------------------
 
