@@ -55,9 +55,7 @@ class SharpEyesQueries:
         cells: list[str] | None = None,
         street: str | None = None,
     ) -> list[CellCameraCoverage]:
-        policy = getattr(info.context, "policy", None)
-        if policy is not None:
-            await policy.gate("Camera")  # refused outright if cameras are not yours to count
+        await kit.countable_rows(info, "Camera")  # the policy refuses: not yours to count
         net = await camera_net(info)
         coverage = await run_in_threadpool(net.coverage)
         if cells is not None:
