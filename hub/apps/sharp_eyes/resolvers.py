@@ -65,7 +65,11 @@ class SharpEyesQueries:
             keys = sorted(set(cells))
         else:
             keys = sorted(k for k, c in coverage.items() if street in (None, c.street))
-        return [CellCameraCoverage.of(coverage[k]) for k in keys]
+        # counts only: cells of fewer cameras than k withheld, with their complements
+        shown, _ = (await kit.figure_rule(info, "Camera")).publish(
+            [coverage[k] for k in keys], lambda c: c.cameras
+        )
+        return [CellCameraCoverage.of(c) for c in shown]
 
     @strawberry.field(description="Cameras online / offline / fault / silent, by street")
     async def camera_health(self, info: strawberry.Info) -> CameraHealthStats:

@@ -76,8 +76,12 @@ class WaterQueries:
         stations = [s.key for s in await scan(info, "WaterStation")]
         watch = await quality_watch(info)
         totals, by_river = await run_in_threadpool(watch.figures, rivers, stations)
+        # counts only: rivers of fewer stations than k withheld, with their complements
+        rule = await kit.figure_rule(info, "WaterStation")
+        shown, _ = rule.publish(by_river, lambda b: b.stations)
         return WaterQualityStats(
-            totals=WaterBodyFigures.of(totals), by_river=[WaterBodyFigures.of(b) for b in by_river]
+            totals=WaterBodyFigures.of(totals, rule),
+            by_river=[WaterBodyFigures.of(b, rule) for b in shown],
         )
 
     @strawberry.field(description="Pump stations and gates by their live status")

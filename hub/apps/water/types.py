@@ -45,6 +45,7 @@ from hub.apps.water.services import (
     limit_for,
     pump_state_of,
 )
+from hub.policy.aggregates import EXACT, FigureRule
 from hub.state.loader import device_state
 from schema.classification import classified
 from schema.context import records
@@ -143,7 +144,10 @@ class WaterBodyFigures:
     )
 
     @classmethod
-    def of(cls, f: BodyFigures) -> WaterBodyFigures:
+    def of(cls, f: BodyFigures, rule: FigureRule = EXACT) -> WaterBodyFigures:
+        """A water body's figures; its stations by class as ``rule`` publishes them (counts
+        only: classes of fewer stations than k withheld with their complements)."""
+        classes, _ = rule.publish(sorted(f.by_class.items()), lambda kv: kv[1])
         return cls(
             key=f.key,
             name=f.name,
@@ -159,8 +163,8 @@ class WaterBodyFigures:
             samples_compliant=f.samples_compliant,
             sample_compliance_rate=_rate(f.sample_compliance_rate),
             by_class=[
-                WaterClassCount(water_class=ROMAN[c], water_class_number=c, stations=f.by_class[c])
-                for c in sorted(f.by_class)
+                WaterClassCount(water_class=ROMAN[c], water_class_number=c, stations=n)
+                for c, n in classes
             ],
         )
 
