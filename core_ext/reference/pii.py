@@ -10,7 +10,8 @@ phone      a mobile number: 11 digits 1[3-9]…, or 13 with 86 before them, or w
            ``(022)12345678`` (ASCII or full-width, one optional space after the bracket)
 id_number  a resident ID: 18 characters (17 digits and a digit or X/x), the GB 11643 check
            digit (ISO 7064 MOD 11-2) right; or the old 15-digit form with a month and day
-bank_card  13-19 digits passing the Luhn check (and not an ID number)
+bank_card  13-19 digits passing the Luhn check (and not an ID number), or 16-19 written in
+           groups of 4 (the last 1-4) with a space or ``-`` between them (the same each time)
 plate      a province's abbreviation, a letter, an optional ``·``, then 5 letters/digits,
            6 for a new-energy plate (D or F first or last), or 4 and 挂/学/警/港/澳
 address    from the house number down: digits followed by 号/号楼/号院/栋/幢/座/单元/室/户/
@@ -101,6 +102,23 @@ def _grouped_mobile_end(text: str, j: int) -> int:
     return end if end - k - 1 == 4 else -1
 
 
+def _grouped_card_end(text: str, j: int) -> int:
+    """End of a card number's further groups after its first 4 digits ``text[:j]`` (or -1)."""
+    sep = text[j : j + 1]
+    if sep not in ("-", " "):
+        return -1
+    digits, p = 4, j
+    while text[p : p + 1] == sep:
+        k = _run_end(text, p + 1)
+        group = k - p - 1
+        if not 1 <= group <= 4:
+            break
+        digits, p = digits + group, k
+        if group < 4:
+            break
+    return p if 16 <= digits <= 19 else -1
+
+
 def _dashed_flat_end(text: str, j: int) -> int:
     """End of a flat's ``-door-room`` after its building number ``text[:j]`` (or -1)."""
     if text[j : j + 1] != "-":
@@ -160,6 +178,10 @@ def _number_at(text: str, i: int, j: int) -> PiiSpan | None:
             return PiiSpan(i, end, "phone")
     if 13 <= n <= 19 and luhn_ok(digits):
         return PiiSpan(i, j, "bank_card")
+    if n == 4:
+        end = _grouped_card_end(text, j)
+        if end > 0 and luhn_ok(text[i:end].replace(text[j], "")):
+            return PiiSpan(i, end, "bank_card")
     if n <= 3:
         end = _dashed_flat_end(text, j)
         if end > 0:
@@ -219,6 +241,18 @@ def find_pii(text: str) -> list[PiiSpan]:
     return spans
 
 
+def _star_digits(s: str, count: int) -> str:
+    """``s`` with its first ``count`` digits starred (the rest, and what is not a digit, kept)."""
+    out, seen = [], 0
+    for c in s:
+        if c.isdigit():
+            seen += 1
+            out.append("*" if seen <= count else c)
+        else:
+            out.append(c)
+    return "".join(out)
+
+
 def _phone_head(s: str) -> int:
     """How many leading characters of a phone number stay: the area code or first digits."""
     if s[0] in "(（":
@@ -233,19 +267,11 @@ def mask_span(s: str, kind: PiiKind) -> str:
     """One found piece of personal data, masked (see the module's docstring)."""
     if kind == "phone":
         head = _phone_head(s)
-        digits = sum(c.isdigit() for c in s[head:])
-        out, seen = [s[:head]], 0
-        for c in s[head:]:
-            if c.isdigit():
-                seen += 1
-                out.append("*" if seen <= digits - 4 else c)
-            else:
-                out.append(c)
-        return "".join(out)
+        return s[:head] + _star_digits(s[head:], sum(c.isdigit() for c in s[head:]) - 4)
     if kind == "id_number":
         return s[:6] + "*" * (len(s) - 10) + s[-4:]
     if kind == "bank_card":
-        return "*" * (len(s) - 4) + s[-4:]
+        return _star_digits(s, sum(c.isdigit() for c in s) - 4)
     if kind == "plate":
         return s[:2] + "*" * (len(s) - 3) + s[-1]
     return "".join("*" if c.isdigit() else c for c in s)

@@ -162,6 +162,27 @@ fn grouped_mobile_end(b: &[u8], j: usize) -> Option<usize> {
     (end - k - 1 == 4).then_some(end)
 }
 
+fn grouped_card_end(b: &[u8], j: usize) -> Option<usize> {
+    let sep = at(b, j);
+    if sep != b'-' && sep != b' ' {
+        return None;
+    }
+    let (mut digits, mut p) = (4, j);
+    while at(b, p) == sep {
+        let k = run_end(b, p + 1);
+        let group = k - p - 1;
+        if !(1..=4).contains(&group) {
+            break;
+        }
+        digits += group;
+        p = k;
+        if group < 4 {
+            break;
+        }
+    }
+    (16..=19).contains(&digits).then_some(p)
+}
+
 fn dashed_flat_end(b: &[u8], j: usize) -> Option<usize> {
     if at(b, j) != b'-' {
         return None;
@@ -233,6 +254,18 @@ fn number_at(b: &[u8], i: usize, j: usize) -> Option<(usize, Kind)> {
     }
     if (13..=19).contains(&n) && luhn_ok(digits) {
         return Some((j, Kind::BankCard));
+    }
+    if n == 4 {
+        if let Some(end) = grouped_card_end(b, j) {
+            let card: Vec<u8> = b[i..end]
+                .iter()
+                .copied()
+                .filter(u8::is_ascii_digit)
+                .collect();
+            if luhn_ok(&card) {
+                return Some((end, Kind::BankCard));
+            }
+        }
     }
     if n <= 3 {
         if let Some(end) = dashed_flat_end(b, j) {
@@ -356,20 +389,11 @@ pub fn mask_span(s: &str, kind: Kind, out: &mut String) {
     match kind {
         Kind::Phone => {
             let head = phone_head(&chars);
-            let digits = chars[head..].iter().filter(|c| c.is_ascii_digit()).count();
             out.extend(&chars[..head]);
-            let mut seen = 0;
-            for &c in &chars[head..] {
-                if c.is_ascii_digit() {
-                    seen += 1;
-                    out.push(if seen + 4 <= digits { '*' } else { c });
-                } else {
-                    out.push(c);
-                }
-            }
+            star_digits_but_last(&chars[head..], 4, out);
         }
         Kind::IdNumber => keep_ends(&chars, 6, 4, out),
-        Kind::BankCard => keep_ends(&chars, 0, 4, out),
+        Kind::BankCard => star_digits_but_last(&chars, 4, out),
         Kind::Plate => keep_ends(&chars, 2, 1, out),
         Kind::Address => out.extend(
             chars
@@ -378,6 +402,20 @@ pub fn mask_span(s: &str, kind: Kind, out: &mut String) {
         ),
     }
     debug_assert!(n > 0);
+}
+
+/// Every digit starred but the last `keep` (what is not a digit kept).
+fn star_digits_but_last(chars: &[char], keep: usize, out: &mut String) {
+    let digits = chars.iter().filter(|c| c.is_ascii_digit()).count();
+    let mut seen = 0;
+    for &c in chars {
+        if c.is_ascii_digit() {
+            seen += 1;
+            out.push(if seen + keep <= digits { '*' } else { c });
+        } else {
+            out.push(c);
+        }
+    }
 }
 
 fn keep_ends(chars: &[char], head: usize, tail: usize, out: &mut String) {

@@ -60,6 +60,11 @@ cards = st.builds(
         lambda n: st.text(alphabet="0123456789", min_size=n - 1, max_size=n - 1)
     ),
 ).filter(lambda card: len(card) not in (15, 18))  # those lengths are read as ID numbers first
+grouped_cards = st.builds(
+    lambda card, sep: sep.join(card[k : k + 4] for k in range(0, len(card), 4)),
+    cards.filter(lambda card: len(card) >= 16),
+    st.sampled_from([" ", "-"]),
+)
 plates = st.builds(
     lambda province, letter, body, form: province + letter + form.format(body),
     st.sampled_from(ref.PROVINCES),
@@ -79,7 +84,7 @@ addresses = st.builds(
 PLANTS: dict[ref.PiiKind, st.SearchStrategy[str]] = {
     "phone": st.one_of(mobiles, landlines),
     "id_number": id_numbers,
-    "bank_card": cards,
+    "bank_card": st.one_of(cards, grouped_cards),
     "plate": plates,
     "address": addresses,
 }
@@ -193,6 +198,8 @@ def test_a_card_failing_luhn_is_not_one(card: str, shift: int) -> None:
         ("海滨路12号和谐家园12-3-1502", "海滨路**号和谐家园**-*-****"),
         ("2024-01-15到12-3-15", "2024-01-15到12-3-15"),  # a date, a short last part
         ("身份证120116900101123", "身份证120116*****1123"),  # the old 15-digit form
+        ("卡号6222 0212 3456 7890 128", "卡号**** **** **** ***0 128"),
+        ("卡号6222-0212-3456-7890-127", "卡号6222-0212-3456-7890-127"),  # Luhn wrong
     ],
 )
 def test_forms(text: str, masked: str) -> None:
