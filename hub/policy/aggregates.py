@@ -13,7 +13,10 @@ figures"):
   dropped from the list with everything derived from its rows (sums, means, revenue, tax),
   the answer saying how many were withheld — and, when the withheld groups together hold
   fewer than k rows, the next smallest groups are withheld too, so the total minus the shown
-  groups never describes fewer than k rows.
+  groups never describes fewer than k rows;
+* a count within a group or the total (open, overdue, watched, …) is withheld (None) when it
+  or its rest is fewer than k rows, with the same complement down its column, and a mean or a
+  sum over such rows with it (``part``, ``publish_parts``, ``publish_table``).
 
 Apps never decide this: they ask the request's ``FigureRule`` (``Countable.figures``).
 """
