@@ -38,7 +38,13 @@ from hub.policy.engine import (
     PolicyRateLimited,
     PrincipalLike,
 )
-from hub.policy.free_text import free_text_fields, scrub_attrs, scrub_json, scrubs
+from hub.policy.free_text import (
+    FreeTextFields,
+    free_text_fields,
+    scrub_attrs,
+    scrub_json,
+    scrubs,
+)
 from hub.policy.search import PolicedSearchSource as PolicedSearchSource
 from schema.classification import personal_masks
 from schema.context import RecordSource
@@ -401,6 +407,9 @@ def police_attrs(policy: RequestPolicy, kind: str, attrs: Mapping[str, Any]) -> 
 class PolicyExtension(SchemaExtension):
     """Field-level enforcement around every resolver (see the module's docstring)."""
 
+    # the schema's free-text fields, looked up once per request (one instance per request)
+    _free_text: FreeTextFields | None = None
+
     def __init__(self, *, table: Callable[[], Classified]) -> None:
         self._table = table
 
@@ -414,7 +423,9 @@ class PolicyExtension(SchemaExtension):
         self, _next: Callable[..., Any], root: Any, info: Any, *args: Any, **kwargs: Any
     ) -> Any:
         type_name = info.parent_type.name
-        free = free_text_fields(info.schema).get(type_name)
+        if self._free_text is None:
+            self._free_text = free_text_fields(info.schema)
+        free = self._free_text.get(type_name)
         if free is not None and info.field_name in free:
             _next = _scrubbing(_next, free[info.field_name])
         fields = self._table().get(type_name)
