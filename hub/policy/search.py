@@ -10,7 +10,10 @@ read, how many there are, and what a counts-only principal may count.
   is indexed scrubbed, and titles and snippets are scrubbed again for every principal
   without the personal clearance.
 * ``totalCount``: exact. When every type searched is served whole and without a row filter
-  the index's total is the answer; else every match is read through the policy, in chunks.
+  the index's total is the answer; else every match is read through the policy, in chunks —
+  a row filter that reads only the places and owners the index keeps beside each document
+  (``FACETS``) is checked on them, and only the page's rows are read from the store (the row
+  as it is now has the last word on what is served); any other is checked on each row.
 * Counts per type (``counts``): for a type read as rows, the hits above; for a counts-only
   type, the matches of the rows it may count, each a figure under the policy's k
   (``FigureRule.enough``: fewer than k but some is withheld).
@@ -18,8 +21,10 @@ read, how many there are, and what a counts-only principal may count.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
 from hub.policy.engine import Decision, FieldView, PolicyDenied, PolicyRateLimited
@@ -27,6 +32,7 @@ from hub.policy.fields import served_value, view_of
 from hub.policy.free_text import scrub, scrubs
 from hub.search.documents import (
     BODIES,
+    FACETS,
     SEARCHABLE_KINDS,
     TITLES,
     Part,
@@ -73,6 +79,7 @@ class _Plan:
     decision: Decision
     views: dict[str, FieldView]  # the document's fields as served
     filtered: bool  # a row filter: each hit's row is checked
+    facetted: bool  # ... and it reads only the index's facets of a hit
 
     @property
     def whole(self) -> bool:
@@ -82,6 +89,10 @@ class _Plan:
     def direct(self) -> bool:
         """The index's hits stand as they are (only scrubbed)."""
         return self.whole and not self.filtered
+
+    def by_facets(self, hit: SearchHit) -> bool:
+        """Whether the hit's row check can be made on the facets the index keeps of it."""
+        return self.whole and self.facetted and hit.facets is not None
 
     def text(self, parts: Iterable[Part], record: Record) -> str:
         shown = []
@@ -128,7 +139,9 @@ class PolicedSearchSource:
         fields = self.policy.classified.get(decision.type_name, {})
         parts = (*BODIES[decision.type_name], *TITLES)
         views = {p.field: view_of(decision, fields, p.field) for p in parts}
-        return _Plan(decision, views, decision.row_filter is not None)
+        row_filter = decision.row_filter
+        facetted = row_filter is not None and _reads(row_filter.text) <= _FACETTED
+        return _Plan(decision, views, row_filter is not None, facetted)
 
     async def search(
         self, query: str, *, kinds: Sequence[str] | None, limit: int, offset: int
@@ -166,7 +179,7 @@ class PolicedSearchSource:
     ) -> SearchPage:
         """Every match read through the policy, in chunks: the page asked for, and the
         exact number of hits this request may see."""
-        shown: list[SearchHit] = []
+        window: list[tuple[SearchHit, Record | None]] = []
         total, at, every_word = 0, 0, not any_word
         while True:
             chunk = await self.inner.search(
@@ -175,12 +188,37 @@ class PolicedSearchSource:
             every_word = chunk.every_word
             for hit, record in await self._visible(chunk, plans, words):
                 if offset <= total < offset + limit:
-                    shown.append(self._shown(hit, plans[hit.kind], record, words))
+                    window.append((hit, record))
                 total += 1
             if len(chunk.hits) < SCAN_CHUNK:
                 break
             at += SCAN_CHUNK
+        shown = [
+            self._shown(hit, plans[hit.kind], record, words)
+            for hit, record in await self._confirmed(window, plans)
+        ]
         return SearchPage(hits=shown, total=total, every_word=every_word)
+
+    async def _confirmed(
+        self, window: list[tuple[SearchHit, Record | None]], plans: dict[str, _Plan]
+    ) -> list[tuple[SearchHit, Record | None]]:
+        """The page's hits, those the index's facets let through read from the store: the
+        index follows writes a moment behind, and the row as it is now decides what is
+        served (a row that has just left the caller's view is left out of the page)."""
+        vouched: dict[str, list[str]] = {}
+        for hit, record in window:
+            if record is None and plans[hit.kind].filtered:
+                vouched.setdefault(hit.kind, []).append(hit.key)
+        if not vouched:
+            return window
+        seen: set[tuple[str, str]] = set()
+        for kind, keys in vouched.items():
+            seen.update((kind, r.key) for r in await self.records.load_many(kind, keys) if r)
+        return [
+            (hit, record)
+            for hit, record in window
+            if record is not None or not plans[hit.kind].filtered or (hit.kind, hit.key) in seen
+        ]
 
     async def _visible(
         self, chunk: SearchPage, plans: dict[str, _Plan], words: list[str]
@@ -188,7 +226,8 @@ class PolicedSearchSource:
         """The hits of a chunk this request may see, in order, with their rows when read."""
         wanted: dict[str, list[str]] = {}
         for hit in chunk.hits:
-            if not plans[hit.kind].direct:
+            plan = plans[hit.kind]
+            if not plan.direct and not plan.by_facets(hit):
                 wanted.setdefault(hit.kind, []).append(hit.key)
         rows: dict[tuple[str, str], Record] = {}
         for kind, keys in wanted.items():
@@ -200,6 +239,11 @@ class PolicedSearchSource:
             plan = plans[hit.kind]
             if plan.direct:
                 out.append((hit, None))
+                continue
+            if plan.by_facets(hit):
+                assert hit.facets is not None
+                if plan.decision.row_visible(hit.key, hit.kind, hit.facets):
+                    out.append((hit, None))
                 continue
             record = rows.get((hit.kind, hit.key))
             if record is None:
@@ -260,3 +304,19 @@ def _matches(plan: _Plan, record: Record, words: list[str], every_word: bool) ->
     seen = f"{plan.title(record)} {plan.text(BODIES[record.kind], record)}".lower()
     found = [w in seen for w in words]
     return all(found) if every_word else any(found)
+
+
+_FACETTED = frozenset({*FACETS, "key", "kind"})
+
+
+@cache
+def _reads(row_filter: str) -> frozenset[str]:
+    """The record attributes a row filter reads (``record.<attr>``)."""
+    tree = ast.parse(row_filter.strip(), mode="eval")
+    return frozenset(
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "record"
+    )

@@ -9,6 +9,11 @@ from typing import Any
 from hub.policy.free_text import scrub
 from schema.record import Record
 
+# Attributes a document keeps beside its text so row filters can be checked on the index's
+# hits without reading each row (``hub.policy.search``): places and owners, never personal.
+FACETS = ("street", "grid_cell", "department", "handling_department", "routed_to", "park",
+          "district", "category", "subcategory", "status", "channel")  # fmt: skip
+
 
 @dataclass(frozen=True)
 class SearchDoc:
@@ -16,6 +21,7 @@ class SearchDoc:
     key: str
     title: str
     body: str
+    facets: Mapping[str, Any] | None = None  # None: not known (a document moved in)
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class SearchHit:
     title: str
     snippet: str
     score: float
+    facets: Mapping[str, Any] | None = None  # None: indexed before facets were kept
 
 
 @dataclass(frozen=True)
@@ -119,4 +126,9 @@ def document(record: Record) -> SearchDoc | None:
         key=record.key,
         title=_indexed(title, attrs) if title else record.key,
         body=body,
+        facets={
+            name: attrs[name]
+            for name in FACETS
+            if isinstance(attrs.get(name), str | int | float | bool)
+        },
     )

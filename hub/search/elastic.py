@@ -38,6 +38,7 @@ _PROPERTIES: dict[str, dict[str, object]] = {
     "title_words": _WORDS,
     "body_words": _WORDS,
     "inner": _WORDS,
+    "facets": {"type": "object", "enabled": False},  # kept, not searched (row filters)
 }
 
 
@@ -102,6 +103,7 @@ class ElasticSearchIndex:
                     "title_words": title,
                     "body_words": body,
                     "inner": f"{title_inner} {body_inner}".strip(),
+                    "facets": None if doc.facets is None else dict(doc.facets),
                 },
             }
 
@@ -167,7 +169,7 @@ class ElasticSearchIndex:
             sort=[{"_score": "desc"}, {"kind": "asc"}, {"key": "asc"}],
             track_scores=True,
             track_total_hits=True,
-            source_includes=["kind", "key", "title"],
+            source_includes=["kind", "key", "title", "facets"],
             highlight={
                 "fields": {
                     "body_words": {
@@ -191,6 +193,7 @@ class ElasticSearchIndex:
                     title=src["title"],
                     snippet=unsegment(fragments[0]),
                     score=float(hit["_score"] or 0.0),
+                    facets=src.get("facets"),
                 )
             )
         return SearchPage(hits=hits, total=int(result["hits"]["total"]["value"]))

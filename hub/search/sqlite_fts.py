@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from hub.search.documents import SearchDoc, SearchHit, SearchPage
 from hub.search.segment import segmented, tokens, unsegment
@@ -17,6 +19,7 @@ CREATE TABLE IF NOT EXISTS search_keys (
     kind TEXT NOT NULL,
     key TEXT NOT NULL,
     title TEXT NOT NULL,
+    facets TEXT,
     UNIQUE (kind, key)
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS search_text USING fts5(
@@ -25,6 +28,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search_text USING fts5(
 """
 # Title words weigh ten times body words; words found inside longer words weigh less.
 _RANK = "bm25(search_text, 10.0, 1.0, 0.5)"
+
+
+def _json(facets: Mapping[str, Any] | None) -> str | None:
+    return None if facets is None else json.dumps(dict(facets), ensure_ascii=False)
 
 
 class SqliteSearchIndex:
@@ -37,6 +44,9 @@ class SqliteSearchIndex:
         with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(search_keys)")}
+            if "facets" not in columns:  # an index made before facets were kept
+                self._db.execute("ALTER TABLE search_keys ADD COLUMN facets TEXT")
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -54,9 +64,10 @@ class SqliteSearchIndex:
                 # one statement, the first write of the transaction: from here the file's
                 # write lock is held, so two workers indexing one new key cannot both insert it
                 (rowid,) = self._db.execute(
-                    "INSERT INTO search_keys (kind, key, title) VALUES (?, ?, ?) "
-                    "ON CONFLICT (kind, key) DO UPDATE SET title = excluded.title RETURNING id",
-                    (doc.kind, doc.key, doc.title),
+                    "INSERT INTO search_keys (kind, key, title, facets) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (kind, key) DO UPDATE SET title = excluded.title, "
+                    "facets = excluded.facets RETURNING id",
+                    (doc.kind, doc.key, doc.title, _json(doc.facets)),
                 ).fetchone()
                 self._db.execute("DELETE FROM search_text WHERE rowid = ?", (rowid,))
                 title, title_inner = segmented(doc.title)
@@ -115,14 +126,21 @@ class SqliteSearchIndex:
         with self._lock:
             total = self._db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
             rows = self._db.execute(
-                f"SELECT k.kind, k.key, k.title, "
+                f"SELECT k.kind, k.key, k.title, k.facets, "
                 f"snippet(search_text, 1, '[', ']', '…', 12), {_RANK} AS score "
                 f"{base} ORDER BY score, k.kind, k.key LIMIT ? OFFSET ?",
                 [*params, limit, offset],
             ).fetchall()
         hits = [
-            SearchHit(kind=kind, key=key, title=title, snippet=unsegment(snip), score=-score)
-            for kind, key, title, snip, score in rows
+            SearchHit(
+                kind=kind,
+                key=key,
+                title=title,
+                snippet=unsegment(snip),
+                score=-score,
+                facets=json.loads(facets) if facets is not None else None,
+            )
+            for kind, key, title, facets, snip, score in rows
         ]
         return SearchPage(hits=hits, total=total)
 
