@@ -283,14 +283,23 @@ class PolicedSearchSource:
         self, query: str, kind: str, check: Callable[[Record], bool]
     ) -> int:
         """Matches of a counts-only type among the rows the request may count (a row filter:
-        each match's row checked, never served)."""
+        checked on each match's facets when it reads only those, else on its row; never
+        served)."""
         first = await self.inner.search(query, kinds=[kind], limit=0, offset=0)
-        if self.policy.decide(kind).row_filter is None:
+        decision = self.policy.decide(kind)
+        if decision.row_filter is None:
             return first.total
+        facetted = _reads(decision.row_filter.text) <= _FACETTED
         total, at = 0, 0
         while at < first.total:
             chunk = await self.inner.search(query, kinds=[kind], limit=SCAN_CHUNK, offset=at)
-            found = await self.records.inner.load_many(kind, [h.key for h in chunk.hits])
+            rows: list[str] = []
+            for hit in chunk.hits:
+                if facetted and hit.facets is not None:
+                    total += decision.row_visible(hit.key, hit.kind, hit.facets)
+                else:
+                    rows.append(hit.key)
+            found = await self.records.inner.load_many(kind, rows) if rows else []
             total += sum(1 for r in found if r is not None and check(r))
             if len(chunk.hits) < SCAN_CHUNK:
                 break

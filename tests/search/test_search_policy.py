@@ -309,3 +309,22 @@ def test_a_hit_the_index_places_on_its_street_is_served_only_as_the_row_is(hub: 
         _absent(text, case_key(WEST, 2), *(ALL_CASES - EAST_CASES))
     finally:
         index.index([doc])
+
+
+@pytest.mark.parametrize("by_title", [False, True])
+def test_a_counts_only_street_counts_its_street_only(hub: Hub, by_title: bool) -> None:
+    name = f"east-counter-{int(by_title)}"
+    hub.publish(f"""name = "{name}"
+subject = "client:{name}"
+[types.ServiceCase]
+aggregate_only = true
+row_filter = "{_row_filter(EAST, by_title)}"
+""")
+    token = hub.token(name, client_id=name)
+    found, text = _search(hub, token, "路灯")
+    assert found["edges"] == [] and found["totalCount"] == 0
+    assert _cases(found) == {"type": "ServiceCase", "count": CASES_PER_STREET, "suppressed": False}
+    _absent(text, *ALL_CASES)
+    # two of its street's cases mention 井盖: below k, withheld
+    rare, _ = _search(hub, token, "井盖")
+    assert _cases(rare) == {"type": "ServiceCase", "count": None, "suppressed": True}
