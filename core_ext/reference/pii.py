@@ -19,7 +19,9 @@ address    from the house number down: digits followed by 号/号楼/号院/栋/
            elsewhere two or a flat (室); or a flat written building-door-room, ``12-3-1502``
            (1-3, 1-2 and 3-4 digits, no further ``-``)
 
-A number is always a whole run of ASCII digits: a 20-digit number is none of these. Masks:
+A number is always a whole run of digits: a 20-digit number is none of these. Full-width
+digits (０-９, as a Chinese input mode types them) count as digits; a masked piece shows
+the digits it keeps in ASCII. Masks:
 a phone keeps its first 3 digits (5 with 86 before them; a landline its area code) and
 its last 4, an ID its
 first 6 and last 4 (as ``mask_id_number``), a card its last 4, a plate its province, letter
@@ -41,6 +43,7 @@ UNIT_WORDS = ("号楼", "号院", "号", "栋", "幢", "座", "单元", "室", "
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 
+FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _START = re.compile(f"[0-9]+|[(（]|[{PROVINCES}]")
 _DIGITS = re.compile("[0-9]+")
 _PLATE_BODY = re.compile("[0-9A-Z]*")
@@ -222,6 +225,7 @@ def _plate(text: str, i: int) -> PiiSpan | None:
 
 def find_pii(text: str) -> list[PiiSpan]:
     """Personal data in ``text``: spans in order, never overlapping."""
+    text = text.translate(FULLWIDTH_DIGITS)  # one character for one: the offsets hold
     spans: list[PiiSpan] = []
     i = 0
     while (m := _START.search(text, i)) is not None:
@@ -279,11 +283,12 @@ def mask_span(s: str, kind: PiiKind) -> str:
 
 def mask_pii(text: str) -> str:
     """``text`` with every piece of personal data ``find_pii`` finds masked."""
+    plain = text.translate(FULLWIDTH_DIGITS)
     out: list[str] = []
     last = 0
-    for span in find_pii(text):
+    for span in find_pii(plain):
         out.append(text[last : span.start])
-        out.append(mask_span(text[span.start : span.end], span.kind))
+        out.append(mask_span(plain[span.start : span.end], span.kind))
         last = span.end
     out.append(text[last:])
     return "".join(out)

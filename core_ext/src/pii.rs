@@ -341,8 +341,21 @@ fn plate(b: &[u8], i: usize) -> Option<usize> {
 
 /// Every piece of personal data in `text`, in order, never overlapping (byte spans).
 pub fn scan(text: &str) -> Vec<Span> {
+    scan_flagged(text).0
+}
+
+/// Full-width digits (U+FF10..U+FF19: EF BC 90..99), as a Chinese input mode types them.
+#[inline]
+fn fullwidth_digit_at(b: &[u8], p: usize) -> bool {
+    matches!(b.get(p..p + 3), Some(&[0xEF, 0xBC, c]) if (0x90..=0x99).contains(&c))
+}
+
+/// `scan`, and whether the text has full-width digits (then it is scanned again as
+/// `ascii_digits`: the rare case pays a second pass, the common one none).
+fn scan_flagged(text: &str) -> (Vec<Span>, bool) {
     let b = text.as_bytes();
     let mut spans = Vec::new();
+    let mut fullwidth = false;
     let mut p = 0;
     while p < b.len() {
         let c = b[p];
@@ -356,6 +369,7 @@ pub fn scan(text: &str) -> Vec<Span> {
         } else if c < 0xE0 {
             (None, p + 2)
         } else if c < 0xF0 {
+            fullwidth = fullwidth || (c == 0xEF && fullwidth_digit_at(b, p));
             let found = if b[p..].starts_with(FULL_OPEN.as_bytes()) {
                 bracketed_landline(b, p, 3).map(|e| (e, Kind::Phone))
             } else if province_at(b, p) {
@@ -379,7 +393,7 @@ pub fn scan(text: &str) -> Vec<Span> {
             None => p = resume,
         }
     }
-    spans
+    (spans, fullwidth)
 }
 
 /// One found piece of personal data masked (the oracle's `mask_span`).
@@ -452,11 +466,49 @@ pub fn mask(text: &str, spans: &[Span]) -> String {
     out
 }
 
-fn scan_maybe_detached(py: Python<'_>, text: &str) -> Vec<Span> {
+/// `text` with its full-width digits in ASCII: one character for one, so character offsets
+/// hold (byte offsets do not).
+fn ascii_digits(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{FF10}'..='\u{FF19}' => char::from(b'0' + (c as u32 - 0xFF10) as u8),
+            _ => c,
+        })
+        .collect()
+}
+
+/// `original` with the spans of `plain` (its ASCII-digit twin, `ascii_digits`) masked:
+/// outside them the original's characters stay.
+fn mask_twin(original: &str, plain: &str, spans: &[Span]) -> String {
+    let mut out = String::with_capacity(original.len());
+    let mut chars = original.chars();
+    let mut last = 0;
+    for span in spans {
+        out.extend(chars.by_ref().take(plain[last..span.start].chars().count()));
+        let piece = &plain[span.start..span.end];
+        mask_span(piece, span.kind, &mut out);
+        chars.by_ref().take(piece.chars().count()).for_each(drop);
+        last = span.end;
+    }
+    out.extend(chars);
+    out
+}
+
+/// The spans of `text`, and the ASCII-digit twin they refer to when it has full-width digits.
+fn scan_maybe_detached(py: Python<'_>, text: &str) -> (Vec<Span>, Option<String>) {
+    let run = || {
+        let (spans, fullwidth) = scan_flagged(text);
+        if fullwidth {
+            let plain = ascii_digits(text);
+            (scan(&plain), Some(plain))
+        } else {
+            (spans, None)
+        }
+    };
     if text.len() >= DETACH_BYTES {
-        py.detach(|| scan(text))
+        py.detach(run)
     } else {
-        scan(text)
+        run()
     }
 }
 
@@ -467,8 +519,8 @@ pub fn find_pii(
     text: &Bound<'_, PyString>,
 ) -> PyResult<Vec<(usize, usize, &'static str)>> {
     let s = text.to_str()?;
-    let spans = scan_maybe_detached(py, s);
-    let b = s.as_bytes();
+    let (spans, plain) = scan_maybe_detached(py, s);
+    let b = plain.as_deref().unwrap_or(s).as_bytes();
     let ascii = b.is_ascii();
     // byte -> character offsets, counting each byte once as the spans go by
     let (mut byte, mut chars) = (0usize, 0usize);
@@ -494,11 +546,14 @@ pub fn mask_pii<'py>(
     text: &Bound<'py, PyString>,
 ) -> PyResult<Bound<'py, PyString>> {
     let s = text.to_str()?;
-    let spans = scan_maybe_detached(py, s);
+    let (spans, plain) = scan_maybe_detached(py, s);
     if spans.is_empty() {
         return Ok(text.clone());
     }
-    Ok(PyString::new(py, &mask(s, &spans)))
+    Ok(match plain {
+        Some(plain) => PyString::new(py, &mask_twin(s, &plain, &spans)),
+        None => PyString::new(py, &mask(s, &spans)),
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -21,6 +21,7 @@ PIECES = [
     *"0123456789",
     *"ABDFIOXx",
     *"-- ()（）·，。",
+    *"１３８０５６",  # full-width digits, as a Chinese input mode types them
     "é",
     "𠀀",
 ]
@@ -199,6 +200,7 @@ def test_a_card_failing_luhn_is_not_one(card: str, shift: int) -> None:
         ("2024-01-15到12-3-15", "2024-01-15到12-3-15"),  # a date, a short last part
         ("身份证120116900101123", "身份证120116*****1123"),  # the old 15-digit form
         ("卡号6222 0212 3456 7890 128", "卡号**** **** **** ***0 128"),
+        ("电话１３８１２３４５６７８，３号线", "电话138****5678，３号线"),  # full-width digits
         ("卡号6222-0212-3456-7890-127", "卡号6222-0212-3456-7890-127"),  # Luhn wrong
     ],
 )
