@@ -140,6 +140,7 @@ def create_app(
         max_message_bytes=auth.settings.max_body_bytes,
         rate_check=limiter_rate_check(auth.limiter),
         recheck_s=auth.settings.socket_recheck_s,
+        refusals=auth.refusals,  # a 429 flood's audit entries bounded as HTTP's are
     )
 
     async def healthz(_: Request) -> JSONResponse:

@@ -29,7 +29,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from hub.audit.log import AuditLog
-from hub.audit.refusals import Refusal, record_refusal
+from hub.audit.refusals import Refusal, RefusalSampler, record_refusal
 from hub.auth.principal import Principal, TokenError, TokenVerifier
 from hub.auth.scopes import GRAPH_READ
 from hub.context_sources import GraphSourceAdapter, SearchSourceAdapter
@@ -146,6 +146,7 @@ class HubGraphQL(GraphQL[HubContext, None]):
         rate_check: RateCheck | None = None,
         recheck_s: float = RECHECK_S,
         max_subscriptions_per_connection: int = 20,
+        refusals: RefusalSampler | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -156,6 +157,7 @@ class HubGraphQL(GraphQL[HubContext, None]):
         # per WebSocket message: the body limit, the principal's rate, the token re-checked
         self.max_message_bytes = max_message_bytes
         self.rate_check = rate_check
+        self.refusals = refusals  # bounds the audited rate refusals (hub.audit.refusals)
         self.recheck_s = recheck_s
         self.hub = hub
         self.verifier = verifier
@@ -206,7 +208,7 @@ class HubGraphQL(GraphQL[HubContext, None]):
         """The refusal's audit entry, naming the principal when it is known."""
         auth = connection.scope.get("auth")
         principal = auth if isinstance(auth, Principal) else None
-        await record_refusal(self.audit, refusal, principal)
+        await record_refusal(self.audit, refusal, principal, sampler=self.refusals)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

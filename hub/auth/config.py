@@ -105,6 +105,12 @@ class AuthSettings(BaseSettings):
     photo_upload_rate: str = Field(
         "20/hour", description="Citizen-app photo uploads per principal, e.g. '20/hour'"
     )
+    audit_rate_refusals_per_minute: int = Field(
+        0,
+        ge=0,
+        description="Rate refusals (429) audited per principal a minute, the rest counted into "
+        "the next entry (hub.audit.refusals); 0: every one",
+    )
 
     @field_validator("open311_filing_rate", "open311_key_filing_rate", "photo_upload_rate")
     @classmethod

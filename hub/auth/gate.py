@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.audit.log import AuditLog
-from hub.audit.refusals import Refusal, record_refusal
+from hub.audit.refusals import Refusal, RefusalSampler, record_refusal
 from hub.auth.principal import Principal, TokenError, TokenVerifier
 from hub.auth.ratelimit import RateLimiter
 from hub.auth.scopes import GRAPH_READ
@@ -55,6 +55,7 @@ class BearerGate:
         realm: str = "cityhub",
         max_body: int,
         audit: AuditLog | None = None,
+        refusals: RefusalSampler | None = None,
     ) -> None:
         self.app = app
         self.verifier = verifier
@@ -62,6 +63,7 @@ class BearerGate:
         self.realm = realm
         self.max_body = max_body
         self.audit = audit
+        self.refusals = refusals
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -117,7 +119,7 @@ class BearerGate:
                 path,
                 {"limit": rate.limit, "per": "minute", "bucket": principal.kind},
             )
-            await record_refusal(self.audit, refusal, principal)
+            await record_refusal(self.audit, refusal, principal, sampler=self.refusals)
             await self._send(send, 429, {"errors": [{"message": message}]}, rate.raw_headers())
             return
         replay = await self._buffered(receive)

@@ -12,6 +12,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, SchemaExt
 
 from hub.audit.extension import AuditExtension
 from hub.audit.log import AuditLog
+from hub.audit.refusals import RefusalSampler
 from hub.auth.accounts import AccountStore
 from hub.auth.config import AuthSettings, load_auth_settings
 from hub.auth.document_shape import ShapeLimits
@@ -47,6 +48,7 @@ class AuthService:
     audit: AuditLog
     rates: RateCounter  # the policies' per-type rates
     limiter: RateLimiter  # requests per person / per client, and per action (step 9 item 5)
+    refusals: RefusalSampler  # how many 429s per principal reach the audit (0: all)
 
     @classmethod
     def build(
@@ -88,7 +90,8 @@ class AuthService:
                 PHOTO_UPLOAD: auth.photo_upload_rate,
             },
         )
-        return cls(auth, issuer, accounts, keys, verifier, server, audit, rates, limiter)
+        refusals = RefusalSampler(auth.audit_rate_refusals_per_minute)
+        return cls(auth, issuer, accounts, keys, verifier, server, audit, rates, limiter, refusals)
 
     def routes(self) -> list[Route]:
         return oauth_routes(self.server, max_body=self.settings.max_body_bytes)
@@ -100,6 +103,7 @@ class AuthService:
             self.limiter,
             max_body=self.settings.max_body_bytes,
             audit=self.audit,
+            refusals=self.refusals,
         )
 
     def schema_extensions(self) -> list[Callable[[], SchemaExtension]]:

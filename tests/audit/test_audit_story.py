@@ -247,6 +247,30 @@ def test_every_kind_of_refusal_leaves_one_entry_with_its_reason(hub: Hub) -> Non
     assert entry["detail"]["path"] == f"{PHOTOS}/{'0' * 64}"
 
 
+def test_a_429_flood_is_bounded_per_principal_when_configured(hub: Hub) -> None:
+    """CITYHUB_AUTH_AUDIT_RATE_REFUSALS_PER_MINUTE=2, set on the running hub's sampler (the one
+    the gate holds) with a clock the test moves: two rate refusals a minute are logged, the
+    rest counted into the principal's next logged one."""
+    sampler = hub.app.state.auth.refusals
+    now = [1000.0]
+    sampler.per_minute, sampler.clock = 2, lambda: now[0]
+    try:
+        client_id, secret = register_client(hub.app, "audit-flood", rate_per_minute=1)
+        token = fetch_token(hub.http, client_id, secret)
+        query = "{ gridCells(first: 1) { totalCount } }"
+        mark = hub.mark()
+        answers = [hub.post(token, query).status_code for _ in range(6)]
+        assert answers == [200] + [429] * 5
+        logged = refusals_of(hub, mark)
+        assert len(logged) == 2 and all("suppressed" not in e["detail"] for e in logged)
+        now[0] += 61  # the next minute: the three not logged are counted into the next entry
+        mark = hub.mark()
+        assert hub.post(token, query).status_code == 429
+        assert one_refusal(hub, mark, "rate_limited", 429)["detail"]["suppressed"] == 3
+    finally:
+        sampler.per_minute, sampler.clock = 0, time.monotonic
+
+
 def test_the_policy_refusing_rows_is_on_record_with_its_reason(
     hub: Hub, counts_only: str, filed: dict[str, str]
 ) -> None:
