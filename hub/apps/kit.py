@@ -134,6 +134,14 @@ async def filing(info: strawberry.Info, kind: str) -> Guard | None:
     return await write.filing_guard(policy, kind, info.context.hub.audit)
 
 
+async def may_act(info: strawberry.Info, kind: str, act: str) -> None:
+    """Refused unless the policy lets this request take ``act`` over every row of ``kind``
+    (:func:`write.may_act`); nothing when enforcement is off."""
+    policy = info.context.policy
+    if policy is not None:
+        await write.may_act(policy, kind, act, info.context.hub.audit)
+
+
 def answered(info: strawberry.Info, record: Record) -> Record:
     """The row a step leaves, as the mutation may answer with it (:func:`write.answered`)."""
     policy = info.context.policy

@@ -144,6 +144,22 @@ async def acting_guard(
     return guard
 
 
+async def may_act(policy: RequestPolicy, kind: str, act: str, audit: AuditLog | None) -> None:
+    """Whether this request may take ``act`` over every row of ``kind`` at once (a rescoring
+    of every firm): the type readable as rows, its write rule naming the act, and no write
+    row filter (an act on every row cannot keep to some). Refused: audited, then raised."""
+    await policy.gate(kind)
+    decision = policy.decide(kind)
+    if decision.legacy:
+        return
+    write = decision.rule.write if decision.rule is not None else None
+    every_row = write is not None and write.row_filter is None
+    if decision.reads_rows and write is not None and write.allows_step(act) and every_row:
+        return
+    await run_in_threadpool(StepGuard(policy, audit).refused, act, kind, "*", "act not allowed")
+    raise PolicyDenied(f"{act.replace('_', ' ')} on {kind} is not yours under {_ref(decision)}")
+
+
 def answered(policy: RequestPolicy, record: Record) -> Record:
     """The row a step leaves, if this request may still read it (a transfer may hand it out
     of the caller's sight: then the step stands and the answer says so, without the row).

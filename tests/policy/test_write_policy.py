@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 import hub.apps.citizen_service as citizen_service
+import hub.apps.finance as finance
 import hub.apps.gov_services as gov_services
 import hub.apps.live as live
 from hub.app import create_app
@@ -173,7 +174,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
     store.migrate()
     store.upsert([*two_streets(), *CATALOG, *(_case(k) for k in CASES), ITEM])
     store.upsert([_application("APP-OWN", OWN), _application("APP-OTHER", OTHER)])
-    apps = [live.APP, citizen_service.APP, gov_services.APP]
+    apps = [live.APP, citizen_service.APP, gov_services.APP, finance.APP]
     app = create_app(load_settings(data_dir=folder), store=store, apps=apps)
     with TestClient(app) as http:
         yield City(app, http, store)
@@ -383,3 +384,12 @@ def test_a_tracking_number_shows_the_public_steps_only(city: City) -> None:
         wrong, text = city.post(partner_app, PROGRESS, n=guess)
         assert wrong["data"] is None and wrong["errors"][0]["message"] == message
         assert "502室" not in text
+
+
+def test_an_act_over_every_row_is_the_policys_too(city: City, east_dept: str) -> None:
+    """Rescoring every firm's smoke index: a department's policy names no such act."""
+    rescore = "mutation { rescoreSmokeIndex { run } }"
+    body, _ = city.post(east_dept, rescore)
+    assert "rescore on SmokeIndex is not yours under policy dept-" in body["errors"][0]["message"]
+    entries, _, _ = AuditLog(city.store.engine).page(first=5, action="write.refused")
+    assert entries[0].entry["detail"]["step"] == "rescore"

@@ -133,6 +133,7 @@ class FinanceMutations:
         principal = principal_of(info)
         if principal is None:
             raise PermissionError("rescoring needs an authenticated principal")
+        await kit.may_act(info, SCORE_KIND, "rescore")  # the policy's write side decides
         s = smoke(info)
         result = await off_loop(lambda: s.rescore(principal.label, principal.roles, jump_points))
         await info.context.hub.live.publish_alarms(result.alarms)

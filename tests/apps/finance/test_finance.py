@@ -733,7 +733,8 @@ def test_bad_input_gets_a_clear_error(
     assert "start again" in error(http, operator, WATCH, after=encode_cursor(off_list["firmKey"]))
     assert "unknown firm type 'bank'" in error(http, operator, ALL, type="bank")
     assert "SmokeLevel" in error(http, operator, WATCH, level="RED")  # not an enum value
-    assert "operators" in error(http, department, RESCORE)
+    # the department's policy names no rescoring (the seeds give it to operators only)
+    assert "rescore on SmokeIndex is not yours" in error(http, department, RESCORE)
     assert "positive" in error(http, operator, RESCORE, j=0.0)
     assert "positive" in error(http, operator, RESCORE, j=-5.0)
     # no token: no data
