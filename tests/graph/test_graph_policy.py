@@ -6,6 +6,7 @@ raw body is scanned for what the caller's policy hides."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -208,7 +209,8 @@ def tokens(hub: Hub) -> dict[str, str]:
 def ask(
     hub: Hub, token: str, query: str, purpose: str | None = None, **variables: Any
 ) -> tuple[dict[str, Any], str]:
-    """The answer and its raw body text (what is scanned for hidden values)."""
+    """The answer and its body text with JSON's escapes undone (the hub escapes Chinese as
+    ``\\uXXXX``): what is scanned for hidden values."""
     headers = {"Authorization": f"Bearer {token}"}
     response = hub.http.post(
         "/graphql",
@@ -216,7 +218,8 @@ def ask(
         headers=headers | ({"Cityhub-Purpose": purpose} if purpose else {}),
     )
     assert response.status_code == 200, response.text
-    return dict(response.json()), response.text
+    body = dict(response.json())
+    return body, response.text + json.dumps(body, ensure_ascii=False)
 
 
 def none_of(text: str, values: list[str]) -> None:
