@@ -59,14 +59,19 @@ def _window(start: datetime, end: datetime) -> dict[str, str]:
 ONE_SECOND = _window(LONELY_CASE_AT, LONELY_CASE_AT + timedelta(seconds=1))
 
 
-def _case(key: str, cell: str, at: datetime, **attrs: Any) -> Record:
+def _row(kind: str, key: str, source: str, attrs: dict[str, Any], **more: Any) -> Record:
+    """A record as its source system gave it on the day (its key is its source id)."""
     return Record(
-        kind="ServiceCase",
-        key=key,
-        source_system="cityhub",
-        source_id=key,
-        fetched_at=DAY,
-        attrs={
+        kind=kind, key=key, source_system=source, source_id=key, fetched_at=DAY, attrs=attrs, **more
+    )
+
+
+def _case(key: str, cell: str, at: datetime, **attrs: Any) -> Record:
+    return _row(
+        "ServiceCase",
+        key,
+        "cityhub",
+        {
             "title": "路灯不亮",
             "content": "路灯坏了",
             "channel": "12345便民服务热线",
@@ -87,25 +92,10 @@ def catalog() -> list[Record]:
         (LONELY_CATEGORY, "信访事项", "区信访办"),
     ):
         out.append(
-            Record(
-                kind="DutyCategory",
-                key=code,
-                source_system="duty-catalog",
-                source_id=code,
-                fetched_at=DAY,
-                attrs={"name": name, "department": department},
-            )
+            _row("DutyCategory", code, "duty-catalog", {"name": name, "department": department})
         )
-        out.append(
-            Record(
-                kind="DutySubCategory",
-                key=f"{code}-01",
-                source_system="duty-catalog",
-                source_id=f"{code}-01",
-                fetched_at=DAY,
-                attrs={"name": name, "category": code, "time_limit_hours": 72},
-            )
-        )
+        sub = {"name": name, "category": code, "time_limit_hours": 72}
+        out.append(_row("DutySubCategory", f"{code}-01", "duty-catalog", sub))
     return out
 
 
@@ -146,40 +136,23 @@ def firms() -> list[Record]:
             uscc = f"91120116MA{n:07d}X"
             name = LONELY_FIRM_NAME if lonely else f"测试企业{n:03d}有限公司"
             industry = LONELY_INDUSTRY if lonely else ("制造业" if n % 2 else "批发零售")
+            point = {"type": "Point", "coordinates": [lon + 0.001 + 0.0005 * i, lat + 0.005]}
+            firm = {"name": name, "uscc": uscc, "industry": industry}
             out.append(
-                Record(
-                    kind="Enterprise",
-                    key=key,
-                    source_system="market-regulation",
-                    source_id=key,
-                    fetched_at=DAY,
-                    attrs={"name": name, "uscc": uscc, "industry": industry},
-                    geometry={
-                        "type": "Point",
-                        "coordinates": [lon + 0.001 + 0.0005 * i, lat + 0.005],
-                    },
-                    datum="GCJ-02",
-                )
+                _row("Enterprise", key, "market-regulation", firm, geometry=point, datum="GCJ-02")
             )
             figures = LONELY_FIRM if lonely else PLAIN_FIRM
+            indicator = {
+                "subject_type": "firm",
+                "subject_name": name,
+                "uscc": uscc,
+                "industry": industry,
+                "park": None,
+                "period": "2025",
+                "employees": 77 if lonely else 10,
+            }
             out.append(
-                Record(
-                    kind="EconomicIndicator",
-                    key=f"ECO-2025-{key}",
-                    source_system="economic-stats",
-                    source_id=f"TJ2025{key}",
-                    fetched_at=DAY,
-                    attrs={
-                        "subject_type": "firm",
-                        "subject_name": name,
-                        "uscc": uscc,
-                        "industry": industry,
-                        "park": None,
-                        "period": "2025",
-                        "employees": 77 if lonely else 10,
-                    }
-                    | figures,
-                )
+                _row("EconomicIndicator", f"ECO-2025-{key}", "economic-stats", indicator | figures)
             )
             n += 1
     return out
