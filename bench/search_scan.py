@@ -6,7 +6,7 @@ A city of ``CASES`` service cases on two streets, every one matching 路灯; 20 
 * partner — reads every case (no row filter, every field): the index's hits and total stand,
   only titles and snippets are scrubbed (``PolicedSearchSource``'s direct path);
 * department — a department shown its own street's cases (a row filter on the street): every
-  match is checked in chunks of 500, on the facets the index keeps beside each document, and
+  match is checked in chunks of 2,000, on the facets the index keeps beside each document, and
   the page's 20 rows are read from the store, so the total counts exactly its half.
 
 Run: ``python -m bench --only search`` (``--quick`` for fewer requests and cases).

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.policy.free_text import scrub
+from schema.classification import FREE_TEXT_FIELDS
 from schema.record import Record
 
 # Attributes a document keeps beside its text so row filters can be checked on the index's
@@ -104,9 +105,10 @@ def title_part(attrs: Mapping[str, Any]) -> Part | None:
     return next((p for p in TITLES if attrs.get(p.attr)), None)
 
 
-def _indexed(part: Part, attrs: Mapping[str, Any]) -> str:
+def _indexed(kind: str, part: Part, attrs: Mapping[str, Any]) -> str:
     text = part.text(attrs)
-    return scrub(text) if part.free_text and text else text
+    free = part.free_text or part.field in FREE_TEXT_FIELDS.get(kind, ())
+    return scrub(text) if free and text else text
 
 
 SEARCHABLE_KINDS = frozenset(BODIES)
@@ -120,11 +122,11 @@ def document(record: Record) -> SearchDoc | None:
         return None
     attrs = record.attrs
     title = title_part(attrs)
-    body = " ".join(t for t in (_indexed(p, attrs) for p in parts) if t)
+    body = " ".join(t for t in (_indexed(record.kind, p, attrs) for p in parts) if t)
     return SearchDoc(
         kind=record.kind,
         key=record.key,
-        title=_indexed(title, attrs) if title else record.key,
+        title=_indexed(record.kind, title, attrs) if title else record.key,
         body=body,
         facets={
             name: attrs[name]

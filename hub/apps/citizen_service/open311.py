@@ -64,6 +64,7 @@ from hub.policy.enforce import PURPOSE_HEADER, RATE_WINDOW_S, RequestPolicy
 from hub.policy.engine import Decision, PolicyDenied, PolicyRateLimited
 from hub.policy.fields import served_fields, view_of
 from hub.services import HubServices
+from schema.classification import FREE_TEXT_FIELDS
 from schema.record import Record
 
 PREFIX = "/open311/v2"
@@ -88,7 +89,9 @@ OPEN311_FIELDS = {
     "long": "geometry",
     "media_url": "mediaUrls",
 }
-FREE_TEXT = frozenset({"description"})  # what the citizen typed: scrubbed of personal data
+# what people type (the description, the address as told): scrubbed of personal data, as on
+# GraphQL (the schema's declaration)
+FREE_TEXT = FREE_TEXT_FIELDS.get(CASE_TYPE, frozenset())
 # query parameter -> the field it filters on
 FILTERS = {
     "service_code": "subcategory",
