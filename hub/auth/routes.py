@@ -3,12 +3,16 @@ RFC 8414 metadata and the JWKS.
 
 Every parameter is checked against OAuth's syntax before Authlib reads it (``hub.auth.params``:
 a 400 naming the parameter); failed sign-ins and client authentications are throttled
-(``HubAuthorizationServer.sign_in`` / ``authenticate_client``: 429 with Retry-After)."""
+(``HubAuthorizationServer.sign_in`` / ``authenticate_client``: 429 with Retry-After). The
+other refusals of the token, introspection and revocation endpoints (a bad parameter, a body
+too large, an invalid grant or scope) are audited as ``request.refused`` with the OAuth error
+code as the reason; failed and throttled authentications have entries of their own."""
 
 from __future__ import annotations
 
 import hmac
 import html
+import json
 import secrets
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
@@ -17,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from hub.audit.refusals import REFUSED
 from hub.auth.accounts import User
 from hub.auth.params import BadParameter, check_parameters
 from hub.auth.server import HubAuthorizationServer, PreparedRequest, SignInRefused
@@ -191,30 +196,47 @@ def answer(result: object) -> Response:
     return result
 
 
+def _oauth_error(response: Response) -> str:
+    try:
+        error = json.loads(bytes(response.body)).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    return str(error)[:64] if error else "refused"
+
+
 def oauth_routes(server: HubAuthorizationServer, *, max_body: int) -> list[Route]:
     issuer = server.issuer
+
+    async def audited(request: Request, response: Response) -> Response:
+        """``response``, its refusal audited (401 and 429 are audited where they are decided:
+        ``auth.client_failed`` / ``auth.client_throttled``)."""
+        status = response.status_code
+        if status >= 400 and status not in (401, 429) and server.on_event is not None:
+            detail = {"status": status, "reason": _oauth_error(response), "path": request.url.path}
+            await run_in_threadpool(server.on_event, REFUSED, detail)
+        return response
 
     async def token(request: Request) -> Response:
         try:
             prepared = await prepare(request, issuer, max_body)
         except BodyTooLarge:
-            return too_large()
+            return await audited(request, too_large())
         except BadParameter as exc:
-            return bad_parameter(exc)
+            return await audited(request, bad_parameter(exc))
         response = answer(await run_in_threadpool(server.create_token_response, prepared))
         response.headers.update(NO_STORE)
-        return response
+        return await audited(request, response)
 
     async def endpoint(name: str, request: Request) -> Response:
         try:
             prepared = await prepare(request, issuer, max_body)
         except BodyTooLarge:
-            return too_large()
+            return await audited(request, too_large())
         except BadParameter as exc:
-            return bad_parameter(exc)
+            return await audited(request, bad_parameter(exc))
         response = answer(await run_in_threadpool(server.create_endpoint_response, name, prepared))
         response.headers.update(NO_STORE)
-        return response
+        return await audited(request, response)
 
     async def introspect(request: Request) -> Response:
         return await endpoint("introspection", request)

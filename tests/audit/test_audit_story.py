@@ -453,6 +453,17 @@ def test_token_issuance_is_logged_without_the_token(hub: Hub) -> None:
     text = json.dumps(issued[0])
     assert token not in text and secret not in text
     assert token.split(".")[2] not in text  # not even the signature
+    # a grant the hub does not offer: 400, one refusal with OAuth's error code
+    mark = hub.mark()
+    refused = hub.http.post(
+        "/oauth/token",
+        data={"grant_type": "password", "username": REPORTER, "password": SECRET_PASSWORD},
+        auth=(client_id, secret),
+    )
+    assert refused.status_code == 400
+    entry = one_refusal(hub, mark, "unsupported_grant_type", 400)
+    assert entry["detail"]["path"] == "/oauth/token"
+    assert not hub.since(mark, "token.issue")
 
 
 def test_failed_sign_ins_are_logged_with_a_known_login_only(hub: Hub, operator: str) -> None:
