@@ -14,9 +14,10 @@ What is on record (``action``: what it names):
   (``insufficient_scope``), 413 (``body_too_large``), 429 (``rate_limited`` with the limit and
   bucket), and before execution (``parse``, ``validation``, ``depth_limit``, ``alias_limit``,
   ``token_limit``, ``document_limit``, ``string_limit``, ``cost_limit``,
-  ``insufficient_scope``), over HTTP (``/graphql``, the apps' routes) and the socket
-  (``ws:/graphql``; a close code as the status); ``write.refused`` — a workflow step the
-  policy refused (``hub.policy``);
+  ``insufficient_scope``), over HTTP (``/graphql``, the apps' routes, the OAuth endpoints with
+  OAuth's error code) and the socket (``ws:/graphql``; a close code as the status); 429s may
+  be bounded per principal (``RefusalSampler``, off by default); ``write.refused`` — a
+  workflow step the policy refused (``hub.policy``);
 * ``photo.read`` / ``photo.refused`` — a photo served (its hash and the case or application it
   was read through) or not;
 * ``token.issue`` — a token issued: client, grant, scopes, subject and the token's id (jti),
