@@ -227,7 +227,7 @@ class CitizenAppMutations:
         ids = [str(i) for i in input.photo_ids]
         readable = await _readable(info, ids, MAX_PHOTOS)
 
-        caller = Caller(actor, tuple(roles))
+        caller = Caller(actor, tuple(roles), await kit.filing(info, "ServiceCase"))
         key = input.idempotency_key
 
         def file() -> FiledCase:
@@ -293,6 +293,7 @@ class CitizenAppMutations:
         given = _given(input.materials)
         readable = await _readable(info, (i for _, i in given), MAX_SCANS)
         legal = bool(input.enterprise_name or input.uscc)
+        guard = await kit.filing(info, "ServiceApplication")
 
         def apply() -> tuple[Record, str]:
             materials = a.material_files(given, readable)
@@ -307,7 +308,7 @@ class CitizenAppMutations:
                 uscc=input.uscc,
             )
             # a retry with the same idempotency key gets the first receipt, files nothing
-            record, tracking = a.apply(application, actor, roles, input.idempotency_key)
+            record, tracking = a.apply(application, actor, roles, input.idempotency_key, guard)
             a.attach(record, [m.file_url for m in materials])
             return record, tracking
 
@@ -325,10 +326,11 @@ class CitizenAppMutations:
         a = app(info)
         named = _given(materials)
         readable = await _readable(info, (i for _, i in named), MAX_SCANS)
+        guard = await kit.filing(info, "ServiceApplication")  # the number proves the row
 
         def resupply() -> FingertipReceipt:
             given = a.material_files(named, readable)
-            record = a.gov().resubmit(tracking_number, given, actor, roles)
+            record = a.gov().resubmit(tracking_number, given, actor, roles, guard)
             a.attach(record, [m.file_url for m in given])
             return FingertipReceipt.of(record, tracking_number.strip())
 

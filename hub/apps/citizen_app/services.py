@@ -25,6 +25,7 @@ from hub.apps.citizen_app.photos import PhotoInfo, PhotoStore
 from hub.apps.kit import BadInput
 from hub.cases import Caller, CaseIntake, FiledCase, case_desk
 from hub.store import RecordStore
+from hub.workflow import Guard
 from schema.record import Record
 
 if TYPE_CHECKING:
@@ -184,10 +185,12 @@ class CitizenApp:
         actor: str,
         roles: tuple[str, ...],
         idempotency_key: str | None = None,
+        guard: Guard | None = None,
     ) -> tuple[Record, str]:
-        """Submit a 指尖办 application (a retry with the same key gets the first one)."""
+        """Submit a 指尖办 application (a retry with the same key gets the first one); the
+        policy's ``guard`` judges the filing."""
         record, number = self.gov().submit_tracked(
-            application, actor, roles, idempotency_key=idempotency_key
+            application, actor, roles, idempotency_key=idempotency_key, guard=guard
         )
         return record, str(number)
 

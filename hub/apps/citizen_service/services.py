@@ -89,6 +89,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def filing_act(intake: CaseIntake) -> str:
+    """The act a filing is: through the citizens' door (Open311, the citizen app's reports)
+    or the desk's own; the roles and the policy's write side judge that act."""
+    return "file_open311" if intake.door == "open311" else "file"
+
+
 # -- reading a case ---------------------------------------------------------------------
 
 
@@ -746,7 +752,8 @@ class CitizenServiceCentre:
 
     def _file(self, intake: CaseIntake, caller: Caller, ticket: Ticket | None) -> FiledCase:
         actor = caller.actor
-        CASE.permit("file_open311" if intake.door == "open311" else "file", caller.roles)
+        act = filing_act(intake)
+        CASE.permit(act, caller.roles)
         now = self.clock()
         when = self._validate(intake, now)
         lon, lat, precision, cell = self._locate(intake)
@@ -810,7 +817,7 @@ class CitizenServiceCentre:
                 number = CASE.file(attrs, "file", actor, now, key=key, due=due,
                                    note=f"filed via {channel}")  # fmt: skip
                 record = self._record(key, attrs, lon, lat, now)
-                CASE.check(caller.guard, "file", record)
+                CASE.check(caller.guard, act, record)
                 (record,) = self._store([record], within=_kept(ticket, key, number))
             else:
                 attrs["merged_into"] = original.key
@@ -822,7 +829,7 @@ class CitizenServiceCentre:
                                    note=why)  # fmt: skip
                 record = self._record(key, attrs, lon, lat, now)
                 # the policy judges the filing; the merge is its consequence, not the caller's
-                CASE.check(caller.guard, "file", record)
+                CASE.check(caller.guard, act, record)
                 merge = CASE.by_name["merge"]
                 for attempt in range(MERGE_ATTEMPTS):
                     # the stored version, not the one in memory: the merge is written over
@@ -904,7 +911,7 @@ class CitizenServiceCentre:
         )
         with self._lock:
             record = self._record(key, attrs, lon, lat, now)
-            CASE.check(caller.guard, "file", record)
+            CASE.check(caller.guard, filing_act(intake), record)
             (record,) = self._store([record], within=_kept(ticket, key, number))
         return FiledCase(record, number, (self._update(record, None, attrs["history"][-1]),))
 
