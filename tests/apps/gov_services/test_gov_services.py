@@ -21,7 +21,9 @@ from starlette.testclient import TestClient
 import hub.apps.gov_services as gov_services
 import hub.apps.live as live
 from hub.app import create_app
+from hub.apps.gov_services.services import submitted_at
 from hub.config import load_settings
+from hub.policy.aggregates import CITY_TZ
 from hub.store import RecordStore
 from schema.record import Record
 from tests.auth_helpers import bearer, fetch_token, person_token, register_client
@@ -57,7 +59,9 @@ class Hub:
 
 def copy_demo_city(demo_store: RecordStore, folder: Path) -> RecordStore:
     """A copy of the demo city, so applications submitted here stay here."""
-    source = sqlite3.connect(demo_store.engine.url.database)
+    database = demo_store.engine.url.database
+    assert database is not None
+    source = sqlite3.connect(database)
     target = sqlite3.connect(folder / "hub.db")
     source.backup(target)
     source.close()
@@ -496,6 +500,26 @@ def test_counts_only_partner_gets_counts_and_no_rows(hub: Hub, department: str) 
     counted = hub.ok(counter, figures)["govServiceStats"]
     assert counted == hub.ok(department, figures)["govServiceStats"]
     assert counted["applications"] >= 3000
+    # a one-second submission window isolating one application: counted over its whole day
+    # in the city's time (policies/README.md, "Counts-only figures"), the department exact
+    record = hub.store.get("ServiceApplication", "APP-0000001")
+    assert record is not None
+    at = submitted_at(record).astimezone(CITY_TZ)
+    day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    window = "query($f: ApplicationFilterInput) { govServiceStats(filter: $f) { applications } }"
+
+    def between(start: datetime, end: datetime) -> dict[str, str]:
+        return {"submittedAfter": start.isoformat(), "submittedBefore": end.isoformat()}
+
+    second = between(at, at + timedelta(seconds=1))
+    exact = hub.ok(department, window, f=second)["govServiceStats"]["applications"]
+    assert exact >= 1
+    whole_day = hub.gql(counter, window, f=between(day, day + timedelta(days=1)))
+    assert hub.gql(counter, window, f=second) == whole_day
+    if "errors" in whole_day:  # fewer than five that day: refused, not the one
+        assert "too few to be counted" in whole_day["errors"][0]["message"]
+    else:
+        assert whole_day["data"]["govServiceStats"]["applications"] >= 5
 
 
 def test_a_retried_submission_files_one_application(hub: Hub, citizen_app: str) -> None:
