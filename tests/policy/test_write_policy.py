@@ -393,3 +393,22 @@ def test_an_act_over_every_row_is_the_policys_too(city: City, east_dept: str) ->
     assert "rescore on SmokeIndex is not yours under policy dept-" in body["errors"][0]["message"]
     entries, _, _ = AuditLog(city.store.engine).page(first=5, action="write.refused")
     assert entries[0].entry["detail"]["step"] == "rescore"
+
+
+def test_tracking_lookups_are_rate_limited_per_client(city: City) -> None:
+    """Guessing numbers costs requests: a client's lookups count against its rate (here 3 a
+    minute): the fourth is refused with 429 before any case is looked up."""
+    client_id, secret = register_client(city.app, "guessing-app", rate_per_minute=3)
+    token = fetch_token(city.http, client_id, secret)
+    codes = []
+    for i in range(4):
+        answer = city.http.post(
+            "/graphql",
+            json={
+                "query": PROGRESS,
+                "variables": {"n": f"CASE-CH-20260601-0000000{i}-ABCDEFGHJKMNPQRS"},
+            },
+            headers=bearer(token),
+        )
+        codes.append(answer.status_code)
+    assert codes == [200, 200, 200, 429]
