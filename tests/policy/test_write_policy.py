@@ -412,3 +412,26 @@ def test_tracking_lookups_are_rate_limited_per_client(city: City) -> None:
         )
         codes.append(answer.status_code)
     assert codes == [200, 200, 200, 429]
+
+
+def test_a_step_that_hands_the_row_out_of_sight_answers_without_it(city: City) -> None:
+    """An operator desk that sees its own department's cases transfers one away: the step
+    stands, and the answer says so without serving the row it may no longer read."""
+    token = auth_helpers.person_token(city.http, city.app, "desk-olga", "operator", "graph:read")
+    city.publish(
+        'name = "desk-olga"\nsubject = "user:desk-olga"\nclearance = "sensitive"\n'
+        f'principals = {{ "user:desk-olga" = {{ department = "{OTHER}" }} }}\n'
+        '[types."*"]\nfields = ["*"]\n'
+        "[types.ServiceCase]\n"
+        'fields = ["*"]\n'
+        'row_filter = "record.handling_department == principal.department"\n'
+        'write = { steps = ["*"] }\n'
+    )
+    body, text = city.post(token, TRANSFER % (OWN, CASE_FIELDS), id="CASE-E-OTHER")
+    assert body["data"] is None
+    assert body["errors"][0]["message"] == (
+        "the step was taken; ServiceCase CASE-E-OTHER is no longer one you may read"
+    )
+    stored = city.store.get("ServiceCase", "CASE-E-OTHER")
+    assert stored is not None and stored.attrs["handling_department"] == OWN
+    assert PHONES["CASE-E-OTHER"] not in text and "502室" not in text
