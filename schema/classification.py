@@ -51,6 +51,9 @@ FREE_TEXT_FIELDS: dict[str, frozenset[str]] = {
     "FingertipStep": frozenset({"note"}),
     "ApplicationEvent": frozenset({"note"}),
     "ApplicationStep": frozenset({"note"}),
+    # a decision is the staff's words to the applicant (a rejection's reason)
+    "ApplicationProgress": frozenset({"decision"}),
+    "FingertipProgress": frozenset({"decision"}),
     "EnterpriseRequest": frozenset({"title", "description", "result"}),
     "EnterpriseRequestEvent": frozenset({"note"}),
     "QuarantinedRecord": frozenset({"raw"}),

@@ -20,12 +20,14 @@ import hub.apps.citizen_service as citizen_service
 import hub.apps.finance as finance
 import hub.apps.gov_services as gov_services
 import hub.apps.live as live
+from hub import tracking
 from hub.app import create_app
 from hub.audit.log import AuditLog
 from hub.config import load_settings
 from hub.policy.model import parse_document
 from hub.policy.widening import widening
 from hub.store import RecordStore
+from hub.tracking import TRACKING_HASH
 from schema.record import Record
 from tests import auth_helpers
 from tests.auth_helpers import bearer, fetch_token, register_client
@@ -435,3 +437,27 @@ def test_a_step_that_hands_the_row_out_of_sight_answers_without_it(city: City) -
     stored = city.store.get("ServiceCase", "CASE-E-OTHER")
     assert stored is not None and stored.attrs["handling_department"] == OWN
     assert PHONES["CASE-E-OTHER"] not in text and "502室" not in text
+
+
+def test_an_applicants_number_shows_the_decision_scrubbed(city: City, east_dept: str) -> None:
+    """The decision is the staff's words to the applicant: served, but with the personal data
+    typed into it masked (the staff's own notes are never served at all)."""
+    number, digest = tracking.issue("APP-OWN-3")
+    record = _application("APP-OWN-3", OWN)
+    city.store.upsert(
+        [record.model_copy(update={"attrs": {**record.attrs, TRACKING_HASH: digest}})]
+    )
+    reason = "材料不符，请致电13912349876咨询"
+    body, _ = city.post(
+        east_dept,
+        "mutation($key: String!, $r: String!) { rejectApplication(key: $key, reason: $r) "
+        "{ key status } }",
+        key="APP-OWN-3",
+        r=reason,
+    )
+    assert body["data"]["rejectApplication"]["status"] == "REJECTED", body
+    query = "query($n: String!) { applicationProgress(trackingNumber: $n) { status decision } }"
+    seen, text = city.post(city.client("appl-app", "partner")[1], query, n=number)
+    view = seen["data"]["applicationProgress"]
+    assert view["status"] == "REJECTED" and view["decision"] == "材料不符，请致电139****9876咨询"
+    assert "13912349876" not in text
