@@ -7,6 +7,7 @@ into a description. Each answer's raw body is scanned for the values its policy 
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -71,6 +72,10 @@ def _search(
 
 
 def _absent(text: str, *values: str) -> None:
+    """None of ``values`` in ``text``, also with JSON's ``\\uXXXX`` escapes undone (the hub
+    escapes Chinese, so a raw scan would never find a hidden name)."""
+    with contextlib.suppress(ValueError):  # not JSON: scanned as it is
+        text += json.dumps(json.loads(text), ensure_ascii=False)
     for value in values:
         assert value not in text, f"{value!r} served"
 
