@@ -6,6 +6,7 @@ into a description. Each answer's raw body is scanned for the values its policy 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from collections.abc import Iterator
