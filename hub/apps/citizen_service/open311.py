@@ -52,6 +52,7 @@ from hub.apps.citizen_service.services import (
     reported_at,
     status_of,
 )
+from hub.audit.refusals import Refusal, record_refusal
 from hub.auth.open311_keys import looks_like_a_token, open311_key_principal
 from hub.auth.principal import Principal, TokenError
 from hub.auth.ratelimit import OPEN311_FILING, OPEN311_KEY_FILING, RateDecision
@@ -60,6 +61,7 @@ from hub.auth.scopes import GRAPH_READ
 from hub.cases import DONE, STATUS_LABELS, Caller, CaseError, CaseIntake, CaseNotFound
 from hub.idempotency import HEADER as IDEMPOTENCY_HEADER
 from hub.idempotency import IdempotencyError, InProgress
+from hub.policy import write
 from hub.policy.enforce import PURPOSE_HEADER, RATE_WINDOW_S, RequestPolicy
 from hub.policy.engine import Decision, PolicyDenied, PolicyRateLimited
 from hub.policy.fields import served_fields, view_of
@@ -103,11 +105,21 @@ MAX_FORM_BYTES = 64 * 1024
 
 
 class Open311Error(Exception):
-    def __init__(self, status: int, description: str, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        description: str,
+        headers: dict[str, str] | None = None,
+        *,
+        reason: str = "open311",
+        audited: bool = False,
+    ):
         super().__init__(description)
         self.status = status
         self.description = description
         self.headers = headers or {}
+        self.reason = reason  # the refusal's code in the audit entry
+        self.audited = audited  # already on record (the bearer check keeps its own entry)
 
 
 def _render(fmt: str, root: str, item: str, rows: list[dict[str, Any]], status: int = 200,
@@ -186,12 +198,18 @@ def routes(hub: HubServices) -> list[BaseRoute]:
                 who = await bearer_principal(request, hub.tokens, GRAPH_READ)
             except BearerRefused as exc:
                 headers = dict(exc.headers or {})
-                raise Open311Error(exc.status_code, str(exc.detail), headers) from None
+                raise Open311Error(
+                    exc.status_code, str(exc.detail), headers, audited=True
+                ) from None
+        request.state.open311_principal = who  # named in the entry of a later refusal
         rate = await hub.limiter.hit(who)
         request.state.rate = rate
         if not rate.allowed:
             raise Open311Error(
-                429, f"rate limit: {rate.limit} requests per minute", dict(rate.headers())
+                429,
+                f"rate limit: {rate.limit} requests per minute",
+                dict(rate.headers()),
+                reason="rate_limited",
             )
         return who
 
@@ -232,9 +250,11 @@ def routes(hub: HubServices) -> list[BaseRoute]:
         try:
             visible = await policy.readable(CASE_KIND)
         except PolicyRateLimited as exc:
-            raise Open311Error(429, str(exc), {"Retry-After": str(int(RATE_WINDOW_S))}) from None
+            raise Open311Error(
+                429, str(exc), {"Retry-After": str(int(RATE_WINDOW_S))}, reason="rate_limited"
+            ) from None
         except PolicyDenied as exc:
-            raise Open311Error(403, str(exc)) from None
+            raise Open311Error(403, str(exc), reason="policy") from None
         return visible, policy.decide(CASE_TYPE)
 
     def check_filters(decision: Decision, given: dict[str, str | None]) -> None:
@@ -327,15 +347,27 @@ def routes(hub: HubServices) -> list[BaseRoute]:
                     answer.headers.update(dict(rate.headers()))
                 return answer
             except Open311Error as exc:
-                return _error(fmt, exc)
+                return await refused(request, fmt, exc)
             except CaseNotFound as exc:
                 return _error(fmt, Open311Error(404, str(exc)))
             except NotPermitted as exc:
-                return _error(fmt, Open311Error(403, str(exc)))
+                return await refused(request, fmt, Open311Error(403, str(exc), reason="policy"))
+            except PolicyDenied as exc:  # a filing the policy's write side refuses
+                return await refused(request, fmt, Open311Error(403, str(exc), reason="policy"))
             except CaseError as exc:
-                return _error(fmt, Open311Error(400, str(exc)))
+                return await refused(request, fmt, Open311Error(400, str(exc)))
 
         return endpoint
+
+    async def refused(request: Request, fmt: str, exc: Open311Error) -> Response:
+        """The error's answer, and its audit entry (a refusal, not a missing case: 404s are
+        answers); the principal when it was known by then."""
+        if exc.status != 404 and not exc.audited:
+            who: Principal | None = getattr(request.state, "open311_principal", None)
+            why = {"why": exc.description[:200]}
+            refusal = Refusal(exc.status, exc.reason, request.url.path, why)
+            await record_refusal(hub.audit, refusal, who)
+        return _error(fmt, exc)
 
     async def services(request: Request, fmt: str, form: dict[str, str]) -> Response:
         await principal(request, form)
@@ -374,7 +406,7 @@ def routes(hub: HubServices) -> list[BaseRoute]:
         who = await principal(request, form)
         if request.method == "POST":
             filing = await file_rate(who)
-            row = await post(who, form, request.headers.get(IDEMPOTENCY_HEADER))
+            row = await post(request, who, form)
             answer = _render(fmt, "service_requests", "request", [row], 201)
             answer.headers.update(dict(filing.headers()))  # the tighter bucket
             return answer
@@ -426,7 +458,8 @@ def routes(hub: HubServices) -> list[BaseRoute]:
             fmt, "service_requests", "request", [request_row(c, record, visible, decision)]
         )
 
-    async def post(who: Principal, form: dict[str, str], key: str | None) -> dict[str, Any]:
+    async def post(request: Request, who: Principal, form: dict[str, str]) -> dict[str, Any]:
+        key = request.headers.get(IDEMPOTENCY_HEADER)
         code = (form.get("service_code") or "").strip()
         if not code:
             raise Open311Error(400, "service_code is required")
@@ -458,10 +491,17 @@ def routes(hub: HubServices) -> list[BaseRoute]:
             idempotency_scope="open311.case",
         )
         c = centre()
+        # the policy's write side judges the filing, as it does a fileCase over GraphQL
+        policy = RequestPolicy(hub.policies, who, request.headers.get(PURPOSE_HEADER), hub.rates)
         try:
-            filed = await run_in_threadpool(
-                lambda: c.file(intake, Caller(who.label, tuple(who.roles)))
-            )
+            guard = await write.filing_guard(policy, CASE_KIND, hub.audit)
+        except PolicyRateLimited as exc:
+            raise Open311Error(
+                429, str(exc), {"Retry-After": str(int(RATE_WINDOW_S))}, reason="rate_limited"
+            ) from None
+        caller = Caller(who.label, tuple(who.roles), guard)
+        try:
+            filed = await run_in_threadpool(lambda: c.file(intake, caller))
         except InProgress as exc:
             raise Open311Error(409, str(exc)) from None
         except IdempotencyError as exc:

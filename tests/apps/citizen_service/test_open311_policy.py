@@ -170,3 +170,48 @@ def test_pages_are_bounded(hub: Hub) -> None:
     assert [len(first), len(second), len(third)] == [5, 5, 2 * CASES_PER_STREET - 10]
     ids = [r["service_request_id"] for r in first + second + third]
     assert len(set(ids)) == 2 * CASES_PER_STREET
+
+
+READ_ONLY = """name = "read-only-app"
+subject = "client:read-only-app"
+clearance = "internal"
+[types.ServiceCase]
+fields = ["*"]
+"""
+
+
+def test_filing_is_judged_by_the_write_side_and_refusals_are_on_record(hub: Hub) -> None:
+    """A client that may read cases but whose policy takes no step files nothing over
+    Open311 (as over GraphQL), and each refusal — the filing, a counts-only read — leaves an
+    audit entry with its reason and the client."""
+    hub.publish(READ_ONLY)
+    auth = bearer(hub.token("read-only-app", client_id="read-only-app"))
+    log = hub.app.state.audit
+    before = hub.app.state.store.count("ServiceCase")
+    mark = log.head()[0]
+    posted = hub.http.post(
+        LIST,
+        data={
+            "service_code": "C08-02",
+            "lat": "39.005",
+            "long": "117.705",
+            "description": "路灯坏了",
+        },
+        headers=auth,
+    )
+    assert posted.status_code == 403, posted.text
+    assert "not a step policy read-only-app" in posted.text, posted.text
+    assert hub.app.state.store.count("ServiceCase") == before
+    hub.publish(COUNTS_ONLY.replace("case-counter", "case-counter-2"))
+    counted = bearer(hub.token("case-counter-2", client_id="case-counter-2"))
+    assert hub.http.get(LIST, headers=counted).status_code == 403
+    entries, _, _ = log.page(first=100)
+    later = [e for e in entries if e.seq > mark]
+    refused = [e for e in later if e.action == "request.refused"]
+    by_client = {e.client_id: e.entry["detail"] for e in refused}
+    assert by_client["read-only-app"]["reason"] == "policy", by_client
+    assert by_client["read-only-app"]["status"] == 403
+    assert by_client["read-only-app"]["path"] == LIST
+    assert by_client["case-counter-2"]["reason"] == "policy", by_client
+    assert "counts only" in by_client["case-counter-2"]["why"]
+    assert any(e.action == "write.refused" for e in later), [e.action for e in later]
