@@ -7,6 +7,7 @@ served under the read policy (masks), and a stale version is still a conflict.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,7 +154,8 @@ class City:
             "/graphql", json={"query": query, "variables": variables}, headers=bearer(token)
         )
         assert answer.status_code == 200, answer.text
-        return dict(answer.json()), answer.text
+        body = dict(answer.json())  # scanned with JSON's \\uXXXX escapes undone
+        return body, answer.text + json.dumps(body, ensure_ascii=False)
 
     def client(self, name: str, role: str) -> tuple[str, str]:
         """A client's id and a real token for it."""
