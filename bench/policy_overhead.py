@@ -258,15 +258,20 @@ def _figures(sides: dict[str, list[float]], requests: int) -> dict[str, float]:
     }
 
 
-def main(quick: bool = False) -> int:
-    results = run(quick)
-    requests = int(next(iter(results.values()))["requests"])
-    print(f"policy enforcement + audit overhead (in-process, partner token, {requests} each)")
-    print("  query             on: median    p90   off: median    p90   ratio (on/off)")
+def print_table(first: str, results: dict[str, dict[str, float]]) -> None:
+    """One line per row of ``results`` (``_figures``): policy on and off, and their ratio."""
+    print(f"  {first:<16}  on: median    p90   off: median    p90   ratio (on/off)")
     for name, r in results.items():
         on, off = r["on_ms"], r["off_ms"]
         print(
             f"  {name:<16} {on:9.1f} ms {r['on_p90_ms']:6.1f}  {off:9.1f} ms {r['off_p90_ms']:6.1f}"
             f"   {r['ratio']:.2f}x (+{on - off:.1f} ms)"
         )
+
+
+def main(quick: bool = False) -> int:
+    results = run(quick)
+    requests = int(next(iter(results.values()))["requests"])
+    print(f"policy enforcement + audit overhead (in-process, partner token, {requests} each)")
+    print_table("query", results)
     return 0

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.policy_overhead import _app, _figures, _record
+from bench.policy_overhead import _app, _figures, _record, print_table
 
 STREETS = ("东区街道", "西区街道")
 SEARCH = """{ search(query: "路灯", first: 20) { totalCount
@@ -119,11 +119,5 @@ def main(quick: bool = False) -> int:
     cases, results = run(quick)
     requests = int(next(iter(results.values()))["requests"])
     print(f"search under the policy: 20 of {cases} matching cases ({requests} requests each)")
-    print("  caller          on: median    p90   off: median    p90   ratio (on/off)")
-    for who, r in results.items():
-        on, off = r["on_ms"], r["off_ms"]
-        print(
-            f"  {who:<12} {on:9.1f} ms {r['on_p90_ms']:6.1f}  {off:9.1f} ms {r['off_p90_ms']:6.1f}"
-            f"   {r['ratio']:.2f}x (+{on - off:.1f} ms)"
-        )
+    print_table("caller", results)
     return 0

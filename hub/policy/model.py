@@ -28,6 +28,24 @@ class PolicyError(ValueError):
     """A document that is not a valid policy; the message names the place."""
 
 
+def _names(value: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """Field or step names as a rule lists them (``*``: all)."""
+    for name in value:
+        if not _FIELD.match(name):
+            raise ValueError(f"bad {what} name {name[:40]!r}")
+    return value
+
+
+def _row_filter(value: str | None) -> str | None:
+    """A row filter that parses (the error names what is wrong with it)."""
+    if value is not None:
+        try:
+            parse_filter(value)
+        except ExpressionError as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
 class WriteRule(BaseModel):
     """What one subject may change of one type: which workflow steps, on which rows. Rows
     outside the type's read side are never acted on, whatever this says."""
@@ -40,20 +58,12 @@ class WriteRule(BaseModel):
     @field_validator("steps")
     @classmethod
     def _steps(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for name in value:
-            if not _FIELD.match(name):
-                raise ValueError(f"bad step name {name[:40]!r}")
-        return value
+        return _names(value, "step")
 
     @field_validator("row_filter")
     @classmethod
     def _filter(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_filter(value)
-            except ExpressionError as exc:
-                raise ValueError(str(exc)) from None
-        return value
+        return _row_filter(value)
 
     def compiled_filter(self) -> RowFilter | None:
         return parse_filter(self.row_filter) if self.row_filter else None
@@ -85,10 +95,7 @@ class TypeRule(BaseModel):
     @field_validator("fields", "reveal")
     @classmethod
     def _field_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for name in value:
-            if not _FIELD.match(name):
-                raise ValueError(f"bad field name {name[:40]!r}")
-        return value
+        return _names(value, "field")
 
     @field_validator("masks")
     @classmethod
@@ -111,12 +118,7 @@ class TypeRule(BaseModel):
     @field_validator("row_filter")
     @classmethod
     def _filter(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_filter(value)
-            except ExpressionError as exc:
-                raise ValueError(str(exc)) from None
-        return value
+        return _row_filter(value)
 
     def compiled_filter(self) -> RowFilter | None:
         return parse_filter(self.row_filter) if self.row_filter else None
