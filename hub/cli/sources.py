@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,9 +53,39 @@ def sandbox_up(
         str | None,
         typer.Option(help="Use this MQTT broker (e.g. Mosquitto) instead of the in-process one"),
     ] = None,
+    speed: Annotated[
+        float, typer.Option(help="The city's clock: city seconds per real second")
+    ] = 1.0,
+    start: Annotated[
+        str | None,
+        typer.Option(help="The city's time at start (ISO 8601 with zone); default: now"),
+    ] = None,
+    live: Annotated[
+        bool,
+        typer.Option("--live/--frozen", help="Run the streams and random incidents (default)"),
+    ] = True,
+    rate: Annotated[
+        list[str] | None,
+        typer.Option("--rate", help="Override a stream's rate: NAME=VALUE (repeatable)"),
+    ] = None,
 ) -> None:
     """Start the 28 simulated systems and write the endpoints file; runs until Ctrl-C."""
+    from simcity.clock import SimClock
     from simcity.sandbox.run import Sandbox, run_until_stopped
+
+    rates: dict[str, float] = {}
+    for item in rate or ():
+        name, sep, value = item.partition("=")
+        try:
+            rates[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            fail(f"--rate {item!r}: NAME=NUMBER")
+    try:
+        clock = SimClock(**({"start": datetime.fromisoformat(start)} if start else {}), speed=speed)
+    except ValueError as exc:
+        fail(f"the clock: {exc}")
 
     settings = load_settings(**({"demo_seed": seed} if seed is not None else {}))
     workdir = settings.data_dir / "sandbox"
@@ -71,6 +102,9 @@ def sandbox_up(
         down=set(down or ()),
         mqtt_url=mqtt_url,
         log=lambda message: err.print(message, highlight=False),
+        clock=clock,
+        live=live,
+        rates=rates,
     )
 
     async def main() -> None:
@@ -142,6 +176,35 @@ def sandbox_wait(
             return
         time.sleep(0.2)
     fail(f"no endpoints file at {path} after {timeout:.0f} s")
+
+
+@sandbox_app.command("incident")
+def sandbox_incident(
+    kind: Annotated[str, typer.Argument(help="The incident's kind; `list` lists them")],
+    at: Annotated[
+        str | None, typer.Option(help="Where: a site's key (tank, station, ...) or LON,LAT")
+    ] = None,
+) -> None:
+    """Make an incident happen in the running sandbox (its alarm should reach the hub)."""
+    import httpx
+
+    settings = load_settings()
+    try:
+        control = json.loads(settings.sources_file.read_text(encoding="utf-8"))["control"]
+    except (OSError, ValueError, KeyError):
+        fail(f"no running sandbox (no endpoints file at {settings.sources_file})")
+    try:
+        if kind == "list":
+            response = httpx.get(f"{control}/admin/incidents", timeout=30)
+        else:
+            response = httpx.post(
+                f"{control}/admin/incidents/{kind}", json={"at": at} if at else {}, timeout=30
+            )
+    except httpx.TransportError as exc:
+        fail(f"the sandbox does not answer: {exc}")
+    if response.status_code >= 400:
+        fail(response.json().get("error", response.text))
+    out.print_json(response.text)
 
 
 # -- sync ------------------------------------------------------------------------------------

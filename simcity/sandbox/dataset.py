@@ -15,6 +15,7 @@ import json
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,11 @@ def bad_uscc(code: str) -> str:
     return code[:-1] + last
 
 
-def build(seed: int, city: dict[str, list[Row]]) -> dict[str, SystemData]:
+def build(
+    seed: int, city: dict[str, list[Row]], shift: timedelta = timedelta(0)
+) -> dict[str, SystemData]:
+    """Every system's rows, their dates moved by ``shift`` (the running city's clock start
+    minus the generator's ``BASE_TIME``)."""
     by_system: dict[str, list[Row]] = defaultdict(list)
     for kind, records in city.items():
         if kind == "SourceSystem":

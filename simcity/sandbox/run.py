@@ -7,9 +7,14 @@ such as Mosquitto by URL)
 with the telemetry retained on it, and a control server; then it writes the endpoints file
 the hub's connectors read (``CITYHUB_SOURCES``).
 
+The city runs on a clock (:class:`simcity.clock.SimClock`: real time, or ``speed`` times
+faster): its generated dates are shifted to the clock's start, and unless ``streams`` is off,
+the living city's streams (:mod:`simcity.sandbox.streams`) keep it moving.
+
 The control server (``control`` in the endpoints file) lets tests and operators misbehave the
 city: ``POST /admin/systems/{id}/down`` and ``/up`` switch a system off and on,
-``POST /admin/late-updates`` applies a batch of late changes, ``GET /admin/status`` reports.
+``POST /admin/late-updates`` applies a batch of late changes, ``POST /admin/incidents/{kind}``
+(body ``{"at": "SITE" | "LON,LAT"}``) makes an incident happen, ``GET /admin/status`` reports.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ from starlette.routing import Route
 from connectors.mapping import parse_time
 from connectors.transports.localserver import LocalServer
 from connectors.transports.mqtt import broker_address
-from simcity.sandbox import protocols
+from simcity.clock import SimClock
+from simcity.sandbox import protocols, streams
 from simcity.sandbox.dataset import SystemData, build, read_city
 
 HTTP_PROTOCOLS = ("rest", "webhook", "graphql")
@@ -74,6 +80,9 @@ class Sandbox:
         down: set[str] | None = None,
         mqtt_url: str | None = None,
         log: Log | None = None,
+        clock: SimClock | None = None,
+        live: bool = True,
+        rates: dict[str, float] | None = None,
     ) -> None:
         self.workdir = workdir
         self.city_dir = city_dir
@@ -87,6 +96,11 @@ class Sandbox:
         self.endpoints: dict[str, Any] = {}
         self._broker: Any = None
         self._secrets: dict[str, str] = {}
+        self.clock = clock or SimClock()
+        self.live = live
+        self.rates = dict(rates or {})
+        self.city: streams.LiveCity | None = None
+        self._living: asyncio.Task[None] | None = None
 
     @property
     def endpoints_file(self) -> Path:
@@ -102,7 +116,7 @@ class Sandbox:
         self.workdir.chmod(0o700)
         city = await asyncio.to_thread(ensure_city, self.city_dir, self.seed)
         self.log(f"demo city (seed {self.seed}) ready in {time.perf_counter() - t0:.1f} s")
-        self.systems = await asyncio.to_thread(build, self.seed, city)
+        self.systems = await asyncio.to_thread(build, self.seed, city, self.clock.shift)
         del city
         systems: dict[str, dict[str, Any]] = {}
         await self._start_mqtt()
@@ -111,8 +125,15 @@ class Sandbox:
         control = LocalServer(self._control_app())
         await control.start()
         self.servers.append(control)
+        assert self.mqtt_url is not None
+        host, port = broker_address(self.mqtt_url)
+        self.city = streams.LiveCity(
+            self.clock, self.seed, self.systems, host, port, self.rates, self.log
+        )
         self.endpoints = {
             "seed": self.seed,
+            "clock": {"start": self.clock.start.isoformat(), "speed": self.clock.speed},
+            "live": self.live,
             "pid": os.getpid(),
             "control": control.url,
             "mqtt": self.mqtt_url,
@@ -125,6 +146,8 @@ class Sandbox:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(json.dumps(self.endpoints, ensure_ascii=False, indent=2))
         tmp.replace(self.endpoints_file)
+        if self.live:
+            self._living = asyncio.create_task(streams.run(self.city), name="living city")
         self.log(
             f"{len(systems)} systems up in {time.perf_counter() - t0:.1f} s "
             f"({len(self.down)} down); endpoints in {self.endpoints_file}"
@@ -230,11 +253,41 @@ class Sandbox:
         async def late(request: Request) -> JSONResponse:
             return JSONResponse(await self.late_updates())
 
+        async def incident(request: Request) -> JSONResponse:
+            try:
+                body = await request.json() if await request.body() else {}
+            except ValueError:
+                return JSONResponse({"error": "the body is not JSON"}, status_code=400)
+            at = body.get("at") if isinstance(body, dict) else None
+            if at is not None and not isinstance(at, str):
+                return JSONResponse({"error": "at: SITE or LON,LAT"}, status_code=400)
+            assert self.city is not None
+            try:
+                answer = await streams.trigger(
+                    self.city, request.path_params["kind"], streams.Where.parse(at)
+                )
+            except KeyError:
+                streams.load_modules()
+                known = ", ".join(sorted(streams.INCIDENTS))
+                return JSONResponse({"error": f"unknown incident; known: {known}"}, 404)
+            except ValueError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            return JSONResponse(answer)
+
+        async def incidents(request: Request) -> JSONResponse:
+            streams.load_modules()
+            return JSONResponse(
+                {k: {"description": i.description, "alarms": list(i.alarms)}
+                 for k, i in sorted(streams.INCIDENTS.items())}
+            )  # fmt: skip
+
         return Starlette(
             routes=[
                 Route("/admin/status", status),
                 Route("/admin/systems/{system}/{state}", switch, methods=["POST"]),
                 Route("/admin/late-updates", late, methods=["POST"]),
+                Route("/admin/incidents", incidents),
+                Route("/admin/incidents/{kind}", incident, methods=["POST"]),
             ]
         )
 
@@ -271,6 +324,11 @@ class Sandbox:
         return changed
 
     async def stop(self) -> None:
+        if self._living is not None:
+            self._living.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._living
+            self._living = None
         await asyncio.gather(*(s.stop() for s in self.servers), return_exceptions=True)
         self.servers.clear()
         if self._broker is not None:
