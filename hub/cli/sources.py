@@ -83,7 +83,9 @@ def sandbox_up(
         if not sep or not name.strip():
             fail(f"--rate {item!r}: NAME=NUMBER")
     try:
-        clock = SimClock(**({"start": datetime.fromisoformat(start)} if start else {}), speed=speed)
+        clock = SimClock(speed=speed)
+        if start:
+            clock = SimClock(start=datetime.fromisoformat(start), speed=speed)
     except ValueError as exc:
         fail(f"the clock: {exc}")
 
