@@ -26,7 +26,9 @@ from simcity.binhai.context import derive_seed
 from simcity.clock import SimClock
 from simcity.sandbox.dataset import SystemData
 
-MODULES = ("simcity.sandbox.streams.telemetry", "simcity.sandbox.streams.reports")
+MODULES = tuple(
+    f"simcity.sandbox.streams.{name}" for name in ("hazchem", "muck", "water", "cameras", "reports")
+)
 HOUR = 3600.0
 DAY = 86400.0
 # incidents the city has by itself, per day of the city's time (0 turns them off)
