@@ -26,6 +26,7 @@ from schema.uscc import ALPHABET
 from simcity.binhai.context import derive_seed
 from simcity.binhai.systems import SYSTEMS
 from simcity.sandbox.extra import build_extra
+from simcity.sandbox.relative import placed
 
 Row = dict[str, Any]
 
@@ -75,9 +76,9 @@ def build(
         if kind == "SourceSystem":
             continue  # systems describe themselves through their connectors
         for record in records:
-            by_system[record["source_system"]].append(record)
+            by_system[record["source_system"]].append(placed(record, shift))
     for system, records in build_extra(seed, city).items():
-        by_system[system].extend(records)
+        by_system[system].extend(placed(r, shift) for r in records)
     out: dict[str, SystemData] = {}
     for s in SYSTEMS:
         spec = SPEC_BY_ID[s.id]
