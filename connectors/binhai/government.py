@@ -32,6 +32,10 @@ SPECS = (
                         source_id="code", fields=fields("code"), rest="camel"),
             KindMapping(kind="DutySubCategory", stream="api/v1/duty-subcategories",
                         key="code", source_id="code", fields=fields("code"), rest="camel"),
+            # the inspectors' own reports (网格员上报), filed from the patrol app
+            KindMapping(kind="ServiceCase", stream="api/v1/cases", key="caseKey",
+                        source_id="caseNo", fields={}, point=("lng", "lat"),
+                        updated_at="updatedAt", rest="camel", required=_CASE_REQUIRED),
         ),
     ),
     ConnectorSpec(

@@ -16,7 +16,9 @@ its timestamp no longer passes), and a replay gets 409.
 :func:`receiver_app` is the receiving endpoint (``POST /webhooks/{system}``), for the hub to
 mount. :class:`WebhookTransport` runs a sync as a *subscription*: it opens a receiver on
 loopback, asks the source to deliver everything since the cursor (its backlog, then the final
-marker), takes the signed deliveries as pages and ends the subscription.
+marker), takes the signed deliveries as pages and ends the subscription; or
+(:meth:`WebhookTransport.follow`) keeps the subscription standing, taking each new row the
+source pushes after its backlog, the source's heartbeats showing it is alive.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import httpx
@@ -255,6 +257,25 @@ class WebhookTransport(Transport):
             raise SourceUnavailable(f"{self.base_url}: HTTP {response.status_code}")
 
     async def pull(self, mapping: KindMapping, cursor: Any) -> AsyncIterator[Page]:
+        """The backlog since ``cursor``, up to the delivery marked final; then unsubscribe."""
+        async with contextlib.aclosing(self._subscription(mapping, cursor)) as deliveries:
+            async for page, final in deliveries:
+                yield page
+                if final:
+                    break
+
+    async def follow(self, mapping: KindMapping, cursor: Any) -> AsyncIterator[Page]:
+        """A standing subscription: the backlog since ``cursor``, then each new row as the
+        source sends it, until the caller stops (or no delivery, not even a heartbeat, comes
+        for ``timeout_s``: SourceUnavailable, and the caller resubscribes from its cursor).
+        A heartbeat is a page without rows."""
+        async with contextlib.aclosing(self._subscription(mapping, cursor)) as deliveries:
+            async for page, _final in deliveries:
+                yield page
+
+    async def _subscription(
+        self, mapping: KindMapping, cursor: Any
+    ) -> AsyncGenerator[tuple[Page, bool], None]:
         # bounded: a source pushing faster than the sync stores waits on its POST instead of
         # piling deliveries up in memory
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(PENDING_DELIVERIES)
@@ -290,9 +311,7 @@ class WebhookTransport(Transport):
                     sequence = delivery.get("sequence")
                     if isinstance(sequence, int):
                         since = max(since, sequence)
-                    yield Page(list(delivery["events"]), since)
-                    if delivery.get("final"):
-                        break
+                    yield Page(list(delivery["events"]), since), bool(delivery.get("final"))
             finally:
                 if subscription:
                     with contextlib.suppress(httpx.TransportError):

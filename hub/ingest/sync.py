@@ -29,7 +29,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,8 +43,10 @@ from connectors.mapping import KindMapping
 from connectors.validate import RecordValidator
 from hub import feed
 from hub.ingest.lease import Lease, live_names
+from hub.ingest.merge import merge, merged_kinds, owned, workflows
 from hub.ingest.tables import connector_state, quarantine, record_lineage, sync_lease, sync_runs
 from hub.store import RecordStore
+from hub.store.records import to_record
 from hub.store.tables import RecordRow
 from schema.record import Record
 
@@ -223,11 +225,16 @@ class SyncEngine:
             cursors[name] = cursor
 
     async def push(
-        self, connector: Connector, rows: Sequence[Any], stream: str | None = None
+        self,
+        connector: Connector,
+        rows: Sequence[Any],
+        stream: str | None = None,
+        cursor: Any = None,
     ) -> RunReport:
         """Rows a source pushed (a signed webhook delivery): mapped, validated, stored or
         quarantined exactly as a pull's, recorded as a run of their own. ``stream`` names the
-        mapping when the connector has several."""
+        mapping when the connector has several; ``cursor`` (a standing subscription's
+        delivery sequence) is kept as the stream's cursor when the rows are stored."""
         start = time.perf_counter()
         report = RunReport(connector.id)
         mappings = [m for m in connector.mappings if stream in (None, m.stream)]
@@ -245,6 +252,8 @@ class SyncEngine:
             report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
         report.duration_ms = round((time.perf_counter() - start) * 1000, 1)
         cursors = dict((state or {}).get("cursor") or {})
+        if cursor is not None and report.status == "ok":
+            cursors[f"{mappings[0].kind}:{mappings[0].stream}"] = cursor
         await asyncio.to_thread(self._finish_run, report, cursors)
         return report
 
@@ -255,6 +264,7 @@ class SyncEngine:
         fetched_at = datetime.now(UTC)
         records: list[Record] = []
         rejects: list[_Reject] = []
+        updated: dict[tuple[str, str], datetime] = {}  # each row's update time in its source
         for row in rows:
             try:
                 record = mapping.to_record(row, connector, fetched_at)
@@ -266,14 +276,23 @@ class SyncEngine:
                 rejects.append(_Reject(_dumps(row), reason, mapping.kind))
             else:
                 records.append(record)
+                if (at := mapping.row_time(row)) is not None:
+                    updated[(record.kind, record.key)] = at
         report.fetched += len(rows)
-        await self._store(report, connector, records, rejects)
+        await self._store(report, connector, records, rejects, updated)
 
     async def _store(
-        self, report: RunReport, connector: str, records: list[Record], rejects: list[_Reject]
+        self,
+        report: RunReport,
+        connector: str,
+        records: list[Record],
+        rejects: list[_Reject],
+        updated: Mapping[tuple[str, str], datetime] | None = None,
     ) -> None:
         async with self._write_lock:
-            await asyncio.to_thread(self._apply, report, connector, records, rejects)
+            await asyncio.to_thread(
+                self._apply, report, connector, records, rejects, updated or {}
+            )
 
     # -- writing -------------------------------------------------------------------------
 
@@ -326,7 +345,12 @@ class SyncEngine:
             return self._fail_abandoned(conn, datetime.now(UTC))
 
     def _apply(
-        self, report: RunReport, connector: str, records: list[Record], rejects: list[_Reject]
+        self,
+        report: RunReport,
+        connector: str,
+        records: list[Record],
+        rejects: list[_Reject],
+        updated: Mapping[tuple[str, str], datetime],
     ) -> None:
         latest: dict[tuple[str, str], Record] = {}
         for record in records:
@@ -336,6 +360,7 @@ class SyncEngine:
         now = datetime.now(UTC)
         with self.store.engine.begin() as conn:
             known = self._known_hashes(conn, latest)
+            owned = self._owned(conn, [i for i in latest if i in known and i[0] in merged_kinds()])
             rows: list[dict[str, Any]] = []
             lineage: list[dict[str, Any]] = []
             # key order: concurrent writers take row locks in one order (no deadlocks)
@@ -349,6 +374,8 @@ class SyncEngine:
                     report.inserted += 1
                 else:
                     report.updated += 1
+                if ident in owned:  # the hub acts on it: its steps' work is kept
+                    record = merge(owned[ident], record, updated.get(ident), now)
                 rows.append(_record_row(record, now))
                 lineage.append(
                     {
@@ -366,11 +393,11 @@ class SyncEngine:
             for start in range(0, len(rows), _BATCH):
                 chunk = rows[start : start + _BATCH]
                 stmt = insert_(RecordRow).values(chunk)
+                written = {c: stmt.excluded[c] for c in chunk[0] if c not in ("kind", "key")}
+                # every write of a row is a new version: a step read before it is stale
+                written["version"] = RecordRow.version + 1
                 conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["kind", "key"],
-                        set_={c: stmt.excluded[c] for c in chunk[0] if c not in ("kind", "key")},
-                    )
+                    stmt.on_conflict_do_update(index_elements=["kind", "key"], set_=written)
                 )
                 lchunk = lineage[start : start + _BATCH]
                 lstmt = insert_(record_lineage).values(lchunk)
@@ -386,6 +413,30 @@ class SyncEngine:
             feed.append_many(
                 conn, ({"topic": "record", "kind": r["kind"], "key": r["key"]} for r in rows)
             )
+
+    def _owned(
+        self, conn: Connection, wanted: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], Record]:
+        """The stored workflow objects among ``wanted`` the hub has acted on, read in the
+        write's transaction (on PostgreSQL locked: a step racing the sync waits, then finds
+        its version stale, and a step before it is what the merge reads)."""
+        found: dict[tuple[str, str], Record] = {}
+        by_kind: dict[str, list[str]] = {}
+        for kind, key in wanted:
+            by_kind.setdefault(kind, []).append(key)
+        for kind, keys in by_kind.items():
+            for start in range(0, len(keys), _BATCH):
+                query = select(RecordRow).where(
+                    RecordRow.kind == kind, RecordRow.key.in_(keys[start : start + _BATCH])
+                )
+                if self.store.dialect == "postgresql":
+                    query = query.with_for_update()
+                for row in conn.execute(query):
+                    record = to_record(row)  # type: ignore[arg-type]
+                    workflow = workflows()[kind]
+                    if owned(workflow, record.attrs):
+                        found[(kind, record.key)] = record
+        return found
 
     @staticmethod
     def _known_hashes(

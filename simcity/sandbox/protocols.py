@@ -3,7 +3,8 @@
 * REST: a Starlette app per system serving each stream with the system's pagination style
   (page / offset / next link) and its updated-since filter; ``/health``; a live status path;
 * webhook senders: ``POST /subscriptions`` makes the system push its backlog since a sequence
-  number to the callback as HMAC-signed deliveries, the last one marked final;
+  number to the callback as HMAC-signed deliveries, the last one marked final, then every row
+  appended later (a standing subscription, with heartbeats) until ``DELETE``;
 * GraphQL (strawberry): the statistics bureau's Relay connection with ``updatedSince``;
 * SQL: a SQLite database file per system, one table per stream;
 * file drops: CSV / XLSX / GeoJSON files in a folder per system;
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import itertools
 import json
 import sqlite3
 import uuid
@@ -33,6 +35,8 @@ from starlette.routing import Route
 from connectors.mapping import parse_time
 from connectors.transports.webhook import sign
 from simcity.sandbox.dataset import Row, SystemData
+
+HEARTBEAT_S = 15.0  # an idle standing subscription hears from its system this often
 
 
 def _cell(value: Any) -> Any:
@@ -130,39 +134,67 @@ def rest_app(data: SystemData, is_down: Callable[[], bool]) -> Starlette:
 
 
 def webhook_sender_app(
-    data: SystemData, secret: str, is_down: Callable[[], bool], batch: int = 500
+    data: SystemData,
+    secret: str,
+    is_down: Callable[[], bool],
+    batch: int = 500,
+    *,
+    poll_s: float = 0.25,
+    heartbeat_s: float = HEARTBEAT_S,
 ) -> Starlette:
-    """The system's push side: subscriptions that receive signed deliveries."""
+    """The system's push side: standing subscriptions that receive signed deliveries.
+
+    A subscription first gets the backlog since its sequence number, the backlog's last
+    delivery marked ``final``; then it stands: each row appended to the stream later goes out
+    (sequenced on, signed as before), and when nothing happens an empty delivery every
+    ``heartbeat_s`` says the subscription is alive. It ends when unsubscribed, or when a
+    delivery cannot be made (the subscriber resubscribes from the sequence it has: nothing is
+    skipped). While the system is switched off it sends nothing.
+    """
     tasks: dict[str, asyncio.Task[None]] = {}
     client = httpx.AsyncClient(timeout=30.0)
 
+    async def post(callback: str, body: bytes) -> bool:
+        for attempt in range(3):
+            try:
+                response = await client.post(callback, content=body, headers=sign(secret, body))
+                if response.status_code < 300 or response.status_code == 409:  # 409: taken
+                    return True
+                if response.status_code < 500:
+                    return False  # refused: retrying the same delivery would not help
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2 * (attempt + 1))
+        return False
+
     async def deliver(sub: str, callback: str, stream: str, since: int) -> None:
         rows = data.streams.get(stream, [])
-        pending = list(enumerate(rows, start=1))[since:]
-        if not pending:
-            pending_batches: list[list[tuple[int, Row]]] = [[]]
-        else:
-            pending_batches = [pending[i : i + batch] for i in range(0, len(pending), batch)]
-        for number, chunk in enumerate(pending_batches, start=1):
-            final = number == len(pending_batches)
-            body = json.dumps(
-                {
-                    "delivery": f"{sub}-{number}",
-                    "sequence": chunk[-1][0] if chunk else since,
-                    "events": [{"eventType": "upsert", **row} for _, row in chunk],
-                    "final": final,
-                },
-                ensure_ascii=False,
-            ).encode()
-            for attempt in range(3):
-                try:
-                    response = await client.post(callback, content=body, headers=sign(secret, body))
-                    if response.status_code < 500:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2 * (attempt + 1))
-        tasks.pop(sub, None)
+        loop = asyncio.get_running_loop()
+        sent, backlog, quiet_since = since, True, loop.time()
+        try:
+            for number in itertools.count(1):
+                while is_down() or (
+                    not backlog and len(rows) <= sent and loop.time() - quiet_since < heartbeat_s
+                ):
+                    await asyncio.sleep(poll_s)
+                chunk = rows[sent : sent + batch]
+                final = backlog and len(rows) - sent <= batch
+                body = json.dumps(
+                    {
+                        "delivery": f"{sub}-{number}",
+                        "sequence": sent + len(chunk),
+                        "events": [{"eventType": "upsert", **row} for row in chunk],
+                        "final": final,
+                    },
+                    ensure_ascii=False,
+                ).encode()
+                if not await post(callback, body):
+                    return
+                sent += len(chunk)
+                backlog = backlog and not final
+                quiet_since = loop.time()
+        finally:
+            tasks.pop(sub, None)
 
     async def subscribe(request: Request) -> JSONResponse:
         body = await request.json()
@@ -181,6 +213,9 @@ def webhook_sender_app(
             task.cancel()
         return Response(status_code=204)
 
+    async def subscriptions(request: Request) -> JSONResponse:
+        return JSONResponse({"standing": sorted(tasks)})
+
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "system": data.system})
 
@@ -188,6 +223,7 @@ def webhook_sender_app(
         routes=[
             Route("/health", health),
             Route("/subscriptions", subscribe, methods=["POST"]),
+            Route("/subscriptions", subscriptions, methods=["GET"]),
             Route("/subscriptions/{sub}", unsubscribe, methods=["DELETE"]),
         ]
     )
