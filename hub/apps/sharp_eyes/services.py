@@ -20,6 +20,8 @@
   centre (``hub.service("citizen_service")``) under the duty the event is about; the event
   keeps the case's key (the one it was merged into, for a repeat at the same place).
   Identification analytics (faces, plates) are not incidents and are not taken.
+* **Outages** — a street's cameras going down together raise one ``camera.outage``
+  (:mod:`hub.apps.sharp_eyes.outage`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from shapely.geometry import shape
 
 from core_ext import GridIndex
 from hub import state
+from hub.apps.sharp_eyes.outage import OutageWatch
 from hub.cases import Caller, CaseIntake, case_desk
 from hub.live import Alarm, Reading
 from hub.state import DeviceState
@@ -336,6 +339,10 @@ class SharpEyesServices:
         self.store = store
         # the network (positions, cells, coverage) from the records: no readings of its own
         self.net_model = ReadModel(store.engine, (), self._load_net, records=("Camera", "GridCell"))
+        # the cameras' states from their heartbeats, per street: outages
+        self.outage_model = ReadModel(
+            store.engine, (CAMERA_HEARTBEAT,), self._load_outages, records=("Camera", "Street")
+        )
         self._seen: set[str] = set()
         self._seen_lock = threading.Lock()
 
@@ -346,6 +353,15 @@ class SharpEyesServices:
     def _load_net(self, _stored: Stored) -> CameraNet:
         return CameraNet(self.store.scan("Camera"), self.store.scan("GridCell"))
 
+    def _load_outages(self, stored: Stored) -> OutageWatch:
+        return OutageWatch(
+            self.store.scan("Camera"), self.store.scan("Street"), stored[CAMERA_HEARTBEAT]
+        )
+
+    @property
+    def outages(self) -> OutageWatch:
+        return self.outage_model.get()
+
     def check_heartbeat(self, reading: Reading) -> str | None:
         if reading.id not in self.net.index:
             return f"no camera {reading.id!r}"
@@ -355,11 +371,15 @@ class SharpEyesServices:
         return None
 
     def on_heartbeats(self, readings: Sequence[Reading]) -> list[Alarm]:
-        return []  # a heartbeat is a state (kept in device_state), not an alarm
+        # a heartbeat is a state (kept in device_state); a street's cameras going down
+        # together is an outage
+        return self.outages.evaluate(readings)
 
-    @staticmethod
-    def describe_heartbeat(reading: Reading) -> dict[str, Any]:
-        return {"status": reading.extra.get("status") or "在线"}
+    def describe_heartbeat(self, reading: Reading) -> dict[str, Any]:
+        return {
+            "status": reading.extra.get("status") or "在线",
+            "down_since": self.outages.down_since(reading.id),
+        }
 
     def health(self, key: str, kept: DeviceState | None) -> CameraHealth | None:
         """A camera's health: its last heartbeat as the hub stored it, else as the platform
@@ -507,8 +527,13 @@ class SharpEyesServices:
 def services(hub: HubServices) -> SharpEyesServices:
     app = SharpEyesServices(hub, hub.store)
     app.net_model.follow_records(hub.feed)
+    app.outage_model.follow_records(hub.feed)
     hub.live.register(VIDEO_EVENT, app.on_events, app.check_event)
     hub.live.register(
-        CAMERA_HEARTBEAT, app.on_heartbeats, app.check_heartbeat, app.describe_heartbeat
+        CAMERA_HEARTBEAT,
+        app.on_heartbeats,
+        app.check_heartbeat,
+        app.describe_heartbeat,
+        app.outage_model.follow(OutageWatch.refresh),
     )
     return app
