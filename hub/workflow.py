@@ -48,6 +48,30 @@ Within = Callable[[Connection], None]
 Guard = Callable[[str, Record], None]
 
 
+# The attributes the hub's steps wrote on an object (its own from then on: a later sync from
+# the source system never rolls them back, hub.ingest.merge), and the source's values of those
+# as the source last had them (so its later changes are told apart from the hub's).
+HUB_ATTRS = "hub_attrs"
+SOURCE_FACTS = "source_facts"
+
+
+def claim(before: Mapping[str, Any], after: dict[str, Any]) -> None:
+    """Mark in ``after`` the attributes a step changed from ``before`` as the hub's, keeping
+    the values they had before the hub first wrote them (the source's)."""
+    own = set(after.get(HUB_ATTRS) or ())
+    facts = dict(after.get(SOURCE_FACTS) or {})
+    missing = object()
+    for name in (before.keys() | after.keys()) - {HUB_ATTRS, SOURCE_FACTS}:
+        if before.get(name, missing) == after.get(name, missing) or name in own:
+            continue
+        own.add(name)
+        if name in before:
+            facts[name] = before[name]
+    after[HUB_ATTRS] = sorted(own)
+    if facts:
+        after[SOURCE_FACTS] = facts
+
+
 def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
@@ -286,8 +310,15 @@ class Workflow:
         return event
 
     def changed(self, move: Move, at: datetime) -> Record:
-        """The record as the step leaves it (not yet stored)."""
+        """The record as the step leaves it (not yet stored); what the step wrote is the
+        hub's from now on (:func:`claim`)."""
+        claim(move.record.attrs, move.attrs)
         return move.record.model_copy(update={"attrs": move.attrs, "fetched_at": at})
+
+    @property
+    def engine_attrs(self) -> frozenset[str]:
+        """The attributes the engine itself writes on every step."""
+        return frozenset({self.state_attr, "status", "history", "due_at", tracking.TRACKING_HASH})
 
     def feed_entry(self, move: Move, payload: dict[str, Any], topic: str | None = None) -> Event:
         """The step's entry on the change feed (written in the step's own transaction)."""

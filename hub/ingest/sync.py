@@ -46,7 +46,7 @@ from hub.ingest.lease import Lease, live_names
 from hub.ingest.merge import merge, merged_kinds, owned, workflows
 from hub.ingest.tables import connector_state, quarantine, record_lineage, sync_lease, sync_runs
 from hub.store import RecordStore
-from hub.store.records import to_record
+from hub.store.records import _to_record as to_record  # a row read in this transaction
 from hub.store.tables import RecordRow
 from schema.record import Record
 
@@ -290,9 +290,7 @@ class SyncEngine:
         updated: Mapping[tuple[str, str], datetime] | None = None,
     ) -> None:
         async with self._write_lock:
-            await asyncio.to_thread(
-                self._apply, report, connector, records, rejects, updated or {}
-            )
+            await asyncio.to_thread(self._apply, report, connector, records, rejects, updated or {})
 
     # -- writing -------------------------------------------------------------------------
 
@@ -360,7 +358,8 @@ class SyncEngine:
         now = datetime.now(UTC)
         with self.store.engine.begin() as conn:
             known = self._known_hashes(conn, latest)
-            owned = self._owned(conn, [i for i in latest if i in known and i[0] in merged_kinds()])
+            kinds = merged_kinds()
+            acted = self._acted_on(conn, [i for i in latest if i in known and i[0] in kinds])
             rows: list[dict[str, Any]] = []
             lineage: list[dict[str, Any]] = []
             # key order: concurrent writers take row locks in one order (no deadlocks)
@@ -374,8 +373,8 @@ class SyncEngine:
                     report.inserted += 1
                 else:
                     report.updated += 1
-                if ident in owned:  # the hub acts on it: its steps' work is kept
-                    record = merge(owned[ident], record, updated.get(ident), now)
+                if ident in acted:  # the hub acts on it: its steps' work is kept
+                    record = merge(acted[ident], record, updated.get(ident), now)
                 rows.append(_record_row(record, now))
                 lineage.append(
                     {
@@ -414,7 +413,7 @@ class SyncEngine:
                 conn, ({"topic": "record", "kind": r["kind"], "key": r["key"]} for r in rows)
             )
 
-    def _owned(
+    def _acted_on(
         self, conn: Connection, wanted: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], Record]:
         """The stored workflow objects among ``wanted`` the hub has acted on, read in the
