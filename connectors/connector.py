@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from connectors.descriptor import SystemDescriptor
+from connectors.errors import ConnectorError
 from connectors.health import Health, check_health
 from connectors.mapping import KindMapping
 from connectors.passthrough import LivePassThrough
@@ -19,6 +21,8 @@ class Connector:
     transport: Transport
     mappings: tuple[KindMapping, ...]
     live: LivePassThrough[Any] | None = field(default=None)
+    # where the system takes the hub's status changes back, {id} its item's source id
+    write_back_path: str | None = None
 
     @property
     def id(self) -> str:
@@ -33,6 +37,14 @@ class Connector:
 
     def pull(self, mapping: KindMapping, cursor: Any) -> AsyncIterator[Page]:
         return self.transport.pull(mapping, cursor)
+
+    async def write_back(self, source_id: str, body: Mapping[str, Any]) -> None:
+        """Tell the system about its item ``source_id`` (ConnectorError if it takes nothing
+        back; SourceUnavailable: try again later)."""
+        if self.write_back_path is None:
+            raise ConnectorError(f"{self.id} takes no write-back")
+        path = self.write_back_path.replace("{id}", quote(source_id, safe=""))
+        await self.transport.write_back(path, body)
 
     async def close(self) -> None:
         await self.transport.close()

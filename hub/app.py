@@ -32,6 +32,7 @@ from hub.graphql_schema import build_schema
 from hub.graphql_ws import limiter_rate_check
 from hub.indexing import IndexFollower
 from hub.ingest.sources import SourceSystems
+from hub.ingest.write_back import WriteBack
 from hub.live import LiveBus
 from hub.log_redaction import redact_access_logs
 from hub.loop_fairness import share_the_interpreter
@@ -204,6 +205,7 @@ def create_app(
             await run_in_threadpool(checkpoint_audit)
 
     schedule = settings.sync_interval_s > 0
+    write_back = WriteBack(store, hub.sources)  # the hub's steps told to their sources
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -212,6 +214,7 @@ def create_app(
         running: list[asyncio.Future[None]] = [
             *([asyncio.create_task(hub.sources.run_schedule())] if schedule else []),
             asyncio.create_task(hub.feed.run(broadcast)),  # woken on cityhub.feed
+            asyncio.create_task(write_back.run()),  # steps told to the sources (one worker)
             asyncio.create_task(follow_policy_changes()),
             asyncio.create_task(poll_policy_changes()),
             asyncio.create_task(checkpoint_audit_every_minute()),
@@ -289,4 +292,5 @@ def create_app(
     app.state.policy_workflow = workflow
     app.state.broadcast = broadcast
     app.state.hub = hub
+    app.state.write_back = write_back
     return app

@@ -69,7 +69,9 @@ def make_transport(spec: ConnectorSpec, endpoint: Mapping[str, Any]) -> Transpor
     if spec.protocol == "sql":
         return SqlTransport(_need(endpoint, "url", system))
     if spec.protocol == "rest":
-        return RestTransport(_need(endpoint, "url", system), **spec.options)
+        return RestTransport(
+            _need(endpoint, "url", system), secret=endpoint.get("secret"), **spec.options
+        )
     if spec.protocol == "filedrop":
         return FileDropTransport(_need(endpoint, "path", system))
     if spec.protocol == "mqtt":
@@ -91,7 +93,7 @@ def build_connector(system: str, endpoint: Mapping[str, Any]) -> Connector:
     live = None
     if spec.live_path and isinstance(transport, RestTransport):
         live = LivePassThrough(rest_lookup(transport.get_json, spec.live_path), timeout_s=2.0)
-    return Connector(DESCRIPTORS[system], transport, spec.mappings, live)
+    return Connector(DESCRIPTORS[system], transport, spec.mappings, live, spec.write_back)
 
 
 def build_connectors(

@@ -9,9 +9,10 @@ from connectors.mapping import KindMapping
 _CASE_REQUIRED = ("channel", "content", "reported_at")
 
 SPECS = (
-    # The hotline's call-center platform pushes signed webhooks for each case change.
+    # The hotline's call-center platform pushes signed webhooks for each case change, and
+    # takes the hub's status changes back (a signed REST callback).
     ConnectorSpec(
-        "service-hotline", "webhook", mode="push",
+        "service-hotline", "webhook", mode="push", write_back="/cases/{id}/status",
         mappings=(KindMapping(
             kind="ServiceCase", stream="cases", key="caseKey", source_id="workOrderNo",
             fields={}, point=("lng", "lat"), updated_at="updatedAt", rest="camel",
@@ -49,6 +50,7 @@ SPECS = (
     ConnectorSpec(
         "district-mailbox", "rest", options={"pagination": "offset", "items": "data.list",
                                              "since_param": "gxsj_start"},
+        write_back="/cases/{id}/status",
         mappings=(KindMapping(
             kind="ServiceCase", stream="mailbox/letters", key="xjbh", source_id="xjh",
             fields=fields(

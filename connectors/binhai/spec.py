@@ -33,3 +33,6 @@ class ConnectorSpec:
     mode: Mode = "pull"
     options: dict[str, Any] = field(default_factory=dict)  # transport keyword arguments
     live_path: str | None = None  # REST path of one item's live state, with {id}
+    # REST path (with the item's source id as {id}) where the system takes the hub's status
+    # changes of its items back: a signed POST of {status, at, note} (Transport.write_back)
+    write_back: str | None = None

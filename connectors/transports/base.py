@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
 
+from connectors.errors import ConnectorError
 from connectors.mapping import KindMapping, parse_time
 
 OVERLAP = timedelta(minutes=10)
@@ -37,6 +38,11 @@ class Transport(ABC):
     @abstractmethod
     def pull(self, mapping: KindMapping, cursor: Any) -> AsyncIterator[Page]:
         """Pages of native rows for the mapping's stream, newer than ``cursor``."""
+
+    async def write_back(self, path: str, body: Mapping[str, Any]) -> None:
+        """Tell the source system something about one of its items at ``path`` (a status
+        callback its spec declares). SourceUnavailable: try again later."""
+        raise ConnectorError(f"{self.describe()}: a {self.protocol} source takes no write-back")
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -14,7 +14,7 @@ Connection failures and 5xx answers are retried twice, then the source counts as
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
 import httpx
@@ -22,6 +22,7 @@ import httpx
 from connectors.errors import SourceProtocolError, SourceUnavailable
 from connectors.mapping import KindMapping
 from connectors.transports.base import Page, Transport, advance, since
+from connectors.transports.write_back import post_signed
 
 Pagination = Literal["page", "offset", "next"]
 
@@ -50,8 +51,10 @@ class RestTransport(Transport):
         health_path: str = "/health",
         timeout: float = 10.0,
         retries: int = 2,
+        secret: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.secret = secret  # the system's key: signs what the hub writes back
         self.pagination = pagination
         self.items = items
         self.next_field = next_field
@@ -118,6 +121,9 @@ class RestTransport(Transport):
                 url, params = (str(nxt), {}) if nxt else (None, params)
             elif len(rows) < self.page_size:
                 url = None
+
+    async def write_back(self, path: str, body: Mapping[str, Any]) -> None:
+        await post_signed(self._client, self.secret, path, body)
 
     async def close(self) -> None:
         await self._client.aclose()

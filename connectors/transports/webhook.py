@@ -29,7 +29,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -316,6 +316,12 @@ class WebhookTransport(Transport):
                 if subscription:
                     with contextlib.suppress(httpx.TransportError):
                         await self._client.delete(f"/subscriptions/{subscription}")
+
+    async def write_back(self, path: str, body: Mapping[str, Any]) -> None:
+        """A status callback, signed with the secret the system signs its deliveries with."""
+        from connectors.transports.write_back import post_signed  # it signs as this module
+
+        await post_signed(self._client, self.secret, path, body)
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -42,6 +42,7 @@ from connectors.transports.mqtt import broker_address
 from simcity.clock import SimClock
 from simcity.sandbox import protocols, streams
 from simcity.sandbox.dataset import SystemData, build, read_city
+from simcity.sandbox.status_callback import status_routes
 
 HTTP_PROTOCOLS = ("rest", "webhook", "graphql")
 Log = Callable[[str], None]
@@ -176,7 +177,7 @@ class Sandbox:
                 self.servers.append(server)
                 url = server.url
             entry["url"] = url + ("/graphql" if protocol == "graphql" else "")
-            if protocol == "webhook":
+            if protocol == "webhook" or data.spec.write_back:  # signs its pushes or callbacks
                 entry["secret"] = self._secret(system)
         elif protocol == "sql":
             path = self.workdir / "db" / f"{system}.db"
@@ -213,10 +214,14 @@ class Sandbox:
             return system in self.switched_off
 
         if data.spec.protocol == "webhook":
-            return protocols.webhook_sender_app(data, self._secret(system), is_down)
-        if data.spec.protocol == "graphql":
-            return protocols.graphql_app(data, is_down)
-        return protocols.rest_app(data, is_down)
+            app = protocols.webhook_sender_app(data, self._secret(system), is_down)
+        elif data.spec.protocol == "graphql":
+            app = protocols.graphql_app(data, is_down)
+        else:
+            app = protocols.rest_app(data, is_down)
+        if data.spec.write_back:  # the hub's status changes of its cases (behind its Down)
+            app.router.routes.extend(status_routes(data, self._secret(system), self.clock.now))
+        return app
 
     # -- control -------------------------------------------------------------------------
 
