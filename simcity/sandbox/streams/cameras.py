@@ -20,7 +20,7 @@ from typing import Any
 
 from schema.record import Record
 from simcity.sandbox.streams import DAY, HOUR, LiveCity, Stream, Where, incident
-from simcity.sandbox.streams.places import pick, records
+from simcity.sandbox.streams.places import incident_rng, pick, records
 from simcity.sandbox.streams.publish import publisher
 
 HEARTBEAT_S = 180.0
@@ -43,10 +43,22 @@ class CameraNet:
     cameras: list[Record]
     status: dict[str, str] = field(default_factory=dict)
     back_at: dict[str, float] = field(default_factory=dict)  # camera: when it comes back
+    outages: dict[str, float] = field(default_factory=dict)  # street: until when
     events: int = 0
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # the platform's, by camera
 
     def __post_init__(self) -> None:
         self.status = {c.key: str(c.attrs.get("status") or ONLINE) for c in self.cameras}
+        data = self.city.systems["cameras"]
+        mapping = next(m for m in data.spec.mappings if m.kind == "Camera")
+        self.rows = {str(r.get(mapping.key)): r for r in data.streams.get(mapping.stream, [])}
+
+    def set(self, camera: str, status: str) -> None:
+        """A camera's new state, also in the platform's own row (its live status answer)."""
+        self.status[camera] = status
+        row = self.rows.get(camera)
+        if row is not None:
+            row["status"] = status
 
     def heartbeats(self, part: list[Record], at: float) -> list[dict[str, Any]]:
         out = []
@@ -54,19 +66,19 @@ class CameraNet:
             back = self.back_at.get(c.key)
             if back is not None and at >= back:
                 del self.back_at[c.key]
-                self.status[c.key] = ONLINE
+                self.set(c.key, ONLINE)
             out.append({"kind": "camera.heartbeat", "id": c.key, "at": at,
                         "status": self.status[c.key]})  # fmt: skip
         return out
 
-    def drops(self, at: float, seconds: float) -> None:
-        """The cameras that drop in ``seconds`` of the city's time."""
-        rng = self.city.rng("cameras/drops", int(at // 60))
+    def drops(self, at: float, seconds: float, n: int) -> None:
+        """The cameras that drop in ``seconds`` of the city's time (the ``n``-th batch's)."""
+        rng = self.city.rng("cameras/drops", n)
         expected = self.city.rate("camera_drops_per_day", DROPS_PER_DAY) * seconds / DAY
         for _ in range(_poisson(rng.random, expected)):
             c = rng.choice(self.cameras)
             if self.status[c.key] == ONLINE:
-                self.status[c.key] = OFFLINE if rng.random() < 0.7 else FAULT
+                self.set(c.key, OFFLINE if rng.random() < 0.7 else FAULT)
                 self.back_at[c.key] = at + rng.uniform(1, 8) * HOUR
 
     def event(self, at: float) -> dict[str, Any] | None:
@@ -84,15 +96,19 @@ class CameraNet:
 
     def street_of(self, where: Where) -> str:
         """The street ``where`` names (a street, or a camera's key or name), or the street of
-        the camera nearest its point, or one drawn from the seed."""
+        the camera nearest its point, or one not in an outage drawn from the seed and the
+        hour."""
         streets = sorted(
             {str(c.attrs.get("street")) for c in self.cameras if c.attrs.get("street")}
         )
         if where.site in streets:
             return str(where.site)
+        rng = incident_rng(self.city, "camera_outage")
         if where.site is None and where.lon is None:
-            return self.city.rng("camera_outage", "street").choice(streets)
-        camera = pick(self.cameras, where, self.city.rng("camera_outage"), "camera or street")
+            at = self.city.clock.seconds()
+            up = [s for s in streets if self.outages.get(s, 0.0) <= at]
+            return rng.choice(up or streets)
+        camera = pick(self.cameras, where, rng, "camera or street")
         return str(camera.attrs.get("street"))
 
 
@@ -127,7 +143,7 @@ class Heartbeats:
         n = 0
         while True:
             at = round(city.clock.seconds(), 3)
-            net.drops(at, step)
+            net.drops(at, step, n)
             part = net.cameras[n % HEARTBEAT_SLICES :: HEARTBEAT_SLICES]
             await send("camera.heartbeat", net.heartbeats(part, at))
             n += 1
@@ -164,7 +180,8 @@ async def camera_outage(city: LiveCity, where: Where) -> dict[str, Any]:
     dropped = [c for c in net.cameras
                if c.attrs.get("street") == street and net.status[c.key] == ONLINE]  # fmt: skip
     for c in dropped:
-        net.status[c.key] = OFFLINE
+        net.set(c.key, OFFLINE)
         net.back_at[c.key] = at + OUTAGE_S
+    net.outages[street] = at + OUTAGE_S
     await publisher(city).send("camera.heartbeat", net.heartbeats(dropped, at))
     return {"subject": street, "cameras": len(dropped), "backAt": at + OUTAGE_S}

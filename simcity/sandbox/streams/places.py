@@ -1,6 +1,6 @@
 """The places streams and incidents act on: a system's records as the hub will read them, and
 the one an incident is asked for (``Where``: a key, a name, a point — the nearest — or none: a
-deterministic pick)."""
+pick drawn from the seed and the hour of the city's time)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from shapely.geometry import shape
 from connectors.errors import MappingError
 from connectors.validate import RecordValidator
 from schema.record import Record
-from simcity.sandbox.streams import LiveCity, Where
+from simcity.sandbox.streams import HOUR, LiveCity, Where
 
 _EPOCH = datetime.fromtimestamp(0, UTC)
 
@@ -49,9 +49,21 @@ def name_of(record: Record) -> str:
     return str(record.attrs.get("name") or record.key)
 
 
-def pick(candidates: Sequence[Record], where: Where, rng: random.Random, what: str) -> Record:
+def incident_rng(city: LiveCity, kind: str) -> random.Random:
+    """An incident's random source: the seed, its kind and the hour of the city's time."""
+    return city.rng(kind, int(city.clock.seconds() // HOUR))
+
+
+def pick(
+    candidates: Sequence[Record],
+    where: Where,
+    rng: random.Random,
+    what: str,
+    free: Sequence[Record] = (),
+) -> Record:
     """The record ``where`` names (its key, source id or name), the nearest to its point, or
-    one drawn from ``rng``; ValueError for a site that is none of them."""
+    one drawn from ``rng`` — of ``free`` when there are any (a river not in flood yet, a
+    healthy pump: where the incident shows); ValueError for a site that is none of them."""
     if not candidates:
         raise ValueError(f"the city has no {what}")
     if where.site:
@@ -64,4 +76,4 @@ def pick(candidates: Sequence[Record], where: Where, rng: random.Random, what: s
         placed = [(shape(r.geometry), r) for r in candidates if r.geometry]
         if placed:
             return min(placed, key=lambda g: float(g[0].distance(point)))[1]
-    return rng.choice(list(candidates))
+    return rng.choice(list(free or candidates))

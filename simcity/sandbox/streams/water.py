@@ -28,7 +28,7 @@ from typing import Any
 from schema.record import Record
 from simcity.binhai.water import water_quality_class
 from simcity.sandbox.streams import HOUR, LiveCity, Stream, Where, incident
-from simcity.sandbox.streams.places import name_of, pick, records
+from simcity.sandbox.streams.places import incident_rng, name_of, pick, records
 from simcity.sandbox.streams.publish import publisher
 from simcity.sandbox.streams.ticker import Ticker
 
@@ -296,7 +296,8 @@ def _by_kind(readings: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 @incident("river_flood", "rain: a river rises over its warning level", alarms=("water.flood",))
 async def river_flood(city: LiveCity, where: Where) -> dict[str, Any]:
     ways = waterways(city)
-    river = pick(ways.rivers, where, city.rng("river_flood", where), "river")
+    calm = [r for r in ways.rivers if r.key not in ways.floods]
+    river = pick(ways.rivers, where, incident_rng(city, "river_flood"), "river", calm)
     at = _now(city)
     over = round(city.rng("river_flood", river.key, int(at // HOUR)).uniform(0.1, 0.5), 2)
     ways.floods[river.key] = (at, over)
@@ -311,8 +312,8 @@ async def river_flood(city: LiveCity, where: Where) -> dict[str, Any]:
 async def ponding(city: LiveCity, where: Where) -> dict[str, Any]:
     ways = waterways(city)
     at = _now(city)
-    dry = [p for p in ways.ponding if ways.depth_cm(p, at) == 0] if not where.site else []
-    point = pick(dry or ways.ponding, where, city.rng("ponding", where), "ponding point")
+    dry = [p for p in ways.ponding if ways.depth_cm(p, at) == 0]
+    point = pick(ways.ponding, where, incident_rng(city, "ponding"), "ponding point", dry)
     warning = _num(point.attrs.get("warning_depth_cm"), 15.0)
     peak = round(warning + city.rng("ponding", point.key, int(at // HOUR)).uniform(5, 20), 1)
     ways.rains[point.key] = (at, peak)
@@ -326,10 +327,8 @@ async def ponding(city: LiveCity, where: Where) -> dict[str, Any]:
 async def pump_fault(city: LiveCity, where: Where) -> dict[str, Any]:
     ways = waterways(city)
     healthy = [p for p in ways.pump_records if ways.pumps[p.key].status != "故障"]
-    station = pick(
-        ways.pump_records if where.site else healthy, where, city.rng("pump_fault", where),
-        "pump station",
-    )  # fmt: skip
+    rng = incident_rng(city, "pump_fault")
+    station = pick(ways.pump_records, where, rng, "pump station", healthy)
     at = _now(city)
     pump = ways.pumps[station.key]
     ways.pumps[station.key] = replace(pump, status="故障", running=0, repaired_at=at + REPAIR_S)
