@@ -229,14 +229,14 @@ def _file_cases(store: Any, count: int) -> int:
 def _raise_alarms(store: Any) -> int:
     """Tank readings through the live bus and the hazchem app: the alarms they raise, kept."""
     from bench.telemetry_ingest import LevelStream
-    from hub.apps.hazchem.services import TANK_LEVEL, HazchemServices
+    from hub.apps.hazchem.services import HazchemServices
     from hub.fanout import open_broadcast
     from hub.live import LiveBus
 
     # the stream goes on from the demo city's last readings (May 2026): no window behind
     bus = LiveBus(open_broadcast(""), store, max_behind_s=0)
     hazchem = HazchemServices(store)
-    bus.register(TANK_LEVEL, hazchem.on_tank_levels, hazchem.check_tank_level)
+    hazchem.register_tanks(bus)
     watch = hazchem.tanks
     keys = sorted(watch.specs)
     last = {k: lr for k in keys if (lr := watch.monitor.last_reading(k)) is not None}

@@ -309,7 +309,7 @@ def _city(folder: Path) -> Any:
 
 def _in_process(store: Any, total: int, profile: bool) -> dict[str, Any]:
     from hub import collector
-    from hub.apps.hazchem.services import TANK_LEVEL, HazchemServices
+    from hub.apps.hazchem.services import HazchemServices
     from hub.fanout import open_broadcast
     from hub.live import LiveBus
 
@@ -317,12 +317,7 @@ def _in_process(store: Any, total: int, profile: bool) -> dict[str, Any]:
     # the stream goes on from the demo city's last readings (May 2026): no window behind
     bus = LiveBus(open_broadcast(""), store, max_behind_s=0)
     hazchem = HazchemServices(store)
-    bus.register(
-        TANK_LEVEL,
-        hazchem.on_tank_levels,
-        hazchem.check_tank_level,
-        hazchem.describe_tank_level,
-    )
+    hazchem.register_tanks(bus)
     t0 = time.perf_counter()
     watch = hazchem.tanks
     built_s = time.perf_counter() - t0

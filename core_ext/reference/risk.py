@@ -95,3 +95,68 @@ class ReferenceTankMonitor:
             for tid, lim in self.limits.items()
             if tid not in self.last or now - self.last[tid][1] > lim.stale_after_s
         ]
+
+
+class ReferenceTankAlarms:
+    """The hub's alarm rules over the tank monitor's flags (hub.apps.hazchem.tanks), in plain
+    loops: per reading, an alarm when a tank *enters* a threshold state (the most severe of
+    high_high / high / low), ``rate`` on every reading that shows one, and ``stale`` when a
+    reading ends a silence past the window; :meth:`silent` raises ``stale`` at ``now`` without a
+    reading. Stale counts only for tanks that reported (read by :meth:`evaluate`, not merely
+    seeded with a source's last value) and is raised once per silence, by whichever of the two
+    sees it first. Alarms are ``(name, tank, at)``."""
+
+    _ENTRIES = ((TANK_HIGH_HIGH, "high_high"), (TANK_HIGH, "high"), (TANK_LOW, "low"))
+
+    def __init__(
+        self,
+        limits: Mapping[TankId, TankLimits],
+        seeded: Mapping[TankId, tuple[float, float]] | None = None,
+        held: Mapping[TankId, int] | None = None,
+        reported: Sequence[TankId] = (),
+    ) -> None:
+        self.monitor = ReferenceTankMonitor(limits)
+        self.monitor.last = dict(seeded or {})
+        self.state: dict[TankId, int] = dict(held or {})
+        self.reported: set[TankId] = set(reported)
+        self.silenced: dict[TankId, float] = {}  # tank -> the reading its alarmed silence began at
+
+    def evaluate(
+        self, tank_ids: Sequence[TankId], values: Sequence[float], times: Sequence[float]
+    ) -> list[tuple[str, TankId, float]]:
+        last = {tid: t for tid, (_, t) in self.monitor.last.items()}
+        flags, _ = self.monitor.evaluate(tank_ids, values, times)
+        alarms: list[tuple[str, TankId, float]] = []
+        for tid, t, f in zip(tank_ids, times, flags, strict=True):
+            held = f & (TANK_HIGH | TANK_HIGH_HIGH | TANK_LOW)
+            entered = held & ~self.state.get(tid, 0)
+            self.state[tid] = held
+            for bit, name in self._ENTRIES:
+                if entered & bit:
+                    alarms.append((name, tid, t))
+                    break
+            if f & TANK_RATE:
+                alarms.append(("rate", tid, t))
+            began = last.get(tid)
+            if (
+                f & TANK_STALE
+                and tid in self.reported
+                and began is not None
+                and self.silenced.get(tid) != began
+            ):
+                alarms.append(("stale", tid, t))
+            last[tid] = t
+            self.reported.add(tid)
+            self.silenced.pop(tid, None)
+        return alarms
+
+    def silent(self, now: float) -> list[tuple[str, TankId, float]]:
+        alarms: list[tuple[str, TankId, float]] = []
+        for tid in self.monitor.stale(now):
+            if tid not in self.reported or tid not in self.monitor.last:
+                continue
+            began = self.monitor.last[tid][1]
+            if self.silenced.get(tid) != began:
+                self.silenced[tid] = began
+                alarms.append(("stale", tid, now))
+        return alarms

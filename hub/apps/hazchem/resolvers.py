@@ -61,7 +61,10 @@ class HazchemQueries:
 
     hazchem_tank = record_by_key(Tank, "One tank by its hub key (TNK-…)")
 
-    @strawberry.field(description="Tanks with a level alarm in force (high-high, high, low)")
+    @strawberry.field(
+        description="Tanks with a threshold alarm in force (high-high, high or low) of their "
+        "level, temperature or pressure"
+    )
     async def hazchem_tanks_in_alarm(self, info: strawberry.Info) -> list[Tank]:
         service = kit.service(info, HazchemServices)
         keys = await run_in_threadpool(service.tanks_in_alarm)

@@ -1,12 +1,10 @@
 """Hazardous-chemicals supervision (危化品全域监管): the business rules behind the resolvers.
 
-* **Tanks** — live liquid levels (reading kind ``tank.level``: ``value`` in metres, or in per
-  cent of the tank's level height with ``"unit": "%"``) through the core's ``TankMonitor``:
-  high / high-high / low thresholds from the tank register (``level_thresholds_m``), a rate of
-  change limit (a share of the level height per minute) and a stale-sensor limit (ten sampling
-  intervals of the tank's level sensor). Threshold alarms fire when a tank *enters* the state
-  (not on every reading while it stays there); rate and stale alarms on each reading that
-  shows them. The monitor starts from the level sensors' last values in the store.
+* **Tanks** — live level, temperature and pressure (reading kinds ``tank.level``,
+  ``tank.temperature``, ``tank.pressure``) through the core's ``TankMonitor``, one per
+  quantity: high / high-high / low, rate of change, and stale sensors — also without a reading,
+  by a timer in one worker (the rules: :mod:`hub.apps.hazchem.tanks`,
+  :mod:`hub.apps.hazchem.silence`).
 * **Vehicles** — fixes (``vehicle.fix``: lon, lat, speedKmh) through the core's
   ``GeofenceSet`` of forbidden zones — buffers around the schools (the school-gate cameras of
   the video network, 学校门口) and along the rivers — and a speed limit. Positions,
@@ -18,7 +16,7 @@
   industrial park; warehouse stock by hazard class from the real-name in / out slips.
 
 Every accepted reading is stored by the live bus (``hub.state``) with what the tank rules say
-of it (level in metres, rate, alarms in force and since when), and the tanks' levels are
+of it (value, rate, alarms in force and since when), and the tanks' readings are
 served from there, so every worker answers alike. The monitors in each hub process are a read
 model, warmed on first use from the stored states (else the sensors' last values); alarms go
 to the store and to every worker's subscribers through the live bus.
@@ -28,30 +26,22 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import attrgetter
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 from shapely.geometry import shape
 
-from core_ext import (
-    TANK_HIGH,
-    TANK_HIGH_HIGH,
-    TANK_LOW,
-    TANK_RATE,
-    TANK_STALE,
-    GeofenceSet,
-    GridIndex,
-    TankLimits,
-    TankMonitor,
-)
+from core_ext import GeofenceSet, GridIndex
 from hub import state
-from hub.live import Alarm, Reading
+from hub.apps.hazchem.tanks import QUANTITIES, TANK_LEVEL, Quantity, TankWatch
+from hub.live import ALARM_KIND, Alarm, LiveBus, Reading
 from hub.state import DeviceState
 from hub.state.warm import ReadModel, Stored, grid_of, newer
 from schema.record import Record
@@ -60,27 +50,14 @@ if TYPE_CHECKING:
     from hub.services import HubServices
     from hub.store import RecordStore
 
-TANK_LEVEL = "tank.level"
 VEHICLE_FIX = "vehicle.fix"
 # 危险货物道路运输安全管理办法: at most 60 km/h off the expressways, which is most of Binhai.
 SPEED_LIMIT_KMH = 60.0
 SCHOOL_BUFFER_M = 200.0
 RIVER_BUFFER_M = 100.0
 TRAJECTORY_FIXES = 256  # per vehicle, the most recent
-RATE_SHARE_PER_MIN = 0.05  # 5 % of the level height in one minute: a leak or an overfill
-STALE_INTERVALS = 10  # sampling intervals of silence before a sensor counts as stale
-DEFAULT_SAMPLING_S = 60
 SCHOOL_CAMERA_SUFFIX = "学校门口"
 CATEGORY_NAMES = {"production": "生产", "logistics": "物流运输", "warehousing": "仓储"}
-_HORIZONTAL = ("卧式罐", "卧式压力储罐")  # their level runs up the diameter
-
-# Threshold states (kept while they last) and reading events, most severe first.
-_STATES = ((TANK_HIGH_HIGH, "high_high", "critical"), (TANK_HIGH, "high", "alarm"))
-_LOW = (TANK_LOW, "low", "warning")
-_EVENTS = ((TANK_RATE, "rate", "alarm"), (TANK_STALE, "stale", "warning"))
-FLAG_NAMES = {TANK_HIGH: "high", TANK_HIGH_HIGH: "high_high", TANK_LOW: "low"}
-_BY_TIME = attrgetter("at")
-_HELD = (TANK_HIGH_HIGH, TANK_HIGH, TANK_LOW)  # the threshold states a tank is held in
 
 
 def _at(seconds: float) -> datetime:
@@ -93,323 +70,6 @@ def _point(record: Record) -> tuple[float, float] | None:
         lon, lat = g["coordinates"][:2]
         return float(lon), float(lat)
     return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Tanks
-
-
-@dataclass(frozen=True)
-class TankLevel:
-    """A tank's latest level reading and its alarm state."""
-
-    value_m: float
-    at: datetime
-    percent: float | None
-    rate_m_per_min: float | None
-    active: tuple[str, ...]  # threshold alarms in force: high_high, high, low
-    since: datetime | None  # when the current alarm state began
-
-
-@dataclass(frozen=True)
-class TankSpec:
-    key: str
-    site: str | None
-    firm: str | None
-    level_height_m: float
-    limits: TankLimits
-    sampling_s: float
-    grid_cell: str | None
-    lon: float | None
-    lat: float | None
-    label: str  # for messages: tank number and substance
-
-
-class TankWatch:
-    """Live tank levels and their alarms (thread-safe: handlers run in worker threads)."""
-
-    def __init__(
-        self,
-        tanks: Iterable[Record],
-        level_sensors: dict[str, Record],
-        stored: dict[str, DeviceState] | None = None,
-    ) -> None:
-        self.specs: dict[str, TankSpec] = {}
-        for tank in tanks:
-            self.specs[tank.key] = _tank_spec(tank, level_sensors.get(f"{tank.key}-L"))
-        self.monitor = TankMonitor({k: s.limits for k, s in self.specs.items()})
-        self.state: dict[str, int] = {}  # threshold flags in force
-        self.since: dict[str, float] = {}
-        self.rates: dict[str, float] = {}
-        # Each tank's last reading time, kept beside the monitor: the monitor's evaluate holds
-        # it mutably borrowed with the GIL released, so reading it from another thread at the
-        # same time fails ("Already mutably borrowed"); every monitor call goes under the lock,
-        # and the per-reading check reads this dict instead.
-        self.last_at: dict[str, float] = {}
-        self.lock = threading.Lock()
-        self._seed(level_sensors, stored or {})
-
-    def _seed(self, level_sensors: dict[str, Record], stored: dict[str, DeviceState]) -> None:
-        """Start from each tank's stored state, else its sensor's last value (no alarms: that
-        is the state as loaded)."""
-        ids, values, times = [], [], []
-        for key in self.specs:
-            kept = stored.get(key)
-            level = kept.state.get("level_m") if kept is not None else None
-            if kept is not None and isinstance(level, int | float):
-                ids.append(key)
-                values.append(float(level))
-                times.append(kept.at.timestamp())
-                continue
-            sensor = level_sensors.get(f"{key}-L")
-            if sensor is None:
-                continue
-            value, when = sensor.attrs.get("last_value"), sensor.attrs.get("last_reading_at")
-            if isinstance(value, int | float) and isinstance(when, str):
-                ids.append(key)
-                values.append(float(value))
-                times.append(datetime.fromisoformat(when).timestamp())
-        if ids:
-            self._evaluate(ids, values, times, raise_alarms=False)
-        for key, kept in stored.items():  # when the alarm state in force began
-            since = kept.state.get("alarm_since")
-            if key in self.state and isinstance(since, int | float):
-                self.since[key] = float(since)
-
-    def check(self, reading: Reading) -> str | None:
-        spec = self.specs.get(reading.id)
-        if spec is None:
-            return f"no tank {reading.id!r}"
-        if reading.value is None:
-            return "value (the liquid level) is required"
-        unit = reading.extra.get("unit", "m")
-        if unit not in ("m", "%"):
-            return 'unit must be "m" or "%"'
-        last = self.last_at.get(reading.id)
-        if last is not None and reading.at < last:
-            return f"older than tank {reading.id}'s last reading"
-        return None
-
-    def level_m(self, reading: Reading) -> float:
-        value = float(reading.value)  # type: ignore[arg-type]
-        if reading.extra.get("unit") == "%":
-            return value / 100.0 * self.specs[reading.id].level_height_m
-        return value
-
-    def normalise(self, readings: list[Reading]) -> list[Reading]:
-        """Levels sent in % of the tank's height as metres: the history keeps metres."""
-        if not any(r.extra for r in readings):  # nearly every batch: nothing to rewrite
-            return readings
-        return [self._in_metres(r) if r.extra.get("unit") == "%" else r for r in readings]
-
-    def _in_metres(self, r: Reading) -> Reading:
-        extra = {k: v for k, v in r.extra.items() if k != "unit"}
-        return replace(r, value=self.level_m(r), extra=extra)
-
-    def evaluate(self, readings: Sequence[Reading]) -> list[Alarm]:
-        ordered = sorted(readings, key=_BY_TIME)  # the monitor takes them in time order
-        level_m = self.level_m
-        return self._evaluate(
-            [r.id for r in ordered],
-            # check() saw to the values; only a unit ("%") needs converting
-            [level_m(r) if r.extra else r.value for r in ordered],  # type: ignore[misc]
-            [r.at for r in ordered],
-        )
-
-    def _evaluate(
-        self, ids: list[str], values: list[float], times: list[float], raise_alarms: bool = True
-    ) -> list[Alarm]:
-        alarms: list[Alarm] = []
-        with self.lock:
-            # a concurrent batch may have moved a tank on since check(): drop what is now late
-            last_at = self.last_at
-            keep = [
-                i
-                for i, (tid, t) in enumerate(zip(ids, times, strict=True))
-                if (last := last_at.get(tid)) is None or t >= last
-            ]
-            if len(keep) < len(ids):
-                ids = [ids[i] for i in keep]
-                values = [values[i] for i in keep]
-                times = [times[i] for i in keep]
-            if not ids:
-                return alarms
-            result = self.monitor.evaluate(ids, values, times)
-            last_at.update(zip(ids, times, strict=True))  # in time order: the latest wins
-            flags = result.flags
-            self.rates.update(zip(ids, result.rates.tolist(), strict=True))
-            # Most readings raise nothing and change no state: look only at the flagged ones
-            # and at every reading of a tank that is (or this batch puts) in an alarm state.
-            state = self.state
-            flagged = np.flatnonzero(flags).tolist()
-            touched = set(state).union(ids[i] for i in flagged)
-            candidates = sorted(
-                set(flagged).union(i for i, tid in enumerate(ids) if tid in touched)
-            )
-            for i in candidates:
-                tid = ids[i]
-                f = int(flags[i])
-                rate = float(result.rates[i])
-                held = f & (TANK_HIGH | TANK_HIGH_HIGH | TANK_LOW)
-                before = state.get(tid, 0)
-                if held != before:
-                    self.since[tid] = times[i]
-                    if held:
-                        state[tid] = held
-                    else:
-                        state.pop(tid, None)
-                if not raise_alarms:
-                    continue
-                new = held & ~before
-                for bit, name, severity in (*_STATES, _LOW):
-                    if new & bit:
-                        alarms.append(self._alarm(tid, name, severity, values[i], times[i]))
-                        break  # high-high implies high: one alarm, the most severe
-                for bit, name, severity in _EVENTS:
-                    if f & bit:
-                        alarms.append(self._alarm(tid, name, severity, values[i], times[i], rate))
-        return alarms
-
-    def _alarm(
-        self,
-        tid: str,
-        name: str,
-        severity: str,
-        value: float,
-        at: float,
-        rate: float = math.nan,
-    ) -> Alarm:
-        spec = self.specs[tid]
-        lim = spec.limits
-        text = {
-            "high_high": f"液位高高报警 {value:.2f} m ≥ {lim.high_high:.2f} m",
-            "high": f"液位高报警 {value:.2f} m ≥ {lim.high:.2f} m",
-            "low": f"液位低报警 {value:.2f} m ≤ {lim.low:.2f} m",
-            "rate": f"液位变化过快 {rate:+.2f} m/min (限 {lim.max_rate_per_min:.2f})",
-            "stale": f"传感器超过 {lim.stale_after_s:.0f} s 无数据后恢复上报",
-        }[name]
-        return Alarm(
-            id=f"tank.{name}:{tid}:{at:.3f}",
-            kind=f"tank.{name}",
-            severity=severity,
-            subject_type="Tank",
-            subject_key=tid,
-            message=f"{spec.label}: {text}",
-            at=_at(at),
-            value=value,
-            lon=spec.lon,
-            lat=spec.lat,
-            grid_cell=spec.grid_cell,
-        )
-
-    def level(self, tid: str) -> TankLevel | None:
-        spec = self.specs.get(tid)
-        if spec is None:
-            return None
-        with self.lock:
-            last = self.monitor.last_reading(tid)
-        if last is None:
-            return None
-        value, when = last
-        held = self.state.get(tid, 0)
-        rate = self.rates.get(tid)
-        since = self.since.get(tid)
-        return TankLevel(
-            value_m=value,
-            at=_at(when),
-            percent=100.0 * value / spec.level_height_m if spec.level_height_m > 0 else None,
-            rate_m_per_min=rate if rate is not None and math.isfinite(rate) else None,
-            active=tuple(FLAG_NAMES[b] for b in (TANK_HIGH_HIGH, TANK_HIGH, TANK_LOW) if held & b),
-            since=_at(since) if since is not None and held else None,
-        )
-
-    def refresh(self, stored: dict[str, DeviceState]) -> None:
-        """Take in the tanks' states stored by other workers (newer than what this one saw);
-        no alarm: the worker that took the reading raised it."""
-        ids, values, times = [], [], []
-        for key, kept in newer(stored, self.last_at.get).items():
-            level = kept.state.get("level_m")
-            if key in self.specs and isinstance(level, int | float):
-                ids.append(key)
-                values.append(float(level))
-                times.append(kept.at.timestamp())
-        if not ids:
-            return
-        self._evaluate(ids, values, times, raise_alarms=False)
-        with self.lock:
-            for key in ids:
-                since = stored[key].state.get("alarm_since")
-                if key in self.state and isinstance(since, int | float):
-                    self.since[key] = float(since)
-
-    def describe(self, reading: Reading) -> dict[str, Any]:
-        """What the rules say of a tank after its latest reading: stored in device_state."""
-        tid = reading.id
-        with self.lock:
-            held = self.state.get(tid, 0)
-            since = self.since.get(tid)
-            rate = self.rates.get(tid)
-        # called for every tank of every batch: no list built, no unit looked up, for the
-        # many in no alarm with a level in metres
-        return {
-            "level_m": self.level_m(reading) if reading.extra else reading.value,
-            "rate_m_per_min": rate if rate is not None and math.isfinite(rate) else None,
-            "alarms": [FLAG_NAMES[b] for b in _HELD if held & b] if held else [],
-            "alarm_since": since if held else None,
-        }
-
-    def level_of(self, kept: DeviceState) -> TankLevel | None:
-        """A tank's level as stored (``describe``'s account of its latest reading)."""
-        spec = self.specs.get(kept.id)
-        s = kept.state
-        value = s.get("level_m", s.get("value"))
-        if spec is None or not isinstance(value, int | float):
-            return None
-        rate, since = s.get("rate_m_per_min"), s.get("alarm_since")
-        return TankLevel(
-            value_m=float(value),
-            at=kept.at,
-            percent=100.0 * value / spec.level_height_m if spec.level_height_m > 0 else None,
-            rate_m_per_min=float(rate) if isinstance(rate, int | float) else None,
-            active=tuple(str(a) for a in s.get("alarms") or ()),
-            since=_at(since) if isinstance(since, int | float) else None,
-        )
-
-    def of_site(self, site: str) -> list[str]:
-        return [k for k, s in self.specs.items() if s.site == site]
-
-    def in_alarm(self) -> list[str]:
-        """Tanks with a threshold alarm in force, in key order."""
-        return sorted(self.state)
-
-
-def _tank_spec(tank: Record, sensor: Record | None) -> TankSpec:
-    a = tank.attrs
-    th = a.get("level_thresholds_m") or {}
-    horizontal = a.get("tank_type") in _HORIZONTAL
-    height = float((a.get("diameter_m") if horizontal else a.get("height_m")) or 0.0)
-    sampling = float((sensor.attrs.get("sampling_interval_s") if sensor else None) or 0)
-    sampling = sampling or DEFAULT_SAMPLING_S
-    point = _point(tank)
-    substance = (a.get("substance") or {}).get("name", "")
-    return TankSpec(
-        key=tank.key,
-        site=a.get("site"),
-        firm=a.get("firm"),
-        level_height_m=height,
-        limits=TankLimits(
-            high=float(th.get("high", math.nan)),
-            high_high=float(th.get("high_high", math.nan)),
-            low=float(th.get("low", math.nan)),
-            max_rate_per_min=height * RATE_SHARE_PER_MIN if height > 0 else math.nan,
-            stale_after_s=sampling * STALE_INTERVALS,
-        ),
-        sampling_s=sampling,
-        grid_cell=a.get("grid_cell"),
-        lon=point[0] if point else None,
-        lat=point[1] if point else None,
-        label=f"{tank.key} {a.get('tank_no', '')} {substance}".strip(),
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -907,12 +567,23 @@ def _class_order(cls: str) -> tuple[float, str]:
 class HazchemServices:
     """Built once per hub process; the live state is loaded from the store on first use."""
 
-    def __init__(self, store: RecordStore, speed_limit_kmh: float = SPEED_LIMIT_KMH) -> None:
+    def __init__(
+        self,
+        store: RecordStore,
+        speed_limit_kmh: float = SPEED_LIMIT_KMH,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.speed_limit_kmh = speed_limit_kmh
-        self.tank_model = ReadModel(
-            store.engine, (TANK_LEVEL,), self._load_tanks, records=("Tank", "Sensor")
-        )
+        self.clock = clock
+        # one read model per tank quantity: each kind's stored states refresh its own watch
+        self.tank_models = {
+            q.kind: ReadModel(
+                store.engine, (q.kind,), partial(self._load_tanks, q), records=("Tank", "Sensor")
+            )
+            for q in QUANTITIES
+        }
+        self.tank_model = self.tank_models[TANK_LEVEL]
         self.vehicle_model = ReadModel(
             store.engine,
             (VEHICLE_FIX,),
@@ -920,10 +591,10 @@ class HazchemServices:
             records=("HazchemVehicle", "Camera", "River", "GridCell"),
         )
 
-    def _load_tanks(self, stored: Stored) -> TankWatch:
+    def _load_tanks(self, quantity: Quantity, stored: Stored) -> TankWatch:
         tanks = list(self.store.scan("Tank"))
-        sensors = self.store.get_many("Sensor", [f"{t.key}-L" for t in tanks])
-        return TankWatch(tanks, sensors, stored[TANK_LEVEL])
+        sensors = self.store.get_many("Sensor", [f"{t.key}-{quantity.suffix}" for t in tanks])
+        return TankWatch(tanks, sensors, stored[quantity.kind], quantity, self.clock)
 
     def _load_vehicles(self, stored: Stored) -> VehicleWatch:
         zones = forbidden_zones(self.store.scan("Camera"), self.store.scan("River"))
@@ -937,32 +608,71 @@ class HazchemServices:
 
     @property
     def tanks(self) -> TankWatch:
+        """The tanks' levels (and the tanks: every quantity's watch has them all)."""
         return self.tank_model.get()
+
+    def tank_watch(self, kind: str) -> TankWatch:
+        """One quantity's watch, by reading kind (tank.level, tank.temperature, ...)."""
+        return self.tank_models[kind].get()
 
     @property
     def vehicles(self) -> VehicleWatch:
         return self.vehicle_model.get()
 
     # telemetry handlers (called by the live bus from a worker thread)
-    def check_tank_level(self, reading: Reading) -> str | None:
-        return self.tanks.check(reading)
+    def register_tanks(self, live: LiveBus) -> None:
+        """The three tank quantities' handlers on the live bus, each kind its own watch."""
+        for q in QUANTITIES:
+            live.register(
+                q.kind,
+                partial(self.on_tank_readings, q.kind),
+                partial(self.check_tank_reading, q.kind),
+                partial(self.describe_tank, q.kind),
+                self.tank_models[q.kind].follow(TankWatch.refresh),
+                partial(self.normalise_tank_readings, q.kind),
+            )
 
-    def on_tank_levels(self, readings: Sequence[Reading]) -> list[Alarm]:
-        return self.tanks.evaluate(readings)
+    def check_tank_reading(self, kind: str, reading: Reading) -> str | None:
+        return self.tank_watch(kind).check(reading)
 
-    def describe_tank_level(self, reading: Reading) -> dict[str, Any]:
-        return self.tanks.describe(reading)
+    def on_tank_readings(self, kind: str, readings: Sequence[Reading]) -> list[Alarm]:
+        return self._unraised(self.tank_watch(kind).evaluate(readings))
 
-    def normalise_tank_levels(self, readings: list[Reading]) -> list[Reading]:
-        return self.tanks.normalise(readings)
+    def describe_tank(self, kind: str, reading: Reading) -> dict[str, Any]:
+        return self.tank_watch(kind).describe(reading)
+
+    def normalise_tank_readings(self, kind: str, readings: list[Reading]) -> list[Reading]:
+        return self.tank_watch(kind).normalise(readings)
+
+    def silent_tanks(self) -> list[Alarm]:
+        """Stale alarms of the sensors silent past their window now, once per silence (see
+        :meth:`TankWatch.silent`), none already stored."""
+        alarms = []
+        for q in QUANTITIES:
+            # nothing of the kind stored: no sensor of it reported, none can be stale (and the
+            # watch is not built for nothing)
+            if state.newest(self.store.engine, q.kind) is not None:
+                alarms.extend(self.tank_watch(q.kind).silent())
+        return self._unraised(alarms)
+
+    def _unraised(self, alarms: list[Alarm]) -> list[Alarm]:
+        """Without the stale alarms raised already: a silence is one alarm whether the timer
+        (in whichever worker held it) or the reading that ends it saw it first."""
+        stale = [a.id for a in alarms if a.kind.endswith("stale")]
+        if not stale:
+            return alarms
+        raised = self.store.get_many(ALARM_KIND, stale)
+        return [a for a in alarms if a.id not in raised]
 
     def tanks_in_alarm(self) -> list[str]:
-        """Tanks with a threshold alarm in force, in key order: as stored, else as loaded
-        from the sensors (the same in every worker)."""
-        watch = self.tanks
-        stored = state.latest_of_kind(self.store.engine, TANK_LEVEL)
-        held = {k for k, s in stored.items() if s.state.get("alarms") and k in watch.specs}
-        held.update(k for k in watch.in_alarm() if k not in stored)
+        """Tanks with a threshold alarm of any quantity in force, in key order: as stored,
+        else as loaded from the sensors (the same in every worker)."""
+        held: set[str] = set()
+        for q in QUANTITIES:
+            watch = self.tank_watch(q.kind)
+            stored = state.latest_of_kind(self.store.engine, q.kind)
+            held.update(k for k, s in stored.items() if s.state.get("alarms") and k in watch.specs)
+            held.update(k for k in watch.in_alarm() if k not in stored)
         return sorted(held)
 
     def check_vehicle_fix(self, reading: Reading) -> str | None:
@@ -977,16 +687,10 @@ class HazchemServices:
 
 def services(hub: HubServices) -> HazchemServices:
     app = HazchemServices(hub.store)
-    for model in (app.tank_model, app.vehicle_model):
-        model.follow_records(hub.feed)
-    hub.live.register(
-        TANK_LEVEL,
-        app.on_tank_levels,
-        app.check_tank_level,
-        app.describe_tank_level,
-        app.tank_model.follow(TankWatch.refresh),
-        app.normalise_tank_levels,
-    )
+    for tanks in app.tank_models.values():
+        tanks.follow_records(hub.feed)
+    app.vehicle_model.follow_records(hub.feed)
+    app.register_tanks(hub.live)
     hub.live.register(
         VEHICLE_FIX,
         app.on_vehicle_fixes,

@@ -16,18 +16,23 @@ from strawberry import relay
 from hub import state
 from hub.apps import kit
 from hub.apps.hazchem.services import (
-    TANK_LEVEL,
     VEHICLE_FIX,
     ForbiddenZone,
     HazchemServices,
     StockLine,
-    TankLevel,
-    TankWatch,
     VehicleFix,
     VehicleWatch,
     WarehouseStock,
 )
-from hub.apps.live.history import SPEED, history_field
+from hub.apps.hazchem.tanks import (
+    PRESSURE,
+    TANK_LEVEL,
+    TEMPERATURE,
+    Quantity,
+    TankReading,
+    TankWatch,
+)
+from hub.apps.live.history import SPEED, Device, history_field
 from hub.state.loader import device_state
 from schema.classification import classified
 from schema.context import records
@@ -204,19 +209,101 @@ class TankLevelNow:
     alarm_since: datetime | None = strawberry.field(metadata=INTERNAL)
 
     @classmethod
-    def of(cls, level: TankLevel) -> TankLevelNow:
+    def of(cls, level: TankReading) -> TankLevelNow:
         return cls(
-            value_m=level.value_m,
+            value_m=level.value,
             percent=level.percent,
             at=level.at,
-            rate_m_per_min=level.rate_m_per_min,
+            rate_m_per_min=level.rate_per_min,
             alarms=list(level.active),
             alarm_since=level.since,
         )
 
 
+@strawberry.type(
+    description="A tank's temperature (°C) or pressure (kPa, gauge) alarm limits: low, high, "
+    "high-high, the largest change per minute, and the silence after which its sensor is stale"
+)
+class TankGaugeLimits:
+    unit: str = strawberry.field(metadata=INTERNAL)
+    low: float | None = strawberry.field(metadata=INTERNAL)
+    high: float | None = strawberry.field(metadata=INTERNAL)
+    high_high: float | None = strawberry.field(metadata=INTERNAL)
+    max_rate_per_min: float | None = strawberry.field(metadata=INTERNAL)
+    stale_after_s: float | None = strawberry.field(metadata=INTERNAL)
+
+
+@strawberry.type(description="A tank's latest temperature or pressure and its alarm state, live.")
+class TankGaugeNow:
+    value: float = strawberry.field(description="In `unit`", metadata=INTERNAL)
+    unit: str = strawberry.field(description="°C or kPa (gauge)", metadata=INTERNAL)
+    at: datetime = strawberry.field(metadata=INTERNAL)
+    rate_per_min: float | None = strawberry.field(
+        description="Change per minute since the reading before", metadata=INTERNAL
+    )
+    alarms: list[str] = strawberry.field(
+        description="Threshold alarms in force: high_high, high, low", metadata=INTERNAL
+    )
+    alarm_since: datetime | None = strawberry.field(metadata=INTERNAL)
+
+    @classmethod
+    def of(cls, reading: TankReading, unit: str) -> TankGaugeNow:
+        return cls(
+            value=reading.value,
+            unit=unit,
+            at=reading.at,
+            rate_per_min=reading.rate_per_min,
+            alarms=list(reading.active),
+            alarm_since=reading.since,
+        )
+
+
 def _finite(value: float) -> float | None:
     return None if value != value else value  # NaN: no such limit
+
+
+async def _latest(info: strawberry.Info, kind: str, key: str) -> TankReading | None:
+    """A tank's latest reading of one quantity: stored (the same in every worker), else —
+    none through the hub yet — its sensor's last value."""
+    watch = await tank_watch(info, kind)
+    kept = await device_state(info, kind, key)
+    return watch.reading_of(kept) if kept is not None else watch.reading(key)
+
+
+def _gauge_field(quantity: Quantity, what: str) -> Any:
+    """A tank's field of its latest ``quantity`` reading and that quantity's alarm state."""
+
+    async def resolve(root: Device, info: strawberry.Info) -> TankGaugeNow | None:
+        reading = await _latest(info, quantity.kind, str(root.id))
+        return TankGaugeNow.of(reading, quantity.unit) if reading else None
+
+    return strawberry.field(
+        resolver=resolve, description=f"The latest {what} and its alarm state", metadata=INTERNAL
+    )
+
+
+def _gauge_limits_field(quantity: Quantity, what: str) -> Any:
+    """A tank's field of the ``quantity`` alarm limits the hub applies to it."""
+
+    async def resolve(root: Device, info: strawberry.Info) -> TankGaugeLimits | None:
+        spec = (await tank_watch(info, quantity.kind)).specs.get(str(root.id))
+        if spec is None:
+            return None
+        lim = spec.limits
+        return TankGaugeLimits(
+            unit=quantity.unit,
+            low=_finite(lim.low),
+            high=_finite(lim.high),
+            high_high=_finite(lim.high_high),
+            max_rate_per_min=_finite(lim.max_rate_per_min),
+            stale_after_s=_finite(lim.stale_after_s),
+        )
+
+    return strawberry.field(
+        resolver=resolve,
+        description=f"The {what} alarm limits the hub applies",
+        metadata=INTERNAL,
+    )
 
 
 @strawberry.federation.type(
@@ -270,11 +357,13 @@ class Tank(RecordNode, Located, Sourced):
 
     @strawberry.field(description="The latest level reading and alarm state", metadata=INTERNAL)
     async def level(self, info: strawberry.Info) -> TankLevelNow | None:
-        watch = await tank_watch(info)
-        kept = await device_state(info, TANK_LEVEL, str(self.id))
-        # stored: the same in every worker; none yet: the level sensor's last value
-        level = watch.level_of(kept) if kept is not None else watch.level(str(self.id))
+        level = await _latest(info, TANK_LEVEL, str(self.id))
         return TankLevelNow.of(level) if level else None
+
+    temperature = _gauge_field(TEMPERATURE, "temperature (°C)")
+    pressure = _gauge_field(PRESSURE, "pressure (kPa, gauge)")
+    temperature_limits = _gauge_limits_field(TEMPERATURE, "temperature (°C)")
+    pressure_limits = _gauge_limits_field(PRESSURE, "pressure (kPa, gauge)")
 
     history = history_field(TANK_LEVEL, "level readings (metres)")
 
@@ -574,9 +663,10 @@ class HazchemWarehouseStock:
         return HazchemSite.from_record(record) if record else None
 
 
-async def tank_watch(info: strawberry.Info) -> TankWatch:
+async def tank_watch(info: strawberry.Info, kind: str = TANK_LEVEL) -> TankWatch:
     service = hazchem(info)
-    return await run_in_threadpool(lambda: service.tanks)  # first use loads from the store
+    # first use loads from the store
+    return await run_in_threadpool(service.tank_watch, kind)
 
 
 async def vehicle_watch(info: strawberry.Info) -> VehicleWatch:
