@@ -154,6 +154,8 @@ CASE = Workflow(
     done=DONE,
     paused=frozenset({"merged"}),
     acts={"file_open311": CITIZEN_DOORS, "move_inspector": OPERATORS},
+    # the enterprise-service platform's words for a request accepted and one being handled
+    source_states={"已受理": "filed", "办理中": "handling"},
 )
 
 
