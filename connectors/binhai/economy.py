@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from connectors.binhai.spec import ConnectorSpec, fields
 from connectors.mapping import KindMapping
+
+ENTERPRISE_CHANNEL = "双万双服企业服务平台"
+
+
+def platform_request(attrs: dict[str, Any]) -> dict[str, Any]:
+    """A platform request as a case of the loop, on the platform's channel: its department
+    and deadline are the platform's (a firm's request is no grid duty)."""
+    return {**attrs, "channel": ENTERPRISE_CHANNEL}
+
 
 SPECS = (
     # The market-supervision registry: an Oracle-style schema with pinyin-initial columns.
@@ -75,11 +86,19 @@ SPECS = (
             updated_at="updatedAt", required=("subject_name", "period"),
         ),),
     ),
+    # The enterprise-service platform (双万双服): firms' requests, each a case of the
+    # citizen-service centre's loop on the platform's own channel (as the hub files them).
     ConnectorSpec(
         "enterprise-service", "rest", options={"pagination": "offset", "items": "data.records"},
         mappings=(KindMapping(
-            kind="EnterpriseServiceRequest", stream="api/requests", key="id", source_id="sqbh",
-            fields={}, updated_at="updatedAt", rest="camel", required=("firm_name", "content"),
+            kind="ServiceCase", stream="api/requests", key="id", source_id="sqbh",
+            fields=fields(
+                "enterpriseId=firm submittedAt=reported_at deadline=due_at "
+                "finishedAt=resolved_at assignedDepartment=handling_department "
+                "contactName=reporter contactPhone=reporter_phone"
+            ),
+            point=("lng", "lat"), updated_at="updatedAt", rest="camel",
+            required=("firm_name", "content", "reported_at"), transform=platform_request,
         ),),
     ),
 )  # fmt: skip

@@ -16,15 +16,22 @@ import random
 from datetime import timedelta
 from typing import Any
 
+from hub.apps.enterprise_services.services import REQUEST_TYPES
 from simcity.binhai.context import BASE_TIME, derive_seed, iso
 from simcity.binhai.duties import CATEGORIES
+from simcity.sandbox.shares import REQUEST_DAYS, REQUEST_OPEN_SHARE, Quota, targets, timing
 from simcity.sandbox.variants import variant
 
 Rec = dict[str, Any]
 SHOWCASE = 20
 """The first finance firms appear in every firm-related system, in fixed spellings."""
 
-_STATUSES = ("已立案", "已批转", "处置中", "已办结", "已回访", "已评价")
+# the channels' words for an open case and a done one, with how often each is seen
+_OPEN_STATUSES = {"已立案": 2, "已批转": 2, "处置中": 3}
+_DONE_STATUSES = {"已办结": 3, "已回访": 2, "已评价": 4}
+# the enterprise-service platform's words (已受理: accepted, 办理中: being handled)
+_REQUEST_OPEN = {"已受理": 2, "办理中": 3}
+_REQUEST_DONE = {"已办结": 2, "已评价": 3}
 _CHANNELS = {
     "service-hotline": ("12345便民服务热线", "HL", 3000),
     "snap-and-send": ("随手拍", "SS", 1500),
@@ -61,17 +68,21 @@ def _style(rng: random.Random, weights: dict[str, int]) -> str:
 
 
 def service_cases(seed: int, citizens: list[Rec]) -> dict[str, list[Rec]]:
+    """The four channels' cases, dated as :mod:`simcity.sandbox.shares` says: over the last
+    90 days, most done, the overdue share of each duty category's open cases at its target."""
     subs = [(c, s) for c in CATEGORIES for s in c.subcategories]
+    goals = targets(_rng(seed, "cases/overdue-targets"), [c.code for c in CATEGORIES])
+    quotas = {code: Quota(t) for code, t in goals.items()}  # shared by the four channels
     out: dict[str, list[Rec]] = {}
     for system, (channel, code, count) in _CHANNELS.items():
         rng = _rng(seed, f"cases/{system}")
         records = []
         for n in range(1, count + 1):
             person = rng.choice(citizens)
-            cat, (sub_name, _limit) = rng.choice(subs)
-            sub_no = cat.subcategories.index((sub_name, _limit)) + 1
-            reported = BASE_TIME - timedelta(seconds=rng.randrange(3600, 90 * 86400))
-            status = rng.choices(_STATUSES, [1, 1, 2, 3, 2, 4])[0]
+            cat, (sub_name, limit) = rng.choice(subs)
+            sub_no = cat.subcategories.index((sub_name, limit)) + 1
+            when = timing(rng, limit, quotas[cat.code])
+            status = _style(rng, _DONE_STATUSES if when.done else _OPEN_STATUSES)
             a = person["attrs"]
             attrs: dict[str, Any] = {
                 "channel": channel,
@@ -85,20 +96,22 @@ def service_cases(seed: int, citizens: list[Rec]) -> dict[str, list[Rec]]:
                 "address": a["address"],
                 "street": a["street"],
                 "grid_cell": a["grid_cell"],
-                "reported_at": iso(reported),
+                "reported_at": iso(when.reported),
                 "status": status,
                 "handling_department": cat.department,
                 "rating": rng.randint(3, 5) if status == "已评价" else None,
             }
+            if when.done:
+                attrs["resolved_at"] = iso(when.done)  # the clock of a done case stops here
             if system == "snap-and-send":
                 attrs["photos"] = [f"https://ssp.binhai.sim/p/{code}{n:07d}_{i}.jpg"
                                    for i in range(1, rng.randint(1, 3) + 1)]  # fmt: skip
-            updated = iso(reported + timedelta(hours=rng.randint(0, 72)))
             key = f"CASE-{code}-{n:07d}"
-            source_id = f"{code}{reported:%Y%m%d}{n:06d}"
+            source_id = f"{code}{when.reported:%Y%m%d}{n:06d}"
             records.append(
-                _rec("ServiceCase", key, system, source_id, updated, attrs, person["geometry"])
-            )
+                _rec("ServiceCase", key, system, source_id, iso(when.updated), attrs,
+                     person["geometry"])
+            )  # fmt: skip
         out[system] = records
     return out
 
@@ -301,37 +314,49 @@ def statistics(
 
 
 def service_requests(seed: int, finance: list[Rec], enterprises: list[Rec]) -> list[Rec]:
+    """Firms' requests to the enterprise-service platform, dated like the citizens' cases
+    (:mod:`simcity.sandbox.shares`, a target per request type): each names the firm by its
+    registry number and credit code (but the platform's short names) and sits at its address;
+    the platform keeps its promised deadline and, once done, when it was done."""
     rng = _rng(seed, "enterprise-service")
-    targets = finance[:SHOWCASE] + rng.sample(enterprises, 480)
-    kinds = ["政策咨询", "融资需求", "用工需求", "审批协调", "用地需求", "人才落户"]
+    ent_by_key = {e["key"]: e for e in enterprises}
+    showcase = [(f, ent_by_key[f["attrs"]["enterprise"]]) for f in finance[:SHOWCASE]]
+    firms = showcase + [(e, e) for e in rng.sample(enterprises, 480)]
+    goals = targets(_rng(seed, "enterprise-service/overdue-targets"), REQUEST_TYPES)
+    quotas = {kind: Quota(t) for kind, t in goals.items()}
     out = []
-    for n, firm in enumerate(targets, start=1):
-        a = firm["attrs"]
+    for n, (firm, ent) in enumerate(firms, start=1):
+        a, e = firm["attrs"], ent["attrs"]
         style = "city" if n <= SHOWCASE else _style(rng, {"canonical": 5, "city": 3, "short": 1})
-        kind = rng.choice(kinds)
-        submitted = _past(rng, 180)
-        status = rng.choice(["已受理", "办理中", "已办结"])
+        kind = rng.choice(sorted(REQUEST_TYPES))
+        department, hours = REQUEST_TYPES[kind]
+        when = timing(rng, hours, quotas[kind], REQUEST_OPEN_SHARE, REQUEST_DAYS)
+        status = _style(rng, _REQUEST_DONE if when.done else _REQUEST_OPEN)
+        name = variant(a["name"], style)
         attrs = {
-            "firm_name": variant(a["name"], style),
+            "firm": ent["key"],
+            "firm_name": name,
             "uscc": a["uscc"] if style != "short" else None,
+            "industry": e.get("industry"),
             "request_type": kind,
+            "title": f"{name}{kind}",
             "content": f"企业反映{kind}相关问题，请协调解决。",
-            "submitted_at": submitted,
+            "reporter": e.get("legal_representative"),
+            "reporter_phone": e.get("legal_representative_phone"),
+            "address": e.get("address"),
+            "street": e.get("street"),
+            "grid_cell": e.get("grid_cell"),
+            "reported_at": iso(when.reported),
+            "due_at": iso(when.reported + timedelta(hours=hours)),
             "status": status,
-            "assigned_department": rng.choice(
-                [
-                    "区工业和信息化局",
-                    "区人社局",
-                    "区行政审批局",
-                    "区金融工作局",
-                    "区规划和自然资源局",
-                ]
-            ),
+            "handling_department": department,
             "service_officer": f"服务专员{rng.randrange(1, 60):02d}",
-            "rating": rng.randint(3, 5) if status == "已办结" else None,
+            "rating": rng.randint(3, 5) if status == "已评价" else None,
         }
-        out.append(_rec("EnterpriseServiceRequest", f"ESR-{n:07d}", "enterprise-service",
-                        f"SWSF{n:08d}", submitted, attrs))  # fmt: skip
+        if when.done:
+            attrs["resolved_at"] = iso(when.done)
+        out.append(_rec("ServiceCase", f"ESR-{n:07d}", "enterprise-service", f"SWSF{n:08d}",
+                        iso(when.updated), attrs, ent["geometry"]))  # fmt: skip
     return out
 
 

@@ -93,7 +93,9 @@ def test_sync_all_loads_the_city_and_a_down_system_leaves_the_others(
     assert counts["Sensor"] == 18000 and counts["Citizen"] == 20000
     assert counts["HazchemVehicle"] == 2673 and counts["Camera"] == 4000
     assert counts["SourceSystem"] == 27
-    assert counts["ServiceCase"] == 3000 + 1500 + 400 + 600
+    # the four citizen channels' cases, and the enterprise platform's 500 requests (cases of
+    # its own channel)
+    assert counts["ServiceCase"] == 3000 + 1500 + 400 + 600 + 500
     assert "River" not in counts  # hydrology was down
     assert sum(counts.values()) > 80_000
     status = cityhub(city["dir"], "sources", "status", "--json")

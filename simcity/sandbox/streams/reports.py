@@ -190,22 +190,27 @@ def grid_case(city: LiveCity, gen: np.random.Generator, now: datetime, n: int) -
 
 
 def enterprise_request(city: LiveCity, gen: np.random.Generator, now: datetime, n: int) -> Row:
-    """A firm's new request: a firm of the platform asks again, about any of its topics."""
-    rows = _records(city, "enterprise-service", "EnterpriseServiceRequest")
-    attrs = copy.deepcopy(_pick(rows, gen)["attrs"])
+    """A firm's new request: a firm of the platform asks again, about any of its topics, due
+    as the platform promises for that topic (a ServiceCase of the platform's channel)."""
+    rows = _records(city, "enterprise-service", "ServiceCase")
+    firm = _pick(rows, gen)
+    attrs = copy.deepcopy(firm["attrs"])
     topic = _pick(rows, gen)["attrs"]
+    promise = datetime.fromisoformat(topic["due_at"]) - datetime.fromisoformat(topic["reported_at"])
+    for done in ("resolved_at", "rating", "channel"):  # the connector names the channel
+        attrs.pop(done, None)
     attrs.update(
         request_type=topic.get("request_type"),
+        title=f"{attrs.get('firm_name')}{topic.get('request_type')}",
         content=topic.get("content"),
-        assigned_department=topic.get("assigned_department"),
-        submitted_at=iso(now),
+        handling_department=topic.get("handling_department"),
+        reported_at=iso(now),
+        due_at=iso(now + promise),
         status=NEW_REQUEST,
-        rating=None,
     )
     stamp = f"{now:%Y%m%d%H%M%S}{n:04d}"
-    return {"kind": "EnterpriseServiceRequest", "key": f"ESR-L{stamp}",
-            "source_id": f"SWSFL{stamp}", "updated_at": iso(now), "attrs": attrs,
-            "geometry": None}  # fmt: skip
+    return {"kind": "ServiceCase", "key": f"ESR-L{stamp}", "source_id": f"SWSFL{stamp}",
+            "updated_at": iso(now), "attrs": attrs, "geometry": firm["geometry"]}  # fmt: skip
 
 
 def application(city: LiveCity, gen: np.random.Generator, now: datetime, n: int) -> Row:
@@ -238,7 +243,7 @@ SOURCES = (
     Source(_ZERO, "ServiceCase", "reports_per_day_zero_distance", _per_day(_ZERO), CITIZEN_DAY,
            citizen_case(_ZERO)),
     Source(_GRID, "ServiceCase", "reports_per_day_grid", GRID_PER_DAY, OFFICE_DAY, grid_case),
-    Source("enterprise-service", "EnterpriseServiceRequest", "requests_per_day_enterprise",
+    Source("enterprise-service", "ServiceCase", "requests_per_day_enterprise",
            REQUESTS_PER_DAY, OFFICE_DAY, enterprise_request),
     Source("online-applications", "ServiceApplication", "applications_per_day",
            3000 / APPLICATION_DAYS, CITIZEN_DAY, application),
