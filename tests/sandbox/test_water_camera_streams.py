@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -34,6 +33,7 @@ from hub.store.tables import DeviceReadingRow, DeviceStateRow, RecordRow
 from simcity.clock import SimClock
 from simcity.sandbox.run import Sandbox
 from simcity.sandbox.streams import LiveCity, cameras, water
+from tests.city_thread import CityThread
 from tests.demo_copy import copy_of
 
 pytestmark = pytest.mark.slow
@@ -44,23 +44,6 @@ RATES = {"camera_heartbeat_s": 3600.0, "video_events_per_hour": 4.0, "incidents_
 FRESH_WITHIN_S = 60.0
 QUIET_S = 30.0  # of the wall clock: the city's first hour
 ALARM_WITHIN_S = 30.0
-T = TypeVar("T")
-
-
-class Loop:
-    """An event loop in a thread: the sandbox lives there while the test thread waits."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 120) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
 
 
 @dataclass
@@ -96,7 +79,7 @@ def c(
         conn.execute(delete(DeviceStateRow))
         conn.execute(delete(DeviceReadingRow))
         conn.execute(delete(RecordRow).where(RecordRow.kind == "Alarm"))
-    loop = Loop()
+    loop = CityThread()
     sandbox = Sandbox(folder / "sb", demo_dir, clock=SimClock(speed=SPEED), live=False, rates=RATES)
     loop.run(sandbox.start())
     assert sandbox.city is not None and sandbox.mqtt_url
