@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -40,6 +39,7 @@ from shapely.geometry import shape
 
 from core_ext import GeofenceSet, GridIndex
 from hub import state
+from hub.apps.hazchem.stops import VEHICLE_STOPPED, StopWatch, havens
 from hub.apps.hazchem.tanks import QUANTITIES, TANK_LEVEL, Quantity, TankWatch
 from hub.live import ALARM_KIND, Alarm, LiveBus, Reading
 from hub.state import DeviceState
@@ -156,6 +156,7 @@ class VehicleWatch:
         grid: GridIndex | None = None,
         speed_limit_kmh: float = SPEED_LIMIT_KMH,
         stored: dict[str, DeviceState] | None = None,
+        stands: GridIndex | None = None,  # where a vehicle may stand (stops.havens)
     ) -> None:
         records = list(vehicles)
         self.keys = [r.key for r in records]
@@ -178,6 +179,7 @@ class VehicleWatch:
         self.grid = grid
         self.speed_limit = speed_limit_kmh
         self.lock = threading.Lock()
+        self.stops = StopWatch(stands)
         self._seed(records, stored or {})
 
     def _seed(self, records: list[Record], stored: dict[str, DeviceState]) -> None:
@@ -198,6 +200,7 @@ class VehicleWatch:
                     )
                 )
                 self.speeding[i] = bool(kept.state.get("speeding"))
+                self.stops.restore(i, kept.state.get("stop"))
                 continue
             point, when = _point(r), r.attrs.get("last_gps_at")
             if point is None or not isinstance(when, str):
@@ -228,12 +231,15 @@ class VehicleWatch:
                 inside = self.fences.state(i)
             except KeyError:
                 inside = []
-        return {"speeding": speeding, "zones": [self.zones[int(f)].id for f in inside]}
+            stop = self.stops.state(i)
+        zones = [self.zones[int(f)].id for f in inside]
+        return {"speeding": speeding, "zones": zones, "stop": stop}
 
     def refresh(self, stored: dict[str, DeviceState]) -> None:
         """Take in the fixes other workers stored (newer than this one's last): the fences
         learn where the vehicles are, the speeding episodes go on; no alarm is raised here."""
         idx, rows, speeding = [], [], []
+        stops: list[Any] = []
         for key, kept in newer(stored, self._last_time).items():
             i, point = self.index.get(key), kept.point
             if i is None or point is None:
@@ -248,6 +254,7 @@ class VehicleWatch:
                 )
             )
             speeding.append(bool(kept.state.get("speeding")))
+            stops.append(kept.state.get("stop"))
         if not idx:
             return
         at, where = np.asarray(idx), np.asarray(rows)
@@ -255,6 +262,8 @@ class VehicleWatch:
             self.fences.check(at, where[:, 1], where[:, 2], where[:, 0])
             self._append(at, where)
             self.speeding[at] = speeding
+            for i, stop in zip(idx, stops, strict=True):
+                self.stops.restore(i, stop)
 
     def _last_time(self, key: str) -> float | None:
         i = self.index.get(key)
@@ -304,6 +313,7 @@ class VehicleWatch:
                     zone = self.zones[int(e.fence_id)]
                     alarms.append(self._zone_alarm(int(e.vehicle_id), zone, rows[e.index]))
             alarms.extend(self._speeding(idx, rows))
+            alarms.extend(self._stop_alarm(i, rows[j]) for i, j in self.stops.check(idx, rows))
             self._append(idx, rows)
         return alarms
 
@@ -368,6 +378,24 @@ class VehicleWatch:
             lat=lat,
             grid_cell=self._cell(lon, lat),
             source=zone.id,
+        )
+
+    def _stop_alarm(self, vi: int, row: np.ndarray) -> Alarm:
+        stop = self.stops.stops[vi]
+        t = float(row[0])
+        minutes = (t - stop.t0) / 60
+        return Alarm(
+            id=f"{VEHICLE_STOPPED}:{self.keys[vi]}:{stop.t0:.3f}",
+            kind=VEHICLE_STOPPED,
+            severity="alarm",
+            subject_type="HazchemVehicle",
+            subject_key=self.keys[vi],
+            message=f"{self.plates[vi]} 在危化品场所和园区外停车 {minutes:.0f} 分钟",
+            at=_at(t),
+            value=minutes,
+            lon=stop.lon,
+            lat=stop.lat,
+            grid_cell=self._cell(stop.lon, stop.lat),
         )
 
     def _speed_alarm(self, vi: int, row: np.ndarray) -> Alarm:
@@ -571,11 +599,9 @@ class HazchemServices:
         self,
         store: RecordStore,
         speed_limit_kmh: float = SPEED_LIMIT_KMH,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.speed_limit_kmh = speed_limit_kmh
-        self.clock = clock
         # one read model per tank quantity: each kind's stored states refresh its own watch
         self.tank_models = {
             q.kind: ReadModel(
@@ -588,13 +614,20 @@ class HazchemServices:
             store.engine,
             (VEHICLE_FIX,),
             self._load_vehicles,
-            records=("HazchemVehicle", "Camera", "River", "GridCell"),
+            records=(
+                "HazchemVehicle",
+                "Camera",
+                "River",
+                "GridCell",
+                "HazchemSite",
+                "IndustrialPark",
+            ),
         )
 
     def _load_tanks(self, quantity: Quantity, stored: Stored) -> TankWatch:
         tanks = list(self.store.scan("Tank"))
         sensors = self.store.get_many("Sensor", [f"{t.key}-{quantity.suffix}" for t in tanks])
-        return TankWatch(tanks, sensors, stored[quantity.kind], quantity, self.clock)
+        return TankWatch(tanks, sensors, stored[quantity.kind], quantity)
 
     def _load_vehicles(self, stored: Stored) -> VehicleWatch:
         zones = forbidden_zones(self.store.scan("Camera"), self.store.scan("River"))
@@ -604,6 +637,7 @@ class HazchemServices:
             grid_of(self.store),
             self.speed_limit_kmh,
             stored[VEHICLE_FIX],
+            havens(self.store.scan("HazchemSite"), self.store.scan("IndustrialPark"), _buffer),
         )
 
     @property
