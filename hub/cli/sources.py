@@ -322,6 +322,7 @@ def sources_status(
     """Per-system health: up/down now, last sync, records, quarantined, latency, last error."""
     from connectors.binhai import DESCRIPTORS
     from hub.ingest.status import connector_metrics
+    from hub.ingest.write_back import state_name
 
     settings = load_settings()
     store = open_store(settings)
@@ -344,6 +345,7 @@ def sources_status(
     for system in DESCRIPTORS:
         m = metrics.get(system, {})
         h = health.get(system)
+        told = metrics.get(state_name(system), {})  # the hub's status changes written back
         rows.append(
             {
                 "system": system,
@@ -357,6 +359,8 @@ def sources_status(
                 "runs": m.get("runs", 0),
                 "failed_runs": m.get("failed_runs", 0),
                 "error": (h.error if h and h.error else None) or m.get("last_error"),
+                "write_back": told.get("status"),
+                "write_back_error": told.get("last_error"),
             }
         )
     if as_json:
@@ -370,7 +374,8 @@ def sources_status(
             r["system"], r["protocol"], now,
             f"{r['latency_ms']:.0f}" if r["latency_ms"] is not None else "-",
             r["last_sync"], at.strftime("%m-%d %H:%M:%S") if at else "-",
-            f"{r['records']:,}", f"{r['quarantined']:,}", (r["error"] or "")[:60],
+            f"{r['records']:,}", f"{r['quarantined']:,}",
+            (r["error"] or r["write_back_error"] or "")[:60],
         )  # fmt: skip
     out.print(table)
 

@@ -19,6 +19,7 @@ that refuses a change (4xx) is not asked again; that is on record too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -95,16 +96,22 @@ class WriteBack:
     # -- running -------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Tell the sources, in whichever worker holds the lease, until cancelled."""
-        while True:
-            try:
-                if self.systems() and await self._hold():
-                    await self.step()
-            except SourcesUnavailable:
-                pass  # no endpoints file: nobody to tell (steps wait in the feed meanwhile)
-            except Exception as exc:  # a store hiccup: the next pass resumes from the store
-                log.warning("write-back: %s", str(exc).splitlines()[0][:200])
-            await asyncio.sleep(self.poll_s)
+        """Tell the sources, in whichever worker holds the lease, until cancelled; then give
+        the lease up, so another worker (or this one restarted) takes over at once."""
+        try:
+            while True:
+                try:
+                    if self.systems() and await self._hold():
+                        await self.step()
+                except SourcesUnavailable:
+                    pass  # no endpoints file: nobody to tell (steps wait in the feed meanwhile)
+                except Exception as exc:  # a store hiccup: the next pass resumes from the store
+                    log.warning("write-back: %s", str(exc).splitlines()[0][:200])
+                await asyncio.sleep(self.poll_s)
+        finally:
+            if self._held_until:
+                with contextlib.suppress(Exception):  # the store is away: the lease expires
+                    self.lease.release()
 
     async def _hold(self) -> bool:
         now = time.monotonic()

@@ -9,6 +9,7 @@ record, and the change once it is back up."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -140,9 +141,9 @@ class Hub:
         return dict(row._mapping) if row is not None else {}
 
 
-@pytest.fixture(scope="module")
-def hub(city: City, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    folder = tmp_path_factory.mktemp("loop-hub")
+@contextlib.contextmanager
+def _running(city: City, folder: Path) -> Iterator[Hub]:
+    """A hub over the store in ``folder``, its write-back worker retrying in a test's time."""
     store = RecordStore.from_url(f"sqlite:///{folder / 'hub.db'}")
     store.migrate()
     settings = load_settings(
@@ -150,13 +151,22 @@ def hub(city: City, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     )
     app = create_app(settings, store=store, apps=[citizen_service.APP])
     worker: WriteBack = app.state.write_back
-    worker.first_s, worker.max_s, worker.poll_s = 0.2, 1.0, 0.2  # retries in a test's time
+    worker.first_s, worker.max_s, worker.poll_s = 0.2, 1.0, 0.2
     with TestClient(app) as http:
-        h = Hub(app, http, store, city, person_token(http, app, "olga", "operator", "graph:read"))
-        for system in ("grid-management", *SYSTEMS):  # the duty catalog, then the cases
-            started = time.perf_counter()
-            h.sync(system)
-            print(f"{system} synced in {time.perf_counter() - started:.1f} s")
+        yield Hub(app, http, store, city, person_token(http, app, "olga", "operator", "graph:read"))
+
+
+def _synced(hub: Hub, *systems: str) -> None:
+    for system in ("grid-management", *systems):  # the duty catalog, then the cases
+        started = time.perf_counter()
+        hub.sync(system)
+        print(f"{system} synced in {time.perf_counter() - started:.1f} s")
+
+
+@pytest.fixture(scope="module")
+def hub(city: City, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    with _running(city, tmp_path_factory.mktemp("loop-hub")) as h:
+        _synced(h, *SYSTEMS)
         yield h
 
 
@@ -271,3 +281,23 @@ def test_a_write_back_waits_out_a_source_that_is_down(hub: Hub, system: str) -> 
     _wait(f"{system} shows 已办结", lambda: city.shown(system, source_id).get("status") == "已办结")
     _wait("the queue is empty", lambda: hub.queue(system)["cursor"]["pending"] == {})
     assert hub.queue(system)["status"] == "ok"
+
+
+def test_a_restart_resumes_the_write_back(city: City, tmp_path: Path) -> None:
+    """The queue is in the store: a hub stopped with a change still to tell tells it when it
+    runs again (its worker gave the lease up on the way out; the next one takes it at once)."""
+    system = "district-mailbox"
+    key, source_id = _handling(city, system, 2)
+    try:
+        with _running(city, tmp_path) as first:
+            _synced(first, system)
+            city.control(f"/admin/systems/{system}/down")
+            assert _resolve(first, key)["status"] == "RESOLVED"
+            _wait("a failed attempt", lambda: first.queue(system)["status"] == "down")
+        assert source_id in first.queue(system)["cursor"]["pending"]  # stopped, still to tell
+    finally:
+        city.control(f"/admin/systems/{system}/up")
+    assert city.shown(system, source_id)["status"] == "处置中"
+    with _running(city, tmp_path) as second:
+        _wait(f"{system} shows 已办结", lambda: city.shown(system, source_id)["status"] == "已办结")
+        _wait("the queue is empty", lambda: second.queue(system)["cursor"]["pending"] == {})
