@@ -32,9 +32,11 @@ waiting for the next reading, or by that reading if it comes first; either way o
 silence (its id names the reading the silence began after, so the store keeps one). A sensor
 known only from the source system's last value (the demo city's generated data) is never stale
 here: a hub starting on a frozen city would otherwise raise 18,000 stale alarms ten minutes in.
-Silence is counted on the tanks' own clock — the newest reading time the hub has taken of any
-tank, advanced by the hub's clock since it arrived — because readings carry the city's time
-(a sandbox on a fast clock, a replay of last month) and a silence is the city's.
+Silence is counted on the quantity's own clock — the newest reading time the hub has taken of
+any tank — because readings carry the city's time (a sandbox on a fast clock, a replay of last
+month), and because a whole feed going quiet (a gateway, the broker, the sandbox stopped) is
+not 6,000 sensors failing: then the clock stops and no sensor is stale; one sensor silent while
+the others report is.
 
 Every accepted reading is stored by the live bus (``hub.state``) with what the rules say of it
 (value, rate, alarms in force and since when), and the tanks' readings are served from there.
@@ -46,7 +48,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -264,10 +265,8 @@ class TankWatch:
         sensors: dict[str, Record],
         stored: dict[str, DeviceState] | None = None,
         quantity: Quantity = LEVEL,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.quantity = quantity
-        self.clock = clock  # the hub's: how far the tanks' clock has run since a reading came
         self.specs: dict[str, TankSpec] = {}
         for tank in tanks:
             sensor = sensors.get(f"{tank.key}-{quantity.suffix}")
@@ -283,8 +282,7 @@ class TankWatch:
         self.last_at: dict[str, float] = {}
         self.reported: set[str] = set()  # sensors that reported to the hub: they can go stale
         self.silenced: dict[str, float] = {}  # tank -> the reading its alarmed silence began at
-        self.newest = -math.inf  # the newest reading time taken, and when (hub clock) it came
-        self.newest_came = clock()
+        self.newest = -math.inf  # the newest reading time taken: the tanks' clock
         self.lock = threading.Lock()
         self._seed(sensors, stored or {})
 
@@ -428,17 +426,12 @@ class TankWatch:
                 self.silenced.pop(tid, None)
             if raise_alarms:
                 reported.update(ids)
-            self._came(max(times))
+            self.newest = max(self.newest, max(times))
         return alarms
 
-    def _came(self, newest: float) -> None:
-        if newest > self.newest:
-            self.newest, self.newest_came = newest, self.clock()
-
     def now(self) -> float:
-        """The tanks' clock: the newest reading time taken, advanced by the hub's clock since
-        it came."""
-        return self.newest + max(0.0, self.clock() - self.newest_came)
+        """The tanks' clock: the newest reading time taken."""
+        return self.newest
 
     def silent(self, now: float | None = None) -> list[Alarm]:
         """Stale alarms of the sensors that reported to the hub and have been silent past their
