@@ -31,6 +31,7 @@ from hub.graphql_http import HubGraphQL
 from hub.graphql_schema import build_schema
 from hub.graphql_ws import limiter_rate_check
 from hub.indexing import IndexFollower
+from hub.ingest import standing
 from hub.ingest.sources import SourceSystems
 from hub.ingest.write_back import WriteBack
 from hub.live import LiveBus
@@ -213,6 +214,8 @@ def create_app(
         collector.settle()  # fewer garbage collections in the batch paths (ingest)
         running: list[asyncio.Future[None]] = [
             *([asyncio.create_task(hub.sources.run_schedule())] if schedule else []),
+            # the push systems' standing subscriptions, with the schedule (one worker)
+            *([asyncio.create_task(standing.run(hub.sources))] if schedule else []),
             asyncio.create_task(hub.feed.run(broadcast)),  # woken on cityhub.feed
             asyncio.create_task(write_back.run()),  # steps told to the sources (one worker)
             asyncio.create_task(follow_policy_changes()),

@@ -146,6 +146,16 @@ CASE = Workflow(
             on_request=False,
             public={"*": "同一问题的其他反映已并入"},
         ),
+        # a source system's new case that repeats an open one joins it (the centre's
+        # duplicate watch over synced cases): the source's later facts still reach it
+        Step(
+            "join",
+            frozenset({"filed"}),
+            "merged",
+            OPERATORS,
+            on_request=False,
+            public={"*": "已并入同一问题的案件"},
+        ),
     ),
     state_attr="loop_status",
     topic="case.step",

@@ -5,9 +5,11 @@ atomically, taken over by another worker once the holder stops renewing and it e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -83,3 +85,38 @@ def live_names(conn: Connection, names: Sequence[str], now: datetime) -> set[str
         )
     )
     return set(rows.scalars())
+
+
+async def while_held(
+    engine: Engine,
+    name: str,
+    holder: str,
+    work: Callable[[], Coroutine[Any, Any, None]],
+    seconds: float = 30.0,
+) -> None:
+    """Run ``work`` in whichever worker holds lease ``name``, until cancelled: wait for the
+    lease, run the work while renewing it, stop the work when another worker took it over
+    (and wait for it again); give the lease up on the way out."""
+    lease = Lease(engine, name, holder)
+    try:
+        while True:
+            try:
+                held = await run_in_threadpool(lease.take, seconds)
+            except Exception as exc:  # a store hiccup: nobody works until it is back
+                log.warning("lease %s: %s", name, type(exc).__name__)
+                held = False
+            if not held:
+                await asyncio.sleep(seconds / 3)
+                continue
+            working = asyncio.create_task(work())
+            renewing = asyncio.create_task(lease.renew_every(seconds / 3, seconds))
+            await asyncio.wait({working, renewing}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (working, renewing):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if working.done() and not working.cancelled() and working.exception() is None:
+                return  # the work is done
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(run_in_threadpool(lease.release))

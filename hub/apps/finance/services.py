@@ -466,6 +466,12 @@ class SmokeIndexService:
         with self._lock:
             return self._rescore(actor, jump)
 
+    def rescore_as(self, actor: str) -> RunResult:
+        """A scoring pass the hub runs itself (after a sync changed the inputs: not a
+        request, so no role to check), with the configured jump threshold."""
+        with self._lock:
+            return self._rescore(actor, self.jump_points)
+
     def _rescore(self, actor: str, jump: float) -> RunResult:
         firms = list(all_of(self.store, FIRM_KIND))
         if not firms:
