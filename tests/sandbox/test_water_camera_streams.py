@@ -194,6 +194,7 @@ def _alarm_after(c: City, kind: str, subject: str, since: float) -> tuple[float,
     ("incident", "at", "alarm"),
     [
         ("river_flood", "117.60,38.80", "water.flood"),  # the nearest river: 独流减河
+        ("river_flood", "WQS-0000005", "water.flood"),  # a station: its river
         ("river_flood", None, "water.flood"),  # one not in flood, drawn from the seed
         ("ponding", None, "water.waterlogging"),
         ("pump_fault", None, "pump.fault"),
@@ -217,9 +218,12 @@ def test_each_incident_brings_its_alarm(c: City, incident: str, at: str | None, 
         platform = c.sandbox.endpoints["systems"]["cameras"]["url"]
         live = httpx.get(f"{platform}/api/cameras/{down.key}/status").json()
         assert live["status"] == "离线"
-    if at is not None:
+    if at == "117.60,38.80":
         river = c.store.get("River", subject)
         assert river is not None and river.attrs["name"] == "独流减河"
+    elif at is not None:
+        station = c.store.get("WaterStation", at)
+        assert station is not None and station.attrs["river"] == subject
     heard_at, raised = _alarm_after(c, alarm, subject, asked)
     print(f"\n{incident:<14} → {alarm:<20} in {heard_at - asked:.2f} s "
           f"({raised.message})")  # fmt: skip

@@ -13,10 +13,11 @@
   every ``pump_switch_h`` hours each) or a gate moving (every ``gate_move_h``).
 
 Incidents: ``river_flood`` (rain: a river's stage over its warning level for 3 h, then
-receding: ``water.flood``), ``ponding`` (a cloudburst: a ponding point's depth over its warning
-depth for an hour, then draining: ``water.waterlogging``), ``pump_fault`` (a station reports
-故障 until repaired 4 h later: ``pump.fault``). The gauge or station reports at once, so the
-alarm does not wait for the next pass.
+receding: ``water.flood``; at a river, or a station or gate on it), ``ponding`` (a
+cloudburst: a ponding point's depth over its warning depth for an hour, then draining:
+``water.waterlogging``), ``pump_fault`` (a station reports 故障 until repaired 4 h later:
+``pump.fault``). The gauge or station reports at once, so the alarm does not wait for the
+next pass.
 """
 
 from __future__ import annotations
@@ -296,6 +297,9 @@ def _by_kind(readings: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 @incident("river_flood", "rain: a river rises over its warning level", alarms=("water.flood",))
 async def river_flood(city: LiveCity, where: Where) -> dict[str, Any]:
     ways = waterways(city)
+    for on in ways.stations + ways.gate_records:  # a station or a gate: its river
+        if where.site in (on.key, on.attrs.get("name")) and on.attrs.get("river"):
+            where = Where(site=str(on.attrs["river"]))
     calm = [r for r in ways.rivers if r.key not in ways.floods]
     river = pick(ways.rivers, where, incident_rng(city, "river_flood"), "river", calm)
     at = _now(city)
