@@ -57,7 +57,7 @@ SPECS = (
                 "qd=channel lb=category xl=subcategory xlmc=subcategory_name bt=title "
                 "nr=content xm=reporter dh=reporter_phone dz=address jd_name=street "
                 "wg=grid_cell lxsj=reported_at zt=status cbdw=handling_department "
-                "myd=rating:int qymc=firm_name"
+                "myd=rating:int qymc=firm_name bjsj=resolved_at"
             ),
             point=("x", "y"), updated_at="gxsj", required=_CASE_REQUIRED,
         ),),
