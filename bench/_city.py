@@ -60,3 +60,9 @@ def tank_level_sensors(record: dict[str, Any]) -> bool:
     """Of the sensors, the tanks' level sensors (the ones ``TankWatch`` starts from)."""
     key = str(record.get("key", ""))
     return record.get("kind") != "Sensor" or (key.startswith("TNK-") and key.endswith("-L"))
+
+
+def tank_sensors(record: dict[str, Any]) -> bool:
+    """Of the sensors, the tanks' (level, temperature and pressure: the ones the tank
+    watches start from)."""
+    return record.get("kind") != "Sensor" or str(record.get("key", "")).startswith("TNK-")

@@ -24,11 +24,14 @@ Baselines, each with its own state seeded like the hub's and fed the same batche
   late / unknown readings dropped), then a vectorised evaluation: group by tank (lexsort),
   previous value / time / threshold state from the batch or from the state arrays, threshold
   bits, stale and rate flags, entry detection, state written back; alarms as tuples.
-* **pure Python** — ``core_ext.reference.risk.ReferenceTankMonitor`` (the core's oracle) and
-  the same state transitions in plain loops.
+* **pure Python** — ``core_ext.reference.risk.ReferenceTankAlarms``: the oracle of the hub's
+  rules (entries, rate, stale once per silence) over the core's reference monitor.
 
 The alarms each raises are counted by kind and must agree. The kernels alone (arrays in,
-flags out: ``TankMonitor`` vs numpy vs the reference) are timed too. Run:
+flags out: ``TankMonitor`` vs numpy vs the reference) are timed too. Then a **mixed load**:
+every tank's level, temperature and pressure (18,000 sensors, the kinds interleaved in each
+batch, each routed to its quantity's watch), evaluated and stored, against the same baselines
+(one per quantity) and the levels-only rate of the same run. Run:
 ``python -m bench --only ingest`` (``--quick``: fewer readings). Target: ≥ 50,000 readings/s
 on every path; a full run that misses it prints a profile of ``LiveBus.evaluate`` and exits 1
 (``--quick`` exits 1 only when the answers disagree or readings are refused).
@@ -67,7 +70,9 @@ HELD = H | HH | LO
 
 
 class LevelStream:
-    """Successive readings of every tank, one round of all tanks per SAMPLE_S, in time order."""
+    """Successive readings of every tank, one round of all tanks per SAMPLE_S, in time order:
+    levels, or with ``kind`` another quantity (``heights``: the scale of its drift and band
+    where a limit is missing — the level height, a temperature's or pressure's span)."""
 
     def __init__(
         self,
@@ -76,7 +81,9 @@ class LevelStream:
         heights: dict[str, float],
         last: dict[str, tuple[float, float]],
         seed: int,
+        kind: str = KIND,
     ) -> None:
+        self.kind = kind
         self.rng = np.random.default_rng(seed)
         self.keys = list(keys)
         self.rng.shuffle(self.keys)  # the order the sensors report in within a round
@@ -85,8 +92,12 @@ class LevelStream:
         hi = np.array([limits[k].high for k in self.keys])
         self.hh = np.array([limits[k].high_high for k in self.keys])
         self.height = np.array([heights[k] for k in self.keys])
-        lo = np.where(np.isfinite(lo), lo, 0.1 * self.height)
-        hi = np.where(np.isfinite(hi), hi, 0.9 * self.height)
+        if kind == KIND:
+            lo = np.where(np.isfinite(lo), lo, 0.1 * self.height)
+            hi = np.where(np.isfinite(hi), hi, 0.9 * self.height)
+        else:  # a gauge with no low (pressure): a band below its high
+            hi = np.where(np.isfinite(hi), hi, self.height)
+            lo = np.where(np.isfinite(lo), lo, hi - 0.8 * self.height)
         margin = 0.1 * (hi - lo)
         self.band = (lo + margin, hi - margin)
         start = self.rng.uniform(self.band[0], self.band[1])
@@ -111,7 +122,7 @@ class LevelStream:
         times = self.t0 + self.round * SAMPLE_S + self.offsets
         self.round += 1
         return [
-            {"kind": KIND, "id": k, "at": round(t, 3), "value": round(v, 3)}
+            {"kind": self.kind, "id": k, "at": round(t, 3), "value": round(v, 3)}
             for k, t, v in zip(self.keys, times.tolist(), self.value.tolist(), strict=True)
         ]
 
@@ -133,8 +144,13 @@ class NumpyTanks:
     """The evaluation in plain vectorised numpy, with its own per-tank state arrays."""
 
     def __init__(
-        self, keys: list[str], limits: dict[str, Any], last: dict[str, tuple[float, float]]
+        self,
+        keys: list[str],
+        limits: dict[str, Any],
+        last: dict[str, tuple[float, float]],
+        prefix: str = "tank.",  # the quantity's alarm names: tank.high_high, tank.pressure_rate
     ):
+        self.prefix = prefix
         self.keys = keys
         self.index = {k: i for i, k in enumerate(keys)}
         col = {
@@ -210,35 +226,44 @@ class NumpyTanks:
         _, si, sv, st, f, new = self.flags(idx, v, t)
         alarms: list[tuple[str, str, float, float]] = []
         hits = np.flatnonzero(new | (f & (RATE | STALE)))
-        keys = self.keys
+        keys, p = self.keys, self.prefix
         for j in hits.tolist():
             k, value, at, bits, entered = keys[si[j]], sv[j], st[j], int(f[j]), int(new[j])
             if entered & HH:
-                alarms.append(("tank.high_high", k, at, value))
+                alarms.append((f"{p}high_high", k, at, value))
             elif entered & H:
-                alarms.append(("tank.high", k, at, value))
+                alarms.append((f"{p}high", k, at, value))
             elif entered & LO:
-                alarms.append(("tank.low", k, at, value))
+                alarms.append((f"{p}low", k, at, value))
             if bits & RATE:
-                alarms.append(("tank.rate", k, at, value))
+                alarms.append((f"{p}rate", k, at, value))
             if bits & STALE:
-                alarms.append(("tank.stale", k, at, value))
+                alarms.append((f"{p}stale", k, at, value))
         return alarms
 
 
 class PythonTanks:
-    """The evaluation in pure Python: the core's reference monitor and plain loops."""
+    """The evaluation in pure Python: the oracle of the hub's rules
+    (``core_ext.reference.risk.ReferenceTankAlarms``, over the core's reference monitor)."""
 
-    def __init__(self, limits: dict[str, Any], last: dict[str, tuple[float, float]]) -> None:
-        from core_ext.reference.risk import ReferenceTankMonitor
+    def __init__(
+        self,
+        limits: dict[str, Any],
+        last: dict[str, tuple[float, float]],
+        held: dict[str, int] | None = None,
+        prefix: str = "tank.",
+    ) -> None:
+        from core_ext.reference.risk import ReferenceTankAlarms
 
+        self.prefix = prefix
         # the monitor's keys are ids or indexes (int | str): these are ids
-        self.monitor = ReferenceTankMonitor({k: v for k, v in limits.items()})
-        self.monitor.last = {k: v for k, v in last.items()}
-        self.state: dict[str, int] = {}
+        ids: dict[int | str, Any] = {k: v for k, v in limits.items()}
+        seeded: dict[int | str, tuple[float, float]] = {k: v for k, v in last.items()}
+        state: dict[int | str, int] = {k: v for k, v in (held or {}).items()}
+        self.rules = ReferenceTankAlarms(ids, seeded, state)
 
     def evaluate(self, items: Sequence[dict[str, Any]]) -> list[tuple[str, str, float, float]]:
-        limits, last = self.monitor.limits, self.monitor.last
+        limits, last = self.rules.monitor.limits, self.rules.monitor.last
         rows = []
         for d in items:
             k, v, t = str(d.get("id")), d.get("value"), d.get("at")
@@ -249,32 +274,11 @@ class PythonTanks:
                 continue
             rows.append((float(t), k, float(v)))
         rows.sort(key=lambda r: r[0])
-        ids = [r[1] for r in rows]
-        values = [r[2] for r in rows]
-        times = [r[0] for r in rows]
-        flags, _ = self.monitor.evaluate(ids, values, times)
-        alarms: list[tuple[str, str, float, float]] = []
-        state = self.state
-        for k, v, t, f in zip(ids, values, times, flags, strict=True):
-            held = f & HELD
-            before = state.get(k, 0)
-            if held != before:
-                if held:
-                    state[k] = held
-                else:
-                    state.pop(k, None)
-            new = held & ~before
-            if new & HH:
-                alarms.append(("tank.high_high", k, t, v))
-            elif new & H:
-                alarms.append(("tank.high", k, t, v))
-            elif new & LO:
-                alarms.append(("tank.low", k, t, v))
-            if f & RATE:
-                alarms.append(("tank.rate", k, t, v))
-            if f & STALE:
-                alarms.append(("tank.stale", k, t, v))
-        return alarms
+        value_of = {(k, t): v for t, k, v in rows}
+        times, ids, values = zip(*rows, strict=True) if rows else ((), (), ())
+        raised = self.rules.evaluate(ids, values, times)
+        p = self.prefix
+        return [(f"{p}{name}", str(k), t, value_of[str(k), t]) for name, k, t in raised]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,7 +299,7 @@ def _rate(count: int, seconds: float) -> float:
 
 
 def _city(folder: Path) -> Any:
-    from bench._city import generate_city, load_kinds, tank_level_sensors
+    from bench._city import generate_city, load_kinds, tank_sensors
     from hub.store import RecordStore
 
     city = generate_city()
@@ -303,7 +307,7 @@ def _city(folder: Path) -> Any:
     data.mkdir()
     store = RecordStore.from_url(f"sqlite:///{data / 'cityhub.db'}")
     store.migrate()
-    counts = load_kinds(store, city, ("Tank", "Sensor"), keep=tank_level_sensors)
+    counts = load_kinds(store, city, ("Tank", "Sensor"), keep=tank_sensors)
     return store, data, counts
 
 
@@ -330,8 +334,7 @@ def _in_process(store: Any, total: int, profile: bool) -> dict[str, Any]:
     # the baselines start where the hub starts: the sensors' last values, the same states
     np_tanks = NumpyTanks(keys, limits, last)
     np_tanks.seed_state(held)
-    py_tanks = PythonTanks(limits, last)
-    py_tanks.state = dict(held)
+    py_tanks = PythonTanks(limits, last, held)
     # two rounds, untimed: from the store's last values (some out of the normal band) onto
     # the drifting levels
     warm = stream.take(2 * len(keys))
@@ -480,6 +483,99 @@ def _kernels(
     }
 
 
+def _mixed(store: Any, total: int) -> dict[str, Any]:
+    """A mixed load: every tank's level, temperature and pressure (18,000 sensors, each a
+    reading per SAMPLE_S), interleaved in time, in batches of 5,000 through a fresh hub's
+    ``LiveBus.evaluate`` (the three kinds routed to their own watch) and ``ingest`` (stored),
+    against the numpy and pure-Python baselines, one per quantity, on the same readings."""
+    from hub.apps.hazchem.services import HazchemServices
+    from hub.apps.hazchem.tanks import QUANTITIES
+    from hub.fanout import open_broadcast
+    from hub.live import LiveBus
+
+    bus = LiveBus(open_broadcast(""), store, max_behind_s=0)
+    hazchem = HazchemServices(store)
+    hazchem.register_tanks(bus)
+    streams, np_side, py_side = [], {}, {}
+    for i, q in enumerate(QUANTITIES):
+        watch = hazchem.tank_watch(q.kind)
+        keys = sorted(watch.specs)
+        limits = {k: s.limits for k, s in watch.specs.items()}
+        if q.kind == KIND:
+            scales = {k: s.level_height_m for k, s in watch.specs.items()}
+        else:  # a gauge's drift and band: a share of the span its limits allow
+            scales = {
+                k: (lim.high_high - lim.low)
+                if math.isfinite(lim.high_high - lim.low)
+                else abs(lim.high_high if math.isfinite(lim.high_high) else 100.0) / 2 or 1.0
+                for k, lim in limits.items()
+            }
+        last = {k: lr for k in keys if (lr := watch.monitor.last_reading(k)) is not None}
+        streams.append(LevelStream(keys, limits, scales, last, seed=2021 + i, kind=q.kind))
+        np_side[q.kind] = NumpyTanks(keys, limits, last, prefix=q.alarm)
+        np_side[q.kind].seed_state(dict(watch.state))
+        py_side[q.kind] = PythonTanks(limits, last, dict(watch.state), prefix=q.alarm)
+
+    def mixed(count: int) -> list[dict[str, Any]]:
+        each = [stream.take(count // len(streams)) for stream in streams]
+        return sorted((r for part in each for r in part), key=lambda r: r["at"])
+
+    def by_kind(batch: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {q.kind: [] for q in QUANTITIES}
+        for r in batch:
+            out[r["kind"]].append(r)
+        return out
+
+    start = max(stream.t0 for stream in streams)  # the three quantities report together
+    for stream in streams:
+        stream.t0 = start
+    size = 5_000
+    warm = mixed(2 * sum(len(s.keys) for s in streams))  # two rounds, untimed
+    bus.evaluate(warm)
+    for kind, mine in by_kind(warm).items():
+        np_side[kind].evaluate(mine)
+        py_side[kind].evaluate(mine)
+    batches = [mixed(size) for _ in range(max(1, total // size))]
+    n = sum(len(b) for b in batches)
+    hub_alarms: Counter[str] = Counter()
+    t0 = time.perf_counter()
+    for b in batches:
+        result = bus.evaluate(b)
+        assert result.accepted == len(b), result.rejected[:3]
+        hub_alarms.update(a.kind for a in result.alarms)
+    hub_s = time.perf_counter() - t0
+    split = [by_kind(b) for b in batches]  # the baselines are handed each kind apart, untimed
+    np_alarms: Counter[str] = Counter()
+    t0 = time.perf_counter()
+    for parts in split:
+        for kind, mine in parts.items():
+            np_alarms.update(a[0] for a in np_side[kind].evaluate(mine))
+    np_s = time.perf_counter() - t0
+    py_alarms: Counter[str] = Counter()
+    t0 = time.perf_counter()
+    for parts in split:
+        for kind, mine in parts.items():
+            py_alarms.update(a[0] for a in py_side[kind].evaluate(mine))
+    py_s = time.perf_counter() - t0
+    # ingest(): evaluated and stored, on the next stretch of the same streams
+    stored = [mixed(size) for _ in range(max(1, total // size))]
+    t0 = time.perf_counter()
+    for b in stored:
+        bus.ingest_sync(b)
+    ingest_s = time.perf_counter() - t0
+    return {
+        "sensors": sum(len(s.keys) for s in streams),
+        "readings": n,
+        "hub": _rate(n, hub_s),
+        "numpy": _rate(n, np_s),
+        "python": _rate(n, py_s),
+        "ingest": _rate(sum(len(b) for b in stored), ingest_s),
+        "alarms": dict(hub_alarms),
+        "agree": hub_alarms == np_alarms == py_alarms,
+        "detail": (dict(hub_alarms), dict(np_alarms), dict(py_alarms)),
+    }
+
+
 def _profile(path: Any, stream: LevelStream, total: int) -> str:
     batches = stream.batches(total, HTTP_BATCH)
     prof = cProfile.Profile()
@@ -596,14 +692,16 @@ def main(quick: bool = False) -> int:
         setup_s = time.perf_counter() - t0
         local = _in_process(store, total, profile=not quick)
         http = _http(data, store, total * 2)
+        mix = _mixed(store, total)  # after the served hub: its own watches, its own readings
         store.close()
         profile = local.get("profile")
         profile_stored = local.get("profile_stored")
         missed = min(s["hub"] for s in local["sizes"].values()) < TARGET_PER_S
         missed = missed or http["hub"] < TARGET_PER_S or local["ingest"]["hub"] < TARGET_PER_S
+        missed = missed or mix["hub"] < TARGET_PER_S
 
     print(
-        f"telemetry ingest: {local['tanks']:,} tanks ({counts.get('Sensor', 0):,} level sensors), "
+        f"telemetry ingest: {local['tanks']:,} tanks ({counts.get('Sensor', 0):,} sensors), "
         f"a reading per tank per {SAMPLE_S:.0f} s, {EXCURSION_SHARE:.1%} excursions over "
         f"high-high; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
         f"(city {setup_s:.1f} s, TankWatch from store {local['built_s']:.2f} s)"
@@ -635,6 +733,16 @@ def main(quick: bool = False) -> int:
           f"per post p50 {http['p50_ms']:.0f} ms p99 {http['p99_ms']:.0f} ms "
           f"[{http['accepted']:,} of {http['readings']:,} accepted, {http['rejected']} refused, "
           f"{http['alarms']} alarms, {http['posts']} posts]")  # fmt: skip
+    alarms = ", ".join(f"{k.removeprefix('tank.')} {v}" for k, v in sorted(mix["alarms"].items()))
+    print(f"  mixed level / temperature / pressure ({mix['sensors']:,} sensors, the three kinds "
+          f"interleaved), LiveBus.evaluate, batches of 5,000: hub {mix['hub']:,.0f} readings/s   "
+          f"numpy {mix['numpy']:,.0f} (hub x{mix['hub'] / mix['numpy']:.2f})   pure Python "
+          f"{mix['python']:,.0f} (hub x{mix['hub'] / mix['python']:.2f}); stored (ingest) "
+          f"{mix['ingest']:,.0f} readings/s (x{mix['ingest'] / mix['hub']:.2f} of in memory); "
+          f"levels only, same run: hub x{mix['hub'] / local['sizes'][5_000]['hub']:.2f} "
+          f"[{mix['readings']:,} readings; alarms: {alarms or 'none'}]")  # fmt: skip
+    if not mix["agree"]:
+        print(f"      ALARMS DIFFER hub / numpy / python: {mix['detail']}")
     verdict = "missed" if missed else "met"
     print(f"  target >= {TARGET_PER_S:,.0f} readings/s (every path above): {verdict}")
     if missed and profile:
@@ -644,6 +752,7 @@ def main(quick: bool = False) -> int:
         print("  where the time goes, LiveBus.ingest_sync (evaluated and stored):")
         print(profile_stored)
     ok = local["agree"] and bool(k["agree"]) and http["accepted"] == http["readings"]
+    ok = ok and mix["agree"]
     ok = ok and ing["stored"] == ing["readings"]  # every accepted reading is in the history
     if not ok:
         print("  baselines disagree with the hub, or readings were refused")
