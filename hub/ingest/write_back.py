@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 LEASE = "write-back"
 STEP_TOPICS = tuple(t for t in feed.TOPICS if t.endswith(".step"))
 _BATCH = 1000
+SAVE_POSITION_S = 5.0  # how often a queue's feed position alone is written
 
 
 def state_name(system: str) -> str:
@@ -67,6 +69,15 @@ class Queue:
     last_attempt_at: datetime | None = None
     last_success_at: datetime | None = None
     errors: list[str] = field(default_factory=list)  # this pass's, for the runs' log
+    stored: str | None = None  # what the store holds of it (None: nothing yet)
+    stored_seq: int = 0
+
+    def said(self) -> str:
+        """What of the queue must reach the store at once when it changes."""
+        return json.dumps([self.pending, self.status, self.last_error], sort_keys=True)
+
+    def unsaved(self, position_too: bool) -> bool:
+        return self.said() != self.stored or (position_too and self.seq != self.stored_seq)
 
 
 class WriteBack:
@@ -92,6 +103,10 @@ class WriteBack:
             store.engine, LEASE, f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         )
         self._held_until = 0.0
+        self._saved_at = 0.0
+        # the queues as this worker holds them: read from the store when it takes the lease,
+        # kept here while it holds it (nobody else writes them meanwhile)
+        self._queues: dict[str, Queue] | None = None
 
     # -- running -------------------------------------------------------------------------
 
@@ -106,6 +121,7 @@ class WriteBack:
                 except SourcesUnavailable:
                     pass  # no endpoints file: nobody to tell (steps wait in the feed meanwhile)
                 except Exception as exc:  # a store hiccup: the next pass resumes from the store
+                    self._queues = None
                     log.warning("write-back: %s", str(exc).splitlines()[0][:200])
                 await asyncio.sleep(self.poll_s)
         finally:
@@ -118,9 +134,11 @@ class WriteBack:
         if self._held_until - now > self.lease_s / 2:
             return True  # renewed recently enough: no write every pass
         if await asyncio.to_thread(self.lease.take, self.lease_s):
+            if not self._held_until:
+                self._queues = None  # newly held: another worker may have moved them
             self._held_until = now + self.lease_s
             return True
-        self._held_until = 0.0
+        self._held_until, self._queues = 0.0, None
         return False
 
     def systems(self) -> list[str]:
@@ -136,13 +154,22 @@ class WriteBack:
         told = 0
         for queue in queues.values():
             told += await self._send(queue)
-        await asyncio.to_thread(self._save, queues)
+        # the position alone is kept now and then (the feed moves with every reading): after
+        # a restart a few seconds of steps are read again, and telling a status twice is
+        # harmless; a change of the queue is kept at once
+        now = time.monotonic()
+        position_too = now - self._saved_at >= SAVE_POSITION_S
+        if any(q.unsaved(position_too) for q in queues.values()):
+            await asyncio.to_thread(self._save, queues)
+            self._saved_at = now
         return told
 
     # -- the feed's steps into the queues --------------------------------------------------
 
     def _take_steps(self, systems: Sequence[str]) -> dict[str, Queue]:
-        queues = self._load(systems)
+        queues = self._queues
+        if queues is None or set(queues) != set(systems):
+            queues = self._queues = self._load(systems)
         low = min(q.seq for q in queues.values())
         top = feed.head(self.store.engine)
         kinds = workflows()
@@ -185,7 +212,7 @@ class WriteBack:
         for name, system in names.items():
             row = rows.get(name)
             kept: dict[str, Any] = dict(row.cursor or {}) if row is not None else {}
-            queues[system] = Queue(
+            queue = Queue(
                 system,
                 int(kept.get("seq", head)),
                 dict(kept.get("pending") or {}),
@@ -194,6 +221,9 @@ class WriteBack:
                 row.last_attempt_at if row is not None else None,
                 row.last_success_at if row is not None else None,
             )
+            if row is not None:
+                queue.stored, queue.stored_seq = queue.said(), queue.seq
+            queues[system] = queue
         return queues
 
     # -- telling the sources -----------------------------------------------------------------
@@ -247,6 +277,7 @@ class WriteBack:
                     "last_success_at": queue.last_success_at,
                     "last_error": queue.last_error,
                 }
+                queue.stored, queue.stored_seq = queue.said(), queue.seq
                 stmt = insert_(connector_state).values(connector=state_name(queue.system), **values)
                 conn.execute(stmt.on_conflict_do_update(index_elements=["connector"], set_=values))
                 # each failed attempt on the system's record of runs (the sources' error log)

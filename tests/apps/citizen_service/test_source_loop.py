@@ -178,6 +178,11 @@ def _handling(city: City, system: str, skip: int) -> tuple[str, str]:
     return str(found[mapping.key]), str(found[mapping.source_id])
 
 
+def _events(city: City, system: str, source_id: str) -> list[dict[str, Any]]:
+    mapping = city.sandbox.systems[system].spec.mappings[0]
+    return [r for r in city.rows(system) if str(r[mapping.source_id]) == source_id]
+
+
 def _wait(what: str, check: Callable[[], bool], deadline_s: float = WAIT_S) -> None:
     until = time.monotonic() + deadline_s
     while not check():
@@ -215,6 +220,7 @@ def _their_news(city: City, system: str, source_id: str) -> str:
 def test_a_hub_step_survives_the_next_sync_and_the_source_shows_it(hub: Hub, system: str) -> None:
     city = hub.city
     key, source_id = _handling(city, system, 0)
+    events = len(_events(city, system, source_id))
     assert _resolve(hub, key)["status"] == "RESOLVED"
 
     # the source is told, in its own words, and shows it on its own REST
@@ -225,6 +231,8 @@ def test_a_hub_step_survives_the_next_sync_and_the_source_shows_it(hub: Hub, sys
     case = hub.case(key)
     assert case["status"] == "RESOLVED" and case["statusLabel"] == "已办结"
     assert [e["action"] for e in case["history"]] == ["resolve"]
+    if city.sandbox.systems[system].spec.protocol == "webhook":  # told once: one new event
+        assert len(_events(city, system, source_id)) == events + 1
 
     # the source's own news: taken in, told in the history, the hub's status kept
     content = _their_news(city, system, source_id)
