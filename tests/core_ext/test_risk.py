@@ -115,6 +115,69 @@ def test_tank_monitor_matches_reference(batches: list[list[tuple]]) -> None:  # 
         assert mon.stale(clock) == rmon.stale(clock)
 
 
+step_st = st.one_of(
+    st.lists(reading_st, min_size=1, max_size=10),  # readings, each dt after the one before
+    st.floats(0, 2000),  # a look at the silent tanks, this long after the last reading
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(step_st, max_size=10), st.sets(st.sampled_from(list(limits))))
+def test_stale_without_a_reading_once_per_silence(steps: list, seeded: set) -> None:  # type: ignore[type-arg]
+    """The hub's rules in the oracle (ReferenceTankAlarms): stale only for tanks that reported
+    (a seeded last value is not a report), at most once per silence whether a look at ``now``
+    or the reading ending it sees it first; the kernel's stale(now) agrees with the reference's
+    at any ``now``, not only at a batch's end."""
+    mon = TankMonitor(limits)
+    seed = {tid: (1.0, 0.0) for tid in seeded}
+    if seed:
+        mon.evaluate(list(seed), [v for v, _ in seed.values()], [t for _, t in seed.values()])
+    rules = ref.ReferenceTankAlarms(limits, seed)
+    clock = 0.0
+    told: set[tuple[object, float]] = set()  # (tank, the reading its silence began at)
+    for step in steps:
+        if isinstance(step, float):
+            now = clock + step
+            assert mon.stale(now) == rules.monitor.stale(now)
+            raised = rules.silent(now)
+            assert {tid for _, tid, _ in raised} <= set(mon.stale(now)) & rules.reported
+            assert rules.silent(now) == []  # the same silence is not raised twice
+            for _, tid, _ in raised:
+                began = rules.monitor.last[tid][1]
+                assert (tid, began) not in told
+                told.add((tid, began))
+            continue
+        ids, values, times = [], [], []
+        for tid, v, dt in step:
+            clock += dt
+            ids.append(tid)
+            values.append(v)
+            times.append(clock)
+        before = {tid: t for tid, (_, t) in rules.monitor.last.items()}
+        was_reported = set(rules.reported)
+        flags = mon.evaluate(ids, values, times).flags.tolist()
+        raised = rules.evaluate(ids, values, times)
+        began = []  # each reading's previous one of its tank: where a silence it ends began
+        for tid, t in zip(ids, times, strict=True):
+            began.append(before.get(tid))
+            before[tid] = t
+        used: set[int] = set()
+        for name, tid, t in raised:
+            if name != "stale":
+                continue
+            # a silence a reading ends: flagged by the kernel, of a tank that had reported
+            i = next(
+                i
+                for i in range(len(ids))
+                if i not in used and ids[i] == tid and times[i] == t
+                and flags[i] & core_ext.TANK_STALE
+            )  # fmt: skip
+            used.add(i)
+            assert tid in was_reported or tid in ids[:i]
+            assert (tid, began[i]) not in told
+            told.add((tid, began[i]))
+
+
 def test_tank_alarms_examples() -> None:
     e = core_ext.evaluate_tank_readings(
         limits, ["T1", "T1", "T1", "T2"], [5, 8.5, 9.5, 5], [0, 60, 1000, 0]
