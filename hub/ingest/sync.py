@@ -356,15 +356,19 @@ class SyncEngine:
                 report.duplicates += 1
             latest[(record.kind, record.key)] = record
         now = datetime.now(UTC)
+        digests = {ident: content_hash(record) for ident, record in latest.items()}
+        kinds = merged_kinds()
         with self.store.engine.begin() as conn:
             known = self._known_hashes(conn, latest)
-            kinds = merged_kinds()
-            acted = self._acted_on(conn, [i for i in latest if i in known and i[0] in kinds])
+            # the stored workflow objects this page changes (the hub may have acted on them;
+            # one with no lineage was stored another way, e.g. the demo's load)
+            changing = (i for i in latest if i[0] in kinds and known.get(i, ("",))[0] != digests[i])
+            acted = self._acted_on(conn, sorted(changing))
             rows: list[dict[str, Any]] = []
             lineage: list[dict[str, Any]] = []
             # key order: concurrent writers take row locks in one order (no deadlocks)
             for ident, record in sorted(latest.items(), key=lambda item: item[0]):
-                digest = content_hash(record)
+                digest = digests[ident]
                 before = known.get(ident)
                 if before is not None and before[0] == digest:
                     report.unchanged += 1

@@ -106,3 +106,16 @@ def test_a_step_survives_the_next_sync_and_the_sources_news_is_told(store: Recor
     CASE.apply(move, "user:olga", T0 + timedelta(hours=3))
     (visited,) = CASE.write(store, [CASE.changed(move, T0 + timedelta(hours=3))])
     assert visited.attrs["content"] == content and CASE.state_of(visited.attrs) == "visited"
+
+
+def test_a_case_stored_another_way_is_merged_too(store: RecordStore) -> None:
+    """A case loaded without a sync's lineage (the demo's load) and acted on keeps the hub's
+    work when its source first syncs it."""
+    connector = build_connector("service-hotline", {"url": "http://127.0.0.1:9", "secret": "s"})
+    store.upsert([connector.mappings[0].to_record(_row(3), "service-hotline", T0)])
+    _resolve(store, "CASE-HL-T3")
+    _push(store, _row(3, content="新的内容"))
+    case = store.get("ServiceCase", "CASE-HL-T3")
+    assert case is not None and CASE.state_of(case.attrs) == "resolved"
+    assert case.attrs["content"] == "新的内容"
+    assert [e["action"] for e in case.attrs["history"]] == ["resolve", SOURCE_UPDATE]
