@@ -37,6 +37,7 @@ from simcity.clock import SimClock
 from simcity.sandbox.run import Sandbox
 from tests.auth_helpers import bearer, person_token
 
+pytestmark = pytest.mark.slow  # one sandbox for the module: ~30 s to start on a busy machine
 T = TypeVar("T")
 SYSTEMS = ["service-hotline", "district-mailbox"]
 WAIT_S = 20.0  # the longest a write-back may take here: the worker polls every 0.2 s
