@@ -214,7 +214,7 @@ class Waterways:
                 pump.status, pump.running = "停机", 0
             else:
                 pump.status, pump.running = "运行", rng.randint(1, pump.pumps)
-            pump.inlet_m += rng.uniform(-0.2, 0.2)
+            pump.inlet_m = min(1.0, max(-3.5, pump.inlet_m + rng.uniform(-0.2, 0.2)))
             out.append(pump.reading(key, at))
         p_move = SCADA_TICK_S / (self.city.rate("gate_move_h", GATE_MOVE_H) * HOUR)
         for key, gate in self.gates.items():
