@@ -160,7 +160,8 @@ def test_a_burst_of_reports_becomes_one_case_with_its_crowd_and_an_alarm(
 
     alarm, _ = wait_for("cases.burst", burst, INCIDENT_S)
     took = time.monotonic() - started
-    print(f"report_burst → cases.burst in {took:.1f} s ({answer['reports']} reports)")
+    channels = ", ".join(sorted(answer["cases"]))
+    print(f"report_burst → cases.burst in {took:.1f} s ({answer['reports']} reports: {channels})")
     case = store.get("ServiceCase", alarm.attrs["subject_key"])
     assert case is not None
     reporters = case.attrs["reporters"]

@@ -11,7 +11,8 @@ gathers its reporter (step ``merge``). A case already handled at its source is l
 
 A **burst** is many people reporting one problem at once: when a case gathers
 ``BURST_REPORTS`` merged reports reported within ``BURST_WINDOW`` of each other, the hub raises
-``cases.burst`` (once per case and burst), so the operators see one case with its crowd.
+``cases.burst`` (once per case and burst), so the operators see one case with its crowd. The
+watch sees every version of a case on the feed, so the desk's own merges count as well.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from hub.apps.citizen_service.services import (
 from hub.cases import CASE, CaseError
 from hub.feed import FeedEntry, FeedFollower
 from hub.ingest.lease import while_held
-from hub.live import Alarm
+from hub.live import ALARM_KIND, Alarm
 from hub.store.errors import VersionConflict
 from hub.workflow import parse_time
 from schema.record import Record
@@ -80,12 +81,12 @@ def burst_size(reporters: Sequence[dict[str, Any]]) -> int:
     return sum(1 for t in times if newest - t <= BURST_WINDOW)
 
 
-def burst_alarm(case: Record, size: int) -> Alarm:
+def burst_alarm(case: Record, size: int, completing: dict[str, Any]) -> Alarm:
     a = case.attrs
     pos = point_of(case)
     what = a.get("subcategory_name") or a.get("category")
     return Alarm(
-        id=f"burst-{case.key}",
+        id=f"burst-{case.key}-{completing.get('case')}",
         kind="cases.burst",
         severity="alarm",
         subject_type=CASE_KIND,
@@ -103,7 +104,6 @@ def burst_alarm(case: Record, size: int) -> Alarm:
 def merge_new(centre: CitizenServiceCentre, keys: Sequence[str]) -> Merged:
     """Merge each new source case of ``keys`` that repeats an open case (see the module)."""
     updates: list[dict[str, Any]] = []
-    alarms: list[Alarm] = []
     for key in dict.fromkeys(keys):
         record = centre.store.get(CASE_KIND, key)
         if record is None or not candidate(record):
@@ -123,13 +123,27 @@ def merge_new(centre: CitizenServiceCentre, keys: Sequence[str]) -> Merged:
             done = _merge(centre, record, original.key) if original is not None else None
         if done is None:
             continue
-        merged, events = done
-        updates.extend(events)
-        reporters = _reporters(merged)
-        size = burst_size(reporters)
-        if size >= BURST_REPORTS > burst_size(reporters[:-1]):
-            alarms.append(burst_alarm(merged, size))
-    return Merged(updates, alarms)
+        updates.extend(done[1])
+    return Merged(updates, [])
+
+
+def burst_of(record: Record) -> Alarm | None:
+    """The burst alarm of the case's latest burst: the merged report that brought
+    ``BURST_REPORTS`` of them within ``BURST_WINDOW`` names it (its id), so the case's later
+    versions, read again, name the same alarm; None when the case gathered no burst."""
+    reporters = _reporters(record)
+    for end in range(len(reporters), 0, -1):
+        size = burst_size(reporters[:end])
+        if size >= BURST_REPORTS > burst_size(reporters[: end - 1]):
+            return burst_alarm(record, size, reporters[end - 1])
+    return None
+
+
+def bursts(centre: CitizenServiceCentre, keys: Sequence[str]) -> list[Alarm]:
+    """The bursts of these cases not raised before (each alarm once: by its id)."""
+    found = (centre.store.get(CASE_KIND, key) for key in dict.fromkeys(keys))
+    alarms = [alarm for r in found if r is not None and (alarm := burst_of(r)) is not None]
+    return [a for a in alarms if centre.store.get(ALARM_KIND, a.id) is None]
 
 
 def _merge(
@@ -188,8 +202,10 @@ def watch(
             keys = [e.key for e in entries if e.kind == CASE_KIND and e.key]
             if keys:
                 merged = await asyncio.to_thread(merge_new, centre(), keys)
-                if merged.updates or merged.alarms:
-                    await publish(merged)
+                # a merge here is on the feed next; a merge at the desk is already
+                alarms = await asyncio.to_thread(bursts, centre(), keys)
+                if merged.updates or alarms:
+                    await publish(Merged(merged.updates, alarms))
 
         follower.on("record", take)
         await follower.run(wake_ups)

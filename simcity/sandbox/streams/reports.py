@@ -18,8 +18,10 @@ tick), so the same clock gives the same city.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +52,7 @@ REQUESTS_PER_DAY = 500 / 180  # the enterprise platform's 500 requests over half
 NEW_CASE = "已立案"
 NEW_REQUEST = "已受理"
 BURST_RADIUS_M = 40.0  # a burst's reporters stand within this of the spot
+_READING = threading.Lock()
 
 _HOTLINE, _SNAP, _MAILBOX, _ZERO = (
     "service-hotline", "snap-and-send", "district-mailbox", "zero-distance",
@@ -76,22 +79,25 @@ class Source:
 def _records(city: LiveCity, system: str, kind: str) -> list[Row]:
     """A system's rows of ``kind`` as hub-form attributes (cached per live city)."""
     cache: dict[tuple[str, str], list[Row]] = city.state.setdefault("reports/records", {})
-    found = cache.get((system, kind))
-    if found is None:
-        data = city.systems[system]
-        mapping = next(m for m in data.spec.mappings if m.kind == kind)
-        now = city.clock.now()
-        found = []
-        for row in data.streams[mapping.stream]:
-            try:
-                record = mapping.to_record(row, system, now)
-            except Exception:  # the source's own flawed rows: never a template
-                continue
-            if record.geometry is not None or mapping.point is None:
-                found.append(
-                    {"key": record.key, "attrs": record.attrs, "geometry": record.geometry}
-                )
-        cache[(system, kind)] = found
+    with _READING:  # the streams warm up in threads: each system's rows are read once
+        return cache.get((system, kind)) or _read(city, system, kind, cache)
+
+
+def _read(
+    city: LiveCity, system: str, kind: str, cache: dict[tuple[str, str], list[Row]]
+) -> list[Row]:
+    data = city.systems[system]
+    mapping = next(m for m in data.spec.mappings if m.kind == kind)
+    now = city.clock.now()
+    found = []
+    for row in data.streams[mapping.stream]:
+        try:
+            record = mapping.to_record(row, system, now)
+        except Exception:  # the source's own flawed rows: never a template
+            continue
+        if record.geometry is not None or mapping.point is None:
+            found.append({"key": record.key, "attrs": record.attrs, "geometry": record.geometry})
+    cache[(system, kind)] = found
     return found
 
 
@@ -291,6 +297,10 @@ class Arrivals:
         if per_day <= 0 or self.source.system not in city.systems:
             return
         tick = max(60.0, city.clock.speed)  # city seconds: about a wall second when fast
+        # the people and templates it draws from, read once off the city's loop
+        await asyncio.to_thread(
+            self.source.make, city, np.random.default_rng(0), city.clock.now(), 0
+        )
         for n in itertools.count(1):
             await city.clock.sleep(tick)
             now = city.clock.now()
