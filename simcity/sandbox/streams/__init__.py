@@ -179,3 +179,6 @@ async def run(city: LiveCity) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        from simcity.sandbox.streams.publish import publisher
+
+        await publisher(city).close()

@@ -50,6 +50,11 @@ class Publisher:
                     self.city.log(f"telemetry {kind}: {len(chunk)} readings lost ({exc})")
                     await self._drop()
 
+    async def close(self) -> None:
+        """Disconnect cleanly (before the broker stops: no "unexpected disconnection")."""
+        async with self._lock:
+            await self._drop()
+
     async def _drop(self) -> None:
         client, self._client = self._client, None
         if client is not None:
