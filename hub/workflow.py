@@ -310,9 +310,11 @@ class Workflow:
         return event
 
     def changed(self, move: Move, at: datetime) -> Record:
-        """The record as the step leaves it (not yet stored); what the step wrote is the
-        hub's from now on (:func:`claim`)."""
-        claim(move.record.attrs, move.attrs)
+        """The record as the step leaves it (not yet stored); on an object from a source
+        system, what the step wrote is the hub's from now on (:func:`claim`). An object the
+        hub filed (it holds a tracking number's hash) is the hub's whole: nothing to mark."""
+        if tracking.TRACKING_HASH not in move.record.attrs:
+            claim(move.record.attrs, move.attrs)
         return move.record.model_copy(update={"attrs": move.attrs, "fetched_at": at})
 
     @property
