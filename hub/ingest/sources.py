@@ -113,6 +113,10 @@ class SourceSystems:
         except SourcesUnavailable as exc:
             raise DeliveryError(str(exc), 503) from None
         events = [e for e in delivery["events"] if isinstance(e, dict)]
+        if not delivery["events"]:
+            # a standing subscription's heartbeat (or an empty backlog): nothing to store,
+            # and no run to record every few seconds
+            return RunReport(system, status="ok")
         stream = delivery.get("stream")
         try:
             report = await self.engine().push(
