@@ -108,6 +108,7 @@ def alarms(store: RecordStore, kind: str) -> list[Record]:
     return [r for r in store.page("Alarm", limit=5000) if r.attrs.get("kind") == kind]
 
 
+@pytest.mark.slow
 def test_new_reports_requests_and_applications_reach_the_hub(city: dict[str, Any]) -> None:
     store: RecordStore = city["store"]
     wanted = {
@@ -141,6 +142,7 @@ def test_new_reports_requests_and_applications_reach_the_hub(city: dict[str, Any
     assert sequence > 3000  # the backlog and some new rows
 
 
+@pytest.mark.slow
 def test_a_burst_of_reports_becomes_one_case_with_its_crowd_and_an_alarm(
     city: dict[str, Any],
 ) -> None:
@@ -172,6 +174,7 @@ def test_a_burst_of_reports_becomes_one_case_with_its_crowd_and_an_alarm(
     assert joined is not None and joined.attrs["loop_status"] == "merged"
 
 
+@pytest.mark.slow
 def test_a_firms_smoke_inputs_jump_and_the_hub_raises_smoke_jump(city: dict[str, Any]) -> None:
     store: RecordStore = city["store"]
     # the index scored once after the first sync of its inputs: the baseline of a jump
