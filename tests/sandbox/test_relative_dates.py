@@ -4,6 +4,7 @@ dates, periods and identifiers stay as they are."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -76,9 +77,61 @@ def test_birth_dates_periods_and_identifiers_stay() -> None:
 
 
 @pytest.fixture(scope="module")
-def builds(demo_dir: Path) -> tuple[dict[str, SystemData], dict[str, SystemData]]:
-    city = read_city(demo_dir)
+def city(demo_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    return read_city(demo_dir)
+
+
+@pytest.fixture(scope="module")
+def builds(
+    city: dict[str, list[dict[str, Any]]],
+) -> tuple[dict[str, SystemData], dict[str, SystemData]]:
     return build(2019, city, timedelta(0)), build(2019, city, SHIFT)
+
+
+def _compare(old: Any, new: Any, name: str, seen: Counter[str]) -> None:
+    """Every string that parses as a moment moved (a date by whole days), unless an
+    identifier carries it; everything else as it was."""
+    if isinstance(old, dict):
+        assert set(new) == set(old)
+        for k in old:
+            _compare(old[k], new[k], k, seen)
+    elif isinstance(old, list):
+        assert len(new) == len(old)
+        for o, n in zip(old, new, strict=True):
+            _compare(o, n, name, seen)
+    elif isinstance(old, str) and name not in ("birth_date", "established"):
+        moment = _iso(old)
+        if moment is None:
+            assert new == old, name
+            return
+        if "T" in old:
+            assert datetime.fromisoformat(new) == moment + SHIFT, name
+        else:
+            assert date.fromisoformat(new) == moment.date() + timedelta(days=SHIFT.days), name
+        seen[name] += 1
+    else:
+        assert new == old, name
+
+
+def _iso(text: str) -> datetime | None:
+    """A moment in ISO 8601's extended form (a resident ID parses as its basic form)."""
+    if text[4:5] != "-" or text[7:8] != "-":
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def test_every_kind_of_the_city_moves_its_moments(city: dict[str, list[dict[str, Any]]]) -> None:
+    seen: Counter[str] = Counter()
+    for kind, records in city.items():
+        for record in records[:20]:
+            _compare(record, placed(record, SHIFT), kind, seen)
+    # the times of the city's life the generator writes, among them
+    life = {"fetched_at", "last_reading_at", "last_gps_at", "sampled_at", "submitted_at",
+            "position_at", "slip_issued_at", "commissioned", "registered_at"}  # fmt: skip
+    assert life <= set(seen), life - set(seen)
 
 
 def _pairs(
