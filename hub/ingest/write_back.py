@@ -176,7 +176,9 @@ class WriteBack:
         entries = feed.read_after(
             self.store.engine, low, limit=_BATCH, topics=STEP_TOPICS, kinds=list(kinds)
         )
-        last = entries[-1].seq if len(entries) >= _BATCH else max(top, low)
+        # a short read means nothing more up to the head read before it (seq is commit order)
+        seen = entries[-1].seq if entries else 0
+        last = seen if len(entries) >= _BATCH else max(top, low, seen)
         keys: dict[str, list[str]] = {}
         for entry in entries:
             if entry.key:
