@@ -7,7 +7,6 @@ deadline; the loop's steps work on them like on requests filed at the hub."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from simcity.clock import SimClock
 from simcity.sandbox import protocols
 from simcity.sandbox.dataset import SystemData, build, read_city
 from tests.auth_helpers import bearer, person_token
+from tests.demo_copy import copy_of
 
 SYSTEM = "enterprise-service"
 NODE = """key firm firmName uscc requestType department status statusLabel filedAt dueAt
@@ -54,11 +54,7 @@ def city(
     from hub.config import load_settings
 
     folder = tmp_path_factory.mktemp("platform-requests")
-    source = demo_store.engine.url.database
-    assert source
-    with sqlite3.connect(source) as src, sqlite3.connect(folder / "hub.db") as dst:
-        src.backup(dst)
-    store = RecordStore.from_url(f"sqlite:///{folder / 'hub.db'}")
+    store = copy_of(demo_store, folder)
     # the platform as the running sandbox serves it: dated from a clock started now
     platform = build(2019, read_city(demo_dir), SimClock().shift)[SYSTEM]
     report = asyncio.run(_sync(platform, store))
