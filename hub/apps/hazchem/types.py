@@ -27,6 +27,8 @@ from hub.apps.hazchem.services import (
 from hub.apps.hazchem.tanks import (
     PRESSURE,
     TANK_LEVEL,
+    TANK_PRESSURE,
+    TANK_TEMPERATURE,
     TEMPERATURE,
     Quantity,
     TankReading,
@@ -366,6 +368,8 @@ class Tank(RecordNode, Located, Sourced):
     pressure_limits = _gauge_limits_field(PRESSURE, "pressure (kPa, gauge)")
 
     history = history_field(TANK_LEVEL, "level readings (metres)")
+    temperature_history = history_field(TANK_TEMPERATURE, "temperature readings (°C)")
+    pressure_history = history_field(TANK_PRESSURE, "pressure readings (kPa, gauge)")
 
     @strawberry.field(metadata=INTERNAL)
     async def site(self, info: strawberry.Info) -> HazchemSite | None:

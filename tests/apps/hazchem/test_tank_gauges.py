@@ -331,6 +331,10 @@ def test_a_pressure_over_high_high_raises_its_alarm_once_and_the_tank_shows_it(
     assert pressure["ratePerMin"] == pytest.approx(0.0)
     listed = _gql(http, ops, "{ hazchemTanksInAlarm { key } }")["hazchemTanksInAlarm"]
     assert key in {t["key"] for t in listed}
+    span = {"from": _iso(T1), "to": _iso(T1 + 4 * gap)}
+    buckets = _gql(http, ops, HISTORY, key=key, **span)["hazchemTank"]["pressureHistory"]
+    assert sum(b["count"] for b in buckets) == 4
+    assert max(b["maximum"] for b in buckets) == pytest.approx(over)
     kept = _gql(http, ops, "{ alarms(last: 200) { edges { node { kind subjectKey } } } }")
     kinds = [e["node"]["kind"] for e in kept["alarms"]["edges"] if e["node"]["subjectKey"] == key]
     assert kinds.count("tank.pressure_high_high") == 1
@@ -345,6 +349,14 @@ def test_a_pressure_over_high_high_raises_its_alarm_once_and_the_tank_shows_it(
     assert taken["accepted"] == 1 and taken["alarms"] == [], taken
     temperature = _gql(http, ops, GAUGES, key=key)["hazchemTank"]["temperature"]
     assert temperature == {"value": pytest.approx(warm), "unit": "°C", "alarms": []}
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat()
+
+
+HISTORY = """query($key: String!, $from: DateTime!, $to: DateTime!) { hazchemTank(key: $key) {
+  pressureHistory(from: $from, to: $to, every: 3600) { count maximum } } }"""
 
 
 def _stale_alarms(http: TestClient, ops: str, key: str) -> list[str]:
