@@ -22,6 +22,8 @@ app that declares the workflow; the engine never reads an app's attributes but i
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,10 +51,17 @@ Guard = Callable[[str, Record], None]
 
 
 # The attributes the hub's steps wrote on an object (its own from then on: a later sync from
-# the source system never rolls them back, hub.ingest.merge), and the source's values of those
-# as the source last had them (so its later changes are told apart from the hub's).
+# the source system never rolls them back, hub.ingest.merge), and the digests of the source's
+# values of those as the source last had them (so its later changes are told apart from the
+# hub's; digests, not the values: a value the hub replaced is never served from here).
 HUB_ATTRS = "hub_attrs"
 SOURCE_FACTS = "source_facts"
+
+
+def fact(value: Any) -> str:
+    """The digest a source's value is kept as in ``source_facts``."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def claim(before: Mapping[str, Any], after: dict[str, Any]) -> None:
@@ -66,7 +75,7 @@ def claim(before: Mapping[str, Any], after: dict[str, Any]) -> None:
             continue
         own.add(name)
         if name in before:
-            facts[name] = before[name]
+            facts[name] = fact(before[name])
     after[HUB_ATTRS] = sorted(own)
     if facts:
         after[SOURCE_FACTS] = facts

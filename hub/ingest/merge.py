@@ -5,11 +5,11 @@ The hub owns an object once it acts on it: the attributes its steps wrote (``hub
 kept by :func:`hub.workflow.claim`: state, status label, history, deadline, assignment,
 result, ...) are never rolled back by a later sync from the object's source system. The
 source's own news is still taken: content fields it changed replace the stored ones, and its
-values of the hub's attributes (its status label) are kept apart (``source_facts``); each
-sync that brings news appends one ``source update`` entry to the history saying what changed
-(the source's status label, its update time, the changed fields' names — never their values:
-the history is shown where a phone number must not be). A source that repeats what the hub
-says (the echo of a write-back) brings no news.
+values of the hub's attributes (its status label) are kept apart (``source_facts``, as
+digests); each sync that brings news appends one ``source update`` entry to the history
+saying what changed (the source's status label, its update time, the changed fields' names —
+never their values: the history is shown where a phone number must not be). A source that
+repeats what the hub says (the echo of a write-back) brings no news.
 
 Objects the hub has not acted on are replaced by the source's record, as every other record.
 """
@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from hub.workflow import HUB_ATTRS, SOURCE_FACTS, Workflow, iso
+from hub.workflow import HUB_ATTRS, SOURCE_FACTS, Workflow, fact, iso
 from schema.record import Record
 
 SOURCE_UPDATE = "source update"
@@ -67,9 +67,9 @@ def merge(stored: Record, incoming: Record, updated_at: datetime | None, now: da
     for name in sorted((theirs.keys() | kept.keys()) - bookkeeping):
         value = theirs.get(name, _MISSING)
         if name in own:
-            if value is _MISSING or facts.get(name, _MISSING) == value:
+            if value is _MISSING or facts.get(name) == fact(value):
                 continue
-            facts[name] = value
+            facts[name] = fact(value)
             if kept.get(name, _MISSING) != value:  # the same as the hub's: its echo, no news
                 changed.append(name)
         elif kept.get(name, _MISSING) != value:
