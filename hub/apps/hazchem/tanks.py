@@ -82,10 +82,12 @@ STALE_INTERVALS = 10  # sampling intervals of silence before a sensor counts as 
 DEFAULT_SAMPLING_S = 60
 _HORIZONTAL = ("卧式罐", "卧式压力储罐")  # their level runs up the diameter
 
-# Threshold states (kept while they last) and reading events, most severe first.
-_STATES = ((TANK_HIGH_HIGH, "high_high", "critical"), (TANK_HIGH, "high", "alarm"))
-_LOW = (TANK_LOW, "low", "warning")
-_EVENTS = ((TANK_RATE, "rate", "alarm"), (TANK_STALE, "stale", "warning"))
+# Threshold states (kept while they last), most severe first: (flag, name, severity).
+_ENTRIES = (
+    (TANK_HIGH_HIGH, "high_high", "critical"),
+    (TANK_HIGH, "high", "alarm"),
+    (TANK_LOW, "low", "warning"),
+)
 FLAG_NAMES = {TANK_HIGH: "high", TANK_HIGH_HIGH: "high_high", TANK_LOW: "low"}
 _BY_TIME = attrgetter("at")
 _HELD = (TANK_HIGH_HIGH, TANK_HIGH, TANK_LOW)  # the threshold states a tank is held in
@@ -404,7 +406,7 @@ class TankWatch:
                 if not raise_alarms:
                     continue
                 new = held & ~before
-                for bit, name, severity in (*_STATES, _LOW):
+                for bit, name, severity in _ENTRIES:
                     if new & bit:
                         alarms.append(self._alarm(tid, name, severity, values[i], times[i]))
                         break  # high-high implies high: one alarm, the most severe
