@@ -359,6 +359,10 @@ class SyncEngine:
         digests = {ident: content_hash(record) for ident, record in latest.items()}
         kinds = merged_kinds()
         with self.store.engine.begin() as conn:
+            if self.store.dialect == "sqlite" and any(kind in kinds for kind, _ in latest):
+                # the write lock before the merge reads the cases (SQLite's driver begins only
+                # at the first write): a step cannot commit between the read and the write
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             known = self._known_hashes(conn, latest)
             # the stored workflow objects this page changes (the hub may have acted on them;
             # one with no lineage was stored another way, e.g. the demo's load)

@@ -6,6 +6,7 @@ news, and a case the hub never touched is replaced by the source's as before."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from hub.cases import CASE
 from hub.ingest.merge import SOURCE_UPDATE
 from hub.ingest.sync import SyncEngine
 from hub.store import RecordStore
+from hub.store.errors import VersionConflict
 from hub.workflow import fact
 from schema.record import Record
 
@@ -120,3 +122,56 @@ def test_a_case_stored_another_way_is_merged_too(store: RecordStore) -> None:
     assert case is not None and CASE.state_of(case.attrs) == "resolved"
     assert case.attrs["content"] == "新的内容"
     assert [e["action"] for e in case.attrs["history"]] == ["resolve", SOURCE_UPDATE]
+
+
+class _PausingSync(SyncEngine):
+    """A sync that waits, after reading the cases it merges, for a step racing it (at most
+    ``pause_s``): the step must wait for the sync, never slip in between its read and write."""
+
+    def __init__(self, store: RecordStore, read: threading.Event, stepped: threading.Event):
+        super().__init__(store)
+        self.read, self.stepped = read, stepped
+
+    def _acted_on(self, conn: Any, wanted: Any) -> Any:
+        found = super()._acted_on(conn, wanted)
+        self.read.set()
+        self.stepped.wait(timeout=1.0)  # the step is held off (locked out): go on
+        return found
+
+
+def test_a_step_racing_a_sync_is_never_lost(store: RecordStore) -> None:
+    _push(store, _row(4))
+    record = store.get("ServiceCase", "CASE-HL-T4")
+    assert record is not None
+    move = CASE.move(record, CASE.step("resolve"), record.version)  # read before the sync
+    CASE.apply(move, "user:olga", T0 + timedelta(hours=1))
+    changed = CASE.changed(move, T0 + timedelta(hours=1))
+
+    read, stepped = threading.Event(), threading.Event()
+    engine = _PausingSync(store, read, stepped)
+    connector = build_connector("service-hotline", {"url": "http://127.0.0.1:9", "secret": "s"})
+    news = _row(4, content="市民补充：已影响通行")
+    sync = threading.Thread(target=lambda: asyncio.run(engine.push(connector, [news])))
+    sync.start()
+    assert read.wait(timeout=30)
+    outcome: list[str] = []
+    try:
+        CASE.write(store, [changed])
+        outcome.append("written")
+    except VersionConflict:
+        outcome.append("conflict")
+    stepped.set()
+    sync.join(timeout=30)
+
+    # the step waited for the sync, then found the case changed under it: refused, not lost
+    case = store.get("ServiceCase", "CASE-HL-T4")
+    assert case is not None and case.attrs["content"] == "市民补充：已影响通行"
+    assert outcome == ["conflict"] and CASE.state_of(case.attrs) == "handling"
+    # taken again on the case as it is now, it stands through the next sync
+    again = CASE.move(case, CASE.step("resolve"), case.version)
+    CASE.apply(again, "user:olga", T0 + timedelta(hours=2))
+    CASE.write(store, [CASE.changed(again, T0 + timedelta(hours=2))])
+    _push(store, _row(4, content="再次补充"))
+    final = store.get("ServiceCase", "CASE-HL-T4")
+    assert final is not None and CASE.state_of(final.attrs) == "resolved"
+    assert final.attrs["content"] == "再次补充"
