@@ -32,12 +32,14 @@ RETRY_S = (1.0, 30.0)  # the pause before subscribing again: first, and at most
 
 
 def push_systems(sources: SourceSystems) -> list[str]:
-    """The systems of the endpoints file that push (their connector's mode)."""
+    """The systems of the endpoints file that push over webhooks (their connector's mode and
+    protocol: the MQTT systems push too, but their telemetry comes in over the broker)."""
     from connectors.binhai import SPEC_BY_ID
 
     return [
         s for s in sources.endpoints().get("systems", {})
         if s in SPEC_BY_ID and SPEC_BY_ID[s].mode == "push"
+        and SPEC_BY_ID[s].protocol == "webhook"
     ]  # fmt: skip
 
 
