@@ -319,6 +319,9 @@ class TruckWatch:
                 MuckPermit(a.get("transport_permit"), r.key, site, dump, windows, corridor, route)
             )
             self.havens.append((place_no.get(str(site), -1), place_no.get(str(dump), -1)))
+        self.widened = widened  # by place index, for a truck's own site and dump
+        for w in widened:
+            shapely.prepare(w)
         self.state = [TruckState() for _ in records]
         self.lock = threading.Lock()
         self._seed(records)
@@ -427,6 +430,7 @@ class TruckWatch:
                 if self.place_index is not None
                 else np.full(len(idx), -1, dtype=np.int32)
             )
+            at_place = self._own_places(idx, rows, at_place)
             found.extend(self._corridors(idx, rows, at_place))
             found.extend(self._stops(idx, rows, at_place))
             for i, row in zip(idx.tolist(), rows.tolist(), strict=True):
@@ -438,6 +442,19 @@ class TruckWatch:
 
     def _in_haven(self, i: int, place: int) -> bool:
         return place >= 0 and place in self.havens[i]
+
+    def _own_places(self, idx: np.ndarray, rows: np.ndarray, at_place: np.ndarray) -> np.ndarray:
+        """A truck in its own site or dump is there even where the index names another place
+        (registered sites overlap, one may lie inside another: the index answers the first)."""
+        out = at_place.copy()
+        for j, (i, p) in enumerate(zip(idx.tolist(), at_place.tolist(), strict=True)):
+            if self._in_haven(i, p):
+                continue
+            for h in self.havens[i]:
+                if h >= 0 and shapely.contains_xy(self.widened[h], rows[j, 1], rows[j, 2]):
+                    out[j] = h
+                    break
+        return out
 
     def _corridors(
         self, idx: np.ndarray, rows: np.ndarray, at_place: np.ndarray
