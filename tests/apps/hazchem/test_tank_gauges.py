@@ -243,6 +243,42 @@ def test_temperature_and_pressure_alarms_through_ingest_equal_the_oracle(
     assert len(stored) == sum(len(v) for v in raised.values())
 
 
+def test_a_silence_is_one_alarm_across_workers_and_restarts(gauge_store: RecordStore) -> None:
+    """Worker A holds the timer and raises a silent sensor's stale alarm; worker B (another
+    process on the store, or A restarted: its watch built from the stored states) neither
+    raises it again from its timer nor from the reading that ends the silence."""
+    a_bus = LiveBus(open_broadcast(""), gauge_store, max_behind_s=0)
+    a = HazchemServices(gauge_store)
+    a.register_tanks(a_bus)
+    keys = sorted(a.tank_watch(PRESSURE.kind).specs)[:2]
+    quiet, talker = keys
+    lim = a.tank_watch(PRESSURE.kind).specs[quiet].limits
+    value = (lim.low + lim.high) / 2
+    t0 = max(t for _, t in _last(a.tank_watch(PRESSURE.kind))) + 1.0
+
+    def reading(key: str, at: float) -> dict[str, Any]:
+        return {"kind": PRESSURE.kind, "id": key, "at": at, "value": value}
+
+    a_bus.ingest_sync([reading(quiet, t0), reading(talker, t0)])
+    later = t0 + lim.stale_after_s + 1
+    a_bus.ingest_sync([reading(talker, later)])  # the city goes on past the quiet one's window
+    raised = a.silent_tanks()
+    assert [(x.kind, x.subject_key) for x in raised] == [("tank.pressure_stale", quiet)]
+    gauge_store.upsert([x.to_record() for x in raised])  # as publish_alarms keeps it
+    assert a.silent_tanks() == []  # once per silence in the worker that raised it
+    b_bus = LiveBus(open_broadcast(""), gauge_store, max_behind_s=0)
+    b = HazchemServices(gauge_store)
+    b.register_tanks(b_bus)
+    assert b.silent_tanks() == []  # the store has it: not again from another timer
+    back = b_bus.ingest_sync([reading(quiet, later + 1)])
+    assert back.accepted == 1 and back.alarms == []  # nor from the reading that ends it
+    # a new silence after that is a new alarm
+    b_bus.ingest_sync([reading(talker, later + 2 * lim.stale_after_s)])
+    again = b.silent_tanks()
+    assert [(x.kind, x.subject_key) for x in again] == [("tank.pressure_stale", quiet)]
+    assert again[0].id != raised[0].id
+
+
 def _last(watch: TankWatch) -> list[tuple[float, float]]:
     return [lr for k in watch.specs if (lr := watch.monitor.last_reading(k)) is not None]
 
