@@ -193,7 +193,7 @@ class WriteBack:
             queue = queues.get(record.source_system) if record is not None else None
             if record is None or queue is None or entry.seq <= queue.seq:
                 continue
-            change = told(kinds[record.kind], record)
+            change = told(kinds[record.kind], record, entry.op)
             if change is not None:
                 queue.pending[record.source_id] = change
         for queue in queues.values():
@@ -300,13 +300,21 @@ class WriteBack:
                 queue.errors = []
 
 
-def told(workflow: Workflow, record: Record) -> dict[str, Any] | None:
-    """What the source is told of ``record`` after a step: its status in the source's words,
-    the step's time and its public note; None when its last step left the state as it was."""
-    steps = [e for e in record.attrs.get("history") or [] if e.get("action") in workflow.by_name]
-    if not steps or steps[-1].get("from") == steps[-1].get("to"):
+def told(workflow: Workflow, record: Record, step: str) -> dict[str, Any] | None:
+    """What the source is told of ``record`` after ``step``: its status now in the source's
+    words, the time and public note of the step that last changed it; None after a step that
+    leaves the state as it is (a duplicate merged into the case)."""
+    declared = workflow.by_name.get(step)
+    if declared is None or declared.to is None:
         return None
-    event = steps[-1]
+    moves = [
+        e
+        for e in record.attrs.get("history") or []
+        if e.get("action") in workflow.by_name and e.get("from") != e.get("to")
+    ]
+    if not moves:
+        return None
+    event = moves[-1]
     public = workflow.told(event)
     return {
         "key": record.key,

@@ -136,3 +136,12 @@ async def test_a_step_is_told_and_a_source_down_is_retried(
     assert "17156746817" not in json.dumps(hotline.told, ensure_ascii=False)
     assert _queue(store)["status"] == "ok" and _queue(store)["cursor"]["pending"] == {}
     assert await again.step() == 0  # told once
+
+    # a step that leaves the state as it is (a duplicate merged into the case) tells nothing
+    case = store.get("ServiceCase", "CASE-HL-W1")
+    assert case is not None
+    merge = CASE.move(case, CASE.by_name["merge"], case.version)
+    CASE.apply(merge, "user:olga", T0 + timedelta(hours=2))
+    merged = CASE.changed(merge, T0 + timedelta(hours=2))
+    CASE.write(store, [merged], events=[CASE.feed_entry(merge, {"case_id": merged.key})])
+    assert await again.step() == 0 and len(hotline.told) == 1
