@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -37,27 +36,17 @@ from hub.workflow import fact
 from simcity.clock import SimClock
 from simcity.sandbox.run import Sandbox
 from tests.auth_helpers import bearer, person_token
+from tests.city_thread import CityThread
 
 pytestmark = pytest.mark.slow  # one sandbox for the module: ~30 s to start on a busy machine
-T = TypeVar("T")
 SYSTEMS = ["service-hotline", "district-mailbox"]
 WAIT_S = 20.0  # the longest a write-back may take here: the worker polls every 0.2 s
 
 
 @dataclass
-class Loop:
-    """The sandbox's event loop, in a thread of its own (the hub's TestClient runs another)."""
-
-    loop: asyncio.AbstractEventLoop
-
-    def run(self, work: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout=180)
-
-
-@dataclass
 class City:
     sandbox: Sandbox
-    loop: Loop
+    loop: CityThread
     endpoints: dict[str, Any]
 
     def url(self, system: str) -> str:
@@ -79,22 +68,18 @@ class City:
 
 @pytest.fixture(scope="module")
 def city(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    runner = Loop(loop)
+    runner = CityThread()
     sandbox = Sandbox(
         tmp_path_factory.mktemp("loop") / "sb", demo_dir, clock=SimClock(speed=60), live=False
     )
     started = time.perf_counter()
-    endpoints = runner.run(sandbox.start())
+    endpoints = runner.run(sandbox.start(), timeout=180)
     print(f"sandbox up in {time.perf_counter() - started:.1f} s")
     try:
         yield City(sandbox, runner, endpoints)
     finally:
         runner.run(sandbox.stop())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
+        runner.close()
 
 
 @dataclass
