@@ -2,7 +2,7 @@
 clock (in-process, its own MQTT broker) runs the tank, hazchem-vehicle and muck-truck streams,
 and a hub over a copy of the demo city consumes them over MQTT. Within a stated deadline the
 hub holds fresh tank levels, temperatures and pressures and fresh vehicle and truck fixes, and
-the vehicles move; the city's first hour raises no alarm; each incident, asked for through the
+the vehicles move; the city's first half hour raises no alarm; each incident, asked for through the
 sandbox's control server, brings its alarm on the hub's alarm channel within a stated time
 (printed per kind)."""
 
@@ -42,7 +42,8 @@ from tests.city_thread import CityThread
 from tests.demo_copy import copy_of
 
 pytestmark = pytest.mark.slow
-SPEED = 60.0  # a city hour in a minute
+SPEED = 30.0  # a city hour in two minutes: the tightest stale window (ten 10 s intervals,
+# 100 s of the city's time) is 3.3 s of the wall clock, room for a loaded machine's stalls
 # what the hub takes comfortably on a shared CI machine at this speed: 300 tanks (900
 # sensors) each once a city minute, 400 hazchem vehicles and 200 muck trucks every 30 s
 RATES = {
@@ -55,8 +56,8 @@ RATES = {
     "incidents_per_day": 0.0,
 }
 FRESH_WITHIN_S = 30.0
-QUIET_S = 60.0  # of the wall clock: the city's first hour
-ALARM_WITHIN_S = 60.0
+QUIET_S = 60.0  # of the wall clock: the city's first half hour
+ALARM_WITHIN_S = 90.0  # the long stop is 15 city minutes: 30 s here
 
 
 @dataclass
@@ -165,13 +166,13 @@ def test_fresh_readings_moving_vehicles_and_a_quiet_first_hour(c: City) -> None:
         _wait(f"fresh {kind}", fresh(kind), FRESH_WITHIN_S)
     counts = {kind: len(_fresh(c, kind)) for kind in KINDS}
     print(f"\nfresh within {time.monotonic() - c.wall_started:.1f} s: {counts}")
-    # the vehicles move: positions differ between two reads 10 s (10 city minutes) apart
+    # the vehicles move: positions differ between two reads 10 s (5 city minutes) apart
     first = {k: s.point for k, s in _fresh(c, "vehicle.fix").items()}
     time.sleep(10)
     second = {k: s.point for k, s in _fresh(c, "vehicle.fix").items()}
     moved = [k for k in first if second.get(k) not in (None, first[k])]
     assert len(moved) >= 50, len(moved)
-    # every fix of the first hour lies outside the hub's own forbidden zones
+    # every fix of the first half hour lies outside the hub's own forbidden zones
     zones = shapely.union_all(
         [shape(z.geometry) for z in forbidden_zones(c.store.scan("Camera"), c.store.scan("River"))]
     )
@@ -183,7 +184,7 @@ def test_fresh_readings_moving_vehicles_and_a_quiet_first_hour(c: City) -> None:
     assert len(rows) > 1000
     xy = np.asarray(rows, dtype=float)
     assert not shapely.contains_xy(zones, xy[:, 0], xy[:, 1]).any()
-    # the city's first hour: no alarm at all
+    # the city's first half hour: no alarm at all
     time.sleep(max(0.0, c.wall_started + QUIET_S - time.monotonic()))
     assert [(a.kind, a.subject_key, a.message) for _, a in c.heard] == []
 

@@ -480,39 +480,62 @@ async def hazchem_stop_off_route(city: LiveCity, where: Where) -> dict[str, Any]
     near = (where.lon, where.lat) if where.lon is not None and where.lat is not None else None
     r, i = _vehicle(city, "hazchem_stop_off_route", where, near)
     t = city.clock.seconds()
-    here = r.fleet.where(i, t)
-    stop = near or _off_route(city, r, i, here)
-    r.fleet.divert(i, [Leg(stop, 30.0, STOP_S), *_resume(r, i, t)], t)
+    stop = near or _off_route(city, r, i, t)
+    if stop is None and not where.site:  # in a crowded place: another vehicle on the road
+        _, _, moving = r.fleet.positions(np.arange(len(r.fleet)), t)
+        others = np.flatnonzero(moving).tolist()
+        city.rng("hazchem_stop_off_route", "others").shuffle(others)
+        for i in others[:50]:
+            if (stop := _off_route(city, r, i, t)) is not None:
+                break
+    if stop is None:
+        raise ValueError(f"no place to stop off the route near {r.fleet.keys[i]}")
+    r.fleet.divert(i, [Leg(stop, 45.0, STOP_S), *_resume(r, i, t)], t)
     return {"subject": r.fleet.keys[i], "lon": stop[0], "lat": stop[1],
             "minutes": STOP_S / 60}  # fmt: skip
 
 
-def _off_route(city: LiveCity, r: Routes, i: int, here: tuple[float, float]) -> tuple[float, float]:
-    """A lay-by 600–1,500 m off the vehicle's leg, clear of the forbidden zones and away from
-    every site and park."""
+def _off_route(city: LiveCity, r: Routes, i: int, t: float) -> tuple[float, float] | None:
+    """A lay-by 600–2,000 m off vehicle ``i``'s leg, clear of the forbidden zones, outside
+    every hazchem site's yard and 100 m from every park (None if there is none near)."""
+    here = r.fleet.where(i, t)
     forbidden = forbidden_area(city, ZONE_MARGIN_M)
-    _, stands = _places(city)
-    xy = np.asarray(stands)
+    xy, yard = _yards(city)
     rng = city.rng("hazchem_stop_off_route", r.fleet.keys[i])
     dx, dy = (r.fleet.end[i] - r.fleet.start[i]).tolist()
     heading = math.atan2(dy * KY, dx * KX) if dx or dy else rng.uniform(0, 2 * math.pi)
-    for attempt in range(60):
-        side = heading + (math.pi / 2 if attempt % 2 else -math.pi / 2) + rng.uniform(-0.6, 0.6)
-        d = rng.uniform(600, 1500)
+    for attempt in range(80):
+        side = heading + (math.pi / 2 if attempt % 2 else -math.pi / 2) + rng.uniform(-0.8, 0.8)
+        d = rng.uniform(600, 2000)
         p = (here[0] + d * math.cos(side) / KX, here[1] + d * math.sin(side) / KY)
-        clear = np.hypot((xy[:, 0] - p[0]) * KX, (xy[:, 1] - p[1]) * KY).min() > 800
+        clear = (np.hypot((xy[:, 0] - p[0]) * KX, (xy[:, 1] - p[1]) * KY) > yard).all()
         if clear and not forbidden.intersects(LineString([here, p])) and not _in_park(city, p):
             return p
-    raise ValueError(f"no place to stop off the route near {r.fleet.keys[i]}")
+    return None
+
+
+def _yards(city: LiveCity) -> tuple[np.ndarray, np.ndarray]:
+    """The hazchem sites' points and the radius a vehicle standing off its route keeps from
+    each: the yard the hub counts as the site (its area's circle, at least 150 m, + 50 m)
+    and 100 m more."""
+    found = city.state.get(f"{STATE}/yards")
+    if not isinstance(found, tuple):
+        sites = records(city, "hazchem-registry", "HazchemSite")
+        placed = [(p, s) for s in sites if (p := point(s)) is not None]
+        xy = np.asarray([p for p, _ in placed])
+        area = np.asarray([float(s.attrs.get("area_m2") or 0.0) for _, s in placed])
+        found = (xy, np.maximum(150.0, np.sqrt(area / math.pi)) + 150.0)
+        city.state[f"{STATE}/yards"] = found
+    return found
 
 
 def _in_park(city: LiveCity, p: tuple[float, float]) -> bool:
-    """In an industrial park or within 200 m of one (the hub counts 50 m as in it)."""
+    """In an industrial park or within 100 m of one (the hub counts 50 m as in it)."""
     parks = city.state.get(f"{STATE}/parks")
     if parks is None:
         parks = shapely.union_all(
             [
-                buffered(shape(g.geometry), 200.0)
+                buffered(shape(g.geometry), 100.0)
                 for g in records(city, "base-map", "IndustrialPark")
                 if g.geometry
             ]
