@@ -18,6 +18,7 @@ HUB_BENCHES: dict[str, str] = {
     "durability": "bench.durability",
     "pii": "bench.pii",
     "search": "bench.search_scan",
+    "living": "bench.living_load",
 }
 
 
