@@ -77,8 +77,10 @@ SPECS = (
     ConnectorSpec(
         "tank-sensors", "mqtt", mode="push",
         mappings=(KindMapping(kind="Sensor", stream="binhai/tank-sensors/state/#", key="key",
-                              source_id="sn", fields={}, point=("lng", "lat"),
-                              updated_at="lastReadingAt", rest="camel",
+                              # the time of the last value is a fact of the sensor too
+                              # (the hub's tank watch starts from it), not only the cursor
+                              source_id="sn", fields={"lastReadingAt": "last_reading_at"},
+                              point=("lng", "lat"), updated_at="lastReadingAt", rest="camel",
                               required=("tank", "quantity")),),
     ),
     ConnectorSpec(

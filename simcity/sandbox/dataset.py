@@ -55,7 +55,9 @@ def read_city(folder: Path) -> dict[str, list[Row]]:
 
 def native(mapping: KindMapping, record: Row) -> Row:
     row = mapping.to_native(record)
-    if mapping.updated_at:
+    if mapping.updated_at and row.get(mapping.updated_at) is None:
+        # the record's update time, unless the cursor field is an attribute of its own (a
+        # sensor's last reading time), which the system states as it is
         row[mapping.updated_at] = record.get("updated_at") or record["fetched_at"]
     return row
 
