@@ -32,7 +32,7 @@ MODULES = tuple(
 HOUR = 3600.0
 DAY = 86400.0
 # incidents the city has by itself, per day of the city's time (0 turns them off)
-RANDOM_INCIDENTS_PER_DAY = 4.0
+RANDOM_INCIDENTS_PER_DAY = 12.0
 
 
 @dataclass(frozen=True)
