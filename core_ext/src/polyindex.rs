@@ -202,7 +202,11 @@ impl PolygonIndex {
         let mut sub: Vec<i32> = vec![-1; n_sub * SUB * SUB];
 
         // 3. the cell at every fine bucket's centre, by a sweep along each fine row's centre
-        //    line; written into the sub-grid, or into the coarse table for untouched ones
+        //    line; written into the sub-grid, or into the coarse table for untouched ones.
+        //    Where cells overlap, a touched fine bucket also keeps every other cell holding
+        //    its centre: a cell whose edges miss the bucket covers all of it, so a point there
+        //    may lie in it and not in the lower cell whose edge runs through the bucket.
+        let mut centre_cells: Vec<(u32, u32)> = Vec::new(); // (fine bucket, cell), fb order
         {
             let mut rows: Vec<Vec<(f64, u32)>> = vec![Vec::new(); fny];
             for &(x1, y1, x2, y2, cell) in &segs {
@@ -246,6 +250,9 @@ impl PolygonIndex {
                     let c = coarse_of(fb);
                     if table[c] <= -2 {
                         sub[(-2 - table[c]) as usize * SUB * SUB + sub_pos(fb)] = answer;
+                        for &other in inside.iter().skip(1) {
+                            centre_cells.push((fb as u32, other));
+                        }
                     } else if answer >= 0 {
                         table[c] = answer;
                     }
@@ -268,6 +275,7 @@ impl PolygonIndex {
         let mut cells_here: Vec<u32> = Vec::new();
         let mut breaks: Vec<f64> = Vec::new();
         let mut local: Vec<UpEdge> = Vec::new();
+        let mut j = 0;
         while i < touch.len() {
             let fb = touch[i].0 as usize;
             cells_here.clear();
@@ -278,6 +286,13 @@ impl PolygonIndex {
             let slot = (-2 - table[coarse_of(fb)]) as usize * SUB * SUB + sub_pos(fb);
             if sub[slot] >= 0 {
                 cells_here.push(sub[slot] as u32);
+            }
+            while j < centre_cells.len() && (centre_cells[j].0 as usize) < fb {
+                j += 1;
+            }
+            while j < centre_cells.len() && centre_cells[j].0 as usize == fb {
+                cells_here.push(centre_cells[j].1);
+                j += 1;
             }
             cells_here.sort_unstable();
             cells_here.dedup();
