@@ -8,38 +8,25 @@ sandbox's control server, brings its alarm on the hub's alarm channel within a s
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 import shapely
 from shapely.geometry import LineString, shape
-from sqlalchemy import delete, select
-from starlette.applications import Starlette
-from starlette.testclient import TestClient
+from sqlalchemy import select
 
-from hub.app import create_app
 from hub.apps.hazchem.services import forbidden_zones
-from hub.apps.live import mqtt
-from hub.config import load_settings
-from hub.ingest.tables import sync_lease
-from hub.live import ALARMS, Alarm
-from hub.state import latest_of_kind
 from hub.store import RecordStore
-from hub.store.tables import DeviceReadingRow, DeviceStateRow, RecordRow
+from hub.store.tables import DeviceReadingRow
 from simcity.binhai.context import CST
 from simcity.clock import SimClock
-from simcity.sandbox.run import Sandbox
-from simcity.sandbox.streams import LiveCity, hazchem, muck
-from tests.city_thread import CityThread
-from tests.demo_copy import copy_of
+from simcity.sandbox.streams import hazchem, muck
+from tests.sandbox.living import City, living_city, wait
 
 pytestmark = pytest.mark.slow
 SPEED = 30.0  # a city hour in two minutes: the tightest stale window (ten 10 s intervals,
@@ -60,29 +47,6 @@ QUIET_S = 60.0  # of the wall clock: the city's first half hour
 ALARM_WITHIN_S = 90.0  # the long stop is 15 city minutes: 30 s here
 
 
-@dataclass
-class City:
-    sandbox: Sandbox
-    live: LiveCity
-    hub: Starlette
-    store: RecordStore
-    started: float  # the city's time when the streams started (epoch s)
-    wall_started: float
-    heard: list[tuple[float, Alarm]] = field(default_factory=list)  # (wall time, alarm)
-
-    @property
-    def control(self) -> str:
-        return str(self.sandbox.endpoints["control"])
-
-
-def _wait(what: str, check: Callable[[], Any], seconds: float) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"not within {seconds:.0f} s: {what}"
-        time.sleep(0.2)
-    return found
-
-
 def _late_evening() -> datetime:
     """23:00 in Binhai today: the dumps' opening hours (20:00-06:00, 22:00-05:00), so the
     muck trucks drive too."""
@@ -94,65 +58,15 @@ def c(
     demo_dir: Path, demo_store: RecordStore, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[City]:
     folder = tmp_path_factory.mktemp("living-hazchem")
-    store = copy_of(demo_store, folder)
-    with store.engine.begin() as conn:  # a hub that has heard no telemetry yet
-        conn.execute(delete(DeviceStateRow))
-        conn.execute(delete(DeviceReadingRow))
-        conn.execute(delete(RecordRow).where(RecordRow.kind == "Alarm"))
-    loop = CityThread()
-    clock = SimClock(start=_late_evening(), speed=SPEED)
-    sandbox = Sandbox(folder / "sb", demo_dir, clock=clock, live=False, rates=RATES)
-    loop.run(sandbox.start())
-    assert sandbox.city is not None and sandbox.mqtt_url
-    hub = create_app(load_settings(data_dir=folder, mqtt_url=sandbox.mqtt_url), store=store)
-    heard: list[tuple[float, Alarm]] = []
-    broadcast = hub.state.hub.live.broadcast
-    publish = broadcast.publish
-
-    async def tapped(channel: str, message: str) -> Any:
-        if channel == ALARMS:
-            heard.append((time.monotonic(), Alarm.from_json(message)))
-        return await publish(channel, message)
-
-    broadcast.publish = tapped
-    tasks: list[asyncio.Task[None]] = []
-
-    async def start_streams() -> None:
-        assert sandbox.city is not None
-        for stream in hazchem.streams(sandbox.city) + muck.streams(sandbox.city):
-            tasks.append(asyncio.create_task(stream.run(sandbox.city)))
-
-    async def stop() -> None:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await sandbox.stop()
-
-    try:
-        with TestClient(hub):
-
-            def subscribed() -> bool:
-                with store.engine.connect() as conn:
-                    return bool(
-                        conn.execute(
-                            select(sync_lease.c.holder).where(sync_lease.c.name == mqtt.LEASE)
-                        ).scalar()
-                    )
-
-            _wait("the hub to consume the sandbox's telemetry", subscribed, 30)
-            time.sleep(0.5)  # the subscription follows the lease
-            started, wall = sandbox.city.clock.seconds(), time.monotonic()
-            loop.run(start_streams())
-            yield City(sandbox, sandbox.city, hub, store, started, wall, heard)
-    finally:
-        loop.run(stop())
-        loop.close()
-        store.close()
-
-
-def _fresh(c: City, kind: str) -> dict[str, Any]:
-    stored = latest_of_kind(c.store.engine, kind)
-    return {k: s for k, s in stored.items() if s.at.timestamp() >= c.started}
+    with living_city(
+        demo_dir,
+        demo_store,
+        folder,
+        SimClock(start=_late_evening(), speed=SPEED),
+        RATES,
+        lambda city: [*hazchem.streams(city), *muck.streams(city)],
+    ) as city:
+        yield city
 
 
 KINDS = ("tank.level", "tank.temperature", "tank.pressure", "vehicle.fix", "muck.fix")
@@ -160,16 +74,16 @@ KINDS = ("tank.level", "tank.temperature", "tank.pressure", "vehicle.fix", "muck
 
 def test_fresh_readings_moving_vehicles_and_a_quiet_first_hour(c: City) -> None:
     def fresh(kind: str) -> Callable[[], bool]:
-        return lambda: len(_fresh(c, kind)) >= 100
+        return lambda: len(c.fresh(kind)) >= 100
 
     for kind in KINDS:
-        _wait(f"fresh {kind}", fresh(kind), FRESH_WITHIN_S)
-    counts = {kind: len(_fresh(c, kind)) for kind in KINDS}
+        wait(f"fresh {kind}", fresh(kind), FRESH_WITHIN_S)
+    counts = {kind: len(c.fresh(kind)) for kind in KINDS}
     print(f"\nfresh within {time.monotonic() - c.wall_started:.1f} s: {counts}")
     # the vehicles move: positions differ between two reads 10 s (5 city minutes) apart
-    first = {k: s.point for k, s in _fresh(c, "vehicle.fix").items()}
+    first = {k: s.point for k, s in c.fresh("vehicle.fix").items()}
     time.sleep(10)
-    second = {k: s.point for k, s in _fresh(c, "vehicle.fix").items()}
+    second = {k: s.point for k, s in c.fresh("vehicle.fix").items()}
     moved = [k for k in first if second.get(k) not in (None, first[k])]
     assert len(moved) >= 50, len(moved)
     # every fix of the first half hour lies outside the hub's own forbidden zones
@@ -189,26 +103,6 @@ def test_fresh_readings_moving_vehicles_and_a_quiet_first_hour(c: City) -> None:
     assert [(a.kind, a.subject_key, a.message) for _, a in c.heard] == []
 
 
-def _incident(c: City, kind: str, at: str | None = None) -> dict[str, Any]:
-    answer = httpx.post(f"{c.control}/admin/incidents/{kind}", json={"at": at} if at else {})
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
-
-
-def _alarm_after(
-    c: City, kinds: set[str], subject: str, since: float, source: str | None = None
-) -> tuple[float, Alarm]:
-    def found() -> tuple[float, Alarm] | None:
-        for heard_at, alarm in list(c.heard):
-            mine = alarm.kind in kinds and alarm.subject_key == subject
-            if heard_at >= since and mine and source in (None, alarm.source):
-                return heard_at, alarm
-        return None
-
-    result: tuple[float, Alarm] = _wait(f"{kinds} on {subject}", found, ALARM_WITHIN_S)
-    return result
-
-
 @pytest.mark.parametrize(
     ("incident", "alarms"),
     [
@@ -222,11 +116,11 @@ def _alarm_after(
 )
 def test_each_incident_brings_its_alarm(c: City, incident: str, alarms: set[str]) -> None:
     asked = time.monotonic()
-    answer = _incident(c, incident)
+    answer = c.incident(incident)
     assert alarms <= set(answer["alarms"])
     subject = answer["subject"]
     # a school's zone: its alarm names the zone (the drive there may cross another first)
-    heard_at, raised = _alarm_after(c, alarms, subject, asked, answer.get("zone"))
+    heard_at, raised = c.alarm_after(alarms, subject, asked, ALARM_WITHIN_S, answer.get("zone"))
     print(f"\n{incident:<24} → {raised.kind:<28} in {heard_at - asked:5.1f} s "
           f"({raised.message})")  # fmt: skip
     if incident.startswith("hazchem") or incident == "muck_dumping":
