@@ -7,7 +7,6 @@ Before, a silent sensor was seen only when its readings resumed."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -15,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.apps import kit
 from hub.apps.hazchem.services import HazchemServices
-from hub.ingest.lease import Lease
+from hub.ingest.lease import while_held
 from hub.services import HubServices
 
 LEASE = "hazchem.tank-silence"
@@ -25,21 +24,16 @@ log = logging.getLogger(__name__)
 
 
 def tasks(hub: HubServices) -> list[Callable[[], Awaitable[None]]]:
-    async def watch() -> None:
+    async def check() -> None:
         app = kit.service(hub, HazchemServices)
-        lease = Lease(hub.store.engine, LEASE, hub.sources.holder)
-        try:
-            while True:
-                try:
-                    if await run_in_threadpool(lease.take, LEASE_S):
-                        await hub.live.publish_alarms(await run_in_threadpool(app.silent_tanks))
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # a store hiccup: the next round looks again
-                    log.warning("tank silence: %s", str(exc).splitlines()[0][:200])
-                await asyncio.sleep(CHECK_S)
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(run_in_threadpool(lease.release))
+        while True:
+            try:
+                await hub.live.publish_alarms(await run_in_threadpool(app.silent_tanks))
+            except Exception as exc:  # a store hiccup: the next round looks again
+                log.warning("tank silence: %s", str(exc).splitlines()[0][:200])
+            await asyncio.sleep(CHECK_S)
+
+    async def watch() -> None:
+        await while_held(hub.store.engine, LEASE, hub.sources.holder, check, LEASE_S)
 
     return [watch]

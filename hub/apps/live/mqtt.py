@@ -11,7 +11,6 @@ broker keeps what is published while no worker holds it and hands it to the next
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -19,10 +18,9 @@ from collections.abc import Awaitable, Callable
 
 import aiomqtt
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 
 from connectors.transports.mqtt import broker_address
-from hub.ingest.lease import Lease
+from hub.ingest.lease import while_held
 from hub.services import HubServices
 
 TOPIC = "cityhub/telemetry/#"
@@ -61,29 +59,8 @@ def tasks(hub: HubServices) -> list[Callable[[], Awaitable[None]]]:
                 delay = min(delay * 2, 30.0)
 
     async def consume() -> None:
-        lease = Lease(hub.store.engine, LEASE, hub.sources.holder)
-        try:
-            while True:
-                try:
-                    held = await run_in_threadpool(lease.take, LEASE_S)
-                except Exception as exc:  # a store hiccup: nobody consumes until it is back
-                    log.warning("telemetry lease: %s", type(exc).__name__)
-                    held = False
-                if not held:
-                    await asyncio.sleep(LEASE_S / 3)
-                    continue
-                log.info("telemetry: this worker consumes %s", TOPIC)
-                consuming = asyncio.create_task(subscribe())
-                renewing = asyncio.create_task(lease.renew_every(LEASE_S / 3, LEASE_S))
-                # until the lease is lost (another worker took it over after a stall)
-                await asyncio.wait({consuming, renewing}, return_when=asyncio.FIRST_COMPLETED)
-                for task in (consuming, renewing):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(run_in_threadpool(lease.release))
+        log.info("telemetry: this worker consumes %s when it holds the lease", TOPIC)
+        await while_held(hub.store.engine, LEASE, hub.sources.holder, subscribe, LEASE_S)
 
     return [consume]
 
