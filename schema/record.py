@@ -104,5 +104,13 @@ class Record(BaseModel):
             message = str(first["msg"]).removeprefix("Value error, ")
             raise RecordError(f"{where}: {message}") from None
 
+    def point(self) -> tuple[float, float] | None:
+        """Where it is, (lon, lat), when its geometry is a point; else None."""
+        g = self.geometry
+        if g and g.get("type") == "Point":
+            lon, lat = g["coordinates"][:2]
+            return float(lon), float(lat)
+        return None
+
     def stamped(self, when: datetime | None = None) -> Record:
         return self.model_copy(update={"ingested_at": when or datetime.now(UTC)})

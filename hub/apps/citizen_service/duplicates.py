@@ -32,7 +32,6 @@ from hub.apps.citizen_service.services import (
     MERGE_ATTEMPTS,
     CitizenServiceCentre,
     _reporters,
-    point_of,
     reported_at,
     status_of,
     utcnow,
@@ -83,7 +82,7 @@ def burst_size(reporters: Sequence[dict[str, Any]]) -> int:
 
 def burst_alarm(case: Record, size: int, completing: dict[str, Any]) -> Alarm:
     a = case.attrs
-    pos = point_of(case)
+    pos = case.point()
     what = a.get("subcategory_name") or a.get("category")
     return Alarm(
         id=f"burst-{case.key}-{completing.get('case')}",
@@ -108,7 +107,7 @@ def merge_new(centre: CitizenServiceCentre, keys: Sequence[str]) -> Merged:
         record = centre.store.get(CASE_KIND, key)
         if record is None or not candidate(record):
             continue
-        pos = point_of(record)
+        pos = record.point()
         category = record.attrs.get("category")
         if pos is None or not category:
             continue

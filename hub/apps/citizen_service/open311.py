@@ -48,7 +48,6 @@ from hub.apps.citizen_service.services import (
     CaseFilter,
     CitizenServiceCentre,
     NotPermitted,
-    point_of,
     reported_at,
     status_of,
 )
@@ -278,7 +277,7 @@ def routes(hub: HubServices) -> list[BaseRoute]:
             other = c.cases().get(str(a["merged_into"]))
             # the case it joined, only when the caller may read it
             followed = status_of(other.attrs) if other and visible(other) else status
-        pos = point_of(r)
+        pos = r.point()
         due = c.due_at(r)
         photos = a.get("photos") or []
         values: dict[str, Any] = {

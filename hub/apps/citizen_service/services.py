@@ -107,14 +107,6 @@ def reported_at(record: Record) -> datetime:
     return parse_time(record.attrs.get("reported_at")) or record.fetched_at
 
 
-def point_of(record: Record) -> tuple[float, float] | None:
-    g = record.geometry
-    if g and g.get("type") == "Point":
-        lon, lat = g["coordinates"][:2]
-        return float(lon), float(lat)
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class CaseFacts:
     """What the filters and statistics read of one case, derived once per record version
@@ -317,7 +309,7 @@ class CitizenServiceCentre:
             if self._board is None:
                 self._board = InspectorBoard()
             for r in self._changed("Inspector"):
-                pos = point_of(r)
+                pos = r.point()
                 if pos is None:
                     continue
                 self._board.upsert(
@@ -936,7 +928,7 @@ class CitizenServiceCentre:
                 continue
             if abs(reported_at(r) - when) > DUPLICATE_WINDOW:
                 continue
-            pos = point_of(r)
+            pos = r.point()
             if pos is not None:
                 candidates.append((r, pos))
         if not candidates:
@@ -1039,7 +1031,7 @@ class CitizenServiceCentre:
         return changed, [update]
 
     def _assign(self, record: Record, a: dict[str, Any], note: str | None) -> str:
-        pos = point_of(record)
+        pos = record.point()
         if pos is None:
             raise CaseError(f"case {record.key} has no position to send an inspector to")
         category = a.get("category")

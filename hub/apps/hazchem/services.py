@@ -64,14 +64,6 @@ def _at(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _point(record: Record) -> tuple[float, float] | None:
-    g = record.geometry
-    if g and g.get("type") == "Point":
-        lon, lat = g["coordinates"][:2]
-        return float(lon), float(lat)
-    return None
-
-
 # ---------------------------------------------------------------------------------------------
 # Forbidden zones
 
@@ -202,7 +194,7 @@ class VehicleWatch:
                 self.speeding[i] = bool(kept.state.get("speeding"))
                 self.stops.restore(i, kept.state.get("stop"))
                 continue
-            point, when = _point(r), r.attrs.get("last_gps_at")
+            point, when = r.point(), r.attrs.get("last_gps_at")
             if point is None or not isinstance(when, str):
                 continue
             speed = r.attrs.get("speed_kmh")

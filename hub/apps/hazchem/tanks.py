@@ -102,14 +102,6 @@ def _number(value: Any) -> float:
     return float(value) if isinstance(value, int | float) else math.nan
 
 
-def _point(record: Record) -> tuple[float, float] | None:
-    g = record.geometry
-    if g and g.get("type") == "Point":
-        lon, lat = g["coordinates"][:2]
-        return float(lon), float(lat)
-    return None
-
-
 # ---------------------------------------------------------------------------------------------
 # The quantities
 
@@ -241,7 +233,7 @@ def tank_spec(tank: Record, sensor: Record | None, quantity: Quantity = LEVEL) -
     a = tank.attrs
     sampling = float((sensor.attrs.get("sampling_interval_s") if sensor else None) or 0)
     sampling = sampling or DEFAULT_SAMPLING_S
-    point = _point(tank)
+    point = tank.point()
     substance = (a.get("substance") or {}).get("name", "")
     return TankSpec(
         key=tank.key,

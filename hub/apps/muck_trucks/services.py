@@ -81,14 +81,6 @@ def _at(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _point(record: Record) -> tuple[float, float] | None:
-    g = record.geometry
-    if g and g.get("type") == "Point":
-        lon, lat = g["coordinates"][:2]
-        return float(lon), float(lat)
-    return None
-
-
 def parse_windows(open_hours: Any) -> tuple[TimeWindow, ...]:
     """``"20:00-06:00"`` → one window wrapping past midnight; ``全天`` or nothing → none
     (always allowed); several may be joined by ``,``."""
@@ -330,7 +322,7 @@ class TruckWatch:
     def _seed(self, records: list[Record]) -> None:
         """The positions the GPS platform last reported (no checks on them)."""
         for st, r in zip(self.state, records, strict=True):
-            point, when = _point(r), r.attrs.get("last_gps_at")
+            point, when = r.point(), r.attrs.get("last_gps_at")
             if point is None or not isinstance(when, str):
                 continue
             speed = r.attrs.get("speed_kmh")
