@@ -61,4 +61,4 @@ cargo fmt --check
 cargo clippy --quiet --release -- -D warnings
 
 say "pytest"
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest --durations=15 "$@"  # the slowest, to keep CI time in view
